@@ -1,0 +1,295 @@
+#include "commands.h"
+
+#include "progress.h"
+
+#include "storage/datadir.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+namespace vd::cli {
+
+using storage::Access;
+using storage::Collection;
+
+namespace {
+
+void printJson(Context &ctx, const QJsonValue &v)
+{
+    const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
+    ctx.out << doc.toJson(QJsonDocument::Indented);
+}
+
+QString isoTime(int64_t ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+Result<std::unique_ptr<Collection>> openCollection(Context &ctx, Access access)
+{
+    VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
+    return Collection::open(*ctx.env, dir, access);
+}
+
+} // namespace
+
+int cmdInit(Context &ctx)
+{
+    auto c = storage::createCollection(*ctx.env, ctx.dataDir, ctx.args.at(0));
+    if (!c)
+        return ctx.fail(c.status());
+    if (ctx.json)
+        printJson(ctx, QJsonObject{{QStringLiteral("ruid"), (*c)->ruid().toString()},
+                                   {QStringLiteral("name"), (*c)->name()},
+                                   {QStringLiteral("path"), (*c)->path()}});
+    else
+        ctx.out << (*c)->ruid().toString() << Qt::endl;
+    return ExitOk;
+}
+
+int cmdCollections(Context &ctx)
+{
+    auto all = storage::listCollections(*ctx.env, ctx.dataDir);
+    if (!all)
+        return ctx.fail(all.status());
+    bool damaged = false;
+    if (ctx.json) {
+        QJsonArray arr;
+        for (const auto &e : *all) {
+            QJsonObject o{{QStringLiteral("folder"), e.folder}, {QStringLiteral("path"), e.path}};
+            if (e.status.isOk()) {
+                o[QStringLiteral("ruid")] = e.ruid.toString();
+                o[QStringLiteral("name")] = e.name;
+                o[QStringLiteral("generation")] = qint64(e.generation);
+                o[QStringLiteral("created")] = isoTime(e.createdMs);
+            } else {
+                o[QStringLiteral("error")] = e.status.toString();
+                damaged = true;
+            }
+            arr.append(o);
+        }
+        printJson(ctx, arr);
+    } else {
+        for (const auto &e : *all) {
+            if (e.status.isOk()) {
+                ctx.out << e.ruid.toString() << "  " << e.name << Qt::endl;
+            } else {
+                ctx.out << e.folder << "  (unreadable: " << e.status.toString() << ")" << Qt::endl;
+                damaged = true;
+            }
+        }
+    }
+    return damaged ? ExitCorrupt : ExitOk;
+}
+
+int cmdInfo(Context &ctx)
+{
+    auto c = openCollection(ctx, Access::ReadOnly);
+    if (!c)
+        return ctx.fail(c.status());
+    auto info = (*c)->info();
+    if (!info)
+        return ctx.fail(info.status());
+    const storage::CollectionInfo &i = *info;
+    if (ctx.json) {
+        QJsonObject perClass;
+        for (int k = 0; k < storage::kClassCount; ++k)
+            perClass[QStringLiteral("%1MiB").arg(1 << k)] = qint64(i.blocksPerClass[size_t(k)]);
+        printJson(ctx, QJsonObject{
+                           {QStringLiteral("ruid"), i.ruid.toString()},
+                           {QStringLiteral("name"), i.name},
+                           {QStringLiteral("path"), i.path},
+                           {QStringLiteral("generation"), qint64(i.generation)},
+                           {QStringLiteral("created"), isoTime(i.createdMs)},
+                           {QStringLiteral("committed"), isoTime(i.committedMs)},
+                           {QStringLiteral("units"), qint64(i.units)},
+                           {QStringLiteral("idvdBytes"), qint64(i.idvdBytes)},
+                           {QStringLiteral("allocatedBytes"), qint64(i.allocatedBytes)},
+                           {QStringLiteral("blocksPerClass"), perClass},
+                           {QStringLiteral("dataBlocks"), qint64(i.dataBlocks)},
+                           {QStringLiteral("dataBlockBytes"), qint64(i.dataBlockBytes)},
+                           {QStringLiteral("smallBlocks"), qint64(i.smallBlocks)},
+                           {QStringLiteral("smallBlockBytes"), qint64(i.smallBlockBytes)},
+                           {QStringLiteral("smallSlots"), qint64(i.smallSlots)},
+                           {QStringLiteral("smallStoredBytes"), qint64(i.smallStoredBytes)},
+                           {QStringLiteral("catalogBlocks"), qint64(i.catalogBlocks)},
+                           {QStringLiteral("catalogBytes"), qint64(i.catalogBytes)},
+                           {QStringLiteral("catalogLiveBytes"), qint64(i.catalogLiveBytes)},
+                           {QStringLiteral("objects"), qint64(i.objects)},
+                           {QStringLiteral("logicalBytes"), qint64(i.logicalBytes)},
+                           {QStringLiteral("paddingRatio"), i.paddingRatio},
+                       });
+        return ExitOk;
+    }
+    QTextStream &o = ctx.out;
+    o << "collection   " << i.name << " (" << i.ruid.toString() << ")\n";
+    o << "path         " << i.path << "\n";
+    o << "generation   " << i.generation << ", committed " << isoTime(i.committedMs) << "\n";
+    o << "units        " << i.units << " of 16 MiB (idvd " << formatBytes(i.idvdBytes) << ", " << formatBytes(i.allocatedBytes) << " allocated)\n";
+    o << "blocks       ";
+    for (int k = 0; k < storage::kClassCount; ++k)
+        o << (k ? ", " : "") << i.blocksPerClass[size_t(k)] << " × " << (1 << k) << " MiB";
+    o << "\n";
+    o << "data blocks  " << i.dataBlocks << " (" << formatBytes(i.dataBlockBytes) << ")\n";
+    o << "SmallBlocks  " << i.smallBlocks << " (" << formatBytes(i.smallBlockBytes) << ") holding " << i.smallSlots << " payloads in "
+      << formatBytes(i.smallStoredBytes) << "\n";
+    o << "catalog      " << i.catalogBlocks << " blocks (" << formatBytes(i.catalogBytes) << "), " << formatBytes(i.catalogLiveBytes) << " live\n";
+    o << "objects      " << i.objects << " holding " << formatBytes(i.logicalBytes) << "\n";
+    o << "padding      " << QString::number(i.paddingRatio, 'f', 3) << " (data and SmallBlock bytes allocated per logical byte)\n";
+    return ExitOk;
+}
+
+int cmdFsck(Context &ctx)
+{
+    auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection);
+    if (!dir)
+        return ctx.fail(dir.status());
+    std::unique_ptr<Collection> c;
+    bool repaired = false;
+    if (ctx.repair) {
+        auto opened = Collection::openAndRepairBitmap(*ctx.env, *dir, &repaired);
+        if (!opened)
+            return ctx.fail(opened.status());
+        c = std::move(opened).value();
+    } else {
+        auto opened = Collection::open(*ctx.env, *dir, Access::ReadOnly);
+        if (!opened)
+            return ctx.fail(opened.status());
+        c = std::move(opened).value();
+    }
+    const storage::FsckReport r = c->fsck();
+    if (ctx.json) {
+        QJsonArray faults;
+        for (const QString &f : r.faults)
+            faults.append(f);
+        printJson(ctx, QJsonObject{{QStringLiteral("clean"), r.isClean()},
+                                   {QStringLiteral("bitmapRebuilt"), repaired},
+                                   {QStringLiteral("faults"), faults},
+                                   {QStringLiteral("objects"), qint64(r.objectsChecked)},
+                                   {QStringLiteral("blocks"), qint64(r.blocksChecked)},
+                                   {QStringLiteral("slots"), qint64(r.slotsChecked)},
+                                   {QStringLiteral("pages"), qint64(r.pagesChecked)},
+                                   {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)}});
+    } else {
+        if (repaired && !ctx.quiet)
+            ctx.out << "rebuilt .bitmap from the blocks in use" << Qt::endl;
+        for (const QString &f : r.faults)
+            ctx.err << "fault: " << f << Qt::endl;
+        if (!ctx.quiet || !r.isClean())
+            ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << r.faults.size() << " faults; checked " << r.objectsChecked << " objects, "
+                    << r.blocksChecked << " blocks, " << r.slotsChecked << " packed payloads, " << r.pagesChecked << " catalog pages, "
+                    << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
+    }
+    return r.isClean() ? ExitOk : ExitCorrupt;
+}
+
+int cmdPutObject(Context &ctx)
+{
+    const QString local = ctx.args.at(0);
+    const QString key = ctx.args.at(1);
+    QFile in;
+    const bool fromStdin = local == QStringLiteral("-");
+    if (fromStdin ? !in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), !in.open(QIODevice::ReadOnly)))
+        return ctx.fail(Status::notFound(QStringLiteral("cannot read '%1': %2").arg(local, in.errorString())));
+    auto c = openCollection(ctx, Access::ReadWrite);
+    if (!c)
+        return ctx.fail(c.status());
+    ProgressLine progress(QStringLiteral("storing %1").arg(key), fromStdin ? 0 : uint64_t(in.size()), !ctx.quiet && !ctx.json);
+    Status st = (*c)->putObject(key, in, [&](uint64_t done) { return progress.update(done); });
+    if (st)
+        st = (*c)->commit();
+    progress.finish();
+    if (!st)
+        return ctx.fail(st);
+    auto info = (*c)->statObject(key);
+    if (!info)
+        return ctx.fail(info.status());
+    if (ctx.json)
+        printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("id"), info->id.toString()}});
+    else if (!ctx.quiet)
+        ctx.out << "stored " << key << " (" << formatBytes(info->size) << ")" << Qt::endl;
+    return ExitOk;
+}
+
+int cmdGetObject(Context &ctx)
+{
+    const QString key = ctx.args.at(0);
+    const QString local = ctx.args.at(1);
+    auto c = openCollection(ctx, Access::ReadOnly);
+    if (!c)
+        return ctx.fail(c.status());
+    auto info = (*c)->statObject(key);
+    if (!info)
+        return ctx.fail(info.status());
+    ProgressLine progress(QStringLiteral("reading %1").arg(key), info->size, !ctx.quiet && !ctx.json);
+    auto onProgress = [&](uint64_t done) { return progress.update(done); };
+    if (local == QStringLiteral("-")) {
+        QFile out;
+        out.open(stdout, QIODevice::WriteOnly);
+        const Status st = (*c)->getObject(key, out, onProgress);
+        out.flush();
+        progress.finish();
+        return st ? ExitOk : ctx.fail(st);
+    }
+    // Written beside the target and renamed over it only once every block
+    // has been verified: a failed read never leaves a half file behind.
+    QSaveFile out(local);
+    if (!out.open(QIODevice::WriteOnly))
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+    Status st = (*c)->getObject(key, out, onProgress);
+    progress.finish();
+    if (!st) {
+        out.cancelWriting();
+        return ctx.fail(st);
+    }
+    if (!out.commit())
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+    if (ctx.json)
+        printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("file"), local}});
+    return ExitOk;
+}
+
+int cmdObjects(Context &ctx)
+{
+    auto c = openCollection(ctx, Access::ReadOnly);
+    if (!c)
+        return ctx.fail(c.status());
+    auto list = (*c)->listObjects();
+    if (!list)
+        return ctx.fail(list.status());
+    if (ctx.json) {
+        QJsonArray arr;
+        for (const auto &o : *list)
+            arr.append(QJsonObject{{QStringLiteral("key"), o.key},
+                                   {QStringLiteral("size"), qint64(o.size)},
+                                   {QStringLiteral("id"), o.id.toString()},
+                                   {QStringLiteral("created"), isoTime(o.createdMs)},
+                                   {QStringLiteral("modified"), isoTime(o.modifiedMs)},
+                                   {QStringLiteral("clusters"), qint64(o.clusters)}});
+        printJson(ctx, arr);
+        return ExitOk;
+    }
+    for (const auto &o : *list)
+        ctx.out << QStringLiteral("%1  %2  %3").arg(o.size, 14).arg(isoTime(o.modifiedMs), o.key) << Qt::endl;
+    return ExitOk;
+}
+
+int cmdRemoveObject(Context &ctx)
+{
+    auto c = openCollection(ctx, Access::ReadWrite);
+    if (!c)
+        return ctx.fail(c.status());
+    for (const QString &key : ctx.args) {
+        Status st = (*c)->removeObject(key);
+        if (!st)
+            return ctx.fail(st); // nothing of this command is committed
+    }
+    const Status st = (*c)->commit();
+    return st ? ExitOk : ctx.fail(st);
+}
+
+} // namespace vd::cli

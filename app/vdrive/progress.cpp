@@ -1,0 +1,73 @@
+#include "progress.h"
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace vd::cli {
+
+namespace {
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void onInterrupt(int) { g_interrupted = 1; }
+} // namespace
+
+QString formatBytes(uint64_t bytes)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? QStringLiteral("%1 B").arg(bytes) : QStringLiteral("%1 %2").arg(v, 0, 'f', v < 10 ? 2 : 1).arg(QLatin1String(units[u]));
+}
+
+ProgressLine::ProgressLine(QString label, uint64_t total, bool enabled)
+    : m_label(std::move(label)), m_total(total), m_enabled(enabled && ::isatty(STDERR_FILENO))
+{
+    m_clock.start();
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+}
+
+ProgressLine::~ProgressLine()
+{
+    finish();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+}
+
+bool ProgressLine::update(uint64_t done)
+{
+    if (g_interrupted)
+        return false;
+    if (!m_enabled)
+        return true;
+    const qint64 now = m_clock.elapsed();
+    if (now - m_lastDraw < 100)
+        return true;
+    m_lastDraw = now;
+    const double seconds = std::max<double>(double(now) / 1000.0, 0.001);
+    QString line = QStringLiteral("%1: %2").arg(m_label, formatBytes(done));
+    if (m_total > 0)
+        line += QStringLiteral(" of %1 (%2%)").arg(formatBytes(m_total)).arg(done * 100 / m_total);
+    line += QStringLiteral(", %1/s").arg(formatBytes(uint64_t(double(done) / seconds)));
+    std::fprintf(stderr, "\r\033[K%s", line.toLocal8Bit().constData());
+    std::fflush(stderr);
+    m_drawn = true;
+    return true;
+}
+
+void ProgressLine::finish()
+{
+    if (m_drawn) {
+        std::fprintf(stderr, "\r\033[K");
+        std::fflush(stderr);
+        m_drawn = false;
+    }
+}
+
+bool ProgressLine::interrupted() { return g_interrupted != 0; }
+
+} // namespace vd::cli

@@ -1,0 +1,37 @@
+// A one-line progress report on stderr for long operations, redrawn at most
+// ten times a second — only when stderr is a terminal and output is not JSON.
+// Also the place where Ctrl-C is noticed: while a ProgressLine lives, SIGINT
+// and SIGTERM make update() return false, so the engine cancels cleanly
+// (rolling back) instead of being killed mid-write.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QString>
+
+#include <cstdint>
+
+namespace vd::cli {
+
+class ProgressLine
+{
+public:
+    ProgressLine(QString label, uint64_t total, bool enabled);
+    ~ProgressLine();
+
+    bool update(uint64_t done);
+    void finish();
+
+    static bool interrupted();
+
+private:
+    QString m_label;
+    uint64_t m_total;
+    bool m_enabled;
+    bool m_drawn = false;
+    QElapsedTimer m_clock;
+    qint64 m_lastDraw = -1000;
+};
+
+QString formatBytes(uint64_t bytes);
+
+} // namespace vd::cli

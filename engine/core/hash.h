@@ -1,0 +1,48 @@
+// SHA-256 through OpenSSL's libcrypto (SHA-NI where the CPU has it).
+// Every content hash and checksum in the on-disk format is SHA-256.
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+namespace vd {
+
+struct Hash256
+{
+    std::array<uint8_t, 32> bytes{};
+
+    static constexpr int size = 32;
+    bool isNull() const;
+    QByteArrayView view() const { return {reinterpret_cast<const char *>(bytes.data()), size}; }
+    static Hash256 fromView(QByteArrayView v); // v must be 32 bytes; otherwise null
+    QString toHex() const;
+    QString shortHex() const { return toHex().left(12); }
+    auto operator<=>(const Hash256 &) const = default;
+};
+
+// One-shot hash.
+Hash256 sha256(QByteArrayView data);
+
+// Incremental hash for streams. Not copyable; cheap to move.
+class Sha256
+{
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(Sha256 &&) noexcept;
+    Sha256 &operator=(Sha256 &&) noexcept;
+
+    void add(QByteArrayView data);
+    Hash256 finish(); // resets the state; the object can be reused
+
+private:
+    struct Ctx;
+    std::unique_ptr<Ctx> m_ctx;
+};
+
+} // namespace vd

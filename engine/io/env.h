@@ -1,0 +1,85 @@
+// The file-access seam (after LevelDB's Env).
+//
+// Every byte the engine reads or writes on disk goes through an Env. There are
+// three: PosixEnv (the real one), MemEnv (in memory, with a model of what a
+// power cut keeps) and FaultEnv (wraps another Env and fails, tears or cuts
+// power at the k-th mutating step). Crash safety is tested through this seam.
+//
+// Thread safety: an Env may be used from several threads at once. A File is
+// used by one thread at a time (the engine serialises its own access).
+#pragma once
+
+#include "core/status.h"
+
+#include <QByteArrayView>
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <memory>
+
+namespace vd::io {
+
+enum class OpenMode {
+    ReadOnly,  // must exist
+    ReadWrite, // must exist
+    CreateNew, // must not exist; opened read-write
+};
+
+enum class LockMode { Shared, Exclusive };
+
+class File
+{
+public:
+    virtual ~File() = default;
+    // Reads exactly len bytes at offset. Reading past the end of the file is a
+    // Corruption error (a reference pointed outside the file).
+    virtual Status read(uint64_t offset, char *out, size_t len) = 0;
+    // Writes all of data at offset, extending the file if needed. Not durable
+    // until sync() returns OK.
+    virtual Status write(uint64_t offset, QByteArrayView data) = 0;
+    // Makes every earlier write and truncate of this file durable.
+    virtual Status sync() = 0;
+    virtual Status truncate(uint64_t size) = 0;
+    virtual Result<uint64_t> size() = 0;
+    virtual QString path() const = 0;
+};
+
+// An advisory lock held until destroyed. It dies with its process: a lock
+// left by a killed process never blocks anyone.
+class FileLock
+{
+public:
+    virtual ~FileLock() = default;
+};
+
+class Env
+{
+public:
+    virtual ~Env() = default;
+
+    virtual Result<std::unique_ptr<File>> open(const QString &path, OpenMode mode) = 0;
+    // true for an existing file or directory.
+    virtual Result<bool> exists(const QString &path) = 0;
+    virtual Result<bool> isDirectory(const QString &path) = 0;
+    // Names (not paths) of the entries in dir, sorted.
+    virtual Result<QStringList> listDir(const QString &dir) = 0;
+    // Creates dir and any missing parents.
+    virtual Status makeDirs(const QString &dir) = 0;
+    // Makes the creation, removal and renaming of entries in dir durable.
+    virtual Status syncDir(const QString &dir) = 0;
+    // Removes a file or an empty directory.
+    virtual Status remove(const QString &path) = 0;
+    virtual Status rename(const QString &from, const QString &to) = 0;
+    // Takes an advisory lock on an existing file without waiting. When another
+    // holder has it, fails with Busy and a message naming the holder.
+    virtual Result<std::unique_ptr<FileLock>> lock(const QString &path, LockMode mode) = 0;
+
+    // The process-wide real file system.
+    static Env *posix();
+};
+
+// Reads a whole (small) file: at most maxBytes, else Corruption.
+Result<QByteArray> readWholeFile(Env &env, const QString &path, uint64_t maxBytes);
+
+} // namespace vd::io

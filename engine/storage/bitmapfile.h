@@ -1,0 +1,38 @@
+// .bitmap: the allocator's words, as of one generation.
+//
+// The file holds up to two copies: the one the committed .meta points at, and
+// the one being written for the next generation, placed where it cannot
+// overlap the committed one (before it if it fits, else after it). .meta
+// records the chosen copy's offset, length and checksum, so a copy written by
+// a commit that never finished is simply never looked at.
+#pragma once
+
+#include "blockallocator.h"
+#include "metafile.h"
+
+#include "io/env.h"
+
+namespace vd::storage {
+
+struct BitmapCopy
+{
+    static constexpr uint32_t kMagic = 0x4d424456; // "VDBM"
+    static constexpr uint16_t kFormat = 1;
+    static constexpr int kFixedSize = 24 + 32;
+
+    uint64_t generation = 0;
+    std::vector<uint32_t> words;
+
+    QByteArray encode() const;
+    static Result<BitmapCopy> decode(QByteArrayView bytes);
+};
+
+// Where the next copy goes, given the committed one.
+uint64_t nextBitmapOffset(const BitmapLocation &committed, uint32_t newLength);
+
+// Reads the copy .meta points at and checks it against .meta.
+Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta);
+// Writes a copy for `generation` and returns where it went (not synced).
+Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc);
+
+} // namespace vd::storage

@@ -1,0 +1,76 @@
+// CatalogStore: where the catalog's pages live — CatalogLog blocks in idvd.
+//
+// New pages are appended to the open CatalogLog block; when it is full, it is
+// sealed and a new one is allocated. Each block's live bytes are tracked as
+// pages are written and released, and a block whose pages are all released
+// is freed at the next commit. The list of blocks and their live bytes (the
+// segment table) is itself stored as a slot of the open block at every
+// commit; the root record points at it.
+//
+// When the dead share of sealed blocks grows large, compact() asks the
+// catalog to rewrite the pages still living in the emptiest blocks, which
+// drains and frees them. Not thread-safe.
+#pragma once
+
+#include "catalog.h"
+#include "smallblock.h"
+#include "space.h"
+
+#include <map>
+#include <memory>
+
+namespace vd::storage {
+
+struct SegmentInfo
+{
+    Extent extent;
+    uint32_t writtenEnd = BlockHeader::kSize;
+    uint32_t lastDirOffset = 0;
+    uint32_t sequence = 0;
+    uint64_t liveBytes = 0;
+};
+
+class CatalogStore final : public PageStore
+{
+public:
+    CatalogStore(IdvdFile *idvd, Space *space, int segmentClass);
+
+    // Loads the segment table the root record names. Corruption if the table
+    // does not decode or does not agree with the root record.
+    Status load(const RootRecord &root);
+    void setGeneration(uint64_t generation) { m_generation = generation; }
+
+    Result<QByteArray> readPage(const PageRef &ref) override;
+    Result<PageRef> writePage(QByteArrayView raw) override;
+    void releasePage(const PageRef &ref) override;
+
+    // At commit, after the catalog's flush: stores the segment table, writes
+    // the open block's batch, and fills the root record's catalog fields.
+    Status finishCommit(RootRecord *root);
+
+    // Pages in blocks whose live share is below half are rewritten when the
+    // dead bytes of sealed blocks exceed both 8 MiB and the live bytes.
+    bool wantsCompaction() const;
+    Status compact(Catalog &catalog);
+
+    const std::map<uint64_t, SegmentInfo> &segments() const { return m_segments; }
+    uint64_t openSegmentOffset() const { return m_open ? m_open->state().extent.offset : 0; }
+    PageRef segmentTableRef() const { return m_tableRef; }
+
+    static QByteArray encodeTable(const std::map<uint64_t, SegmentInfo> &segments);
+    static Result<std::map<uint64_t, SegmentInfo>> decodeTable(QByteArrayView raw);
+
+private:
+    Status openNewSegment();
+    void syncOpenInfo();
+
+    IdvdFile *m_idvd;
+    Space *m_space;
+    int m_segmentClass;
+    uint64_t m_generation = 0;
+    std::map<uint64_t, SegmentInfo> m_segments; // by block offset
+    std::unique_ptr<SmallBlockLog> m_open;
+    PageRef m_tableRef;
+};
+
+} // namespace vd::storage

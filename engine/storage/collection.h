@@ -1,0 +1,200 @@
+// Collection: one virtual drive on this node — the folder <RUID>/ with idvd,
+// .bitmap and .meta — and the engine's API to it.
+//
+// Changes (putObject, removeObject, …) are made in memory and in unused
+// parts of idvd; nothing of them is visible after a crash until commit()
+// returns OK, and everything is after it does. commit() writes the changed
+// catalog pages, the root record and a new .bitmap copy, syncs idvd and
+// .bitmap, then writes and syncs the other copy of .meta: that last sync is
+// the commit point. rollback() forgets uncommitted changes by reloading the
+// committed state. A change or commit that fails (or is cancelled) also
+// rolls back every uncommitted change, so memory and disk never disagree.
+//
+// One writer at a time: opening for writing takes an exclusive lock on idvd
+// (an open-file-description lock, which dies with its process); opening
+// read-only takes a shared one. A second writer gets Busy, naming the holder.
+//
+// Thread safety: a Collection is not thread-safe. Use it from one thread at
+// a time (the GUI drives it from an engine thread); distinct Collection
+// objects are independent.
+#pragma once
+
+#include "geometry.h"
+#include "metafile.h"
+#include "records.h"
+
+#include "core/status.h"
+#include "io/env.h"
+
+#include <QIODevice>
+#include <QString>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace vd::storage {
+
+class Catalog;
+class CatalogStore;
+class IdvdFile;
+class Space;
+class SmallBlockLog;
+
+enum class Access { ReadOnly, ReadWrite };
+
+struct CreateOptions
+{
+    uint32_t smallThreshold = uint32_t(BlockHeader::capacity(0)); // below: packed into SmallBlocks
+    int smallBlockClass = 2;   // 4 MiB SmallData blocks
+    int catalogBlockClass = 2; // 4 MiB CatalogLog blocks
+    int clusterMaxBlocks = 4;  // blocks per cluster (a cluster then spans up to 64 MiB)
+};
+
+struct ObjectInfo
+{
+    QString key;
+    Ruid id;
+    uint64_t size = 0;
+    int64_t createdMs = 0;
+    int64_t modifiedMs = 0;
+    uint32_t clusters = 0;
+};
+
+struct CollectionInfo
+{
+    Ruid ruid;
+    QString name;
+    QString path;
+    uint64_t generation = 0;
+    int64_t createdMs = 0;
+    int64_t committedMs = 0;
+    uint32_t units = 0;
+    uint64_t idvdBytes = 0;      // apparent size of idvd (sparse)
+    uint64_t allocatedBytes = 0; // all allocated blocks
+    std::array<uint64_t, kClassCount> blocksPerClass{};
+    uint64_t dataBlocks = 0;
+    uint64_t dataBlockBytes = 0; // allocated to data blocks
+    uint64_t smallBlocks = 0;
+    uint64_t smallBlockBytes = 0; // allocated to SmallData blocks
+    uint64_t smallSlots = 0;      // live packed payloads
+    uint64_t smallStoredBytes = 0; // their bytes on disk (after compression)
+    uint64_t catalogBlocks = 0;
+    uint64_t catalogBytes = 0;
+    uint64_t catalogLiveBytes = 0;
+    uint64_t objects = 0;
+    uint64_t logicalBytes = 0;
+    // (data block bytes + SmallData block bytes) / logical bytes; 0 when empty.
+    double paddingRatio = 0;
+};
+
+struct FsckReport
+{
+    std::vector<QString> faults; // empty when everything checked out
+    uint64_t objectsChecked = 0;
+    uint64_t blocksChecked = 0;
+    uint64_t slotsChecked = 0;
+    uint64_t pagesChecked = 0;
+    uint64_t bytesVerified = 0;
+    bool isClean() const { return faults.empty(); }
+};
+
+// Called with the bytes done so far; return false to cancel.
+using ProgressFn = std::function<bool(uint64_t done)>;
+
+class Collection
+{
+public:
+    static constexpr const char *kDataFile = "idvd";
+    static constexpr const char *kBitmapFile = ".bitmap";
+    static constexpr const char *kMetaFile = ".meta";
+
+    ~Collection();
+    Collection(const Collection &) = delete;
+    Collection &operator=(const Collection &) = delete;
+
+    // Creates <parentDir>/<new RUID>/ and returns it open for writing.
+    static Result<std::unique_ptr<Collection>> create(io::Env &env, const QString &parentDir, const QString &name,
+                                                      const CreateOptions &options = {});
+    // Opens the collection in folder dir. Every file is checked before
+    // anything is trusted; nothing is written when opening read-only.
+    static Result<std::unique_ptr<Collection>> open(io::Env &env, const QString &dir, Access access);
+    // Reads only .meta (no lock): what `vdrive collections` lists.
+    static Result<Meta> peekMeta(io::Env &env, const QString &dir);
+
+    Ruid ruid() const;
+    QString name() const;
+    QString path() const { return m_dir; }
+    uint64_t generation() const;
+    bool isReadOnly() const { return m_access == Access::ReadOnly; }
+    bool hasUncommittedChanges() const { return m_dirty; }
+
+    // Objects: a flat namespace of keys (1–1000 bytes of UTF-8).
+    // Stores the bytes of `in` (read to its end) under key, replacing what
+    // was there. Memory use is bounded (one 16 MiB block) whatever the size.
+    Status putObject(const QString &key, QIODevice &in, const ProgressFn &progress = {});
+    Status putObjectBytes(const QString &key, QByteArrayView bytes);
+    // Writes the object's bytes to out, each block verified before it is written.
+    Status getObject(const QString &key, QIODevice &out, const ProgressFn &progress = {});
+    Result<QByteArray> readObject(const QString &key, uint64_t offset, uint64_t length);
+    Result<ObjectInfo> statObject(const QString &key);
+    Result<std::vector<ObjectInfo>> listObjects();
+    // NotFound if there is no such key.
+    Status removeObject(const QString &key);
+
+    Status commit();
+    Status rollback();
+
+    Result<CollectionInfo> info();
+    // Verifies every checksum reachable from the committed root and that
+    // .bitmap matches exactly the blocks in use. Uncommitted changes are
+    // rolled back first.
+    FsckReport fsck();
+    // Opens for writing even when .bitmap is unreadable, rebuilds the bitmap
+    // from what the committed catalog reaches and commits it if it differs
+    // from the stored one (what `vdrive fsck --repair` does). Blocks that
+    // nothing reaches become free; nothing reachable is touched.
+    static Result<std::unique_ptr<Collection>> openAndRepairBitmap(io::Env &env, const QString &dir, bool *changed);
+
+private:
+    Collection(io::Env &env, QString dir, Access access);
+    Status loadCommitted(bool rebuildBitmap = false, bool *bitmapChanged = nullptr);
+    static Result<std::unique_ptr<Collection>> openImpl(io::Env &env, const QString &dir, Access access, bool rebuildBitmap, bool *changed);
+    // Every extent the committed state uses, with what uses it.
+    Status collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report);
+    Status checkUsable() const;
+    Status checkWritable() const;
+    Status failAndReload(Status cause);
+
+    // data blocks and packed payloads
+    Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
+    Result<Piece> writeSlotPiece(QByteArrayView payload);
+    Result<QByteArray> readPiece(const Piece &piece);
+    Status releasePiece(const Piece &piece);
+    Result<SmallBlockLog *> smallLogWithRoom(uint32_t storedLength);
+    Status sealSmallLog(size_t index);
+    Status flushSmallLogs();
+    SmallBlockLog *openSmallLog(const Ruid &id) const;
+    Result<std::optional<ObjectRecord>> findObject(const QString &key);
+    Status removeObjectData(const ObjectRecord &obj);
+    Status forEachCluster(const Ruid &objectId, const std::function<Status(uint64_t start, const ClusterRecord &)> &fn);
+
+    io::Env &m_env;
+    QString m_dir;
+    Access m_access;
+    std::unique_ptr<io::FileLock> m_lock;
+    std::unique_ptr<io::File> m_metaFile;
+    std::unique_ptr<io::File> m_bitmapFile;
+    std::unique_ptr<IdvdFile> m_idvd;
+    Meta m_meta; // as committed
+    RootRecord m_root; // working copy of the counters and open blocks
+    std::unique_ptr<Space> m_space;
+    std::unique_ptr<CatalogStore> m_catalogStore;
+    std::unique_ptr<Catalog> m_catalog;
+    std::vector<std::unique_ptr<SmallBlockLog>> m_openSmall;
+    bool m_dirty = false;
+    Status m_broken; // set when the committed state could not be reloaded
+};
+
+} // namespace vd::storage

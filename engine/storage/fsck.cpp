@@ -1,0 +1,237 @@
+// Collection::fsck: verify everything the committed generation reaches.
+#include "collection.h"
+
+#include "catalog.h"
+#include "catalogstore.h"
+#include "idvdfile.h"
+#include "smallblock.h"
+#include "space.h"
+
+#include <map>
+#include <set>
+
+namespace vd::storage {
+
+namespace {
+
+// Walks a SmallBlock's directory chain from its last directory back to the
+// first; returns the slots of every batch, or the first fault.
+Result<std::vector<SlotLocation>> readDirectoryChain(IdvdFile &idvd, const Extent &extent, uint32_t lastDir, uint32_t writtenEnd, uint32_t sequence)
+{
+    std::vector<SlotLocation> slots;
+    uint32_t dirOffset = lastDir;
+    uint32_t expectSeq = sequence;
+    uint32_t end = writtenEnd;
+    while (expectSeq > 0) {
+        if (dirOffset < BlockHeader::kSize || dirOffset >= end)
+            return Status::corruption(QStringLiteral("directory %1 lies outside the written part of the block").arg(expectSeq));
+        VD_TRY_ASSIGN(const QByteArray raw, idvd.read(extent.offset + dirOffset, end - dirOffset));
+        VD_TRY_ASSIGN(const SmallDirectory dir, SmallDirectory::decode(raw, dirOffset, extent.size()));
+        if (dir.sequence != expectSeq || dir.encodedSize() != end - dirOffset)
+            return Status::corruption(QStringLiteral("directory at offset %1 is number %2 of %3 bytes; expected number %4 ending at %5")
+                                          .arg(dirOffset)
+                                          .arg(dir.sequence)
+                                          .arg(dir.encodedSize())
+                                          .arg(expectSeq)
+                                          .arg(end));
+        slots.insert(slots.begin(), dir.slots.begin(), dir.slots.end());
+        end = dir.slots.front().offset;
+        dirOffset = dir.prevOffset;
+        --expectSeq;
+    }
+    if (end != BlockHeader::kSize && sequence > 0)
+        return Status::corruption(QStringLiteral("the first batch does not start right after the header"));
+    return slots;
+}
+
+} // namespace
+
+Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report)
+{
+    auto fault = [&](const QString &msg) -> Status {
+        if (!report)
+            return Status::corruption(msg);
+        report->faults.push_back(msg);
+        return {};
+    };
+    out->emplace_back(Extent{0, 0}, QStringLiteral("the head block"));
+    for (const auto &[offset, seg] : m_catalogStore->segments())
+        out->emplace_back(seg.extent, QStringLiteral("catalog block at %1").arg(offset));
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+        Ruid id;
+        uint64_t version = 0;
+        auto rec = BlockRecord::decode(value);
+        if (!keys::parseBlockKey(key, &id, &version) || !rec) {
+            inner = fault(QStringLiteral("undecodable block record: %1").arg(rec ? QStringLiteral("bad key") : rec.status().message()));
+            return inner.isOk();
+        }
+        out->emplace_back(rec->extent, QStringLiteral("%1 block %2").arg(blockKindName(rec->kind), id.toString()));
+        return true;
+    }));
+    return inner;
+}
+
+FsckReport Collection::fsck()
+{
+    FsckReport r;
+    auto fault = [&](const QString &msg) { r.faults.push_back(msg); };
+    if (m_dirty) {
+        Status st = rollback();
+        if (!st) {
+            fault(st.toString());
+            return r;
+        }
+    }
+    if (!m_broken.isOk()) {
+        fault(m_broken.toString());
+        return r;
+    }
+
+    // The head's copy of the root record must agree with .meta's.
+    {
+        auto raw = m_idvd->read(HeadSlot::offsetFor(m_meta.generation), HeadSlot::kSlotSize);
+        auto root = raw ? HeadSlot::decode(*raw, m_meta.ruid) : Result<RootRecord>(raw.status());
+        if (!root)
+            fault(QStringLiteral("idvd head: %1").arg(root.status().message()));
+        else if (!(*root == m_meta.root))
+            fault(QStringLiteral("idvd head: its root record for generation %1 differs from .meta's").arg(m_meta.generation));
+    }
+
+    // Catalog pages: every one read and verified, live bytes per block summed.
+    std::map<uint64_t, uint64_t> pageBytes;
+    Status walk = m_catalog->walkPages([&](const PageRef &ref, int, int) {
+        ++r.pagesChecked;
+        r.bytesVerified += ref.slot.storedLength;
+        pageBytes[ref.blockOffset] += ref.slot.storedLength;
+        return Status();
+    });
+    if (!walk)
+        fault(QStringLiteral("catalog: %1").arg(walk.message()));
+    const PageRef table = m_catalogStore->segmentTableRef();
+    if (!table.isNull())
+        pageBytes[table.blockOffset] += table.slot.storedLength;
+    for (const auto &[offset, seg] : m_catalogStore->segments()) {
+        auto header = m_idvd->readHeader(seg.extent);
+        if (!header || header->kind != BlockKind::CatalogLog)
+            fault(QStringLiteral("catalog block at %1: %2").arg(offset).arg(header ? QStringLiteral("its header is not a catalog block's") : header.status().message()));
+        auto chain = readDirectoryChain(*m_idvd, seg.extent, seg.lastDirOffset, seg.writtenEnd, seg.sequence);
+        if (!chain)
+            fault(QStringLiteral("catalog block at %1: %2").arg(offset).arg(chain.status().message()));
+        if (walk && pageBytes[offset] != seg.liveBytes)
+            fault(QStringLiteral("catalog block at %1: the segment table says %2 live bytes, the pages add up to %3")
+                      .arg(offset)
+                      .arg(seg.liveBytes)
+                      .arg(pageBytes[offset]));
+    }
+
+    // Objects and their clusters: every piece read back and verified.
+    std::map<std::pair<Ruid, uint64_t>, int> blockRefs;
+    std::map<Ruid, std::pair<uint64_t, uint32_t>> slotUse; // small block -> stored bytes, slots
+    uint64_t logical = 0;
+    auto objects = listObjects();
+    if (!objects) {
+        fault(QStringLiteral("objects: %1").arg(objects.status().message()));
+    } else {
+        for (const ObjectInfo &o : *objects) {
+            ++r.objectsChecked;
+            logical += o.size;
+            uint64_t expected = 0;
+            Status st = forEachCluster(o.id, [&](uint64_t start, const ClusterRecord &c) -> Status {
+                if (start != expected)
+                    return Status::corruption(QStringLiteral("a cluster starts at %1 where %2 was expected").arg(start).arg(expected));
+                for (const Piece &p : c.pieces) {
+                    auto bytes = readPiece(p);
+                    if (!bytes)
+                        fault(QStringLiteral("object '%1' at byte %2: %3").arg(o.key).arg(expected).arg(bytes.status().message()));
+                    else
+                        r.bytesVerified += uint64_t(bytes->size());
+                    if (p.kind == Piece::Kind::Block) {
+                        ++blockRefs[{p.blockId, p.version}];
+                    } else {
+                        ++r.slotsChecked;
+                        auto &use = slotUse[p.blockId];
+                        use.first += p.slot.storedLength;
+                        ++use.second;
+                    }
+                    expected += p.length;
+                }
+                return {};
+            });
+            if (!st)
+                fault(QStringLiteral("object '%1': %2").arg(o.key, st.message()));
+            else if (expected != o.size)
+                fault(QStringLiteral("object '%1': its clusters hold %2 bytes, its record says %3").arg(o.key).arg(expected).arg(o.size));
+        }
+        if (objects->size() != m_root.objectCount || logical != m_root.logicalBytes)
+            fault(QStringLiteral("the root record counts %1 objects and %2 bytes; the catalog holds %3 and %4")
+                      .arg(m_root.objectCount)
+                      .arg(m_root.logicalBytes)
+                      .arg(objects->size())
+                      .arg(logical));
+    }
+
+    // Block records: each data block referenced once, each SmallBlock's live
+    // counts equal to what references it, and its directories intact.
+    Status scan = m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+        Ruid id;
+        uint64_t version = 0;
+        auto rec = BlockRecord::decode(value);
+        if (!keys::parseBlockKey(key, &id, &version) || !rec)
+            return true; // reported by collectReachable below
+        ++r.blocksChecked;
+        if (rec->kind == BlockKind::Data) {
+            const int refs = blockRefs.count({id, version}) ? blockRefs[{id, version}] : 0;
+            if (refs != 1)
+                fault(QStringLiteral("data block %1 v%2 is referenced %3 times (once expected)").arg(id.toString()).arg(version).arg(refs));
+            return true;
+        }
+        const SmallBlockLog *log = openSmallLog(id);
+        const SmallBlockState st = log ? log->state() : rec->small;
+        const auto use = slotUse.count(id) ? slotUse[id] : std::pair<uint64_t, uint32_t>{0, 0};
+        if (use.first != st.liveBytes || use.second != st.liveSlots)
+            fault(QStringLiteral("SmallBlock %1: its record counts %2 live slots (%3 bytes), %4 (%5 bytes) are referenced")
+                      .arg(id.toString())
+                      .arg(st.liveSlots)
+                      .arg(st.liveBytes)
+                      .arg(use.second)
+                      .arg(use.first));
+        auto header = m_idvd->readHeader(rec->extent);
+        if (!header || header->kind != BlockKind::SmallData || header->blockId != id)
+            fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), header ? QStringLiteral("its header names another block") : header.status().message()));
+        auto chain = readDirectoryChain(*m_idvd, rec->extent, st.lastDirOffset, st.writtenEnd, st.sequence);
+        if (!chain)
+            fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), chain.status().message()));
+        return true;
+    });
+    if (!scan)
+        fault(QStringLiteral("block records: %1").arg(scan.message()));
+    for (const auto &[ref, count] : blockRefs) {
+        auto raw = m_catalog->get(keys::block(ref.first, ref.second));
+        if (raw && !*raw)
+            fault(QStringLiteral("data block %1 v%2 is referenced but has no record").arg(ref.first.toString()).arg(ref.second));
+    }
+
+    // The bitmap must say exactly: these blocks are in use, nothing else.
+    std::vector<std::pair<Extent, QString>> reachable;
+    Status st = collectReachable(&reachable, &r);
+    if (!st)
+        fault(st.message());
+    BlockAllocator expected(1);
+    for (const auto &[extent, what] : reachable) {
+        Status mark = expected.markAllocated(extent);
+        if (!mark)
+            fault(QStringLiteral("%1 at offset %2: %3").arg(what).arg(extent.offset).arg(mark.message()));
+        else if (!m_space->allocator().isAllocated(extent))
+            fault(QStringLiteral(".bitmap: %1 at offset %2 (%3 MiB) is in use but marked free").arg(what).arg(extent.offset).arg(extent.size() >> 20));
+    }
+    for (const Extent &e : m_space->allocator().blocks())
+        if (!expected.isAllocated(e))
+            fault(QStringLiteral(".bitmap: the %1 MiB block at offset %2 is allocated but nothing uses it (leaked)").arg(e.size() >> 20).arg(e.offset));
+    Status inv = m_space->allocator().checkInvariants();
+    if (!inv)
+        fault(QStringLiteral(".bitmap: %1").arg(inv.message()));
+    return r;
+}
+
+} // namespace vd::storage

@@ -1,0 +1,51 @@
+// IdvdFile: the data file of a collection, seen as blocks.
+//
+// Grows and shrinks by whole 16 MiB units (sparse: growing writes nothing).
+// Data blocks are written as header + payload and read back verified: the
+// header must name the block the caller asked for and the payload must hash
+// to what the header and the caller's reference say.
+//
+// Not thread-safe; the collection serialises access.
+#pragma once
+
+#include "blockheader.h"
+
+#include "io/env.h"
+
+#include <memory>
+
+namespace vd::storage {
+
+// What a reference to a data block promises about it.
+struct DataBlockExpectation
+{
+    Ruid blockId;
+    uint64_t version = 0;
+    uint32_t length = 0;
+    Hash256 hash;
+};
+
+class IdvdFile
+{
+public:
+    explicit IdvdFile(std::unique_ptr<io::File> file) : m_file(std::move(file)) {}
+
+    Status read(uint64_t offset, char *out, size_t len) { return m_file->read(offset, out, len); }
+    Result<QByteArray> read(uint64_t offset, size_t len);
+    Status write(uint64_t offset, QByteArrayView data) { return m_file->write(offset, data); }
+    Status sync() { return m_file->sync(); }
+    Result<uint64_t> size() { return m_file->size(); }
+    QString path() const { return m_file->path(); }
+
+    // Makes the file exactly units * 16 MiB long.
+    Status resizeToUnits(uint32_t units) { return m_file->truncate(uint64_t(units) * kUnitSize); }
+
+    Status writeDataBlock(const Extent &extent, const BlockHeader &header, QByteArrayView payload);
+    Result<BlockHeader> readHeader(const Extent &extent);
+    Result<QByteArray> readDataBlock(const Extent &extent, const DataBlockExpectation &expect);
+
+private:
+    std::unique_ptr<io::File> m_file;
+};
+
+} // namespace vd::storage

@@ -1,0 +1,232 @@
+#include "records.h"
+
+#include "blockheader.h"
+
+#include "core/bytes.h"
+
+namespace vd::storage {
+
+namespace keys {
+
+namespace {
+void appendBigEndian(QByteArray *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; --i)
+        out->append(char(uint8_t(v >> (8 * i))));
+}
+uint64_t readBigEndian(QByteArrayView v)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; ++i)
+        x = (x << 8) | uint8_t(v[i]);
+    return x;
+}
+} // namespace
+
+QByteArray block(const Ruid &id, uint64_t version)
+{
+    QByteArray k;
+    k.reserve(25);
+    k.append(kBlock);
+    k.append(id.view());
+    appendBigEndian(&k, version);
+    return k;
+}
+
+QByteArray object(const QString &key)
+{
+    QByteArray k(1, kObject);
+    k.append(key.toUtf8());
+    return k;
+}
+
+QByteArray cluster(const Ruid &objectId, uint64_t start)
+{
+    QByteArray k;
+    k.reserve(25);
+    k.append(kCluster);
+    k.append(objectId.view());
+    appendBigEndian(&k, start);
+    return k;
+}
+
+bool parseBlockKey(QByteArrayView key, Ruid *id, uint64_t *version)
+{
+    if (key.size() != 25 || key[0] != kBlock)
+        return false;
+    *id = Ruid::fromView(key.sliced(1, 16));
+    *version = readBigEndian(key.sliced(17, 8));
+    return true;
+}
+
+bool parseClusterKey(QByteArrayView key, Ruid *objectId, uint64_t *start)
+{
+    if (key.size() != 25 || key[0] != kCluster)
+        return false;
+    *objectId = Ruid::fromView(key.sliced(1, 16));
+    *start = readBigEndian(key.sliced(17, 8));
+    return true;
+}
+
+} // namespace keys
+
+QByteArray BlockRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(uint8_t(kind));
+    w.u64(extent.offset | extent.sizeClass);
+    if (kind == BlockKind::Data) {
+        w.u32(length);
+        w.bytes(hash.view());
+    } else {
+        w.u32(small.writtenEnd);
+        w.u32(small.lastDirOffset);
+        w.u32(small.sequence);
+        w.u64(small.liveBytes);
+        w.u32(small.liveSlots);
+    }
+    return out;
+}
+
+Result<BlockRecord> BlockRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("block record"));
+    BlockRecord b;
+    const uint8_t kind = r.u8();
+    const uint64_t v = r.u64();
+    b.extent = Extent{v & ~uint64_t(0xff), uint8_t(v & 0xff)};
+    if (kind == uint8_t(BlockKind::Data)) {
+        b.kind = BlockKind::Data;
+        b.length = r.u32();
+        b.hash = Hash256::fromView(r.bytes(32));
+    } else if (kind == uint8_t(BlockKind::SmallData)) {
+        b.kind = BlockKind::SmallData;
+        b.small.extent = b.extent;
+        b.small.writtenEnd = r.u32();
+        b.small.lastDirOffset = r.u32();
+        b.small.sequence = r.u32();
+        b.small.liveBytes = r.u64();
+        b.small.liveSlots = r.u32();
+    } else {
+        r.fail(QStringLiteral("kind %1 is not a data kind").arg(kind));
+    }
+    VD_TRY(r.finish());
+    if (!b.extent.isValid() || b.extent.offset < kSlotSize)
+        return Status::corruption(QStringLiteral("block record: extent %1 class %2 is not a block").arg(b.extent.offset).arg(b.extent.sizeClass));
+    if (b.kind == BlockKind::Data && b.length > BlockHeader::capacity(b.extent.sizeClass))
+        return Status::corruption(QStringLiteral("block record: %1 bytes do not fit its class").arg(b.length));
+    if (b.kind == BlockKind::SmallData
+        && (b.small.writtenEnd < BlockHeader::kSize || b.small.writtenEnd > b.extent.size() || b.small.lastDirOffset >= b.small.writtenEnd
+            || b.small.liveBytes > b.extent.size()))
+        return Status::corruption(QStringLiteral("block record: SmallBlock cursor out of range"));
+    return b;
+}
+
+QByteArray ObjectRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(1); // record version
+    w.bytes(objectId.view());
+    w.u64(size);
+    w.u64(uint64_t(createdMs));
+    w.u64(uint64_t(modifiedMs));
+    w.u32(clusterCount);
+    return out;
+}
+
+Result<ObjectRecord> ObjectRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("object record"));
+    ObjectRecord o;
+    if (r.u8() != 1)
+        r.fail(QStringLiteral("unknown record version"));
+    o.objectId = Ruid::fromView(r.bytes(16));
+    o.size = r.u64();
+    o.createdMs = int64_t(r.u64());
+    o.modifiedMs = int64_t(r.u64());
+    o.clusterCount = r.u32();
+    VD_TRY(r.finish());
+    if (o.objectId.isNull())
+        return Status::corruption(QStringLiteral("object record: null id"));
+    return o;
+}
+
+uint64_t ClusterRecord::length() const
+{
+    uint64_t n = 0;
+    for (const Piece &p : pieces)
+        n += p.length;
+    return n;
+}
+
+QByteArray ClusterRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(uint8_t(pieces.size()));
+    for (const Piece &p : pieces) {
+        w.u8(uint8_t(p.kind));
+        w.bytes(p.blockId.view());
+        if (p.kind == Piece::Kind::Block) {
+            w.u64(p.version);
+            w.u8(p.sizeClass);
+            w.u32(p.length);
+            w.bytes(p.hash.view());
+        } else {
+            p.slot.encode(&out);
+        }
+    }
+    return out;
+}
+
+Result<ClusterRecord> ClusterRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("cluster record"));
+    ClusterRecord c;
+    const uint8_t count = r.u8();
+    if (count == 0 || count > kMaxPieces)
+        r.fail(QStringLiteral("%1 pieces").arg(count));
+    for (uint8_t i = 0; i < count && r.ok(); ++i) {
+        Piece p;
+        const uint8_t kind = r.u8();
+        p.blockId = Ruid::fromView(r.bytes(16));
+        if (kind == uint8_t(Piece::Kind::Block)) {
+            p.kind = Piece::Kind::Block;
+            p.version = r.u64();
+            p.sizeClass = r.u8();
+            p.length = r.u32();
+            p.hash = Hash256::fromView(r.bytes(32));
+            if (r.ok() && (!isValidClass(p.sizeClass) || p.length == 0 || p.length > BlockHeader::capacity(p.sizeClass)))
+                r.fail(QStringLiteral("piece %1: %2 bytes in class %3").arg(i).arg(p.length).arg(p.sizeClass));
+        } else if (kind == uint8_t(Piece::Kind::Slot)) {
+            p.kind = Piece::Kind::Slot;
+            p.slot = SlotLocation::decode(r);
+            p.length = p.slot.rawLength;
+            if (r.ok() && p.length == 0)
+                r.fail(QStringLiteral("piece %1: empty slot").arg(i));
+        } else {
+            r.fail(QStringLiteral("piece %1: unknown kind %2").arg(i).arg(kind));
+        }
+        c.pieces.push_back(p);
+    }
+    VD_TRY(r.finish());
+    return c;
+}
+
+Status validateObjectKey(const QString &key)
+{
+    const QByteArray utf8 = key.toUtf8();
+    if (utf8.isEmpty())
+        return Status::invalidArgument(QStringLiteral("an object key cannot be empty"));
+    if (utf8.size() > ObjectRecord::kMaxKeyBytes)
+        return Status::invalidArgument(QStringLiteral("an object key is at most %1 bytes of UTF-8 (this one is %2)").arg(ObjectRecord::kMaxKeyBytes).arg(utf8.size()));
+    if (utf8.contains('\0'))
+        return Status::invalidArgument(QStringLiteral("an object key cannot contain NUL"));
+    if (key.contains(QChar::ReplacementCharacter))
+        return Status::invalidArgument(QStringLiteral("an object key must be valid UTF-8"));
+    return {};
+}
+
+} // namespace vd::storage

@@ -1,0 +1,86 @@
+// The records the catalog holds for the flat object namespace, and their keys
+// (FORMAT.md §Catalog records). Every key starts with one byte naming its
+// keyspace:
+//   'B' blockId(16) version(8, big-endian)  -> BlockRecord    (blocks this node stores)
+//   'O' object key (UTF-8)                  -> ObjectRecord
+//   'C' objectId(16) start(8, big-endian)   -> ClusterRecord  (an object's bytes from start)
+// Big-endian numbers in keys make byte order equal numeric order.
+#pragma once
+
+#include "geometry.h"
+#include "smallblock.h"
+
+#include "core/hash.h"
+#include "core/ruid.h"
+
+#include <vector>
+
+namespace vd::storage {
+
+namespace keys {
+QByteArray block(const Ruid &id, uint64_t version);
+QByteArray object(const QString &key);
+QByteArray cluster(const Ruid &objectId, uint64_t start);
+inline constexpr char kBlock = 'B';
+inline constexpr char kObject = 'O';
+inline constexpr char kCluster = 'C';
+// Decodes the parts of a key of the given keyspace; false if malformed.
+bool parseBlockKey(QByteArrayView key, Ruid *id, uint64_t *version);
+bool parseClusterKey(QByteArrayView key, Ruid *objectId, uint64_t *start);
+} // namespace keys
+
+struct BlockRecord
+{
+    BlockKind kind = BlockKind::Data; // Data or SmallData
+    Extent extent;
+    // Data blocks
+    uint32_t length = 0;
+    Hash256 hash;
+    // SmallData blocks: how far written and how much is still referenced
+    SmallBlockState small;
+
+    QByteArray encode() const;
+    static Result<BlockRecord> decode(QByteArrayView raw);
+};
+
+struct ObjectRecord
+{
+    static constexpr int kMaxKeyBytes = 1000;
+
+    Ruid objectId;
+    uint64_t size = 0;
+    int64_t createdMs = 0;
+    int64_t modifiedMs = 0;
+    uint32_t clusterCount = 0;
+
+    QByteArray encode() const;
+    static Result<ObjectRecord> decode(QByteArrayView raw);
+};
+
+// One contiguous piece of an object: a whole data block, or a packed slot.
+struct Piece
+{
+    enum class Kind : uint8_t { Block = 1, Slot = 2 };
+    Kind kind = Kind::Block;
+    Ruid blockId;
+    uint64_t version = 0;   // Block
+    uint8_t sizeClass = 0;  // Block
+    uint32_t length = 0;    // logical bytes of the object in this piece
+    Hash256 hash;           // Block: SHA-256 of the payload
+    SlotLocation slot;      // Slot: where in the SmallBlock (its rawHash is the check)
+};
+
+struct ClusterRecord
+{
+    static constexpr int kMaxPieces = 64;
+    std::vector<Piece> pieces;
+
+    uint64_t length() const;
+    QByteArray encode() const;
+    static Result<ClusterRecord> decode(QByteArrayView raw);
+};
+
+// Object keys: 1–1000 bytes of valid UTF-8 without NUL.
+Status validateObjectKey(const QString &key);
+
+} // namespace vd::storage

@@ -1,0 +1,116 @@
+#include "rootrecord.h"
+
+#include "core/bytes.h"
+
+namespace vd::storage {
+
+void PageRef::encode(QByteArray *out) const
+{
+    ByteWriter w(out);
+    w.u64(blockOffset | uint64_t(blockClass)); // the class rides in the low bits: offsets are 1 MiB aligned
+    slot.encode(out);
+}
+
+PageRef PageRef::decode(ByteReader &r)
+{
+    PageRef p;
+    const uint64_t v = r.u64();
+    p.blockOffset = v & ~uint64_t(0xff);
+    p.blockClass = uint8_t(v & 0xff);
+    p.slot = SlotLocation::decode(r);
+    if (!p.isNull()) {
+        const Extent e{p.blockOffset, p.blockClass};
+        if (!e.isValid() || p.blockOffset < kSlotSize)
+            r.fail(QStringLiteral("page reference to offset %1 class %2 is not a block").arg(p.blockOffset).arg(p.blockClass));
+        else if (uint64_t(p.slot.offset) + p.slot.storedLength > e.size() || p.slot.offset < BlockHeader::kSize)
+            r.fail(QStringLiteral("page reference points outside its block"));
+    }
+    return p;
+}
+
+QByteArray RootRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u64(generation);
+    catalogRoot.encode(&out);
+    segmentTable.encode(&out);
+    w.u64(openSegmentOffset);
+    w.u8(openSegmentClass);
+    w.u32(openSegmentEnd);
+    w.u32(openSegmentLastDir);
+    w.u32(openSegmentSequence);
+    w.u8(uint8_t(openSmallBlocks.size()));
+    for (const Ruid &id : openSmallBlocks)
+        w.bytes(id.view());
+    w.u64(objectCount);
+    w.u64(logicalBytes);
+    return out;
+}
+
+Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
+{
+    ByteReader r(bytes, QStringLiteral("root record"));
+    RootRecord rec;
+    rec.generation = r.u64();
+    rec.catalogRoot = PageRef::decode(r);
+    rec.segmentTable = PageRef::decode(r);
+    rec.openSegmentOffset = r.u64();
+    rec.openSegmentClass = r.u8();
+    rec.openSegmentEnd = r.u32();
+    rec.openSegmentLastDir = r.u32();
+    rec.openSegmentSequence = r.u32();
+    const uint8_t open = r.u8();
+    if (open > kMaxOpenSmallBlocks)
+        r.fail(QStringLiteral("%1 open SmallBlocks, at most %2 allowed").arg(open).arg(kMaxOpenSmallBlocks));
+    for (uint8_t i = 0; i < open && r.ok(); ++i)
+        rec.openSmallBlocks.push_back(Ruid::fromView(r.bytes(16)));
+    rec.objectCount = r.u64();
+    rec.logicalBytes = r.u64();
+    VD_TRY(r.finish());
+    if (rec.openSegmentOffset != 0) {
+        const Extent e{rec.openSegmentOffset, rec.openSegmentClass};
+        if (!e.isValid() || rec.openSegmentOffset < kSlotSize || rec.openSegmentEnd < BlockHeader::kSize
+            || rec.openSegmentEnd > e.size() || rec.openSegmentLastDir >= rec.openSegmentEnd)
+            return Status::corruption(QStringLiteral("root record: the open catalog block is out of range"));
+    }
+    return rec;
+}
+
+QByteArray HeadSlot::encode(const Ruid &collection, const RootRecord &root)
+{
+    const QByteArray body = root.encode();
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u32(kMagic);
+    w.u16(1);
+    w.u16(uint16_t(body.size()));
+    w.bytes(collection.view());
+    w.bytes(body);
+    w.bytes(sha256(out).view());
+    return out;
+}
+
+Result<RootRecord> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection)
+{
+    ByteReader r(bytes, QStringLiteral("idvd head root record"));
+    if (r.u32() != kMagic)
+        return Status::corruption(QStringLiteral("idvd head root record: bad magic"));
+    if (r.u16() != 1)
+        return Status::versionMismatch(QStringLiteral("idvd head root record: unknown format"));
+    const uint16_t len = r.u16();
+    if (len > RootRecord::kMaxEncodedSize)
+        return Status::corruption(QStringLiteral("idvd head root record: length %1 too large").arg(len));
+    const Ruid owner = Ruid::fromView(r.bytes(16));
+    const QByteArrayView body = r.bytes(len);
+    const qsizetype covered = r.position();
+    const Hash256 sum = Hash256::fromView(r.bytes(32));
+    VD_TRY(r.status());
+    if (sha256(bytes.first(covered)) != sum)
+        return Status::corruption(QStringLiteral("idvd head root record: checksum mismatch"));
+    if (owner != collection)
+        return Status::corruption(QStringLiteral("idvd head belongs to collection %1, not %2").arg(owner.toString(), collection.toString()));
+    return RootRecord::decode(body);
+}
+
+} // namespace vd::storage

@@ -1,0 +1,66 @@
+// The root record: everything needed to find a committed generation's state
+// in idvd. It is stored twice over: in .meta (the commit point) and in the
+// head block of idvd (so idvd alone is enough to rebuild the tree).
+#pragma once
+
+#include "geometry.h"
+#include "smallblock.h"
+
+#include "core/ruid.h"
+
+#include <vector>
+
+namespace vd::storage {
+
+// A catalog page: a slot in a CatalogLog block of this node's idvd.
+struct PageRef
+{
+    static constexpr int kEncodedSize = 8 + SlotLocation::kEncodedSize;
+
+    uint64_t blockOffset = 0; // byte offset of the CatalogLog block; 0 means "no page"
+    uint8_t blockClass = 0;
+    SlotLocation slot;
+
+    bool isNull() const { return blockOffset == 0; }
+    void encode(QByteArray *out) const;
+    static PageRef decode(ByteReader &r);
+    bool operator==(const PageRef &) const = default;
+};
+
+struct RootRecord
+{
+    static constexpr int kMaxOpenSmallBlocks = 4;
+    static constexpr int kMaxEncodedSize = 1024;
+
+    uint64_t generation = 0;
+    PageRef catalogRoot;  // the B+tree of records; null when empty
+    PageRef segmentTable; // the list of CatalogLog blocks; null when none
+    // The CatalogLog block new pages go to (blockOffset 0: none yet).
+    uint64_t openSegmentOffset = 0;
+    uint8_t openSegmentClass = 0;
+    uint32_t openSegmentEnd = 0;
+    uint32_t openSegmentLastDir = 0;
+    uint32_t openSegmentSequence = 0;
+    // SmallData blocks that still take payloads.
+    std::vector<Ruid> openSmallBlocks;
+    uint64_t objectCount = 0;
+    uint64_t logicalBytes = 0;
+
+    QByteArray encode() const;
+    static Result<RootRecord> decode(QByteArrayView bytes);
+    bool operator==(const RootRecord &) const = default;
+};
+
+// The head block (unit 0, slot 0) keeps two copies of the root record, at
+// 4 KiB and 8 KiB, written alternately by generation.
+struct HeadSlot
+{
+    static constexpr uint32_t kMagic = 0x54524456; // "VDRT"
+    static constexpr int kSlotSize = 4096;
+    static uint64_t offsetFor(uint64_t generation) { return kSlotSize * (1 + generation % 2); }
+
+    static QByteArray encode(const Ruid &collection, const RootRecord &root);
+    static Result<RootRecord> decode(QByteArrayView bytes, const Ruid &collection);
+};
+
+} // namespace vd::storage

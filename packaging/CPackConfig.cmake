@@ -1,0 +1,11 @@
+# Debian package of what is built so far: `cpack -G DEB` in a build folder.
+set(CPACK_PACKAGE_NAME "vdrive")
+set(CPACK_PACKAGE_VENDOR "vdrive developers")
+set(CPACK_PACKAGE_CONTACT "vdrive developers <vdrive@example.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_GENERATOR "DEB;TGZ")
+set(CPACK_DEBIAN_PACKAGE_SECTION "utils")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+include(CPack)
