@@ -164,6 +164,7 @@ Status Collection::loadCommitted(bool rebuildBitmap, bool *bitmapChanged)
     if (meta->ruid.toString() != QFileInfo(m_dir).fileName())
         return Status::corruption(QStringLiteral("'%1' holds the .meta of collection %2").arg(m_dir, meta->ruid.toString()));
     auto alloc = readBitmap(*m_bitmapFile, *meta);
+    const bool bitmapReadable = alloc.isOk();
     if (!alloc && !rebuildBitmap)
         return alloc.status().withContext(QStringLiteral("reading .bitmap (vdrive fsck --repair rebuilds it)"));
     VD_TRY_ASSIGN(const BlockHeader head, m_idvd->readHeader(Extent{0, 0}));
@@ -198,7 +199,7 @@ Status Collection::loadCommitted(bool rebuildBitmap, bool *bitmapChanged)
             if (!st)
                 return Status::corruption(QStringLiteral("cannot rebuild .bitmap: %1 (%2)").arg(st.message(), what));
         }
-        const bool changed = !alloc || alloc->words() != rebuilt.words();
+        const bool changed = !bitmapReadable || m_space->allocator().blocks() != rebuilt.blocks();
         if (bitmapChanged)
             *bitmapChanged = changed;
         if (changed) {

@@ -150,7 +150,7 @@ Status validateCollectionName(const QString &name)
         return Status::invalidArgument(QStringLiteral("a collection name cannot be empty"));
     if (utf8.size() > Meta::kMaxNameBytes)
         return Status::invalidArgument(QStringLiteral("a collection name is at most %1 bytes of UTF-8 (this one is %2)").arg(Meta::kMaxNameBytes).arg(utf8.size()));
-    if (QString::fromUtf8(utf8) != name || name.contains(QChar::ReplacementCharacter))
+    if (QString::fromUtf8(utf8) != name)
         return Status::invalidArgument(QStringLiteral("a collection name must be valid UTF-8"));
     if (name == QStringLiteral(".") || name == QStringLiteral(".."))
         return Status::invalidArgument(QStringLiteral("'%1' cannot name a collection").arg(name));
