@@ -107,7 +107,9 @@ int run(const QStringList &arguments)
 
     if (!parser.parse(arguments))
         return ctx.usage(parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
+    // --help-all is added by addHelpOption() and listed by --help; with no Qt
+    // specific options worth showing here, it prints the same text.
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
         ctx.out << parser.helpText();
         return ExitOk;
     }

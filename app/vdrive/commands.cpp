@@ -18,6 +18,12 @@ using storage::Collection;
 
 namespace {
 
+// "1 block", "3 blocks"
+QString count(uint64_t n, const char *singular, const char *plural)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? singular : plural));
+}
+
 void printJson(Context &ctx, const QJsonValue &v)
 {
     const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
@@ -135,9 +141,10 @@ int cmdInfo(Context &ctx)
         o << (k ? ", " : "") << i.blocksPerClass[size_t(k)] << " × " << (1 << k) << " MiB";
     o << "\n";
     o << "data blocks  " << i.dataBlocks << " (" << formatBytes(i.dataBlockBytes) << ")\n";
-    o << "SmallBlocks  " << i.smallBlocks << " (" << formatBytes(i.smallBlockBytes) << ") holding " << i.smallSlots << " payloads in "
-      << formatBytes(i.smallStoredBytes) << "\n";
-    o << "catalog      " << i.catalogBlocks << " blocks (" << formatBytes(i.catalogBytes) << "), " << formatBytes(i.catalogLiveBytes) << " live\n";
+    o << "SmallBlocks  " << i.smallBlocks << " (" << formatBytes(i.smallBlockBytes) << ") holding " << count(i.smallSlots, "payload", "payloads")
+      << " in " << formatBytes(i.smallStoredBytes) << "\n";
+    o << "catalog      " << count(i.catalogBlocks, "block", "blocks") << " (" << formatBytes(i.catalogBytes) << "), "
+      << formatBytes(i.catalogLiveBytes) << " live\n";
     o << "objects      " << i.objects << " holding " << formatBytes(i.logicalBytes) << "\n";
     o << "padding      " << QString::number(i.paddingRatio, 'f', 3) << " (data and SmallBlock bytes allocated per logical byte)\n";
     return ExitOk;
@@ -180,9 +187,10 @@ int cmdFsck(Context &ctx)
         for (const QString &f : r.faults)
             ctx.err << "fault: " << f << Qt::endl;
         if (!ctx.quiet || !r.isClean())
-            ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << r.faults.size() << " faults; checked " << r.objectsChecked << " objects, "
-                    << r.blocksChecked << " blocks, " << r.slotsChecked << " packed payloads, " << r.pagesChecked << " catalog pages, "
-                    << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
+            ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
+                    << count(r.objectsChecked, "object", "objects") << ", " << count(r.blocksChecked, "block", "blocks") << ", "
+                    << count(r.slotsChecked, "packed payload", "packed payloads") << ", " << count(r.pagesChecked, "catalog page", "catalog pages")
+                    << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
     }
     return r.isClean() ? ExitOk : ExitCorrupt;
 }

@@ -55,7 +55,7 @@ public:
         VD_TRY(alive());
         const QByteArray &d = m_node->data;
         if (offset > uint64_t(d.size()) || len > uint64_t(d.size()) - offset)
-            return Status::corruption(QStringLiteral("'%1' ends at byte %2; %3 bytes were expected at offset %4")
+            return Status::corruption(QStringLiteral("'%1' is %2 bytes long; %3 bytes were expected at offset %4")
                                           .arg(m_path)
                                           .arg(d.size())
                                           .arg(len)

@@ -51,12 +51,15 @@ public:
                     continue;
                 return errnoStatus(errno, QStringLiteral("cannot read"), m_path);
             }
-            if (n == 0)
-                return Status::corruption(QStringLiteral("'%1' ends at byte %2; %3 bytes were expected at offset %4")
+            if (n == 0) {
+                struct stat st;
+                const qulonglong end = ::fstat(m_fd, &st) == 0 ? qulonglong(st.st_size) : qulonglong(offset + done);
+                return Status::corruption(QStringLiteral("'%1' is %2 bytes long; %3 bytes were expected at offset %4")
                                               .arg(m_path)
-                                              .arg(offset + done)
+                                              .arg(end)
                                               .arg(len)
                                               .arg(offset));
+            }
             done += size_t(n);
         }
         return {};

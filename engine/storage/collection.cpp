@@ -278,10 +278,12 @@ Status Collection::commit()
         for (const auto &log : m_openSmall)
             root.openSmallBlocks.push_back(log->state().id);
         // The commit's last allocation is behind us: blocks freed by this
-        // transaction are free in the generation it writes.
+        // transaction are free in the generation it writes, and so are the
+        // units at the tail they empty. The file itself is cut only once the
+        // commit is durable: until then the old generation may need them.
         VD_TRY(m_space->applyFrees());
+        m_space->dropFreeTailUnits();
         VD_TRY(m_idvd->write(HeadSlot::offsetFor(generation), HeadSlot::encode(m_meta.ruid, root)));
-        VD_TRY(m_idvd->resizeToUnits(m_space->allocator().unitCount()));
         VD_TRY_ASSIGN(const BitmapLocation bitmap, writeBitmap(*m_bitmapFile, m_meta.bitmap, generation, m_space->allocator()));
         VD_TRY(m_idvd->sync());
         VD_TRY(m_bitmapFile->sync());
@@ -303,7 +305,7 @@ Status Collection::commit()
     m_catalog->trimCache(4096);
     // Free units at the tail go back to the file system. Failing here loses
     // nothing: the next open trims them.
-    (void)m_space->shrinkTail();
+    (void)m_idvd->resizeToUnits(m_space->allocator().unitCount());
     return {};
 }
 

@@ -48,7 +48,7 @@ struct CreateOptions
 {
     uint32_t smallThreshold = uint32_t(BlockHeader::capacity(0)); // below: packed into SmallBlocks
     int smallBlockClass = 2;   // 4 MiB SmallData blocks
-    int catalogBlockClass = 2; // 4 MiB CatalogLog blocks
+    int catalogBlockClass = 0; // 1 MiB CatalogLog blocks: pages are small, and a small block fits the gaps big objects leave
     int clusterMaxBlocks = 4;  // blocks per cluster (a cluster then spans up to 64 MiB)
 };
 

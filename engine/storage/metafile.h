@@ -41,7 +41,7 @@ struct Meta
     // Size classes and packing policy, fixed at creation.
     uint32_t smallThreshold = 0; // payloads below this many bytes are packed
     uint8_t smallBlockClass = 2; // SmallData blocks are 4 MiB
-    uint8_t catalogBlockClass = 2;
+    uint8_t catalogBlockClass = 0;
     uint8_t clusterMaxBlocks = 4;
     uint32_t units = 0;          // idvd's length in units at this generation
     BitmapLocation bitmap;

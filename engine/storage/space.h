@@ -22,8 +22,13 @@ public:
     Result<Extent> allocate(int sizeClass);
     void freeLater(const Extent &e) { m_pendingFrees.push_back(e); }
     Status applyFrees();
-    // Gives back free units at the tail of idvd (after a durable commit).
+    // Gives back free units at the tail of idvd: in memory and in the file.
+    // Only when no committed generation can need them (after a durable
+    // commit, or when opening).
     Status shrinkTail();
+    // Forgets free tail units in memory only; the file keeps its length until
+    // the commit that records the shorter length is durable.
+    void dropFreeTailUnits() { m_alloc.shrinkTail(); }
 
     const BlockAllocator &allocator() const { return m_alloc; }
     void replaceAllocator(BlockAllocator alloc) { m_alloc = std::move(alloc); }

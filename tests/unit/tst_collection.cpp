@@ -183,8 +183,10 @@ private Q_SLOTS:
         if (!compressible) {
             at = disk.indexOf(data.mid(size / 2, 64));
         } else {
-            // the packed slot is the only zstd frame in the file: magic 28 b5 2f fd
-            at = disk.indexOf(QByteArray("\x28\xb5\x2f\xfd", 4));
+            // the first zstd frame (magic 28 b5 2f fd) inside the SmallData block
+            // (header magic "VDBK", format 1, kind 3); catalog pages are zstd too
+            const qsizetype block = disk.indexOf(QByteArray("VDBK\x01\x00\x03", 7));
+            at = block < 0 ? -1 : disk.indexOf(QByteArray("\x28\xb5\x2f\xfd", 4), block);
             if (at >= 0)
                 at += 40;
         }
