@@ -7,6 +7,7 @@
 #include <QString>
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <memory>
 

@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <functional>
 

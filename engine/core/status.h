@@ -120,15 +120,16 @@ private:
 #define VD_CONCAT(a, b) VD_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if expr (a Status) is not OK.
-#define VD_TRY(expr)                                                                               \
+#define VD_TRY(expr) VD_TRY_IMPL(VD_CONCAT(vd_try_status_, __COUNTER__), expr)
+#define VD_TRY_IMPL(tmp, expr)                                                                     \
     do {                                                                                           \
-        ::vd::Status vd_try_status_ = (expr);                                                      \
-        if (!vd_try_status_.isOk())                                                                \
-            return vd_try_status_;                                                                 \
+        ::vd::Status tmp = (expr);                                                                 \
+        if (!tmp.isOk())                                                                           \
+            return tmp;                                                                            \
     } while (false)
 
 // `VD_TRY_ASSIGN(auto x, f());` declares x from a Result, or returns its Status.
-#define VD_TRY_ASSIGN(decl, expr) VD_TRY_ASSIGN_IMPL(VD_CONCAT(vd_result_, __LINE__), decl, expr)
+#define VD_TRY_ASSIGN(decl, expr) VD_TRY_ASSIGN_IMPL(VD_CONCAT(vd_result_, __COUNTER__), decl, expr)
 #define VD_TRY_ASSIGN_IMPL(tmp, decl, expr)                                                        \
     auto tmp = (expr);                                                                             \
     if (!tmp.isOk())                                                                               \

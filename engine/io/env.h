@@ -43,6 +43,13 @@ public:
     virtual Status truncate(uint64_t size) = 0;
     virtual Result<uint64_t> size() = 0;
     virtual QString path() const = 0;
+    // A hint that [offset, offset + len) will be read soon, so the system can
+    // start fetching it; no effect on correctness.
+    virtual void adviseWillNeed(uint64_t offset, uint64_t len)
+    {
+        (void)offset;
+        (void)len;
+    }
 };
 
 // An advisory lock held until destroyed. It dies with its process: a lock

@@ -38,6 +38,7 @@ public:
     }
     Result<uint64_t> size() override { return m_base->size(); }
     QString path() const override { return m_base->path(); }
+    void adviseWillNeed(uint64_t offset, uint64_t len) override { m_base->adviseWillNeed(offset, len); }
 
 private:
     FaultEnv *m_env;

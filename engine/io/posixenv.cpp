@@ -105,6 +105,11 @@ public:
 
     QString path() const override { return m_path; }
 
+    void adviseWillNeed(uint64_t offset, uint64_t len) override
+    {
+        (void)::posix_fadvise(m_fd, off_t(offset), off_t(len), POSIX_FADV_WILLNEED);
+    }
+
 private:
     int m_fd;
     QString m_path;

@@ -20,12 +20,14 @@
 #pragma once
 
 #include "geometry.h"
+#include "blockheader.h"
 #include "metafile.h"
 #include "records.h"
 
 #include "core/status.h"
 #include "io/env.h"
 
+#include <QFuture>
 #include <QIODevice>
 #include <QString>
 
@@ -168,7 +170,16 @@ private:
     Status failAndReload(Status cause);
 
     // data blocks and packed payloads
+    struct PlacedBlock
+    {
+        Extent extent;
+        BlockHeader header;
+        Piece piece;
+    };
+    // Allocates and records a data block; the caller writes it.
+    Result<PlacedBlock> placeBlock(int sizeClass, uint32_t length, const Hash256 &hash);
     Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
+    Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece);
     Result<Piece> writeSlotPiece(QByteArrayView payload);
     Result<QByteArray> readPiece(const Piece &piece);
     Status releasePiece(const Piece &piece);

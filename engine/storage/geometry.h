@@ -3,6 +3,7 @@
 // its unit, so a block of class c starts at a multiple of 2^c MiB.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 
 namespace vd::storage {

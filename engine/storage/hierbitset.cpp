@@ -4,23 +4,32 @@ namespace vd::storage {
 
 void HierBitset::resize(uint64_t n)
 {
-    // Rebuild the summary levels from level 0; resizing is rare (idvd grows
-    // or shrinks by a unit) and O(n / 64).
-    std::vector<uint64_t> bits = m_levels.empty() ? std::vector<uint64_t>{} : std::move(m_levels[0]);
-    bits.resize((n + 63) / 64, 0);
-    if (n % 64 && !bits.empty())
-        bits.back() &= (uint64_t(1) << (n % 64)) - 1;
-    m_size = n;
-    m_levels.clear();
-    m_levels.push_back(std::move(bits));
-    while (m_levels.back().size() > 1) {
-        const std::vector<uint64_t> &below = m_levels.back();
-        std::vector<uint64_t> above((below.size() + 63) / 64, 0);
-        for (size_t w = 0; w < below.size(); ++w)
-            if (below[w])
-                above[w >> 6] |= uint64_t(1) << (w & 63);
-        m_levels.push_back(std::move(above));
+    if (n > m_capacity) {
+        // Grow the capacity geometrically and rebuild the summaries once:
+        // appending a unit at a time costs O(1) amortised.
+        uint64_t cap = m_capacity ? m_capacity : 64;
+        while (cap < n)
+            cap *= 2;
+        std::vector<uint64_t> bits = m_levels.empty() ? std::vector<uint64_t>{} : std::move(m_levels[0]);
+        bits.resize(cap / 64, 0);
+        m_levels.clear();
+        m_levels.push_back(std::move(bits));
+        while (m_levels.back().size() > 1) {
+            const std::vector<uint64_t> &below = m_levels.back();
+            std::vector<uint64_t> above((below.size() + 63) / 64, 0);
+            for (size_t w = 0; w < below.size(); ++w)
+                if (below[w])
+                    above[w >> 6] |= uint64_t(1) << (w & 63);
+            m_levels.push_back(std::move(above));
+        }
+        m_capacity = cap;
     }
+    // Bits at and beyond the new size are cleared, so they neither show up
+    // in findFirst() nor come back when the set grows again.
+    for (uint64_t i = n; i < m_size; ++i)
+        if (test(i))
+            clear(i);
+    m_size = n;
 }
 
 void HierBitset::set(uint64_t i)
@@ -48,7 +57,7 @@ void HierBitset::clear(uint64_t i)
 
 uint64_t HierBitset::findFirst() const
 {
-    if (m_levels.empty() || m_levels.back().empty() || m_levels.back()[0] == 0)
+    if (m_levels.empty() || m_levels.back()[0] == 0)
         return npos;
     uint64_t index = 0;
     for (size_t l = m_levels.size(); l-- > 0;) {

@@ -1,7 +1,8 @@
 // A bit set over [0, n) that finds its lowest set bit in O(log64 n): each
 // level keeps one bit per 64-bit word of the level below ("this word is not
 // empty"). The allocator keeps one per question it asks ("which is the first
-// unit with a free 4 MiB block?").
+// unit with a free 4 MiB block?"). Growing is amortised O(1): the capacity
+// doubles, so appending one bit at a time never rebuilds more than a few times.
 #pragma once
 
 #include <bit>
@@ -25,8 +26,9 @@ public:
     uint64_t findFirst() const;
 
 private:
-    std::vector<std::vector<uint64_t>> m_levels; // [0] is the bits themselves
+    std::vector<std::vector<uint64_t>> m_levels; // [0] is the bits themselves, sized for m_capacity
     uint64_t m_size = 0;
+    uint64_t m_capacity = 0; // a power of two >= 64, or 0
 };
 
 } // namespace vd::storage

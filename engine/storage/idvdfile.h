@@ -36,6 +36,7 @@ public:
     Status sync() { return m_file->sync(); }
     Result<uint64_t> size() { return m_file->size(); }
     QString path() const { return m_file->path(); }
+    void adviseWillNeed(const Extent &extent, uint64_t length) { m_file->adviseWillNeed(extent.offset, BlockHeader::kSize + length); }
 
     // Makes the file exactly units * 16 MiB long.
     Status resizeToUnits(uint32_t units) { return m_file->truncate(uint64_t(units) * kUnitSize); }

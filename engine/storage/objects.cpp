@@ -9,13 +9,58 @@
 
 #include <QBuffer>
 #include <QDateTime>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <deque>
+#include <optional>
 
 namespace vd::storage {
 
 namespace {
 constexpr qsizetype kReadChunk = 1 << 20;
+// Data blocks being read and verified ahead of the one being written out.
+constexpr size_t kReadAhead = 3;
+
+// One data block being written by a worker thread. The payload must stay
+// untouched until wait() returns; the destructor waits too, so an early
+// return never leaves a worker writing from freed memory.
+class BackgroundWrite
+{
+public:
+    ~BackgroundWrite() { (void)wait(); }
+    void start(IdvdFile *idvd, const Extent &extent, const BlockHeader &header, QByteArrayView payload)
+    {
+        m_future = QtConcurrent::run([idvd, extent, header, payload] { return idvd->writeDataBlock(extent, header, payload); });
+    }
+    Status wait()
+    {
+        if (!m_future)
+            return {};
+        Status st = m_future->result();
+        m_future.reset();
+        return st;
+    }
+
+private:
+    std::optional<QFuture<Status>> m_future;
+};
+
+// Pieces being fetched in order; the destructor waits for all of them.
+struct ReadQueue
+{
+    struct Entry
+    {
+        QFuture<Result<QByteArray>> bytes;
+        uint32_t length;
+    };
+    std::deque<Entry> entries;
+    ~ReadQueue()
+    {
+        for (Entry &e : entries)
+            e.bytes.waitForFinished();
+    }
+};
 
 QByteArray clusterPrefixEnd(const Ruid &objectId)
 {
@@ -36,32 +81,37 @@ SmallBlockLog *Collection::openSmallLog(const Ruid &id) const
     return nullptr;
 }
 
-Result<Piece> Collection::writeBlockPiece(int sizeClass, QByteArrayView payload)
+Result<Collection::PlacedBlock> Collection::placeBlock(int sizeClass, uint32_t length, const Hash256 &hash)
 {
-    VD_TRY_ASSIGN(const Extent extent, m_space->allocate(sizeClass));
-    BlockHeader h;
-    h.kind = BlockKind::Data;
-    h.sizeClass = uint8_t(sizeClass);
-    h.blockId = Ruid::generate();
-    h.version = 1;
-    h.usedLength = uint32_t(payload.size());
-    h.payloadHash = sha256(payload);
-    h.generation = m_meta.generation + 1;
-    VD_TRY(m_idvd->writeDataBlock(extent, h, payload));
+    PlacedBlock b;
+    VD_TRY_ASSIGN(b.extent, m_space->allocate(sizeClass));
+    b.header.kind = BlockKind::Data;
+    b.header.sizeClass = uint8_t(sizeClass);
+    b.header.blockId = Ruid::generate();
+    b.header.version = 1;
+    b.header.usedLength = length;
+    b.header.payloadHash = hash;
+    b.header.generation = m_meta.generation + 1;
     BlockRecord rec;
     rec.kind = BlockKind::Data;
-    rec.extent = extent;
-    rec.length = h.usedLength;
-    rec.hash = h.payloadHash;
-    VD_TRY(m_catalog->put(keys::block(h.blockId, h.version), rec.encode()));
-    Piece p;
-    p.kind = Piece::Kind::Block;
-    p.blockId = h.blockId;
-    p.version = h.version;
-    p.sizeClass = uint8_t(sizeClass);
-    p.length = h.usedLength;
-    p.hash = h.payloadHash;
-    return p;
+    rec.extent = b.extent;
+    rec.length = length;
+    rec.hash = hash;
+    VD_TRY(m_catalog->put(keys::block(b.header.blockId, b.header.version), rec.encode()));
+    b.piece.kind = Piece::Kind::Block;
+    b.piece.blockId = b.header.blockId;
+    b.piece.version = b.header.version;
+    b.piece.sizeClass = uint8_t(sizeClass);
+    b.piece.length = length;
+    b.piece.hash = hash;
+    return b;
+}
+
+Result<Piece> Collection::writeBlockPiece(int sizeClass, QByteArrayView payload)
+{
+    VD_TRY_ASSIGN(const PlacedBlock b, placeBlock(sizeClass, uint32_t(payload.size()), sha256(payload)));
+    VD_TRY(m_idvd->writeDataBlock(b.extent, b.header, payload));
+    return b.piece;
 }
 
 Status Collection::sealSmallLog(size_t index)
@@ -262,40 +312,65 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
     };
 
     Status st = [&]() -> Status {
+        // Two block buffers: while one is written to idvd by a worker thread,
+        // the next block is read into the other and hashed as it arrives
+        // (while its bytes are still in cache). Memory stays at two blocks.
         const qsizetype fullBlock = qsizetype(BlockHeader::capacity(kClassCount - 1));
-        QByteArray buffer;
-        buffer.reserve(fullBlock + kReadChunk);
+        QByteArray buffers[2] = {QByteArray(fullBlock, Qt::Uninitialized), QByteArray(fullBlock, Qt::Uninitialized)};
+        BackgroundWrite writing;
+        int cur = 0;
+        qsizetype filled = 0;
+        Sha256 hasher;
         uint64_t done = 0;
-        for (;;) {
-            const qsizetype before = buffer.size();
-            buffer.resize(before + kReadChunk);
-            const qint64 n = in.read(buffer.data() + before, kReadChunk);
-            if (n < 0)
-                return Status::ioError(QStringLiteral("cannot read the input: %1").arg(in.errorString()));
-            buffer.resize(before + qsizetype(n));
+        auto take = [&](qsizetype n) -> Status {
+            hasher.add(QByteArrayView(buffers[cur]).sliced(filled, n));
+            filled += n;
             done += uint64_t(n);
-            // A whole 16 MiB block is written once we know more bytes follow it.
-            while (buffer.size() > fullBlock) {
-                VD_TRY_ASSIGN(const Piece p, writeBlockPiece(kClassCount - 1, QByteArrayView(buffer).first(fullBlock)));
-                VD_TRY(addPiece(p));
-                buffer.remove(0, fullBlock);
-            }
             if (progress && !progress(done))
                 return Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(key));
-            if (n == 0)
+            return {};
+        };
+        auto readInto = [&](char *dst, qsizetype max) -> Result<qsizetype> {
+            const qint64 n = in.read(dst, max);
+            if (n < 0)
+                return Status::ioError(QStringLiteral("cannot read the input: %1").arg(in.errorString()));
+            return qsizetype(n);
+        };
+        for (;;) {
+            VD_TRY_ASSIGN(const qsizetype n, readInto(buffers[cur].data() + filled, std::min(kReadChunk, fullBlock - filled)));
+            if (n == 0 && filled < fullBlock)
+                break; // end of input
+            VD_TRY(take(n));
+            if (filled < fullBlock)
+                continue;
+            // A full block is written only once more bytes are known to follow
+            // (else the end-of-input rules below decide). Peek into the other buffer.
+            VD_TRY(writing.wait());
+            const int next = 1 - cur;
+            VD_TRY_ASSIGN(const qsizetype m, readInto(buffers[next].data(), kReadChunk));
+            if (m == 0)
                 break;
+            VD_TRY_ASSIGN(const PlacedBlock b, placeBlock(kClassCount - 1, uint32_t(fullBlock), hasher.finish()));
+            writing.start(m_idvd.get(), b.extent, b.header, QByteArrayView(buffers[cur]));
+            VD_TRY(addPiece(b.piece));
+            cur = next;
+            filled = 0;
+            VD_TRY(take(m));
         }
+        VD_TRY(writing.wait());
+        const QByteArray &buffer = buffers[cur];
+        buffers[1 - cur] = QByteArray();
         // The rest goes into the largest blocks it fills, the tail into a SmallBlock.
         qsizetype pos = 0;
         for (int c = kClassCount - 1; c >= 0; --c) {
             const qsizetype cap = qsizetype(BlockHeader::capacity(c));
-            while (buffer.size() - pos >= cap) {
+            while (filled - pos >= cap) {
                 VD_TRY_ASSIGN(const Piece p, writeBlockPiece(c, QByteArrayView(buffer).sliced(pos, cap)));
                 VD_TRY(addPiece(p));
                 pos += cap;
             }
         }
-        const qsizetype tail = buffer.size() - pos;
+        const qsizetype tail = filled - pos;
         if (tail > 0) {
             const QByteArrayView bytes = QByteArrayView(buffer).sliced(pos, tail);
             if (uint64_t(tail) < m_meta.smallThreshold) {
@@ -339,28 +414,66 @@ Status Collection::putObjectBytes(const QString &key, QByteArrayView bytes)
     return putObject(key, buf);
 }
 
+Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piece)
+{
+    if (piece.kind == Piece::Kind::Slot) // small: read here, it is quick
+        return QtFuture::makeReadyFuture(readPiece(piece));
+    // The catalog is looked up on this thread; only the read and the hash
+    // check go to a worker.
+    VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, piece.version)));
+    if (!raw)
+        return Status::corruption(QStringLiteral("block %1 v%2 is referenced but not stored on this node").arg(piece.blockId.toString()).arg(piece.version));
+    VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
+    if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
+        return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
+    const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
+    IdvdFile *idvd = m_idvd.get();
+    const Extent extent = rec.extent;
+    // Workers take blocks in turn; the disk can start on this one already.
+    idvd->adviseWillNeed(extent, piece.length);
+    return QtConcurrent::run([idvd, extent, expect] { return idvd->readDataBlock(extent, expect); });
+}
+
 Status Collection::getObject(const QString &key, QIODevice &out, const ProgressFn &progress)
 {
     VD_TRY(checkUsable());
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
-    uint64_t expected = 0;
+    // Up to kReadAhead blocks are read and verified by worker threads while
+    // the oldest one is written out: disk, hashing and output overlap.
+    ReadQueue queue;
+    uint64_t queued = 0;
+    uint64_t written = 0;
+    auto writeOldest = [&]() -> Status {
+        ReadQueue::Entry e = std::move(queue.entries.front());
+        queue.entries.pop_front();
+        const Result<QByteArray> bytes = e.bytes.result();
+        if (!bytes)
+            return bytes.status();
+        if (out.write(*bytes) != bytes->size())
+            return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
+        written += e.length;
+        if (progress && !progress(written))
+            return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(key));
+        return {};
+    };
     VD_TRY(forEachCluster(obj->objectId, [&](uint64_t start, const ClusterRecord &c) -> Status {
-        if (start != expected)
-            return Status::corruption(QStringLiteral("object '%1': a cluster starts at %2 where %3 was expected").arg(key).arg(start).arg(expected));
+        if (start != queued)
+            return Status::corruption(QStringLiteral("object '%1': a cluster starts at %2 where %3 was expected").arg(key).arg(start).arg(queued));
         for (const Piece &p : c.pieces) {
-            VD_TRY_ASSIGN(const QByteArray bytes, readPiece(p));
-            if (out.write(bytes) != bytes.size())
-                return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
-            expected += p.length;
-            if (progress && !progress(expected))
-                return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(key));
+            VD_TRY_ASSIGN(auto future, startReadPiece(p));
+            queue.entries.push_back({std::move(future), p.length});
+            queued += p.length;
+            if (queue.entries.size() > kReadAhead)
+                VD_TRY(writeOldest());
         }
         return {};
     }));
-    if (expected != obj->size)
-        return Status::corruption(QStringLiteral("object '%1' should hold %2 bytes but its clusters hold %3").arg(key).arg(obj->size).arg(expected));
+    while (!queue.entries.empty())
+        VD_TRY(writeOldest());
+    if (written != obj->size)
+        return Status::corruption(QStringLiteral("object '%1' should hold %2 bytes but its clusters hold %3").arg(key).arg(obj->size).arg(written));
     return {};
 }
 

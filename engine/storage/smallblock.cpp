@@ -6,6 +6,8 @@
 
 #include <zstd.h>
 
+#include <algorithm>
+
 namespace vd::storage {
 
 void SlotLocation::encode(QByteArray *out) const
@@ -33,6 +35,8 @@ SlotLocation SlotLocation::decode(ByteReader &r)
     loc.codec = Codec(codec);
     if (codec == uint8_t(Codec::Raw) && loc.storedLength != loc.rawLength)
         r.fail(QStringLiteral("a raw payload of %1 bytes is stored in %2").arg(loc.rawLength).arg(loc.storedLength));
+    if (loc.rawLength > SlotLocation::kMaxRawLength || loc.storedLength > SlotLocation::kMaxRawLength)
+        r.fail(QStringLiteral("a payload of %1 bytes is larger than any block").arg(std::max(loc.rawLength, loc.storedLength)));
     return loc;
 }
 
@@ -95,8 +99,6 @@ Result<SmallDirectory> SmallDirectory::decode(QByteArrayView bytes, uint32_t dir
                                           .arg(i)
                                           .arg(loc.offset)
                                           .arg(loc.storedLength));
-        if (loc.rawLength > blockSize * 64)
-            return Status::corruption(QStringLiteral("SmallBlock directory: slot %1 claims %2 raw bytes").arg(i).arg(loc.rawLength));
         prevEnd = end;
         dir.slots.push_back(loc);
     }
@@ -126,9 +128,15 @@ PackedPayload packPayload(QByteArrayView raw)
 Result<QByteArray> unpackPayload(QByteArrayView stored, const SlotLocation &loc)
 {
     QByteArray raw;
+    if (loc.rawLength > SlotLocation::kMaxRawLength)
+        return Status::corruption(QStringLiteral("a packed payload claims %1 bytes, more than any block holds").arg(loc.rawLength));
     if (loc.codec == Codec::Raw) {
         raw = stored.toByteArray();
     } else {
+        // The frame must say the same size as the reference before anything is allocated.
+        const unsigned long long frameSize = ZSTD_getFrameContentSize(stored.data(), size_t(stored.size()));
+        if (frameSize != loc.rawLength)
+            return Status::corruption(QStringLiteral("a packed payload at offset %1 is not a zstd frame of %2 bytes").arg(loc.offset).arg(loc.rawLength));
         raw = QByteArray(qsizetype(loc.rawLength), Qt::Uninitialized);
         const size_t n = ZSTD_decompress(raw.data(), size_t(raw.size()), stored.data(), size_t(stored.size()));
         if (ZSTD_isError(n) || n != loc.rawLength)

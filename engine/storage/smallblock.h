@@ -40,6 +40,9 @@ enum class Codec : uint8_t { Raw = 0, Zstd = 1 };
 struct SlotLocation
 {
     static constexpr int kEncodedSize = 48;
+    // No payload is larger than the largest block: reading one never
+    // allocates more than this, whatever a damaged reference claims.
+    static constexpr uint32_t kMaxRawLength = 16u << 20;
 
     uint32_t offset = 0;        // from the start of the block
     uint32_t storedLength = 0;  // bytes on disk

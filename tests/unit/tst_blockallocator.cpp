@@ -255,6 +255,24 @@ private Q_SLOTS:
         QVERIFY(a.status().message().contains(QStringLiteral("unit 1")));
     }
 
+    void aMillionUnitsLoadAndAllocate()
+    {
+        // A 16 TiB collection's .bitmap: loading it must stay linear.
+        std::vector<uint32_t> words(1u << 20);
+        for (size_t u = 0; u < words.size(); ++u)
+            words[u] = u % 4 == 0 ? 0x00010001u : (u % 4 == 1 ? 0x0001ffffu : (u % 4 == 2 ? 0x01010303u : 0u));
+        auto a = BlockAllocator::fromWords(words);
+        VD_VERIFY_OK(a);
+        VD_VERIFY_OK(a->checkInvariants());
+        auto e = a->allocate(4);
+        VD_VERIFY_OK(e);
+        QCOMPARE(e->unit(), 3u); // the first empty unit
+        auto one = a->allocate(0);
+        VD_VERIFY_OK(one);
+        QCOMPARE(one->unit(), 0u); // the first unit with room, not a new one
+        QCOMPARE(a->unitCount(), uint32_t(1u << 20));
+    }
+
     void markAllocatedRebuildsAndDetectsOverlap()
     {
         BlockAllocator a;

@@ -12,6 +12,8 @@
 #include "storage/rootrecord.h"
 #include "storage/smallblock.h"
 
+#include "core/bytes.h"
+
 #include <functional>
 
 using namespace vd;
@@ -245,6 +247,20 @@ private Q_SLOTS:
         const PackedPayload q = packPayload(noise);
         QCOMPARE(q.codec, Codec::Raw);
         QCOMPARE(q.stored, noise);
+
+        // A reference claiming more than any block holds is refused before
+        // anything is allocated; so is a frame whose size disagrees.
+        SlotLocation huge = loc;
+        huge.rawLength = 0xfffffff0u;
+        VD_VERIFY_CODE(unpackPayload(p.stored, huge), ErrorCode::Corruption);
+        SlotLocation off = loc;
+        off.rawLength = loc.rawLength + 1;
+        VD_VERIFY_CODE(unpackPayload(p.stored, off), ErrorCode::Corruption);
+        QByteArray encoded;
+        huge.encode(&encoded);
+        ByteReader r(encoded, QStringLiteral("slot"));
+        SlotLocation::decode(r);
+        QVERIFY(!r.ok());
 
         // A damaged compressed payload is a Corruption error, not a crash.
         QByteArray bad = p.stored;

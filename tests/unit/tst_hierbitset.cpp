@@ -47,6 +47,25 @@ private Q_SLOTS:
         }
     }
 
+    void growingOneAtATimeKeepsEveryBit()
+    {
+        // How the allocator grows: one unit at a time, to a million units.
+        HierBitset b;
+        for (uint64_t n = 1; n <= (1u << 20); ++n) {
+            b.resize(n);
+            if (n % 3 == 0)
+                b.set(n - 1);
+        }
+        QCOMPARE(b.findFirst(), uint64_t(2));
+        uint64_t count = 0;
+        for (uint64_t i = 0; i < b.size(); ++i)
+            count += b.test(i);
+        QCOMPARE(count, uint64_t((1u << 20) / 3));
+        for (uint64_t i = 2; i < 3000; i += 3)
+            b.clear(i);
+        QCOMPARE(b.findFirst(), uint64_t(3002));
+    }
+
     void resizeKeepsAndDropsBits()
     {
         HierBitset b;
