@@ -1,0 +1,435 @@
+// Writes the seed corpus of the fuzz targets: a handful of small, valid
+// encodings per decoder, made with the engine's own encoders and fixed
+// values (so the output is the same every time).
+//
+// Usage: make_corpus <dir>   fills <dir>/<target>/ (see README.md).
+#include "fuzz_common.h"
+
+#include "core/bytes.h"
+#include "storage/bitmapfile.h"
+#include "storage/blockheader.h"
+#include "storage/catalogpage.h"
+#include "storage/catalogstore.h"
+#include "storage/metafile.h"
+#include "storage/records.h"
+#include "storage/rootrecord.h"
+#include "storage/smallblock.h"
+
+#include <QDir>
+#include <QFile>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace vd;
+using namespace vd::storage;
+
+namespace {
+
+QString g_root;
+int g_failures = 0;
+
+// Whether a seed decodes as the target would read it: every seed must be a
+// valid encoding, so that the fuzzer starts from inside the format.
+bool decodes(const QByteArray &target, const QByteArray &in)
+{
+    const QByteArrayView rest = QByteArrayView(in).sliced(std::min<qsizetype>(1, in.size()));
+    if (target == "meta")
+        return Meta::decodeCopy(in).isOk();
+    if (target == "bitmap") {
+        auto c = BitmapCopy::decode(in);
+        return c && BlockAllocator::fromWords(c->words).isOk();
+    }
+    if (target == "blockheader")
+        return BlockHeader::decode(in).isOk();
+    if (target == "smallblock") {
+        if (uint8_t(in[0]) & 0x80) {
+            ByteReader r(rest.first(SlotLocation::kEncodedSize), QStringLiteral("slot"));
+            const SlotLocation loc = SlotLocation::decode(r);
+            return r.finish().isOk() && unpackPayload(rest.sliced(SlotLocation::kEncodedSize), loc).isOk();
+        }
+        return SmallDirectory::decode(in.sliced(5), fuzz::readU32(in, 1), classSize(in[0] % kClassCount)).isOk();
+    }
+    if (target == "catalogpage")
+        return CatalogPage::decode(in).isOk();
+    if (target == "rootrecord") {
+        if (!(in[0] & 1))
+            return RootRecord::decode(rest).isOk();
+        return HeadSlot::decode(rest, (in[0] & 2) ? Ruid::fromView(rest.sliced(8, 16)) : fuzz::seedCollection()).isOk();
+    }
+    if (target == "catalogtable")
+        return CatalogStore::decodeTable(in).isOk();
+    if (target == "records") {
+        switch (in[0]) {
+        case 0: return BlockRecord::decode(rest).isOk();
+        case 1: return ObjectRecord::decode(rest).isOk();
+        default: return ClusterRecord::decode(rest).isOk();
+        }
+    }
+    return false;
+}
+
+void put(const char *target, const char *name, const QByteArray &bytes)
+{
+    if (!decodes(QByteArray(target), bytes)) {
+        std::fprintf(stderr, "make_corpus: the seed %s/%s does not decode\n", target, name);
+        ++g_failures;
+    }
+    const QString dir = g_root + QLatin1Char('/') + QLatin1String(target);
+    QFile f(dir + QLatin1Char('/') + QLatin1String(name));
+    if (!QDir().mkpath(dir) || !f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size()) {
+        std::fprintf(stderr, "make_corpus: cannot write %s\n", qPrintable(f.fileName()));
+        ++g_failures;
+    }
+}
+
+QByteArray prefixed(uint8_t first, const QByteArray &rest) { return QByteArray(1, char(first)) + rest; }
+
+// Deterministic stand-ins for random ids.
+Ruid ruid(uint8_t seed)
+{
+    Ruid r;
+    for (int i = 0; i < Ruid::size; ++i)
+        r.bytes[size_t(i)] = uint8_t(seed * 31 + i * 7 + 1);
+    return r;
+}
+
+QByteArray text(int bytes)
+{
+    static const QByteArray line = QByteArrayLiteral("the quick brown fox jumps over the lazy dog 0123456789\n");
+    QByteArray out;
+    while (out.size() < bytes)
+        out += line;
+    out.truncate(bytes);
+    return out;
+}
+
+SlotLocation slotFor(const PackedPayload &p, uint32_t offset)
+{
+    SlotLocation s;
+    s.offset = offset;
+    s.storedLength = uint32_t(p.stored.size());
+    s.rawLength = p.rawLength;
+    s.codec = p.codec;
+    s.rawHash = p.rawHash;
+    return s;
+}
+
+PageRef pageRef(uint64_t blockOffset, uint8_t blockClass, uint32_t offset, const QByteArray &raw)
+{
+    PageRef p;
+    p.blockOffset = blockOffset;
+    p.blockClass = blockClass;
+    p.slot = slotFor(packPayload(raw), offset);
+    return p;
+}
+
+RootRecord sampleRoot(uint64_t generation, bool full)
+{
+    RootRecord r;
+    r.generation = generation;
+    if (full) {
+        r.catalogRoot = pageRef(5 * kSlotSize, 0, 4000, text(700));
+        r.segmentTable = pageRef(5 * kSlotSize, 0, 200, text(90));
+        r.openSegmentOffset = 5 * kSlotSize;
+        r.openSegmentClass = 0;
+        r.openSegmentEnd = 8000;
+        r.openSegmentLastDir = 7000;
+        r.openSegmentSequence = 3;
+        r.openSmallBlocks = {ruid(1), ruid(2)};
+        r.objectCount = 12;
+        r.logicalBytes = 123456789;
+    }
+    return r;
+}
+
+void meta()
+{
+    Meta m;
+    m.generation = 1;
+    m.ruid = ruid(9);
+    m.name = QStringLiteral("photos");
+    m.createdMs = 1700000000000;
+    m.committedMs = 1700000000000;
+    m.smallThreshold = 64 * 1024;
+    m.smallBlockClass = 2; // explicit, so that the seeds do not follow the defaults
+    m.catalogBlockClass = 0;
+    m.clusterMaxBlocks = 4;
+    m.units = 1;
+    m.bitmap.offset = 0;
+    m.bitmap.length = BitmapCopy::kFixedSize + 4;
+    m.bitmap.hash = sha256("bitmap");
+    m.root = sampleRoot(1, false);
+    put("meta", "new-collection", m.encodeCopy());
+
+    m.generation = 42;
+    m.name = QStringLiteral("写真 & photos");
+    m.committedMs += 3600 * 1000;
+    m.units = 5;
+    m.bitmap.offset = 4096;
+    m.bitmap.length = BitmapCopy::kFixedSize + 20;
+    m.root = sampleRoot(42, true);
+    put("meta", "full-root", m.encodeCopy());
+
+    m.generation = 43;
+    m.root.generation = 43;
+    m.smallBlockClass = 4;
+    m.catalogBlockClass = 0;
+    m.clusterMaxBlocks = 64;
+    m.members = {QByteArray(32, 'a'), QByteArray(32, 'b'), QByteArray(32, 'c')};
+    put("meta", "members", m.encodeCopy());
+}
+
+void bitmap()
+{
+    auto write = [](const char *name, uint64_t generation, const BlockAllocator &a) {
+        BitmapCopy c;
+        c.generation = generation;
+        c.words = a.words();
+        put("bitmap", name, c.encode());
+    };
+    BlockAllocator a(1);
+    (void)a.markAllocated(Extent{0, 0}); // the head block
+    write("head-only", 1, a);
+
+    for (int c : {2, 0, 1, 0, 3, 2, 0})
+        (void)a.allocate(c);
+    write("one-unit-mixed", 2, a);
+
+    for (int c : {4, 4, 2, 1, 0, 0, 3})
+        (void)a.allocate(c);
+    for (const Extent &e : a.blocks())
+        if (e.offset % (3 * kSlotSize) == kSlotSize) // free a few, leaving holes
+            (void)a.free(e);
+    write("holes", 3, a);
+
+    BlockAllocator big(1);
+    (void)big.markAllocated(Extent{0, 0});
+    for (int i = 0; i < 40; ++i)
+        (void)big.allocate(i % kClassCount);
+    write("many-units", 9, big);
+}
+
+void blockheader()
+{
+    BlockHeader h;
+    h.kind = BlockKind::Head;
+    h.sizeClass = 0;
+    h.blockId = ruid(9);
+    h.generation = 1;
+    put("blockheader", "head", h.encode());
+
+    h.kind = BlockKind::Data;
+    h.sizeClass = 2;
+    h.blockId = ruid(3);
+    h.version = 7;
+    h.usedLength = 3000000;
+    h.payloadHash = sha256("payload");
+    h.generation = 12;
+    put("blockheader", "data", h.encode());
+
+    h.kind = BlockKind::SmallData;
+    h.sizeClass = 2;
+    h.version = 0;
+    h.usedLength = 0;
+    h.payloadHash = Hash256();
+    put("blockheader", "small", h.encode());
+
+    h.kind = BlockKind::CatalogLog;
+    h.sizeClass = 4;
+    h.blockId = Ruid();
+    put("blockheader", "catalog", h.encode());
+}
+
+void smallblock()
+{
+    // Directories: [class][dirOffset u32][directory bytes].
+    auto dirSeed = [](int sizeClass, uint32_t dirOffset, const SmallDirectory &dir) {
+        QByteArray out(1, char(sizeClass));
+        for (int i = 0; i < 4; ++i)
+            out.append(char(uint8_t(dirOffset >> (8 * i))));
+        return out + dir.encode();
+    };
+    SmallDirectory first;
+    first.sequence = 1;
+    first.prevOffset = 0;
+    uint32_t end = BlockHeader::kSize;
+    for (int n : {10, 300, 5000, 70}) {
+        const PackedPayload p = packPayload(text(n));
+        first.slots.push_back(slotFor(p, end));
+        end += uint32_t(p.stored.size());
+    }
+    put("smallblock", "dir-first-batch", dirSeed(2, end, first));
+    const uint32_t firstDir = end;
+    end += first.encodedSize();
+
+    SmallDirectory second;
+    second.sequence = 2;
+    second.prevOffset = firstDir;
+    const PackedPayload p = packPayload(text(2000));
+    second.slots.push_back(slotFor(p, end));
+    end += uint32_t(p.stored.size());
+    put("smallblock", "dir-second-batch", dirSeed(0, end, second));
+
+    // Payloads: [0x80][SlotLocation][stored bytes].
+    auto payloadSeed = [](const QByteArray &raw) {
+        const PackedPayload pp = packPayload(raw);
+        QByteArray out(1, char(0x80));
+        slotFor(pp, BlockHeader::kSize).encode(&out);
+        return out + pp.stored;
+    };
+    put("smallblock", "payload-raw", payloadSeed(QByteArrayLiteral("a small object")));
+    put("smallblock", "payload-empty", payloadSeed(QByteArray()));
+    put("smallblock", "payload-zstd", payloadSeed(text(4000)));
+    QByteArray mixed = text(1500);
+    for (int i = 0; i < mixed.size(); i += 7)
+        mixed[i] = char(i * 13);
+    put("smallblock", "payload-zstd-mixed", payloadSeed(mixed));
+}
+
+void catalogpage()
+{
+    CatalogPage leaf;
+    leaf.level = 0;
+    BlockRecord b;
+    b.kind = BlockKind::Data;
+    b.extent = Extent{3 * kSlotSize, 0};
+    b.length = 1000;
+    b.hash = sha256("b");
+    leaf.keys.push_back(keys::block(ruid(4), 1));
+    leaf.values.push_back(b.encode());
+    ClusterRecord c;
+    Piece piece;
+    piece.kind = Piece::Kind::Block;
+    piece.blockId = ruid(4);
+    piece.version = 1;
+    piece.length = 1000;
+    piece.hash = b.hash;
+    c.pieces.push_back(piece);
+    leaf.keys.push_back(keys::cluster(ruid(5), 0));
+    leaf.values.push_back(c.encode());
+    ObjectRecord o;
+    o.objectId = ruid(5);
+    o.size = 1000;
+    o.clusterCount = 1;
+    leaf.keys.push_back(keys::object(QStringLiteral("docs/readme.txt")));
+    leaf.values.push_back(o.encode());
+    leaf.keys.push_back(keys::object(QStringLiteral("docs/ü.txt")));
+    leaf.values.push_back(QByteArray());
+    put("catalogpage", "leaf", leaf.encode());
+
+    CatalogPage one;
+    one.keys.push_back(QByteArrayLiteral("k"));
+    one.values.push_back(QByteArrayLiteral("v"));
+    put("catalogpage", "leaf-one", one.encode());
+
+    CatalogPage inner;
+    inner.level = 1;
+    inner.keys = {QByteArray(), keys::cluster(ruid(1), 0), keys::object(QStringLiteral("m"))};
+    inner.children = {pageRef(2 * kSlotSize, 0, 200, text(100)), pageRef(2 * kSlotSize, 0, 400, text(3000)),
+                      pageRef(4 * kSlotSize, 2, 128, text(50))};
+    put("catalogpage", "internal", inner.encode());
+}
+
+void rootrecord()
+{
+    put("rootrecord", "root-empty", prefixed(0, sampleRoot(1, false).encode()));
+    put("rootrecord", "root-full", prefixed(0, sampleRoot(42, true).encode()));
+    put("rootrecord", "head-empty", prefixed(1, HeadSlot::encode(fuzz::seedCollection(), sampleRoot(1, false))));
+    put("rootrecord", "head-full", prefixed(1, HeadSlot::encode(fuzz::seedCollection(), sampleRoot(42, true))));
+    // As read from idvd: the whole slot would follow; a little of it does here.
+    put("rootrecord", "head-own-padded", prefixed(3, HeadSlot::encode(ruid(7), sampleRoot(5, true)) + QByteArray(64, '\0')));
+}
+
+void catalogtable()
+{
+    std::map<uint64_t, SegmentInfo> t;
+    put("catalogtable", "empty", CatalogStore::encodeTable(t));
+    SegmentInfo s;
+    s.extent = Extent{kSlotSize, 0};
+    s.writtenEnd = 9000;
+    s.lastDirOffset = 8000;
+    s.sequence = 4;
+    s.liveBytes = 6000;
+    t[s.extent.offset] = s;
+    put("catalogtable", "one", CatalogStore::encodeTable(t));
+    s.extent = Extent{4 * kSlotSize, 2};
+    s.writtenEnd = uint32_t(classSize(2));
+    s.lastDirOffset = s.writtenEnd - 200;
+    s.sequence = 90;
+    s.liveBytes = 1000000;
+    t[s.extent.offset] = s;
+    s.extent = Extent{kUnitSize, 4};
+    s.writtenEnd = BlockHeader::kSize;
+    s.lastDirOffset = 0;
+    s.sequence = 0;
+    s.liveBytes = 0;
+    t[s.extent.offset] = s;
+    put("catalogtable", "three", CatalogStore::encodeTable(t));
+}
+
+void records()
+{
+    BlockRecord b;
+    b.kind = BlockKind::Data;
+    b.extent = Extent{8 * kSlotSize, 3};
+    b.length = 5000000;
+    b.hash = sha256("data");
+    put("records", "block-data", prefixed(0, b.encode()));
+    b.kind = BlockKind::SmallData;
+    b.extent = Extent{2 * kSlotSize, 1};
+    b.small.writtenEnd = 60000;
+    b.small.lastDirOffset = 59000;
+    b.small.sequence = 3;
+    b.small.liveBytes = 40000;
+    b.small.liveSlots = 17;
+    put("records", "block-small", prefixed(0, b.encode()));
+
+    ObjectRecord o;
+    o.objectId = ruid(6);
+    o.size = 123456;
+    o.createdMs = 1700000000000;
+    o.modifiedMs = 1700000005000;
+    o.clusterCount = 2;
+    put("records", "object", prefixed(1, o.encode()));
+
+    ClusterRecord c;
+    Piece blockPiece;
+    blockPiece.kind = Piece::Kind::Block;
+    blockPiece.blockId = ruid(7);
+    blockPiece.version = 3;
+    blockPiece.sizeClass = 2;
+    blockPiece.length = 4000000;
+    blockPiece.hash = sha256("block");
+    c.pieces.push_back(blockPiece);
+    Piece slotPiece;
+    slotPiece.kind = Piece::Kind::Slot;
+    slotPiece.blockId = ruid(8);
+    slotPiece.slot = slotFor(packPayload(text(3000)), 4096);
+    slotPiece.length = slotPiece.slot.rawLength;
+    c.pieces.push_back(slotPiece);
+    put("records", "cluster", prefixed(2, c.encode()));
+    ClusterRecord tail;
+    tail.pieces.push_back(slotPiece);
+    put("records", "cluster-tail", prefixed(2, tail.encode()));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s <corpus-dir>\n", argv[0]);
+        return 2;
+    }
+    g_root = QString::fromLocal8Bit(argv[1]);
+    meta();
+    bitmap();
+    blockheader();
+    smallblock();
+    catalogpage();
+    rootrecord();
+    catalogtable();
+    records();
+    return g_failures == 0 ? 0 : 1;
+}
