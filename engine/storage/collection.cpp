@@ -283,6 +283,7 @@ Status Collection::commit()
         // commit is durable: until then the old generation may need them.
         VD_TRY(m_space->applyFrees());
         m_space->dropFreeTailUnits();
+        VD_TRY(m_idvd->growToUnits(m_space->allocator().unitCount()));
         VD_TRY(m_idvd->write(HeadSlot::offsetFor(generation), HeadSlot::encode(m_meta.ruid, root)));
         VD_TRY_ASSIGN(const BitmapLocation bitmap, writeBitmap(*m_bitmapFile, m_meta.bitmap, generation, m_space->allocator()));
         VD_TRY(m_idvd->sync());

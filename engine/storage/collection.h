@@ -170,14 +170,8 @@ private:
     Status failAndReload(Status cause);
 
     // data blocks and packed payloads
-    struct PlacedBlock
-    {
-        Extent extent;
-        BlockHeader header;
-        Piece piece;
-    };
-    // Allocates and records a data block; the caller writes it.
-    Result<PlacedBlock> placeBlock(int sizeClass, uint32_t length, const Hash256 &hash);
+    // Records a data block written (or being written) at extent.
+    Result<Piece> recordBlock(const Extent &extent, const BlockHeader &header);
     Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
     Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece);
     Result<Piece> writeSlotPiece(QByteArrayView payload);

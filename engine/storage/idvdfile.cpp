@@ -9,6 +9,14 @@ Result<QByteArray> IdvdFile::read(uint64_t offset, size_t len)
     return buf;
 }
 
+Status IdvdFile::growToUnits(uint32_t units)
+{
+    VD_TRY_ASSIGN(const uint64_t size, m_file->size());
+    if (size >= uint64_t(units) * kUnitSize)
+        return {};
+    return resizeToUnits(units);
+}
+
 Status IdvdFile::writeDataBlock(const Extent &extent, const BlockHeader &header, QByteArrayView payload)
 {
     if (uint64_t(payload.size()) > BlockHeader::capacity(extent.sizeClass))
@@ -31,7 +39,7 @@ Result<BlockHeader> IdvdFile::readHeader(const Extent &extent)
     return header;
 }
 
-Result<QByteArray> IdvdFile::readDataBlock(const Extent &extent, const DataBlockExpectation &expect)
+Result<QByteArray> IdvdFile::readDataBlockUnverified(const Extent &extent, const DataBlockExpectation &expect)
 {
     VD_TRY_ASSIGN(const BlockHeader header, readHeader(extent));
     const QString where = QStringLiteral("block %1 v%2 at offset %3").arg(expect.blockId.toString()).arg(expect.version).arg(extent.offset);
@@ -43,8 +51,23 @@ Result<QByteArray> IdvdFile::readDataBlock(const Extent &extent, const DataBlock
         return Status::corruption(QStringLiteral("%1: the header's length or hash differs from the reference").arg(where));
     QByteArray payload(qsizetype(expect.length), Qt::Uninitialized);
     VD_TRY(m_file->read(extent.offset + BlockHeader::kSize, payload.data(), expect.length));
+    return payload;
+}
+
+Status IdvdFile::verifyPayload(QByteArrayView payload, const Extent &extent, const DataBlockExpectation &expect)
+{
     if (sha256(payload) != expect.hash)
-        return Status::corruption(QStringLiteral("%1: the content does not match its SHA-256 (the bytes on disk changed)").arg(where));
+        return Status::corruption(QStringLiteral("block %1 v%2 at offset %3: the content does not match its SHA-256 (the bytes on disk changed)")
+                                      .arg(expect.blockId.toString())
+                                      .arg(expect.version)
+                                      .arg(extent.offset));
+    return {};
+}
+
+Result<QByteArray> IdvdFile::readDataBlock(const Extent &extent, const DataBlockExpectation &expect)
+{
+    VD_TRY_ASSIGN(QByteArray payload, readDataBlockUnverified(extent, expect));
+    VD_TRY(verifyPayload(payload, extent, expect));
     return payload;
 }
 

@@ -40,10 +40,17 @@ public:
 
     // Makes the file exactly units * 16 MiB long.
     Status resizeToUnits(uint32_t units) { return m_file->truncate(uint64_t(units) * kUnitSize); }
+    // Makes the file at least units * 16 MiB long (never shorter).
+    Status growToUnits(uint32_t units);
 
     Status writeDataBlock(const Extent &extent, const BlockHeader &header, QByteArrayView payload);
     Result<BlockHeader> readHeader(const Extent &extent);
     Result<QByteArray> readDataBlock(const Extent &extent, const DataBlockExpectation &expect);
+    // The two halves of readDataBlock, so the hashing can go to another
+    // thread: reads the payload after checking the header against expect...
+    Result<QByteArray> readDataBlockUnverified(const Extent &extent, const DataBlockExpectation &expect);
+    // ...and checks the payload's SHA-256. Thread-safe (touches no file).
+    static Status verifyPayload(QByteArrayView payload, const Extent &extent, const DataBlockExpectation &expect);
 
 private:
     std::unique_ptr<io::File> m_file;

@@ -9,6 +9,7 @@
 
 #include <QBuffer>
 #include <QDateTime>
+#include <QMutex>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
@@ -19,32 +20,45 @@ namespace vd::storage {
 
 namespace {
 constexpr qsizetype kReadChunk = 1 << 20;
-// Data blocks being read and verified ahead of the one being written out.
+// Data blocks read and being verified ahead of the one being written out.
 constexpr size_t kReadAhead = 3;
+// Block buffers of a put: one being filled, the others being hashed and written.
+constexpr int kWriteBuffers = 3;
 
-// One data block being written by a worker thread. The payload must stay
-// untouched until wait() returns; the destructor waits too, so an early
-// return never leaves a worker writing from freed memory.
-class BackgroundWrite
+// Full blocks on their way to disk: a worker hashes each one and writes it.
+// Results are taken in order, so pieces keep the object's order; the
+// destructor waits for every worker, so an early return never leaves one
+// reading a freed buffer.
+struct BlockJobs
 {
-public:
-    ~BackgroundWrite() { (void)wait(); }
-    void start(IdvdFile *idvd, const Extent &extent, const BlockHeader &header, QByteArrayView payload)
+    struct Job
     {
-        m_future = QtConcurrent::run([idvd, extent, header, payload] { return idvd->writeDataBlock(extent, header, payload); });
-    }
-    Status wait()
+        QFuture<Result<Hash256>> hash;
+        Extent extent;
+        Ruid blockId;
+        int buffer;
+    };
+    std::deque<Job> jobs;
+    QMutex writeLock;
+    ~BlockJobs()
     {
-        if (!m_future)
-            return {};
-        Status st = m_future->result();
-        m_future.reset();
-        return st;
+        for (Job &j : jobs)
+            j.hash.waitForFinished();
     }
-
-private:
-    std::optional<QFuture<Status>> m_future;
 };
+
+BlockHeader dataBlockHeader(const Extent &extent, const Ruid &id, uint32_t length, const Hash256 &hash, uint64_t generation)
+{
+    BlockHeader h;
+    h.kind = BlockKind::Data;
+    h.sizeClass = extent.sizeClass;
+    h.blockId = id;
+    h.version = 1;
+    h.usedLength = length;
+    h.payloadHash = hash;
+    h.generation = generation;
+    return h;
+}
 
 // Pieces being fetched in order; the destructor waits for all of them.
 struct ReadQueue
@@ -81,37 +95,30 @@ SmallBlockLog *Collection::openSmallLog(const Ruid &id) const
     return nullptr;
 }
 
-Result<Collection::PlacedBlock> Collection::placeBlock(int sizeClass, uint32_t length, const Hash256 &hash)
+Result<Piece> Collection::recordBlock(const Extent &extent, const BlockHeader &header)
 {
-    PlacedBlock b;
-    VD_TRY_ASSIGN(b.extent, m_space->allocate(sizeClass));
-    b.header.kind = BlockKind::Data;
-    b.header.sizeClass = uint8_t(sizeClass);
-    b.header.blockId = Ruid::generate();
-    b.header.version = 1;
-    b.header.usedLength = length;
-    b.header.payloadHash = hash;
-    b.header.generation = m_meta.generation + 1;
     BlockRecord rec;
     rec.kind = BlockKind::Data;
-    rec.extent = b.extent;
-    rec.length = length;
-    rec.hash = hash;
-    VD_TRY(m_catalog->put(keys::block(b.header.blockId, b.header.version), rec.encode()));
-    b.piece.kind = Piece::Kind::Block;
-    b.piece.blockId = b.header.blockId;
-    b.piece.version = b.header.version;
-    b.piece.sizeClass = uint8_t(sizeClass);
-    b.piece.length = length;
-    b.piece.hash = hash;
-    return b;
+    rec.extent = extent;
+    rec.length = header.usedLength;
+    rec.hash = header.payloadHash;
+    VD_TRY(m_catalog->put(keys::block(header.blockId, header.version), rec.encode()));
+    Piece p;
+    p.kind = Piece::Kind::Block;
+    p.blockId = header.blockId;
+    p.version = header.version;
+    p.sizeClass = extent.sizeClass;
+    p.length = header.usedLength;
+    p.hash = header.payloadHash;
+    return p;
 }
 
 Result<Piece> Collection::writeBlockPiece(int sizeClass, QByteArrayView payload)
 {
-    VD_TRY_ASSIGN(const PlacedBlock b, placeBlock(sizeClass, uint32_t(payload.size()), sha256(payload)));
-    VD_TRY(m_idvd->writeDataBlock(b.extent, b.header, payload));
-    return b.piece;
+    VD_TRY_ASSIGN(const Extent extent, m_space->allocate(sizeClass));
+    const BlockHeader h = dataBlockHeader(extent, Ruid::generate(), uint32_t(payload.size()), sha256(payload), m_meta.generation + 1);
+    VD_TRY(m_idvd->writeDataBlock(extent, h, payload));
+    return recordBlock(extent, h);
 }
 
 Status Collection::sealSmallLog(size_t index)
@@ -312,18 +319,27 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
     };
 
     Status st = [&]() -> Status {
-        // Two block buffers: while one is written to idvd by a worker thread,
-        // the next block is read into the other and hashed as it arrives
-        // (while its bytes are still in cache). Memory stays at two blocks.
+        // Three block buffers: while workers hash and write full blocks
+        // (SHA-256 is most of the CPU time), this thread reads the next one.
+        // Memory stays at three 16 MiB blocks whatever the object's size.
         const qsizetype fullBlock = qsizetype(BlockHeader::capacity(kClassCount - 1));
-        QByteArray buffers[2] = {QByteArray(fullBlock, Qt::Uninitialized), QByteArray(fullBlock, Qt::Uninitialized)};
-        BackgroundWrite writing;
+        // Buffers grow as bytes arrive: a small object never costs a whole block.
+        std::vector<QByteArray> buffers(kWriteBuffers);
+        auto room = [&](int b, qsizetype need) -> char * {
+            QByteArray &buf = buffers[size_t(b)];
+            if (buf.size() < need)
+                buf.resize(std::min(fullBlock, std::max(need, 2 * buf.size())));
+            return buf.data();
+        };
+        std::vector<int> freeBuffers;
+        for (int i = kWriteBuffers - 1; i > 0; --i)
+            freeBuffers.push_back(i);
+        BlockJobs pipeline;
+        const uint64_t generation = m_meta.generation + 1;
         int cur = 0;
         qsizetype filled = 0;
-        Sha256 hasher;
         uint64_t done = 0;
-        auto take = [&](qsizetype n) -> Status {
-            hasher.add(QByteArrayView(buffers[cur]).sliced(filled, n));
+        auto took = [&](qsizetype n) -> Status {
             filled += n;
             done += uint64_t(n);
             if (progress && !progress(done))
@@ -336,30 +352,57 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
                 return Status::ioError(QStringLiteral("cannot read the input: %1").arg(in.errorString()));
             return qsizetype(n);
         };
+        // Takes the oldest block's result: its record and its piece, in order.
+        auto finishOldest = [&]() -> Status {
+            BlockJobs::Job job = std::move(pipeline.jobs.front());
+            pipeline.jobs.pop_front();
+            const Result<Hash256> hash = job.hash.result();
+            freeBuffers.push_back(job.buffer);
+            if (!hash)
+                return hash.status();
+            VD_TRY_ASSIGN(const Piece p, recordBlock(job.extent, dataBlockHeader(job.extent, job.blockId, uint32_t(fullBlock), *hash, generation)));
+            return addPiece(p);
+        };
         for (;;) {
-            VD_TRY_ASSIGN(const qsizetype n, readInto(buffers[cur].data() + filled, std::min(kReadChunk, fullBlock - filled)));
-            if (n == 0 && filled < fullBlock)
+            const qsizetype want = std::min(kReadChunk, fullBlock - filled);
+            VD_TRY_ASSIGN(const qsizetype n, readInto(room(cur, filled + want) + filled, want));
+            if (n == 0)
                 break; // end of input
-            VD_TRY(take(n));
+            VD_TRY(took(n));
             if (filled < fullBlock)
                 continue;
-            // A full block is written only once more bytes are known to follow
-            // (else the end-of-input rules below decide). Peek into the other buffer.
-            VD_TRY(writing.wait());
-            const int next = 1 - cur;
-            VD_TRY_ASSIGN(const qsizetype m, readInto(buffers[next].data(), kReadChunk));
-            if (m == 0)
+            // A full block goes to disk only once more bytes are known to
+            // follow (else the end-of-input rules below decide): peek.
+            if (freeBuffers.empty())
+                VD_TRY(finishOldest());
+            const int next = freeBuffers.back();
+            freeBuffers.pop_back();
+            VD_TRY_ASSIGN(const qsizetype m, readInto(room(next, kReadChunk), kReadChunk));
+            if (m == 0) {
+                freeBuffers.push_back(next);
                 break;
-            VD_TRY_ASSIGN(const PlacedBlock b, placeBlock(kClassCount - 1, uint32_t(fullBlock), hasher.finish()));
-            writing.start(m_idvd.get(), b.extent, b.header, QByteArrayView(buffers[cur]));
-            VD_TRY(addPiece(b.piece));
+            }
+            VD_TRY_ASSIGN(const Extent extent, m_space->allocate(kClassCount - 1));
+            const Ruid id = Ruid::generate();
+            IdvdFile *idvd = m_idvd.get();
+            const QByteArrayView payload = QByteArrayView(buffers[size_t(cur)]).first(fullBlock);
+            QMutex *writeLock = &pipeline.writeLock;
+            pipeline.jobs.push_back({QtConcurrent::run([idvd, extent, id, payload, generation, writeLock]() -> Result<Hash256> {
+                                         const Hash256 hash = sha256(payload);
+                                         // One writer at a time: concurrent writes to one file only
+                                         // spin on its inode lock, burning the CPU the hashing needs.
+                                         QMutexLocker locked(writeLock);
+                                         VD_TRY(idvd->writeDataBlock(extent, dataBlockHeader(extent, id, uint32_t(payload.size()), hash, generation), payload));
+                                         return hash;
+                                     }),
+                                     extent, id, cur});
             cur = next;
             filled = 0;
-            VD_TRY(take(m));
+            VD_TRY(took(m));
         }
-        VD_TRY(writing.wait());
-        const QByteArray &buffer = buffers[cur];
-        buffers[1 - cur] = QByteArray();
+        while (!pipeline.jobs.empty())
+            VD_TRY(finishOldest());
+        const QByteArray &buffer = buffers[size_t(cur)];
         // The rest goes into the largest blocks it fills, the tail into a SmallBlock.
         qsizetype pos = 0;
         for (int c = kClassCount - 1; c >= 0; --c) {
@@ -418,8 +461,7 @@ Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piec
 {
     if (piece.kind == Piece::Kind::Slot) // small: read here, it is quick
         return QtFuture::makeReadyFuture(readPiece(piece));
-    // The catalog is looked up on this thread; only the read and the hash
-    // check go to a worker.
+    // The catalog is looked up on this thread.
     VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, piece.version)));
     if (!raw)
         return Status::corruption(QStringLiteral("block %1 v%2 is referenced but not stored on this node").arg(piece.blockId.toString()).arg(piece.version));
@@ -427,11 +469,14 @@ Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piec
     if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
         return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
-    IdvdFile *idvd = m_idvd.get();
+    // This thread reads, in order, so the disk sees one sequential stream;
+    // workers check the hashes, which is where the CPU time goes.
+    VD_TRY_ASSIGN(QByteArray payload, m_idvd->readDataBlockUnverified(rec.extent, expect));
     const Extent extent = rec.extent;
-    // Workers take blocks in turn; the disk can start on this one already.
-    idvd->adviseWillNeed(extent, piece.length);
-    return QtConcurrent::run([idvd, extent, expect] { return idvd->readDataBlock(extent, expect); });
+    return QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
+        VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
+        return payload;
+    });
 }
 
 Status Collection::getObject(const QString &key, QIODevice &out, const ProgressFn &progress)
@@ -440,8 +485,8 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
-    // Up to kReadAhead blocks are read and verified by worker threads while
-    // the oldest one is written out: disk, hashing and output overlap.
+    // Blocks are read ahead and verified by worker threads while the oldest
+    // one is written out: disk, hashing and output overlap.
     ReadQueue queue;
     uint64_t queued = 0;
     uint64_t written = 0;

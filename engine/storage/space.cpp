@@ -4,11 +4,10 @@ namespace vd::storage {
 
 Result<Extent> Space::allocate(int sizeClass)
 {
-    const uint32_t before = m_alloc.unitCount();
-    VD_TRY_ASSIGN(const Extent e, m_alloc.allocate(sizeClass));
-    if (m_alloc.unitCount() != before)
-        VD_TRY(m_idvd->resizeToUnits(m_alloc.unitCount()));
-    return e;
+    // The file is not extended here: writing a block extends it, and the
+    // commit makes it whole units long before it syncs. (Extending it on
+    // every new unit made ftruncate contend with the block writers.)
+    return m_alloc.allocate(sizeClass);
 }
 
 Status Space::applyFrees()

@@ -1,6 +1,7 @@
 // Space: the allocator as one transaction sees it.
 //
-// Allocation is immediate (idvd grows by a unit when it must). Freeing is
+// Allocation is immediate (idvd grows by a unit when it must; the file
+// itself grows as blocks are written and is squared at commit). Freeing is
 // deferred: a block freed in this transaction is still referenced by the
 // committed generation, so it must not be handed out again before the commit
 // is durable. applyFrees() releases them at commit time, after the commit's
