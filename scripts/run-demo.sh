@@ -34,5 +34,8 @@ run -c demo fsck
 echo
 echo "\$ vdrive -c demo get-object media/video.bin - | sha256sum"
 "$vdrive" -c demo get-object media/video.bin - | sha256sum
+if [ -f build/demo-samples/video.bin ]; then
+    echo "(the file that went in: $(sha256sum < build/demo-samples/video.bin))"
+fi
 echo
 echo "The demo collection lives in $VDRIVE_DATA_DIR. Try: $vdrive -c demo --help"
