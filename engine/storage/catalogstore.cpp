@@ -150,11 +150,33 @@ Result<PageRef> CatalogStore::writePage(QByteArrayView raw)
     PageRef ref;
     ref.blockOffset = m_open->state().extent.offset;
     ref.blockClass = m_open->state().extent.sizeClass;
+    ref.birth = m_generation;
     ref.slot = loc;
     return ref;
 }
 
 void CatalogStore::releasePage(const PageRef &ref)
+{
+    if (ref.birth <= m_pinnedThrough)
+        return; // a snapshot's tree holds it; garbage collection recounts when snapshots go
+    releaseUnpinned(ref);
+}
+
+void CatalogStore::recount(const std::map<uint64_t, uint64_t> &liveBytesByBlock)
+{
+    for (auto it = m_segments.begin(); it != m_segments.end();) {
+        const auto found = liveBytesByBlock.find(it->first);
+        it->second.liveBytes = found == liveBytesByBlock.end() ? 0 : found->second;
+        if (it->second.liveBytes == 0 && it->first != openSegmentOffset()) {
+            m_space->freeLater(it->second.extent);
+            it = m_segments.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void CatalogStore::releaseUnpinned(const PageRef &ref)
 {
     auto it = m_segments.find(ref.blockOffset);
     if (it == m_segments.end())
@@ -176,7 +198,7 @@ Status CatalogStore::finishCommit(RootRecord *root)
     if (!m_open || !m_open->hasRoomFor(uint32_t(probe.size() + 64)))
         VD_TRY(openNewSegment());
     if (!oldTable.isNull())
-        releasePage(oldTable);
+        releaseUnpinned(oldTable); // no snapshot's tree holds the table
     syncOpenInfo();
     const QByteArray table = encodeTable(m_segments);
     VD_TRY_ASSIGN(m_tableRef, writePage(table));

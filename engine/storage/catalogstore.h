@@ -39,6 +39,13 @@ public:
     // does not decode or does not agree with the root record.
     Status load(const RootRecord &root);
     void setGeneration(uint64_t generation) { m_generation = generation; }
+    // Pages born at or before this generation belong to a snapshot too:
+    // releasing them from the live tree leaves them counted as live.
+    void setPinnedThrough(uint64_t generation) { m_pinnedThrough = generation; }
+    // Garbage collection's exact count: the bytes of distinct pages that
+    // the live tree or any snapshot reaches, per block. Blocks it does not
+    // name hold no such page and are freed at the next commit.
+    void recount(const std::map<uint64_t, uint64_t> &liveBytesByBlock);
 
     Result<QByteArray> readPage(const PageRef &ref) override;
     Result<PageRef> writePage(QByteArrayView raw) override;
@@ -63,11 +70,13 @@ public:
 private:
     Status openNewSegment();
     void syncOpenInfo();
+    void releaseUnpinned(const PageRef &ref);
 
     IdvdFile *m_idvd;
     Space *m_space;
     int m_segmentClass;
     uint64_t m_generation = 0;
+    uint64_t m_pinnedThrough = 0;
     std::map<uint64_t, SegmentInfo> m_segments; // by block offset
     std::unique_ptr<SmallBlockLog> m_open;
     PageRef m_tableRef;

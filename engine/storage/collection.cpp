@@ -58,6 +58,7 @@ Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QStri
     const uint64_t generation = 1;
     RootRecord root;
     root.generation = generation;
+    root.origin = Ruid::generate();
     {
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kDataFile), io::OpenMode::CreateNew));
         VD_TRY(file->truncate(kUnitSize));
@@ -177,6 +178,7 @@ Status Collection::loadCommitted(bool rebuildBitmap, bool *bitmapChanged)
     m_catalogStore = std::make_unique<CatalogStore>(m_idvd.get(), m_space.get(), m_meta.catalogBlockClass);
     VD_TRY(m_catalogStore->load(m_meta.root));
     m_catalogStore->setGeneration(m_meta.generation + 1);
+    m_catalogStore->setPinnedThrough(m_meta.root.pinnedThrough);
     m_catalog = std::make_unique<Catalog>(m_catalogStore.get());
     m_catalog->reset(m_meta.root.catalogRoot);
     for (const Ruid &id : m_meta.root.openSmallBlocks) {

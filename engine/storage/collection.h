@@ -36,6 +36,10 @@
 #include <memory>
 #include <vector>
 
+namespace vd::tree {
+class Drive;
+}
+
 namespace vd::storage {
 
 class Catalog;
@@ -105,6 +109,13 @@ struct FsckReport
 // Called with the bytes done so far; return false to cancel.
 using ProgressFn = std::function<bool(uint64_t done)>;
 
+struct StreamWritten
+{
+    uint64_t bytes = 0;
+    uint32_t clusters = 0; // cluster records written
+    uint32_t replaced = 0; // cluster records a range write replaced
+};
+
 class Collection
 {
 public:
@@ -160,6 +171,10 @@ public:
     static Result<std::unique_ptr<Collection>> openAndRepairBitmap(io::Env &env, const QString &dir, bool *changed);
 
 private:
+    friend class vd::tree::Drive; // the tree is built on the catalog and the data pieces below
+
+    static constexpr uint64_t kMaxRangeWrite = uint64_t(64) << 20;
+
     Collection(io::Env &env, QString dir, Access access);
     Status loadCommitted(bool rebuildBitmap = false, bool *bitmapChanged = nullptr);
     static Result<std::unique_ptr<Collection>> openImpl(io::Env &env, const QString &dir, Access access, bool rebuildBitmap, bool *changed);
@@ -184,6 +199,22 @@ private:
     Result<std::optional<ObjectRecord>> findObject(const QString &key);
     Status removeObjectData(const ObjectRecord &obj);
     Status forEachCluster(const Ruid &objectId, const std::function<Status(uint64_t start, const ClusterRecord &)> &fn);
+    Status forEachClusterIn(Catalog &catalog, const Ruid &objectId, const std::function<Status(uint64_t start, const ClusterRecord &)> &fn);
+
+    // The bytes of one owner (an object or a VNode), as cluster records keyed
+    // by owner id and start offset. Writers mark the transaction dirty and
+    // leave rolling back a failure to their caller.
+    Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what);
+    Status writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result);
+    Status streamData(Catalog &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
+    Result<QByteArray> readData(Catalog &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);
+    Status releaseData(const Ruid &owner);
+    // Copies the owner's cluster records from catalog (the live tree or a
+    // snapshot's) to a new owner, sharing their blocks.
+    Status copyData(Catalog &source, const Ruid &from, const Ruid &to);
+    Status releaseCluster(const ClusterRecord &cluster);
+    Status shareCluster(const ClusterRecord &cluster);
+    Status addPieceRef(const Piece &piece);
 
     io::Env &m_env;
     QString m_dir;

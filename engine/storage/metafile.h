@@ -29,7 +29,7 @@ struct BitmapLocation
 struct Meta
 {
     static constexpr int kCopySize = 4096;
-    static constexpr uint16_t kFormat = 1;
+    static constexpr uint16_t kFormat = 2; // 2: the root record carries the tree's counters
     static constexpr int kMaxNameBytes = 255;
     static constexpr int kMaxMembers = 64;
 

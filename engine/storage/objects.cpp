@@ -13,6 +13,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -224,7 +225,9 @@ Status Collection::releasePiece(const Piece &piece)
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
         if (!raw)
             return Status::corruption(QStringLiteral("releasing block %1, which has no record").arg(piece.blockId.toString()));
-        VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
+        VD_TRY_ASSIGN(BlockRecord rec, BlockRecord::decode(*raw));
+        if (--rec.refs > 0)
+            return m_catalog->put(key, rec.encode());
         m_space->freeLater(rec.extent);
         return m_catalog->remove(key).status();
     }
@@ -248,6 +251,53 @@ Status Collection::releasePiece(const Piece &piece)
     return m_catalog->put(key, rec.encode());
 }
 
+Status Collection::addPieceRef(const Piece &piece)
+{
+    if (piece.kind == Piece::Kind::Block) {
+        const QByteArray key = keys::block(piece.blockId, piece.version);
+        VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
+        if (!raw)
+            return Status::corruption(QStringLiteral("sharing block %1, which has no record").arg(piece.blockId.toString()));
+        VD_TRY_ASSIGN(BlockRecord rec, BlockRecord::decode(*raw));
+        if (rec.refs == UINT32_MAX)
+            return Status::noSpace(QStringLiteral("block %1 is shared by too many copies").arg(piece.blockId.toString()));
+        ++rec.refs;
+        return m_catalog->put(key, rec.encode());
+    }
+    if (SmallBlockLog *log = openSmallLog(piece.blockId)) {
+        log->state().liveBytes += piece.slot.storedLength;
+        ++log->state().liveSlots;
+        return {};
+    }
+    const QByteArray key = keys::block(piece.blockId, 0);
+    VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
+    if (!raw)
+        return Status::corruption(QStringLiteral("sharing a slot of SmallBlock %1, which has no record").arg(piece.blockId.toString()));
+    VD_TRY_ASSIGN(BlockRecord rec, BlockRecord::decode(*raw));
+    rec.small.liveBytes += piece.slot.storedLength;
+    ++rec.small.liveSlots;
+    return m_catalog->put(key, rec.encode());
+}
+
+Status Collection::releaseCluster(const ClusterRecord &cluster)
+{
+    // A version born at or before the newest snapshot is part of it: the
+    // snapshot keeps the references (garbage collection recounts them when
+    // snapshots are deleted).
+    if (cluster.birth <= m_root.pinnedThrough)
+        return {};
+    for (const Piece &p : cluster.pieces)
+        VD_TRY(releasePiece(p));
+    return {};
+}
+
+Status Collection::shareCluster(const ClusterRecord &cluster)
+{
+    for (const Piece &p : cluster.pieces)
+        VD_TRY(addPieceRef(p));
+    return {};
+}
+
 Result<std::optional<ObjectRecord>> Collection::findObject(const QString &key)
 {
     VD_TRY(validateObjectKey(key));
@@ -260,8 +310,13 @@ Result<std::optional<ObjectRecord>> Collection::findObject(const QString &key)
 
 Status Collection::forEachCluster(const Ruid &objectId, const std::function<Status(uint64_t, const ClusterRecord &)> &fn)
 {
+    return forEachClusterIn(*m_catalog, objectId, fn);
+}
+
+Status Collection::forEachClusterIn(Catalog &catalog, const Ruid &objectId, const std::function<Status(uint64_t, const ClusterRecord &)> &fn)
+{
     Status inner;
-    VD_TRY(m_catalog->scan(keys::cluster(objectId, 0), clusterPrefixEnd(objectId), [&](QByteArrayView key, QByteArrayView value) {
+    VD_TRY(catalog.scan(keys::cluster(objectId, 0), clusterPrefixEnd(objectId), [&](QByteArrayView key, QByteArrayView value) {
         Ruid id;
         uint64_t start = 0;
         if (!keys::parseClusterKey(key, &id, &start)) {
@@ -281,44 +336,59 @@ Status Collection::forEachCluster(const Ruid &objectId, const std::function<Stat
 
 Status Collection::removeObjectData(const ObjectRecord &obj)
 {
+    return releaseData(obj.objectId);
+}
+
+Status Collection::releaseData(const Ruid &owner)
+{
     std::vector<std::pair<uint64_t, ClusterRecord>> clusters;
-    VD_TRY(forEachCluster(obj.objectId, [&](uint64_t start, const ClusterRecord &c) {
+    VD_TRY(forEachCluster(owner, [&](uint64_t start, const ClusterRecord &c) {
         clusters.emplace_back(start, c);
         return Status();
     }));
     for (const auto &[start, c] : clusters) {
-        for (const Piece &p : c.pieces)
-            VD_TRY(releasePiece(p));
-        VD_TRY(m_catalog->remove(keys::cluster(obj.objectId, start)).status());
+        VD_TRY(releaseCluster(c));
+        VD_TRY(m_catalog->remove(keys::cluster(owner, start)).status());
     }
     return {};
 }
 
-Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn &progress)
+Status Collection::copyData(Catalog &source, const Ruid &from, const Ruid &to)
 {
-    VD_TRY(checkWritable());
-    VD_TRY(validateObjectKey(key));
-    m_dirty = true;
-    ObjectRecord obj;
-    obj.objectId = Ruid::generate();
-    obj.createdMs = obj.modifiedMs = QDateTime::currentMSecsSinceEpoch();
+    std::vector<std::pair<uint64_t, ClusterRecord>> clusters;
+    VD_TRY(forEachClusterIn(source, from, [&](uint64_t start, const ClusterRecord &c) {
+        clusters.emplace_back(start, c);
+        return Status();
+    }));
+    for (auto &[start, c] : clusters) {
+        VD_TRY(shareCluster(c));
+        c.birth = m_meta.generation + 1;
+        VD_TRY(m_catalog->put(keys::cluster(to, start), c.encode()));
+    }
+    return {};
+}
 
+Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress,
+                                              const QString &what)
+{
+    StreamWritten written;
     ClusterRecord cluster;
-    uint64_t clusterStart = 0;
-    uint64_t offset = 0;
+    cluster.birth = m_meta.generation + 1;
+    uint64_t clusterStart = startOffset;
+    uint64_t offset = startOffset;
+    m_dirty = true;
     auto addPiece = [&](const Piece &p) -> Status {
         cluster.pieces.push_back(p);
         offset += p.length;
         if (cluster.pieces.size() < m_meta.clusterMaxBlocks)
             return {};
-        VD_TRY(m_catalog->put(keys::cluster(obj.objectId, clusterStart), cluster.encode()));
-        ++obj.clusterCount;
+        VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
+        ++written.clusters;
         clusterStart = offset;
         cluster.pieces.clear();
         return {};
     };
-
-    Status st = [&]() -> Status {
+    {
         // Three block buffers: while workers hash and write full blocks
         // (SHA-256 is most of the CPU time), this thread reads the next one.
         // Memory stays at three 16 MiB blocks whatever the object's size.
@@ -343,7 +413,7 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
             filled += n;
             done += uint64_t(n);
             if (progress && !progress(done))
-                return Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(key));
+                return Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(what));
             return {};
         };
         auto readInto = [&](char *dst, qsizetype max) -> Result<qsizetype> {
@@ -425,10 +495,26 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
             }
         }
         if (!cluster.pieces.empty()) {
-            VD_TRY(m_catalog->put(keys::cluster(obj.objectId, clusterStart), cluster.encode()));
-            ++obj.clusterCount;
+            VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
+            ++written.clusters;
         }
-        obj.size = offset;
+        written.bytes = offset - startOffset;
+    }
+    return written;
+}
+
+Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn &progress)
+{
+    VD_TRY(checkWritable());
+    VD_TRY(validateObjectKey(key));
+    m_dirty = true;
+    ObjectRecord obj;
+    obj.objectId = Ruid::generate();
+    obj.createdMs = obj.modifiedMs = QDateTime::currentMSecsSinceEpoch();
+    Status st = [&]() -> Status {
+        VD_TRY_ASSIGN(const StreamWritten w, writeStream(obj.objectId, 0, in, progress, key));
+        obj.size = w.bytes;
+        obj.clusterCount = w.clusters;
         VD_TRY_ASSIGN(const auto old, findObject(key));
         if (old) {
             obj.createdMs = old->createdMs;
@@ -485,6 +571,11 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
+    return streamData(*m_catalog, obj->objectId, obj->size, out, progress, key);
+}
+
+Status Collection::streamData(Catalog &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
+{
     // Blocks are read ahead and verified by worker threads while the oldest
     // one is written out: disk, hashing and output overlap.
     ReadQueue queue;
@@ -500,12 +591,12 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
             return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
         written += e.length;
         if (progress && !progress(written))
-            return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(key));
+            return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(what));
         return {};
     };
-    VD_TRY(forEachCluster(obj->objectId, [&](uint64_t start, const ClusterRecord &c) -> Status {
+    VD_TRY(forEachClusterIn(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
         if (start != queued)
-            return Status::corruption(QStringLiteral("object '%1': a cluster starts at %2 where %3 was expected").arg(key).arg(start).arg(queued));
+            return Status::corruption(QStringLiteral("'%1': a cluster starts at %2 where %3 was expected").arg(what).arg(start).arg(queued));
         for (const Piece &p : c.pieces) {
             VD_TRY_ASSIGN(auto future, startReadPiece(p));
             queue.entries.push_back({std::move(future), p.length});
@@ -517,8 +608,8 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
     }));
     while (!queue.entries.empty())
         VD_TRY(writeOldest());
-    if (written != obj->size)
-        return Status::corruption(QStringLiteral("object '%1' should hold %2 bytes but its clusters hold %3").arg(key).arg(obj->size).arg(written));
+    if (written != size)
+        return Status::corruption(QStringLiteral("'%1' should hold %2 bytes but its clusters hold %3").arg(what).arg(size).arg(written));
     return {};
 }
 
@@ -528,22 +619,27 @@ Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, u
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
-    if (offset >= obj->size || length == 0)
+    return readData(*m_catalog, obj->objectId, obj->size, offset, length, key);
+}
+
+Result<QByteArray> Collection::readData(Catalog &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what)
+{
+    if (offset >= size || length == 0)
         return QByteArray();
-    length = std::min(length, obj->size - offset);
+    length = std::min(length, size - offset);
     if (length > (uint64_t(1) << 30))
         return Status::invalidArgument(QStringLiteral("a range read is at most 1 GiB"));
     QByteArray out;
     out.reserve(qsizetype(length));
     // The cluster holding offset is the last one starting at or before it.
-    VD_TRY_ASSIGN(const auto first, m_catalog->floor(keys::cluster(obj->objectId, offset)));
+    VD_TRY_ASSIGN(const auto first, catalog.floor(keys::cluster(owner, offset)));
     uint64_t from = 0;
     Ruid id;
-    if (!first || !keys::parseClusterKey(first->first, &id, &from) || id != obj->objectId)
-        return Status::corruption(QStringLiteral("object '%1' has no cluster at offset %2").arg(key).arg(offset));
+    if (!first || !keys::parseClusterKey(first->first, &id, &from) || id != owner)
+        return Status::corruption(QStringLiteral("'%1' has no cluster at offset %2").arg(what).arg(offset));
     const uint64_t end = offset + length;
     Status inner;
-    VD_TRY(m_catalog->scan(first->first, clusterPrefixEnd(obj->objectId), [&](QByteArrayView k, QByteArrayView value) {
+    VD_TRY(catalog.scan(first->first, clusterPrefixEnd(owner), [&](QByteArrayView k, QByteArrayView value) {
         uint64_t start = 0;
         keys::parseClusterKey(k, &id, &start);
         auto rec = ClusterRecord::decode(value);
@@ -572,8 +668,61 @@ Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, u
     }));
     VD_TRY(inner);
     if (uint64_t(out.size()) != length)
-        return Status::corruption(QStringLiteral("object '%1': its clusters end before byte %2").arg(key).arg(end));
+        return Status::corruption(QStringLiteral("'%1': its clusters end before byte %2").arg(what).arg(end));
     return out;
+}
+
+Status Collection::writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result)
+{
+    // The clusters the range touches are read, patched and written anew; the
+    // others stay as they are. A short last cluster is taken along when
+    // appending, so appends do not leave a trail of tiny clusters.
+    if (data.size() > qsizetype(kMaxRangeWrite))
+        return Status::invalidArgument(QStringLiteral("a range write is at most %1 MiB").arg(kMaxRangeWrite >> 20));
+    const uint64_t end = offset + uint64_t(data.size());
+    std::vector<std::pair<uint64_t, ClusterRecord>> touched;
+    uint64_t lastStart = 0;
+    std::optional<ClusterRecord> last;
+    VD_TRY(forEachCluster(owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
+        const uint64_t cEnd = start + c.length();
+        if (cEnd > offset && start < end)
+            touched.emplace_back(start, c);
+        lastStart = start;
+        last = c;
+        return {};
+    }));
+    const uint64_t lastLength = last ? last->length() : 0;
+    if (last && end >= size && lastStart + lastLength == size && lastLength < BlockHeader::capacity(kClassCount - 1)
+        && (touched.empty() || touched.back().first != lastStart))
+        touched.emplace_back(lastStart, *last);
+    const uint64_t regionStart = touched.empty() ? std::min(offset, size) : std::min(touched.front().first, offset);
+    uint64_t regionEnd = std::max(end, touched.empty() ? regionStart : touched.back().first + touched.back().second.length());
+    if (regionEnd - regionStart > (uint64_t(1) << 30))
+        return Status::invalidArgument(QStringLiteral("a range write may not span more than 1 GiB of clusters"));
+    QByteArray region(qsizetype(regionEnd - regionStart), '\0');
+    for (const auto &[start, c] : touched) {
+        uint64_t pos = start;
+        for (const Piece &p : c.pieces) {
+            VD_TRY_ASSIGN(const QByteArray bytes, readPiece(p));
+            std::memcpy(region.data() + (pos - regionStart), bytes.constData(), size_t(bytes.size()));
+            pos += p.length;
+        }
+    }
+    std::memcpy(region.data() + (offset - regionStart), data.data(), size_t(data.size()));
+    m_dirty = true;
+    for (const auto &[start, c] : touched) {
+        VD_TRY(releaseCluster(c));
+        VD_TRY(m_catalog->remove(keys::cluster(owner, start)).status());
+    }
+    QBuffer in(&region);
+    in.open(QIODevice::ReadOnly);
+    VD_TRY_ASSIGN(const StreamWritten w, writeStream(owner, regionStart, in, {}, owner.toString()));
+    if (result) {
+        result->bytes = std::max(size, end);
+        result->clusters = w.clusters;
+        result->replaced = uint32_t(touched.size());
+    }
+    return {};
 }
 
 Result<ObjectInfo> Collection::statObject(const QString &key)

@@ -79,6 +79,7 @@ QByteArray BlockRecord::encode() const
     if (kind == BlockKind::Data) {
         w.u32(length);
         w.bytes(hash.view());
+        w.u32(refs);
     } else {
         w.u32(small.writtenEnd);
         w.u32(small.lastDirOffset);
@@ -100,6 +101,9 @@ Result<BlockRecord> BlockRecord::decode(QByteArrayView raw)
         b.kind = BlockKind::Data;
         b.length = r.u32();
         b.hash = Hash256::fromView(r.bytes(32));
+        b.refs = r.u32();
+        if (r.ok() && b.refs == 0)
+            r.fail(QStringLiteral("a data block with no reference"));
     } else if (kind == uint8_t(BlockKind::SmallData)) {
         b.kind = BlockKind::SmallData;
         b.small.extent = b.extent;
@@ -166,6 +170,7 @@ QByteArray ClusterRecord::encode() const
     QByteArray out;
     ByteWriter w(&out);
     w.u8(uint8_t(pieces.size()));
+    w.u64(birth);
     for (const Piece &p : pieces) {
         w.u8(uint8_t(p.kind));
         w.bytes(p.blockId.view());
@@ -188,6 +193,7 @@ Result<ClusterRecord> ClusterRecord::decode(QByteArrayView raw)
     const uint8_t count = r.u8();
     if (count == 0 || count > kMaxPieces)
         r.fail(QStringLiteral("%1 pieces").arg(count));
+    c.birth = r.u64();
     for (uint8_t i = 0; i < count && r.ok(); ++i) {
         Piece p;
         const uint8_t kind = r.u8();

@@ -36,6 +36,8 @@ struct BlockRecord
     // Data blocks
     uint32_t length = 0;
     Hash256 hash;
+    // Distinct cluster versions (live or in snapshots) that reference it.
+    uint32_t refs = 1;
     // SmallData blocks: how far written and how much is still referenced
     SmallBlockState small;
 
@@ -73,6 +75,10 @@ struct Piece
 struct ClusterRecord
 {
     static constexpr int kMaxPieces = 64;
+    // The generation that wrote this version of the cluster. A version born
+    // at or before the newest snapshot is in that snapshot, so replacing it
+    // in the live tree keeps its blocks referenced.
+    uint64_t birth = 0;
     std::vector<Piece> pieces;
 
     uint64_t length() const;

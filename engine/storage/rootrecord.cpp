@@ -8,6 +8,7 @@ void PageRef::encode(QByteArray *out) const
 {
     ByteWriter w(out);
     w.u64(blockOffset | uint64_t(blockClass)); // the class rides in the low bits: offsets are 1 MiB aligned
+    w.u64(birth);
     slot.encode(out);
 }
 
@@ -17,6 +18,7 @@ PageRef PageRef::decode(ByteReader &r)
     const uint64_t v = r.u64();
     p.blockOffset = v & ~uint64_t(0xff);
     p.blockClass = uint8_t(v & 0xff);
+    p.birth = r.u64();
     p.slot = SlotLocation::decode(r);
     if (!p.isNull()) {
         const Extent e{p.blockOffset, p.blockClass};
@@ -45,6 +47,14 @@ QByteArray RootRecord::encode() const
         w.bytes(id.view());
     w.u64(objectCount);
     w.u64(logicalBytes);
+    w.bytes(origin.view());
+    w.u64(versionCounter);
+    w.u64(pinnedThrough);
+    w.u64(snapshotCount);
+    w.u64(nextChange);
+    w.u64(firstChange);
+    w.u64(vnodeCount);
+    w.u64(fileBytes);
     return out;
 }
 
@@ -67,7 +77,17 @@ Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
         rec.openSmallBlocks.push_back(Ruid::fromView(r.bytes(16)));
     rec.objectCount = r.u64();
     rec.logicalBytes = r.u64();
+    rec.origin = Ruid::fromView(r.bytes(16));
+    rec.versionCounter = r.u64();
+    rec.pinnedThrough = r.u64();
+    rec.snapshotCount = r.u64();
+    rec.nextChange = r.u64();
+    rec.firstChange = r.u64();
+    rec.vnodeCount = r.u64();
+    rec.fileBytes = r.u64();
     VD_TRY(r.finish());
+    if (rec.pinnedThrough > rec.generation || rec.firstChange > rec.nextChange || rec.firstChange == 0)
+        return Status::corruption(QStringLiteral("root record: tree counters out of range"));
     if (rec.openSegmentOffset != 0) {
         const Extent e{rec.openSegmentOffset, rec.openSegmentClass};
         if (!e.isValid() || rec.openSegmentOffset < kSlotSize || rec.openSegmentEnd < BlockHeader::kSize
@@ -83,7 +103,7 @@ QByteArray HeadSlot::encode(const Ruid &collection, const RootRecord &root)
     QByteArray out;
     ByteWriter w(&out);
     w.u32(kMagic);
-    w.u16(1);
+    w.u16(2);
     w.u16(uint16_t(body.size()));
     w.bytes(collection.view());
     w.bytes(body);
@@ -96,7 +116,7 @@ Result<RootRecord> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection
     ByteReader r(bytes, QStringLiteral("idvd head root record"));
     if (r.u32() != kMagic)
         return Status::corruption(QStringLiteral("idvd head root record: bad magic"));
-    if (r.u16() != 1)
+    if (r.u16() != 2)
         return Status::versionMismatch(QStringLiteral("idvd head root record: unknown format"));
     const uint16_t len = r.u16();
     if (len > RootRecord::kMaxEncodedSize)

@@ -15,10 +15,15 @@ namespace vd::storage {
 // A catalog page: a slot in a CatalogLog block of this node's idvd.
 struct PageRef
 {
-    static constexpr int kEncodedSize = 8 + SlotLocation::kEncodedSize;
+    static constexpr int kEncodedSize = 16 + SlotLocation::kEncodedSize;
 
     uint64_t blockOffset = 0; // byte offset of the CatalogLog block; 0 means "no page"
     uint8_t blockClass = 0;
+    // The generation whose commit wrote the page. A page born at or before
+    // a snapshot's generation is part of that snapshot's tree (it stayed in
+    // the live tree from its birth until now), so releasing it from the live
+    // tree must not free it.
+    uint64_t birth = 0;
     SlotLocation slot;
 
     bool isNull() const { return blockOffset == 0; }
@@ -45,6 +50,20 @@ struct RootRecord
     std::vector<Ruid> openSmallBlocks;
     uint64_t objectCount = 0;
     uint64_t logicalBytes = 0;
+    // The tree (format 2). origin names this replica in versions; the
+    // version counter is a Lamport clock: every change takes the next value.
+    Ruid origin;
+    uint64_t versionCounter = 0;
+    // The newest snapshot's generation (0: none). Pages, clusters and
+    // blocks born at or before it are pinned when the live tree drops them.
+    uint64_t pinnedThrough = 0;
+    uint64_t snapshotCount = 0;
+    // The change feed: sequence numbers of the next change and of the
+    // oldest change still kept.
+    uint64_t nextChange = 1;
+    uint64_t firstChange = 1;
+    uint64_t vnodeCount = 0; // attached VNodes, the root included
+    uint64_t fileBytes = 0;  // logical bytes of files and JSON leaves in the live tree
 
     QByteArray encode() const;
     static Result<RootRecord> decode(QByteArrayView bytes);

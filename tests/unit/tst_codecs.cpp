@@ -145,7 +145,7 @@ private Q_SLOTS:
     void metaRejectsANewerFormat()
     {
         QByteArray copy = sampleMeta().encodeCopy();
-        copy[8] = char(2); // format 2, with a checksum that still fits
+        copy[8] = char(Meta::kFormat + 1); // a newer format, with a checksum that still fits
         const uint32_t bodyLength = uint8_t(copy[12]) | uint32_t(uint8_t(copy[13])) << 8;
         const Hash256 h = sha256(QByteArrayView(copy).first(bodyLength));
         copy.replace(bodyLength, 32, QByteArray(reinterpret_cast<const char *>(h.bytes.data()), 32));
