@@ -465,6 +465,27 @@ Status Catalog::walkPages(const std::function<Status(const PageRef &, int, int)>
     return walk(*m_root);
 }
 
+Status Catalog::walkStored(const PageRef &root, const std::function<bool(const PageRef &, int)> &enter,
+                           const std::function<Status(const PageRef &, const CatalogPage &)> &leaf)
+{
+    if (root.isNull())
+        return {};
+    std::function<Status(const PageRef &, int)> walk = [&](const PageRef &ref, int depth) -> Status {
+        if (depth > CatalogPage::kMaxLevel)
+            return Status::corruption(QStringLiteral("catalog: the tree is deeper than %1 levels").arg(CatalogPage::kMaxLevel));
+        if (!enter(ref, depth))
+            return {};
+        VD_TRY_ASSIGN(const QByteArray raw, m_store->readPage(ref));
+        VD_TRY_ASSIGN(const CatalogPage page, CatalogPage::decode(raw));
+        if (page.isLeaf())
+            return leaf(ref, page);
+        for (const PageRef &c : page.children)
+            VD_TRY(walk(c, depth + 1));
+        return {};
+    };
+    return walk(root, 0);
+}
+
 Status Catalog::rewritePages(const std::function<bool(const PageRef &)> &matches)
 {
     VD_TRY(ensureRoot());

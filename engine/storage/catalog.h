@@ -17,6 +17,7 @@
 // it can account for the space they free. Not thread-safe.
 #pragma once
 
+#include "catalogpage.h"
 #include "rootrecord.h"
 
 #include "core/status.h"
@@ -76,6 +77,12 @@ public:
     // Visits every page of the tree as stored (fsck, compaction, space
     // accounting). Loads pages it has not seen.
     Status walkPages(const std::function<Status(const PageRef &ref, int level, int entries)> &visit);
+    // Walks a committed tree straight from the store, keeping nothing in
+    // memory: enter(ref) says whether to read a page (and so what lies
+    // below it); leaf() sees every leaf read. Lets several trees that share
+    // pages (snapshots) be walked once per distinct page.
+    Status walkStored(const PageRef &root, const std::function<bool(const PageRef &ref, int level)> &enter,
+                      const std::function<Status(const PageRef &ref, const CatalogPage &leaf)> &leaf);
     // Marks dirty every page whose ref matches, so the next flush moves it.
     Status rewritePages(const std::function<bool(const PageRef &)> &matches);
     // Drops clean pages held in memory when more than maxNodes are loaded.

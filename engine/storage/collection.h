@@ -33,7 +33,9 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace vd::tree {
@@ -103,7 +105,34 @@ struct FsckReport
     uint64_t slotsChecked = 0;
     uint64_t pagesChecked = 0;
     uint64_t bytesVerified = 0;
+    // Counted but no longer referenced (after a snapshot was deleted):
+    // garbage collection gives it back. Not a fault.
+    uint64_t reclaimableBytes = 0;
+    std::vector<QString> notes;
     bool isClean() const { return faults.empty(); }
+};
+
+struct GcReport
+{
+    uint64_t blocksFreed = 0;  // data blocks and SmallBlocks nothing references any more
+    uint64_t bytesFreed = 0;
+    uint64_t catalogBlocksFreed = 0;
+    uint64_t smallBlocksRepacked = 0;
+    uint64_t slotsMoved = 0;
+    uint64_t countsFixed = 0;  // reference counts lowered to the census (after snapshots went)
+    uint64_t trashExpired = 0; // filled in by the tree
+};
+
+// References counted over every tree (the live one and each snapshot's),
+// each distinct page and each distinct cluster version once.
+struct Census
+{
+    std::map<uint64_t, uint64_t> pageBytes; // catalog block offset -> live page bytes (the segment table included)
+    uint64_t pages = 0;
+    uint64_t clusterVersions = 0;
+    std::map<std::pair<Ruid, uint64_t>, uint32_t> blockRefs;     // data block -> references
+    std::map<Ruid, std::pair<uint64_t, uint32_t>> slotUse;       // SmallBlock -> stored bytes, slots
+    std::set<Ruid> pinnedBySnapshot;                             // blocks some snapshot references
 };
 
 // Called with the bytes done so far; return false to cancel.
@@ -159,11 +188,17 @@ public:
     Status commit();
     Status rollback();
 
+    // Commits what is pending, counts every reference from the live tree and
+    // the snapshots, frees what nothing references, repacks SmallBlocks that
+    // are mostly dead, and commits; idvd's free tail goes back to the disk.
+    Result<GcReport> collectGarbage(const ProgressFn &progress = {});
+
     Result<CollectionInfo> info();
     // Verifies every checksum reachable from the committed root and that
     // .bitmap matches exactly the blocks in use. Uncommitted changes are
     // rolled back first.
-    FsckReport fsck();
+    // name describes a cluster's owner in faults ("object 'k'", a path).
+    FsckReport fsck(const std::function<QString(const Ruid &owner)> &name = {});
     // Opens for writing even when .bitmap is unreadable, rebuilds the bitmap
     // from what the committed catalog reaches and commits it if it differs
     // from the stored one (what `vdrive fsck --repair` does). Blocks that
@@ -215,6 +250,11 @@ private:
     Status releaseCluster(const ClusterRecord &cluster);
     Status shareCluster(const ClusterRecord &cluster);
     Status addPieceRef(const Piece &piece);
+    Result<std::vector<std::pair<QString, SnapshotRecord>>> snapshotRecords();
+    // Needs a committed state. With verify, every piece is also read back.
+    using OwnerNamer = std::function<QString(const Ruid &owner)>;
+    Status takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name = {});
+    Status repackSmallBlocks(const Census &census, GcReport *report);
 
     io::Env &m_env;
     QString m_dir;

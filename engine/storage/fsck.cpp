@@ -72,7 +72,7 @@ Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out
     return inner;
 }
 
-FsckReport Collection::fsck()
+FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
 {
     FsckReport r;
     auto fault = [&](const QString &msg) { r.faults.push_back(msg); };
@@ -98,19 +98,24 @@ FsckReport Collection::fsck()
             fault(QStringLiteral("idvd head: its root record for generation %1 differs from .meta's").arg(m_meta.generation));
     }
 
-    // Catalog pages: every one read and verified, live bytes per block summed.
-    std::map<uint64_t, uint64_t> pageBytes;
-    Status walk = m_catalog->walkPages([&](const PageRef &ref, int, int) {
-        ++r.pagesChecked;
-        r.bytesVerified += ref.slot.storedLength;
-        pageBytes[ref.blockOffset] += ref.slot.storedLength;
-        return Status();
-    });
-    if (!walk)
-        fault(QStringLiteral("catalog: %1").arg(walk.message()));
-    const PageRef table = m_catalogStore->segmentTableRef();
-    if (!table.isNull())
-        pageBytes[table.blockOffset] += table.slot.storedLength;
+    // Every tree (the live one and each snapshot's), each distinct page and
+    // cluster version once: pages and pieces read back and verified, and
+    // references counted.
+    std::map<Ruid, QString> objectNames;
+    if (auto objects = listObjects())
+        for (const ObjectInfo &o : *objects)
+            objectNames[o.id] = o.key;
+    const OwnerNamer describe = [&](const Ruid &owner) {
+        const auto it = objectNames.find(owner);
+        if (it != objectNames.end())
+            return QStringLiteral("object '%1'").arg(it->second);
+        return name ? name(owner) : QString();
+    };
+    Census census;
+    Status counted = takeCensus(&census, &r, describe);
+    if (!counted)
+        fault(QStringLiteral("catalog: %1").arg(counted.message()));
+    r.pagesChecked = census.pages;
     for (const auto &[offset, seg] : m_catalogStore->segments()) {
         auto header = m_idvd->readHeader(seg.extent);
         if (!header || header->kind != BlockKind::CatalogLog)
@@ -118,16 +123,20 @@ FsckReport Collection::fsck()
         auto chain = readDirectoryChain(*m_idvd, seg.extent, seg.lastDirOffset, seg.writtenEnd, seg.sequence);
         if (!chain)
             fault(QStringLiteral("catalog block at %1: %2").arg(offset).arg(chain.status().message()));
-        if (walk && pageBytes[offset] != seg.liveBytes)
+        const uint64_t bytes = census.pageBytes.count(offset) ? census.pageBytes.at(offset) : 0;
+        if (counted && bytes > seg.liveBytes)
             fault(QStringLiteral("catalog block at %1: the segment table says %2 live bytes, the pages add up to %3")
                       .arg(offset)
                       .arg(seg.liveBytes)
-                      .arg(pageBytes[offset]));
+                      .arg(bytes));
+        else if (counted && bytes < seg.liveBytes)
+            r.reclaimableBytes += seg.liveBytes - bytes;
     }
+    for (const auto &[offset, bytes] : census.pageBytes)
+        if (!m_catalogStore->segments().count(offset))
+            fault(QStringLiteral("catalog pages lie in a block at %1 that the segment table does not list").arg(offset));
 
-    // Objects and their clusters: every piece read back and verified.
-    std::map<std::pair<Ruid, uint64_t>, int> blockRefs;
-    std::map<Ruid, std::pair<uint64_t, uint32_t>> slotUse; // small block -> stored bytes, slots
+    // Objects: their clusters follow each other and add up to their size.
     uint64_t logical = 0;
     auto objects = listObjects();
     if (!objects) {
@@ -140,22 +149,7 @@ FsckReport Collection::fsck()
             Status st = forEachCluster(o.id, [&](uint64_t start, const ClusterRecord &c) -> Status {
                 if (start != expected)
                     return Status::corruption(QStringLiteral("a cluster starts at %1 where %2 was expected").arg(start).arg(expected));
-                for (const Piece &p : c.pieces) {
-                    auto bytes = readPiece(p);
-                    if (!bytes)
-                        fault(QStringLiteral("object '%1' at byte %2: %3").arg(o.key).arg(expected).arg(bytes.status().message()));
-                    else
-                        r.bytesVerified += uint64_t(bytes->size());
-                    if (p.kind == Piece::Kind::Block) {
-                        ++blockRefs[{p.blockId, p.version}];
-                    } else {
-                        ++r.slotsChecked;
-                        auto &use = slotUse[p.blockId];
-                        use.first += p.slot.storedLength;
-                        ++use.second;
-                    }
-                    expected += p.length;
-                }
+                expected += c.length();
                 return {};
             });
             if (!st)
@@ -171,8 +165,8 @@ FsckReport Collection::fsck()
                       .arg(logical));
     }
 
-    // Block records: each data block referenced once, each SmallBlock's live
-    // counts equal to what references it, and its directories intact.
+    // Block records: reference counts never below the census (above it only
+    // until garbage collection), each SmallBlock's directories intact.
     Status scan = m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
         Ruid id;
         uint64_t version = 0;
@@ -181,21 +175,27 @@ FsckReport Collection::fsck()
             return true; // reported by collectReachable below
         ++r.blocksChecked;
         if (rec->kind == BlockKind::Data) {
-            const int refs = blockRefs.count({id, version}) ? blockRefs[{id, version}] : 0;
-            if (refs != 1)
-                fault(QStringLiteral("data block %1 v%2 is referenced %3 times (once expected)").arg(id.toString()).arg(version).arg(refs));
+            const auto it = census.blockRefs.find({id, version});
+            const uint32_t refs = it == census.blockRefs.end() ? 0 : it->second;
+            if (counted && refs > rec->refs)
+                fault(QStringLiteral("data block %1 v%2 is referenced %3 times but its record counts %4").arg(id.toString()).arg(version).arg(refs).arg(rec->refs));
+            else if (counted && refs == 0)
+                r.reclaimableBytes += rec->extent.size();
             return true;
         }
         const SmallBlockLog *log = openSmallLog(id);
         const SmallBlockState st = log ? log->state() : rec->small;
-        const auto use = slotUse.count(id) ? slotUse[id] : std::pair<uint64_t, uint32_t>{0, 0};
-        if (use.first != st.liveBytes || use.second != st.liveSlots)
+        const auto it = census.slotUse.find(id);
+        const auto use = it == census.slotUse.end() ? std::pair<uint64_t, uint32_t>{0, 0} : it->second;
+        if (counted && (use.first > st.liveBytes || use.second > st.liveSlots))
             fault(QStringLiteral("SmallBlock %1: its record counts %2 live slots (%3 bytes), %4 (%5 bytes) are referenced")
                       .arg(id.toString())
                       .arg(st.liveSlots)
                       .arg(st.liveBytes)
                       .arg(use.second)
                       .arg(use.first));
+        else if (counted && use.second == 0 && !log)
+            r.reclaimableBytes += rec->extent.size();
         auto header = m_idvd->readHeader(rec->extent);
         if (!header || header->kind != BlockKind::SmallData || header->blockId != id)
             fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), header ? QStringLiteral("its header names another block") : header.status().message()));
@@ -206,10 +206,15 @@ FsckReport Collection::fsck()
     });
     if (!scan)
         fault(QStringLiteral("block records: %1").arg(scan.message()));
-    for (const auto &[ref, count] : blockRefs) {
+    for (const auto &[ref, count] : census.blockRefs) {
         auto raw = m_catalog->get(keys::block(ref.first, ref.second));
         if (raw && !*raw)
             fault(QStringLiteral("data block %1 v%2 is referenced but has no record").arg(ref.first.toString()).arg(ref.second));
+    }
+    for (const auto &[id, use] : census.slotUse) {
+        auto raw = m_catalog->get(keys::block(id, 0));
+        if (raw && !*raw)
+            fault(QStringLiteral("SmallBlock %1 is referenced but has no record").arg(id.toString()));
     }
 
     // The bitmap must say exactly: these blocks are in use, nothing else.

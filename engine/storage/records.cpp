@@ -50,6 +50,13 @@ QByteArray cluster(const Ruid &objectId, uint64_t start)
     return k;
 }
 
+QByteArray snapshot(const QString &name)
+{
+    QByteArray k(1, kSnapshot);
+    k.append(name.toUtf8());
+    return k;
+}
+
 bool parseBlockKey(QByteArrayView key, Ruid *id, uint64_t *version)
 {
     if (key.size() != 25 || key[0] != kBlock)
@@ -121,8 +128,7 @@ Result<BlockRecord> BlockRecord::decode(QByteArrayView raw)
     if (b.kind == BlockKind::Data && b.length > BlockHeader::capacity(b.extent.sizeClass))
         return Status::corruption(QStringLiteral("block record: %1 bytes do not fit its class").arg(b.length));
     if (b.kind == BlockKind::SmallData
-        && (b.small.writtenEnd < BlockHeader::kSize || b.small.writtenEnd > b.extent.size() || b.small.lastDirOffset >= b.small.writtenEnd
-            || b.small.liveBytes > b.extent.size()))
+        && (b.small.writtenEnd < BlockHeader::kSize || b.small.writtenEnd > b.extent.size() || b.small.lastDirOffset >= b.small.writtenEnd))
         return Status::corruption(QStringLiteral("block record: SmallBlock cursor out of range"));
     return b;
 }
@@ -219,6 +225,36 @@ Result<ClusterRecord> ClusterRecord::decode(QByteArrayView raw)
     }
     VD_TRY(r.finish());
     return c;
+}
+
+QByteArray SnapshotRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(1);
+    root.encode(&out);
+    w.u64(generation);
+    w.u64(uint64_t(createdMs));
+    w.u64(vnodes);
+    w.u64(fileBytes);
+    return out;
+}
+
+Result<SnapshotRecord> SnapshotRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("snapshot record"));
+    SnapshotRecord s;
+    if (r.u8() != 1)
+        r.fail(QStringLiteral("unknown record version"));
+    s.root = PageRef::decode(r);
+    s.generation = r.u64();
+    s.createdMs = int64_t(r.u64());
+    s.vnodes = r.u64();
+    s.fileBytes = r.u64();
+    VD_TRY(r.finish());
+    if (s.generation == 0)
+        return Status::corruption(QStringLiteral("snapshot record: generation 0"));
+    return s;
 }
 
 Status validateObjectKey(const QString &key)

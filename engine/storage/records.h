@@ -3,11 +3,14 @@
 // keyspace:
 //   'B' blockId(16) version(8, big-endian)  -> BlockRecord    (blocks this node stores)
 //   'O' object key (UTF-8)                  -> ObjectRecord
-//   'C' objectId(16) start(8, big-endian)   -> ClusterRecord  (an object's bytes from start)
+//   'C' objectId(16) start(8, big-endian)   -> ClusterRecord  (an object's or VNode's bytes from start)
+//   'S' snapshot name (UTF-8)               -> SnapshotRecord
+// The tree's own keyspaces ('E', 'I', 'T', 'L') are in tree/vnode.h.
 // Big-endian numbers in keys make byte order equal numeric order.
 #pragma once
 
 #include "geometry.h"
+#include "rootrecord.h"
 #include "smallblock.h"
 
 #include "core/hash.h"
@@ -21,7 +24,9 @@ namespace keys {
 QByteArray block(const Ruid &id, uint64_t version);
 QByteArray object(const QString &key);
 QByteArray cluster(const Ruid &objectId, uint64_t start);
+QByteArray snapshot(const QString &name);
 inline constexpr char kBlock = 'B';
+inline constexpr char kSnapshot = 'S';
 inline constexpr char kObject = 'O';
 inline constexpr char kCluster = 'C';
 // Decodes the parts of a key of the given keyspace; false if malformed.
@@ -39,6 +44,8 @@ struct BlockRecord
     // Distinct cluster versions (live or in snapshots) that reference it.
     uint32_t refs = 1;
     // SmallData blocks: how far written and how much is still referenced
+    // (counted per reference: a payload shared by copies counts once for
+    // each, so the live bytes may exceed the block's size)
     SmallBlockState small;
 
     QByteArray encode() const;
@@ -84,6 +91,19 @@ struct ClusterRecord
     uint64_t length() const;
     QByteArray encode() const;
     static Result<ClusterRecord> decode(QByteArrayView raw);
+};
+
+// A snapshot: the catalog root of a committed generation, kept read-only.
+struct SnapshotRecord
+{
+    PageRef root;
+    uint64_t generation = 0;
+    int64_t createdMs = 0;
+    uint64_t vnodes = 0;
+    uint64_t fileBytes = 0;
+
+    QByteArray encode() const;
+    static Result<SnapshotRecord> decode(QByteArrayView raw);
 };
 
 // Object keys: 1–1000 bytes of valid UTF-8 without NUL.

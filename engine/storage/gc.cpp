@@ -1,0 +1,259 @@
+// Collection: the reference census (every tree: the live one and each
+// snapshot's) and garbage collection built on it.
+#include "collection.h"
+
+#include "catalog.h"
+#include "catalogstore.h"
+#include "idvdfile.h"
+#include "smallblock.h"
+#include "space.h"
+
+#include <QSet>
+
+#include <unordered_set>
+
+namespace vd::storage {
+
+Result<std::vector<std::pair<QString, SnapshotRecord>>> Collection::snapshotRecords()
+{
+    std::vector<std::pair<QString, SnapshotRecord>> out;
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kSnapshot), QByteArray(1, keys::kSnapshot + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto rec = SnapshotRecord::decode(value);
+        if (!rec) {
+            inner = rec.status().withContext(QStringLiteral("snapshot '%1'").arg(QString::fromUtf8(key.sliced(1))));
+            return false;
+        }
+        out.emplace_back(QString::fromUtf8(key.sliced(1)), std::move(rec).value());
+        return true;
+    }));
+    VD_TRY(inner);
+    return out;
+}
+
+Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name)
+{
+    if (m_dirty)
+        return Status::internal(QStringLiteral("a census needs a committed state"));
+    VD_TRY_ASSIGN(const auto snapshots, snapshotRecords());
+    // Snapshots first: whatever they reach is marked pinned, and pages the
+    // live tree shares with them are then skipped as already counted.
+    std::vector<std::pair<PageRef, bool>> trees;
+    for (const auto &snapshot : snapshots)
+        trees.emplace_back(snapshot.second.root, true);
+    trees.emplace_back(m_meta.root.catalogRoot, false);
+
+    std::unordered_set<uint64_t> visitedPages;
+    QSet<QByteArray> seenVersions;
+    const PageRef table = m_catalogStore->segmentTableRef();
+    if (!table.isNull())
+        census->pageBytes[table.blockOffset] += table.slot.storedLength;
+    for (const auto &[root, isSnapshot] : trees) {
+        const bool snapshotTree = isSnapshot;
+        auto enter = [&](const PageRef &ref, int) {
+            if (!visitedPages.insert(ref.blockOffset + ref.slot.offset).second)
+                return false;
+            ++census->pages;
+            census->pageBytes[ref.blockOffset] += ref.slot.storedLength;
+            return true;
+        };
+        auto leaf = [&](const PageRef &, const CatalogPage &page) -> Status {
+            for (size_t i = 0; i < page.count(); ++i) {
+                const QByteArray &key = page.keys[i];
+                if (key.isEmpty() || key[0] != keys::kCluster)
+                    continue;
+                VD_TRY_ASSIGN(const ClusterRecord c, ClusterRecord::decode(page.values[i]));
+                QByteArray version = key;
+                version.append(reinterpret_cast<const char *>(&c.birth), sizeof c.birth);
+                if (seenVersions.contains(version))
+                    continue;
+                seenVersions.insert(version);
+                ++census->clusterVersions;
+                for (const Piece &p : c.pieces) {
+                    if (p.kind == Piece::Kind::Block)
+                        ++census->blockRefs[{p.blockId, p.version}];
+                    else {
+                        auto &use = census->slotUse[p.blockId];
+                        use.first += p.slot.storedLength;
+                        ++use.second;
+                    }
+                    if (snapshotTree)
+                        census->pinnedBySnapshot.insert(p.blockId);
+                    if (verify) {
+                        auto bytes = readPiece(p);
+                        if (!bytes) {
+                            Ruid owner;
+                            uint64_t start = 0;
+                            keys::parseClusterKey(key, &owner, &start);
+                            const QString who = name ? name(owner) : QString();
+                            verify->faults.push_back(QStringLiteral("%1 at byte %2%3: %4")
+                                                         .arg(who.isEmpty() ? owner.toString() : who)
+                                                         .arg(start)
+                                                         .arg(snapshotTree ? QStringLiteral(" (in a snapshot)") : QString())
+                                                         .arg(bytes.status().message()));
+                        } else {
+                            verify->bytesVerified += uint64_t(bytes->size());
+                            if (p.kind == Piece::Kind::Slot)
+                                ++verify->slotsChecked;
+                        }
+                    }
+                }
+            }
+            return {};
+        };
+        VD_TRY(m_catalog->walkStored(root, enter, leaf));
+    }
+    return {};
+}
+
+Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
+{
+    VD_TRY(checkWritable());
+    if (m_dirty)
+        VD_TRY(commit());
+    GcReport report;
+    Census census;
+    VD_TRY(takeCensus(&census, nullptr));
+    if (progress && !progress(1))
+        return Status::cancelled(QStringLiteral("garbage collection was cancelled"));
+
+    Status st = [&]() -> Status {
+        m_dirty = true;
+        VD_TRY_ASSIGN(const auto snapshots, snapshotRecords());
+        uint64_t pinned = 0;
+        for (const auto &[name, snap] : snapshots)
+            pinned = std::max(pinned, snap.generation);
+        m_root.pinnedThrough = pinned;
+        m_root.snapshotCount = snapshots.size();
+        m_catalogStore->setPinnedThrough(pinned);
+        // Pages first, before any change below releases one: from here on
+        // every release is counted against the exact figures.
+        const size_t segmentsBefore = m_catalogStore->segments().size();
+        m_catalogStore->recount(census.pageBytes);
+        report.catalogBlocksFreed = segmentsBefore - m_catalogStore->segments().size();
+
+        // Block records: the census's counts are exact; anything nothing
+        // references any more is freed.
+        std::vector<std::pair<QByteArray, BlockRecord>> records;
+        Status inner;
+        VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+            auto rec = BlockRecord::decode(value);
+            if (!rec) {
+                inner = rec.status();
+                return false;
+            }
+            records.emplace_back(key.toByteArray(), std::move(rec).value());
+            return true;
+        }));
+        VD_TRY(inner);
+        for (auto &[key, rec] : records) {
+            Ruid id;
+            uint64_t version = 0;
+            keys::parseBlockKey(key, &id, &version);
+            if (rec.kind == BlockKind::Data) {
+                const auto it = census.blockRefs.find({id, version});
+                const uint32_t refs = it == census.blockRefs.end() ? 0 : it->second;
+                if (refs == 0) {
+                    m_space->freeLater(rec.extent);
+                    VD_TRY(m_catalog->remove(key).status());
+                    ++report.blocksFreed;
+                    report.bytesFreed += rec.extent.size();
+                } else if (refs != rec.refs) {
+                    rec.refs = refs;
+                    VD_TRY(m_catalog->put(key, rec.encode()));
+                    ++report.countsFixed;
+                }
+                continue;
+            }
+            const auto it = census.slotUse.find(id);
+            const std::pair<uint64_t, uint32_t> use = it == census.slotUse.end() ? std::pair<uint64_t, uint32_t>{0, 0} : it->second;
+            if (SmallBlockLog *log = openSmallLog(id)) {
+                log->state().liveBytes = use.first;
+                log->state().liveSlots = use.second;
+                continue;
+            }
+            if (use.second == 0) {
+                m_space->freeLater(rec.extent);
+                VD_TRY(m_catalog->remove(key).status());
+                ++report.blocksFreed;
+                report.bytesFreed += rec.extent.size();
+            } else if (use.first != rec.small.liveBytes || use.second != rec.small.liveSlots) {
+                rec.small.liveBytes = use.first;
+                rec.small.liveSlots = use.second;
+                VD_TRY(m_catalog->put(key, rec.encode()));
+                ++report.countsFixed;
+            }
+        }
+
+        VD_TRY(repackSmallBlocks(census, &report));
+        return {};
+    }();
+    if (!st)
+        return failAndReload(st);
+    VD_TRY(commit());
+    return report;
+}
+
+Status Collection::repackSmallBlocks(const Census &census, GcReport *report)
+{
+    // SmallBlocks less than half full of live payloads, and that no snapshot
+    // references, have their live payloads moved into the open SmallBlocks;
+    // the drained blocks are then freed.
+    std::set<Ruid> victims;
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto rec = BlockRecord::decode(value);
+        if (!rec) {
+            inner = rec.status();
+            return false;
+        }
+        Ruid id;
+        uint64_t version = 0;
+        keys::parseBlockKey(key, &id, &version);
+        if (rec->kind != BlockKind::SmallData || openSmallLog(id) || census.pinnedBySnapshot.count(id))
+            return true;
+        const uint64_t used = rec->small.writtenEnd - BlockHeader::kSize;
+        if (rec->small.liveBytes * 2 < used)
+            victims.insert(id);
+        return true;
+    }));
+    VD_TRY(inner);
+    if (victims.empty())
+        return {};
+    std::vector<std::pair<QByteArray, ClusterRecord>> moving;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kCluster), QByteArray(1, keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto rec = ClusterRecord::decode(value);
+        if (!rec) {
+            inner = rec.status();
+            return false;
+        }
+        for (const Piece &p : rec->pieces)
+            if (p.kind == Piece::Kind::Slot && victims.count(p.blockId)) {
+                moving.emplace_back(key.toByteArray(), std::move(rec).value());
+                break;
+            }
+        return true;
+    }));
+    VD_TRY(inner);
+    for (const auto &[key, old] : moving) {
+        ClusterRecord fresh;
+        fresh.birth = m_meta.generation + 1;
+        for (const Piece &p : old.pieces) {
+            if (p.kind == Piece::Kind::Slot && victims.count(p.blockId)) {
+                VD_TRY_ASSIGN(const QByteArray bytes, readPiece(p));
+                VD_TRY_ASSIGN(const Piece moved, writeSlotPiece(bytes));
+                fresh.pieces.push_back(moved);
+                ++report->slotsMoved;
+            } else {
+                VD_TRY(addPieceRef(p));
+                fresh.pieces.push_back(p);
+            }
+        }
+        VD_TRY(releaseCluster(old));
+        VD_TRY(m_catalog->put(key, fresh.encode()));
+    }
+    report->smallBlocksRepacked = victims.size();
+    return {};
+}
+
+} // namespace vd::storage

@@ -1,0 +1,932 @@
+// Drive: look-ups, files, folders, moves, copies and the trash.
+#include "drive.h"
+
+#include "driveinternal.h"
+
+#include "storage/catalog.h"
+#include "storage/catalogstore.h"
+#include "cache/lmdbcache.h"
+
+#include <QBuffer>
+#include <QDateTime>
+
+#include <algorithm>
+
+namespace vd::tree {
+
+using storage::Catalog;
+
+namespace {
+constexpr uint64_t kMaxChangesKept = 200000;
+constexpr int kMaxDepth = 4096;
+
+int64_t nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+qint64 costOf(const VNode &n)
+{
+    return 160 + n.name.size() * 2 + n.value.size();
+}
+} // namespace
+
+Result<QStringList> splitPath(const QString &path)
+{
+    if (!path.startsWith(QLatin1Char('/')))
+        return Status::invalidArgument(QStringLiteral("paths in a drive start with '/': '%1'").arg(path));
+    QStringList parts;
+    for (const QString &p : path.split(QLatin1Char('/'), Qt::SkipEmptyParts)) {
+        Status st = validateName(p);
+        if (!st)
+            return Status::invalidArgument(QStringLiteral("bad path '%1': %2").arg(path, st.message()));
+        parts.push_back(p);
+    }
+    return parts;
+}
+
+QString joinPath(const QString &dir, const QString &name)
+{
+    return dir == QLatin1String("/") ? QLatin1Char('/') + name : dir + QLatin1Char('/') + name;
+}
+
+Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options)
+    : m_col(std::move(collection))
+    , m_options(options)
+    , m_live(std::make_unique<View>())
+{
+    m_live->drive = this;
+    m_live->entries.setMaxCost(options.entryCacheBytes);
+}
+
+Drive::~Drive() = default;
+
+Result<std::unique_ptr<Drive>> Drive::open(io::Env &env, const QString &dir, storage::Access access, const DriveOptions &options)
+{
+    VD_TRY_ASSIGN(auto col, storage::Collection::open(env, dir, access));
+    return attach(std::move(col), options);
+}
+
+Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection> collection, const DriveOptions &options)
+{
+    std::unique_ptr<Drive> d(new Drive(std::move(collection), options));
+    VD_TRY(d->initialize());
+    return d;
+}
+
+Status Drive::initialize()
+{
+    VD_TRY_ASSIGN(const auto root, m_col->m_catalog->get(keys::entry(Ruid(), QString())));
+    if (root || m_col->isReadOnly())
+        return {};
+    // A new collection: its root folder and its trash.
+    Status st = [&]() -> Status {
+        for (const auto &[id, name] : {std::pair{rootId(), QString()}, std::pair{trashId(), QStringLiteral("trash")}}) {
+            VNode n;
+            n.id = id;
+            n.name = name;
+            n.kind = Kind::Directory;
+            n.createdMs = n.modifiedMs = nowMs();
+            n.version = nextVersion();
+            VD_TRY(putNode(n));
+            ++m_col->m_root.vnodeCount;
+        }
+        return m_col->commit();
+    }();
+    return guard(st);
+}
+
+Catalog &Drive::View::catalog()
+{
+    return own ? *own : *drive->m_col->m_catalog;
+}
+
+Result<Drive::View *> Drive::view(const QString &at)
+{
+    VD_TRY(m_col->checkUsable());
+    if (at.isEmpty())
+        return m_live.get();
+    auto it = m_snapshots.find(at);
+    if (it != m_snapshots.end())
+        return it->second.get();
+    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(at)));
+    if (!raw)
+        return Status::notFound(QStringLiteral("no snapshot '%1'").arg(at));
+    VD_TRY_ASSIGN(const storage::SnapshotRecord rec, storage::SnapshotRecord::decode(*raw));
+    auto v = std::make_unique<View>();
+    v->drive = this;
+    v->snapshot = at;
+    v->own = std::make_unique<Catalog>(m_col->m_catalogStore.get());
+    v->own->reset(rec.root);
+    v->entries.setMaxCost(m_options.entryCacheBytes / 4);
+    View *p = v.get();
+    m_snapshots[at] = std::move(v);
+    return p;
+}
+
+Result<std::optional<VNode>> Drive::lookupEntry(View &v, const Ruid &parent, const QString &name)
+{
+    const QByteArray key = keys::entry(parent, name);
+    if (const VNode *hit = v.entries.object(key)) {
+        ++m_stats.entryHits;
+        return std::optional<VNode>(*hit);
+    }
+    ++m_stats.entryMisses;
+    VD_TRY_ASSIGN(const auto raw, v.catalog().get(key));
+    if (!raw) {
+        if (parent.isNull() && name.isEmpty()) {
+            // A collection no one has written a tree into yet: an empty root.
+            VNode root;
+            root.id = rootId();
+            root.kind = Kind::Directory;
+            return std::optional<VNode>(root);
+        }
+        return std::optional<VNode>();
+    }
+    VD_TRY_ASSIGN(VNode n, VNode::decode(*raw, parent, name));
+    v.entries.insert(key, new VNode(n), costOf(n));
+    return std::optional<VNode>(std::move(n));
+}
+
+Result<VNode> Drive::resolve(View &v, const QString &path)
+{
+    VD_TRY_ASSIGN(const auto found, resolveIfExists(v, path));
+    if (!found)
+        return Status::notFound(QStringLiteral("no such file or folder: %1%2").arg(path, v.snapshot.isEmpty() ? QString() : QStringLiteral(" (in snapshot '%1')").arg(v.snapshot)));
+    return *found;
+}
+
+Result<std::optional<VNode>> Drive::resolveIfExists(View &v, const QString &path)
+{
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    VD_TRY_ASSIGN(auto node, lookupEntry(v, Ruid(), QString()));
+    QString walked = QStringLiteral("/");
+    for (const QString &part : parts) {
+        if (!node->isContainer())
+            return Status::notFound(QStringLiteral("%1 is a %2, not a folder: no %3 inside it").arg(walked, kindName(node->kind), path));
+        VD_TRY_ASSIGN(auto next, lookupEntry(v, node->id, part));
+        if (!next)
+            return std::optional<VNode>();
+        node = std::move(next);
+        walked = joinPath(walked, part);
+    }
+    return node;
+}
+
+Result<VNode> Drive::nodeById(View &v, const Ruid &id)
+{
+    if (id == rootId())
+        return *lookupEntry(v, Ruid(), QString()).value();
+    // Where it hangs, then up to the root: a node whose ancestor is gone is
+    // detached and never served.
+    Ruid cur = id;
+    std::optional<VNode> found;
+    for (int depth = 0; depth < kMaxDepth; ++depth) {
+        if (cur == rootId())
+            return *found;
+        VD_TRY_ASSIGN(const auto raw, v.catalog().get(keys::index(cur)));
+        if (!raw)
+            return Status::notFound(QStringLiteral("no node %1 is attached to the tree").arg(id.toString()));
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+        VD_TRY_ASSIGN(const auto entry, lookupEntry(v, idx.parent, idx.name));
+        if (!entry || entry->id != cur)
+            return Status::corruption(QStringLiteral("node %1: its index and its folder entry disagree").arg(cur.toString()));
+        if (!found)
+            found = entry;
+        if (idx.parent.isNull())
+            return Status::notFound(QStringLiteral("node %1 is not attached to the tree (it is in the trash)").arg(id.toString()));
+        cur = idx.parent;
+    }
+    return Status::corruption(QStringLiteral("node %1: its parents form a cycle or are deeper than %2").arg(id.toString()).arg(kMaxDepth));
+}
+
+Result<QString> Drive::pathOfIn(View &v, const Ruid &id)
+{
+    QStringList parts;
+    Ruid cur = id;
+    for (int depth = 0; depth < kMaxDepth; ++depth) {
+        if (cur == rootId())
+            break;
+        VD_TRY_ASSIGN(const auto raw, v.catalog().get(keys::index(cur)));
+        if (!raw)
+            return Status::notFound(QStringLiteral("no node %1 is attached to the tree").arg(id.toString()));
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+        if (idx.parent.isNull())
+            return Status::notFound(QStringLiteral("node %1 is in the trash").arg(id.toString()));
+        parts.prepend(idx.name);
+        cur = idx.parent;
+        if (depth == kMaxDepth - 1)
+            return Status::corruption(QStringLiteral("node %1: its parents form a cycle").arg(id.toString()));
+    }
+    return QLatin1Char('/') + parts.join(QLatin1Char('/'));
+}
+
+Result<std::vector<VNode>> Drive::children(View &v, const VNode &dir)
+{
+    std::vector<VNode> out;
+    Status inner;
+    const QByteArray prefix = keys::entryPrefix(dir.id);
+    VD_TRY(v.catalog().scan(prefix, keys::entryPrefixEnd(dir.id), [&](QByteArrayView key, QByteArrayView value) {
+        auto n = VNode::decode(value, dir.id, QString::fromUtf8(key.sliced(prefix.size())));
+        if (!n) {
+            inner = n.status();
+            return false;
+        }
+        out.push_back(std::move(n).value());
+        return true;
+    }));
+    VD_TRY(inner);
+    if (dir.kind == Kind::JsonObject)
+        std::sort(out.begin(), out.end(), [](const VNode &a, const VNode &b) { return a.ordinal < b.ordinal; });
+    else if (dir.kind == Kind::JsonArray)
+        std::sort(out.begin(), out.end(), [](const VNode &a, const VNode &b) { return a.name.toULongLong() < b.name.toULongLong(); });
+    return out;
+}
+
+Result<VNode> Drive::stat(const QString &path, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    return resolve(*v, path);
+}
+
+Result<VNode> Drive::statId(const Ruid &id, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    return nodeById(*v, id);
+}
+
+Result<QString> Drive::pathOf(const Ruid &id, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY(nodeById(*v, id).status());
+    return pathOfIn(*v, id);
+}
+
+Result<std::vector<VNode>> Drive::list(const QString &path, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode dir, resolve(*v, path));
+    if (!dir.isContainer())
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not a folder").arg(path, kindName(dir.kind)));
+    return children(*v, dir);
+}
+
+Result<std::vector<ClusterInfo>> Drive::clusters(const QString &path, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
+    std::vector<ClusterInfo> out;
+    VD_TRY(m_col->forEachClusterIn(v->catalog(), n.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+        ClusterInfo ci;
+        ci.start = start;
+        ci.length = c.length();
+        ci.birth = c.birth;
+        for (const storage::Piece &p : c.pieces) {
+            PieceInfo pi;
+            pi.packed = p.kind == storage::Piece::Kind::Slot;
+            pi.blockId = p.blockId;
+            pi.version = p.version;
+            pi.sizeClass = p.sizeClass;
+            pi.length = p.length;
+            pi.storedLength = pi.packed ? p.slot.storedLength : storage::BlockHeader::capacity(p.sizeClass) + storage::BlockHeader::kSize;
+            pi.hash = (pi.packed ? p.slot.rawHash : p.hash).toHex();
+            ci.pieces.push_back(pi);
+        }
+        out.push_back(std::move(ci));
+        return {};
+    }));
+    return out;
+}
+
+// ---- mutations -------------------------------------------------------------
+
+Version Drive::nextVersion()
+{
+    return Version{++m_col->m_root.versionCounter, m_col->m_root.origin};
+}
+
+Status Drive::putNode(const VNode &n)
+{
+    Catalog &cat = *m_col->m_catalog;
+    m_col->m_dirty = true;
+    const QByteArray key = keys::entry(n.parent, n.name);
+    VD_TRY(cat.put(key, n.encode()));
+    VD_TRY(cat.put(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
+    m_live->entries.insert(key, new VNode(n), costOf(n));
+    return {};
+}
+
+Status Drive::eraseNode(const VNode &n)
+{
+    Catalog &cat = *m_col->m_catalog;
+    m_col->m_dirty = true;
+    const QByteArray key = keys::entry(n.parent, n.name);
+    VD_TRY(cat.remove(key).status());
+    VD_TRY(cat.remove(keys::index(n.id)).status());
+    m_live->entries.remove(key);
+    return {};
+}
+
+Status Drive::touchParent(const Ruid &parent, int64_t delta)
+{
+    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(parent)));
+    Ruid grand;
+    QString name;
+    if (raw) {
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+        grand = idx.parent;
+        name = idx.name;
+    }
+    VD_TRY_ASSIGN(auto p, lookupEntry(*m_live, grand, name));
+    if (!p || p->id != parent)
+        return Status::corruption(QStringLiteral("folder %1 has no entry").arg(parent.toString()));
+    p->size = uint64_t(std::max<int64_t>(0, int64_t(p->size) + delta));
+    p->modifiedMs = nowMs();
+    return putNode(*p);
+}
+
+Status Drive::recordChange(ChangeOp op, const VNode &n)
+{
+    ChangeRecord c;
+    c.op = op;
+    c.id = n.id;
+    c.parent = n.parent;
+    c.name = n.name;
+    c.kind = n.kind;
+    c.version = n.version;
+    c.timeMs = nowMs();
+    const uint64_t seq = m_col->m_root.nextChange++;
+    return m_col->m_catalog->put(keys::change(seq), c.encode());
+}
+
+Status Drive::trimChanges()
+{
+    auto &root = m_col->m_root;
+    while (root.nextChange - root.firstChange > kMaxChangesKept) {
+        VD_TRY(m_col->m_catalog->remove(keys::change(root.firstChange)).status());
+        ++root.firstChange;
+    }
+    return {};
+}
+
+Status Drive::guard(Status st)
+{
+    if (st)
+        return st;
+    // The transaction is gone (the collection reloaded its committed state):
+    // so are the caches' views of it.
+    if (m_col->hasUncommittedChanges())
+        (void)m_col->failAndReload(st);
+    dropCaches();
+    return st;
+}
+
+void Drive::dropCaches()
+{
+    m_live->entries.clear();
+    m_snapshots.clear();
+}
+
+Status Drive::commit()
+{
+    if (!m_col->hasUncommittedChanges())
+        return {};
+    Status st = trimChanges();
+    if (st)
+        st = m_col->commit();
+    if (!st)
+        dropCaches();
+    return st;
+}
+
+Status Drive::rollback()
+{
+    dropCaches();
+    return m_col->rollback();
+}
+
+Result<std::pair<VNode, QString>> Drive::resolveParent(const QString &path)
+{
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    if (parts.isEmpty())
+        return Status::invalidArgument(QStringLiteral("the root folder cannot be replaced, moved or removed"));
+    QStringList up = parts;
+    const QString name = up.takeLast();
+    const QString parentPath = QLatin1Char('/') + up.join(QLatin1Char('/'));
+    VD_TRY_ASSIGN(const VNode parent, resolve(*m_live, parentPath));
+    if (!parent.isContainer())
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not a folder").arg(parentPath, kindName(parent.kind)));
+    return std::pair<VNode, QString>(parent, name);
+}
+
+Result<VNode> Drive::createNode(const VNode &parent, const QString &name, Kind kind)
+{
+    VNode n;
+    n.id = Ruid::generate();
+    n.parent = parent.id;
+    n.name = name;
+    n.kind = kind;
+    n.createdMs = n.modifiedMs = nowMs();
+    n.version = nextVersion();
+    VD_TRY(putNode(n));
+    VD_TRY(touchParent(parent.id, +1));
+    ++m_col->m_root.vnodeCount;
+    VD_TRY(recordChange(ChangeOp::Create, n));
+    return n;
+}
+
+Result<VNode> Drive::mkdir(const QString &path, bool parents)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    if (parts.isEmpty())
+        return parents ? resolve(*m_live, path) : Result<VNode>(Status::alreadyExists(QStringLiteral("/ exists")));
+    if (!parents) {
+        VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+        VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, pn.first.id, pn.second));
+        if (existing)
+            return Status::alreadyExists(QStringLiteral("%1 already exists").arg(path));
+        if (isJson(pn.first.kind))
+            return Status::invalidArgument(QStringLiteral("a folder cannot go inside a JSON document"));
+        return guard(createNode(pn.first, pn.second, Kind::Directory));
+    }
+    VD_TRY(checkFolders(path));
+    return guard(ensureFolders(path));
+}
+
+Status Drive::checkFolders(const QString &path)
+{
+    // Refuses up front what ensureFolders() would find only half-way, so a
+    // refusal never costs the transaction.
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    VD_TRY_ASSIGN(auto node, lookupEntry(*m_live, Ruid(), QString()));
+    QString walked = QStringLiteral("/");
+    for (const QString &part : parts) {
+        walked = joinPath(walked, part);
+        VD_TRY_ASSIGN(auto next, lookupEntry(*m_live, node->id, part));
+        if (!next)
+            return {};
+        if (next->kind != Kind::Directory)
+            return Status::alreadyExists(QStringLiteral("%1 exists and is a %2, not a folder").arg(walked, kindName(next->kind)));
+        node = std::move(next);
+    }
+    return {};
+}
+
+Result<VNode> Drive::ensureFolders(const QString &path)
+{
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    VD_TRY_ASSIGN(auto node, lookupEntry(*m_live, Ruid(), QString()));
+    VNode cur = *node;
+    QString walked = QStringLiteral("/");
+    for (const QString &part : parts) {
+        walked = joinPath(walked, part);
+        VD_TRY_ASSIGN(auto next, lookupEntry(*m_live, cur.id, part));
+        if (next) {
+            if (next->kind != Kind::Directory)
+                return Status::alreadyExists(QStringLiteral("%1 exists and is a %2, not a folder").arg(walked, kindName(next->kind)));
+            cur = *next;
+            continue;
+        }
+        VD_TRY_ASSIGN(cur, createNode(cur, part, Kind::Directory));
+    }
+    return cur;
+}
+
+Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    const auto &[parent, name] = pn;
+    if (isJson(parent.kind))
+        return Status::invalidArgument(QStringLiteral("a file cannot go inside a JSON document (use json set)"));
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    if (existing && existing->kind != Kind::File)
+        return Status::alreadyExists(QStringLiteral("%1 exists and is a %2").arg(path, kindName(existing->kind)));
+    return guard([&]() -> Result<VNode> {
+        VNode n;
+        if (existing) {
+            n = *existing;
+            VD_TRY(m_col->releaseData(n.id));
+            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, n.size);
+        } else {
+            VD_TRY_ASSIGN(n, createNode(parent, name, Kind::File));
+        }
+        VD_TRY_ASSIGN(const storage::StreamWritten w, m_col->writeStream(n.id, 0, in, progress, path));
+        n.size = w.bytes;
+        n.clusterCount = w.clusters;
+        n.modifiedMs = nowMs();
+        n.version = nextVersion();
+        m_col->m_root.fileBytes += n.size;
+        VD_TRY(putNode(n));
+        if (existing)
+            VD_TRY(recordChange(ChangeOp::Modify, n));
+        return n;
+    }());
+}
+
+Result<VNode> Drive::putFileBytes(const QString &path, QByteArrayView bytes)
+{
+    QByteArray copy = bytes.toByteArray();
+    QBuffer buf(&copy);
+    buf.open(QIODevice::ReadOnly);
+    return putFile(path, buf);
+}
+
+Result<VNode> Drive::writeFile(const QString &path, uint64_t offset, QByteArrayView data)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    const auto &[parent, name] = pn;
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    if (existing && existing->kind != Kind::File)
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not a file").arg(path, kindName(existing->kind)));
+    if (!existing && isJson(parent.kind))
+        return Status::invalidArgument(QStringLiteral("a file cannot go inside a JSON document"));
+    if (data.size() > qsizetype(storage::Collection::kMaxRangeWrite))
+        return Status::invalidArgument(QStringLiteral("a range write is at most %1 MiB").arg(storage::Collection::kMaxRangeWrite >> 20));
+    return guard([&]() -> Result<VNode> {
+        VNode n;
+        if (existing) {
+            n = *existing;
+        } else {
+            VD_TRY_ASSIGN(n, createNode(parent, name, Kind::File));
+        }
+        storage::StreamWritten w;
+        VD_TRY(m_col->writeRange(n.id, n.size, offset, data, &w));
+        m_col->m_root.fileBytes += w.bytes - n.size;
+        n.size = w.bytes;
+        n.clusterCount = n.clusterCount - w.replaced + w.clusters;
+        n.modifiedMs = nowMs();
+        n.version = nextVersion();
+        VD_TRY(putNode(n));
+        VD_TRY(recordChange(ChangeOp::Modify, n));
+        return n;
+    }());
+}
+
+Result<VNode> Drive::appendFile(const QString &path, QByteArrayView data)
+{
+    VD_TRY_ASSIGN(const auto found, resolveIfExists(*m_live, path));
+    return writeFile(path, found ? found->size : 0, data);
+}
+
+Status Drive::readFile(const QString &path, QIODevice &out, const storage::ProgressFn &progress, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
+    if (isJson(n.kind))
+        return exportJson(path, out, 2, at);
+    if (n.kind != Kind::File)
+        return Status::invalidArgument(QStringLiteral("%1 is a folder").arg(path));
+    return m_col->streamData(v->catalog(), n.id, n.size, out, progress, path);
+}
+
+Result<QByteArray> Drive::read(const QString &path, uint64_t offset, uint64_t length, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
+    if (n.kind == Kind::JsonValue)
+        return offset >= uint64_t(n.value.size()) ? QByteArray() : n.value.mid(qsizetype(offset), qsizetype(std::min<uint64_t>(length, INT32_MAX)));
+    if (n.kind != Kind::File)
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not a file").arg(path, kindName(n.kind)));
+    return m_col->readData(v->catalog(), n.id, n.size, offset, length, path);
+}
+
+Status Drive::invalidate(const VNode &n, bool)
+{
+    // Entries are cached by (folder, name): a moved or removed node's entry
+    // is dropped here; entries below it stay keyed by their folder's id and
+    // are reached only through it, so they go stale harmlessly and expire.
+    m_live->entries.remove(keys::entry(n.parent, n.name));
+    return {};
+}
+
+Result<VNode> Drive::move(const QString &from, const QString &to)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const VNode src, resolve(*m_live, from));
+    if (src.id == rootId())
+        return Status::invalidArgument(QStringLiteral("the root folder cannot be moved"));
+    VD_TRY_ASSIGN(const auto pn, resolveParent(to));
+    const auto &[dstParent, dstName] = pn;
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
+    if (existing)
+        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
+    if (dstParent.kind == Kind::JsonArray)
+        return Status::invalidArgument(QStringLiteral("elements of a JSON array are placed with json set"));
+    if (isJson(dstParent.kind) && !isJson(src.kind))
+        return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(src.kind)));
+    // Refuse moving a folder into its own subtree.
+    for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
+        if (cur == src.id)
+            return Status::invalidArgument(QStringLiteral("cannot move %1 into itself (%2)").arg(from, to));
+        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
+        if (!raw)
+            break;
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+        cur = idx.parent;
+    }
+    if (dstParent.id == src.parent && dstName == src.name)
+        return src;
+    return guard([&]() -> Result<VNode> {
+        VNode n = src;
+        VD_TRY(eraseNode(src));
+        VD_TRY(invalidate(src, true));
+        if (src.parent != dstParent.id)
+            VD_TRY(touchParent(src.parent, -1));
+        n.parent = dstParent.id;
+        n.name = dstName;
+        n.version = nextVersion();
+        if (dstParent.kind == Kind::JsonObject) {
+            VD_TRY_ASSIGN(const auto kids, children(*m_live, dstParent));
+            n.ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+        }
+        VD_TRY(putNode(n));
+        if (src.parent != dstParent.id)
+            VD_TRY(touchParent(dstParent.id, +1));
+        VD_TRY(recordChange(ChangeOp::Move, n));
+        return n;
+    }());
+}
+
+Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal)
+{
+    VNode n = src;
+    n.id = Ruid::generate();
+    n.parent = dstParent.id;
+    n.name = dstName;
+    n.ordinal = ordinal;
+    n.createdMs = n.modifiedMs = nowMs();
+    n.version = nextVersion();
+    if (n.kind == Kind::File) {
+        VD_TRY(m_col->copyData(from.catalog(), src.id, n.id));
+        m_col->m_root.fileBytes += n.size;
+    } else if (n.kind == Kind::JsonValue) {
+        m_col->m_root.fileBytes += n.size;
+    }
+    VD_TRY(putNode(n));
+    ++m_col->m_root.vnodeCount;
+    if (src.isContainer()) {
+        VD_TRY_ASSIGN(const auto kids, children(from, src));
+        for (const VNode &k : kids)
+            VD_TRY(copyTree(from, k, n, k.name, k.ordinal).status());
+    }
+    return n;
+}
+
+Result<VNode> Drive::copy(const QString &from, const QString &to, const QString &at)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(View * src, view(at));
+    VD_TRY_ASSIGN(const VNode s, resolve(*src, from));
+    if (s.id == rootId())
+        return Status::invalidArgument(QStringLiteral("the root folder cannot be copied (copy its entries)"));
+    VD_TRY_ASSIGN(const auto pn, resolveParent(to));
+    const auto &[dstParent, dstName] = pn;
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
+    if (existing)
+        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
+    if (dstParent.kind == Kind::JsonArray)
+        return Status::invalidArgument(QStringLiteral("elements of a JSON array are placed with json set"));
+    if (isJson(dstParent.kind) && !isJson(s.kind))
+        return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(s.kind)));
+    if (at.isEmpty() && s.isContainer()) {
+        for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
+            if (cur == s.id)
+                return Status::invalidArgument(QStringLiteral("cannot copy %1 into itself (%2)").arg(from, to));
+            VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
+            if (!raw)
+                break;
+            VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+            cur = idx.parent;
+        }
+    }
+    return guard([&]() -> Result<VNode> {
+        uint64_t ordinal = 0;
+        if (dstParent.kind == Kind::JsonObject) {
+            VD_TRY_ASSIGN(const auto kids, children(*m_live, dstParent));
+            ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+        }
+        VD_TRY_ASSIGN(const VNode n, copyTree(*src, s, dstParent, dstName, ordinal));
+        VD_TRY(touchParent(dstParent.id, +1));
+        VD_TRY(recordChange(ChangeOp::Create, n));
+        return n;
+    }());
+}
+
+Status Drive::removeTree(const VNode &n)
+{
+    if (n.isContainer()) {
+        VD_TRY_ASSIGN(const auto kids, children(*m_live, n));
+        for (const VNode &k : kids)
+            VD_TRY(removeTree(k));
+    }
+    if (n.kind == Kind::File)
+        VD_TRY(m_col->releaseData(n.id));
+    if (n.kind == Kind::File || n.kind == Kind::JsonValue)
+        m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, n.size);
+    VD_TRY(eraseNode(n));
+    --m_col->m_root.vnodeCount;
+    return {};
+}
+
+Status Drive::remove(const QString &path, bool recursive, bool toTrash)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const VNode n, resolve(*m_live, path));
+    if (n.id == rootId())
+        return Status::invalidArgument(QStringLiteral("the root folder cannot be removed"));
+    if (n.isContainer() && n.size > 0 && !recursive)
+        return Status::invalidArgument(QStringLiteral("%1 is not empty (remove it recursively)").arg(path));
+    VD_TRY_ASSIGN(const QString canonical, pathOfIn(*m_live, n.id));
+    return guard([&]() -> Status {
+        VD_TRY(invalidate(n, true));
+        if (toTrash) {
+            VD_TRY(eraseNode(n));
+            VNode t = n;
+            t.parent = trashId();
+            t.name = n.id.toString();
+            t.version = nextVersion();
+            VD_TRY(putNode(t));
+            VD_TRY(touchParent(trashId(), +1));
+            TrashRecord rec;
+            rec.originalParent = n.parent;
+            rec.originalName = n.name;
+            rec.originalPath = canonical;
+            rec.deletedMs = nowMs();
+            VD_TRY(m_col->m_catalog->put(keys::trash(n.id), rec.encode()));
+        } else {
+            VD_TRY(removeTree(n));
+        }
+        VD_TRY(touchParent(n.parent, -1));
+        VNode gone = n;
+        gone.version = nextVersion();
+        VD_TRY(recordChange(ChangeOp::Remove, gone));
+        if (n.parent != rootId() && isJson(n.kind)) {
+            // Removing an array element renumbers the ones after it.
+            VD_TRY_ASSIGN(const VNode parent, nodeById(*m_live, n.parent));
+            if (parent.kind == Kind::JsonArray)
+                VD_TRY(renumberArray(parent));
+        }
+        return {};
+    }());
+}
+
+Status Drive::renumberArray(const VNode &array)
+{
+    VD_TRY_ASSIGN(const auto kids, children(*m_live, array));
+    for (size_t i = 0; i < kids.size(); ++i) {
+        const QString want = QString::number(i);
+        if (kids[i].name == want)
+            continue;
+        VD_TRY(eraseNode(kids[i]));
+        VNode k = kids[i];
+        k.name = want;
+        VD_TRY(putNode(k));
+    }
+    return {};
+}
+
+Result<std::vector<TrashEntry>> Drive::listTrash()
+{
+    VD_TRY(m_col->checkUsable());
+    std::vector<TrashEntry> out;
+    std::vector<std::pair<Ruid, TrashRecord>> recs;
+    Status inner;
+    VD_TRY(m_col->m_catalog->scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto rec = TrashRecord::decode(value);
+        if (!rec || key.size() != 17) {
+            inner = rec ? Status::corruption(QStringLiteral("malformed trash key")) : rec.status();
+            return false;
+        }
+        recs.emplace_back(Ruid::fromView(key.sliced(1)), std::move(rec).value());
+        return true;
+    }));
+    VD_TRY(inner);
+    for (const auto &[id, rec] : recs) {
+        VD_TRY_ASSIGN(const auto n, lookupEntry(*m_live, trashId(), id.toString()));
+        if (!n)
+            return Status::corruption(QStringLiteral("trash entry %1 has no node").arg(id.toString()));
+        out.push_back(TrashEntry{id, rec.originalPath, rec.deletedMs, n->kind, n->size});
+    }
+    std::sort(out.begin(), out.end(), [](const TrashEntry &a, const TrashEntry &b) { return a.deletedMs > b.deletedMs; });
+    return out;
+}
+
+Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::trash(id)));
+    if (!raw)
+        return Status::notFound(QStringLiteral("nothing with id %1 is in the trash").arg(id.toString()));
+    VD_TRY_ASSIGN(const TrashRecord rec, TrashRecord::decode(*raw));
+    VD_TRY_ASSIGN(const auto node, lookupEntry(*m_live, trashId(), id.toString()));
+    if (!node)
+        return Status::corruption(QStringLiteral("trash entry %1 has no node").arg(id.toString()));
+    const QString target = to.isEmpty() ? rec.originalPath : to;
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(target));
+    if (parts.isEmpty())
+        return Status::invalidArgument(QStringLiteral("cannot restore over the root folder"));
+    VD_TRY_ASSIGN(const auto existing, resolveIfExists(*m_live, target));
+    if (existing)
+        return Status::alreadyExists(QStringLiteral("%1 exists; restore to another path").arg(target));
+    QStringList up = parts;
+    const QString name = up.takeLast();
+    VD_TRY(checkFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+    return guard([&]() -> Result<VNode> {
+        VD_TRY_ASSIGN(const VNode parent, ensureFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+        VD_TRY(eraseNode(*node));
+        VD_TRY(touchParent(trashId(), -1));
+        VNode n = *node;
+        n.parent = parent.id;
+        n.name = name;
+        n.version = nextVersion();
+        VD_TRY(putNode(n));
+        VD_TRY(touchParent(parent.id, +1));
+        VD_TRY(m_col->m_catalog->remove(keys::trash(id)).status());
+        VD_TRY(recordChange(ChangeOp::Create, n));
+        return n;
+    }());
+}
+
+Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const auto entries, listTrash());
+    uint64_t removed = 0;
+    Status st = [&]() -> Status {
+        for (const TrashEntry &e : entries) {
+            if (e.deletedMs >= deletedBeforeMs)
+                continue;
+            VD_TRY_ASSIGN(const auto n, lookupEntry(*m_live, trashId(), e.id.toString()));
+            VD_TRY(removeTree(*n));
+            VD_TRY(touchParent(trashId(), -1));
+            VD_TRY(m_col->m_catalog->remove(keys::trash(e.id)).status());
+            ++removed;
+        }
+        return {};
+    }();
+    VD_TRY(guard(st));
+    return removed;
+}
+
+Result<DuInfo> Drive::du(const QString &path, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode top, resolve(*v, path));
+    DuInfo info;
+    std::function<Status(const VNode &)> walk = [&](const VNode &n) -> Status {
+        switch (n.kind) {
+        case Kind::Directory:
+            ++info.directories;
+            break;
+        case Kind::File:
+            ++info.files;
+            info.logicalBytes += n.size;
+            break;
+        default:
+            ++info.jsonNodes;
+            if (n.kind == Kind::JsonValue)
+                info.logicalBytes += n.size;
+        }
+        if (n.isContainer()) {
+            VD_TRY_ASSIGN(const auto kids, children(*v, n));
+            for (const VNode &k : kids)
+                VD_TRY(walk(k));
+        }
+        return {};
+    };
+    VD_TRY(walk(top));
+    return info;
+}
+
+Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limit)
+{
+    VD_TRY(m_col->checkUsable());
+    std::vector<ChangeRecord> out;
+    Status inner;
+    VD_TRY(m_col->m_catalog->scan(keys::change(std::max<uint64_t>(from, 1)), QByteArray(1, keys::kChange + 1), [&](QByteArrayView key, QByteArrayView value) {
+        uint64_t seq = 0;
+        if (!keys::parseChangeKey(key, &seq)) {
+            inner = Status::corruption(QStringLiteral("malformed change key"));
+            return false;
+        }
+        auto c = ChangeRecord::decode(value, seq);
+        if (!c) {
+            inner = c.status();
+            return false;
+        }
+        out.push_back(std::move(c).value());
+        return out.size() < limit;
+    }));
+    VD_TRY(inner);
+    return out;
+}
+
+Drive::CacheStats Drive::cacheStats() const
+{
+    return m_stats;
+}
+
+} // namespace vd::tree

@@ -1,0 +1,261 @@
+// Drive: a collection seen as a tree of VNodes — folders, files and JSON
+// documents — with snapshots, a trash and a feed of changes. This is the
+// engine API the CLI and the explorer use.
+//
+// Paths are absolute ("/a/b"; "/" is the root); "." and ".." are not
+// allowed, repeated slashes count as one. JSON documents are part of the
+// tree: "/conf/app.json/servers/0/host" names a leaf inside a document.
+//
+// Changes are made in memory and in unused parts of idvd, and become
+// durable and visible to other processes together at commit(). A change
+// that fails rolls back everything since the last commit (and says so), so
+// memory and disk never disagree. Bulk work commits in groups.
+//
+// Reads take an optional snapshot name (`at`): the tree as it was when the
+// snapshot was taken. Snapshots are read-only.
+//
+// Thread safety: a Drive is not thread-safe; use it from one thread at a
+// time (the explorer keeps it on an engine thread). Distinct Drives on
+// distinct collections are independent. Only one Drive per process may
+// write a collection (the writer lock says who holds it).
+#pragma once
+
+#include "vnode.h"
+
+#include "storage/collection.h"
+
+#include <QCache>
+#include <QIODevice>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace vd::cache {
+class LmdbCache;
+}
+
+namespace vd::tree {
+
+struct DriveOptions
+{
+    // In-memory LRU caches, bounded in bytes.
+    qint64 entryCacheBytes = 32 << 20; // (folder, name) -> VNode
+    qint64 blockCacheBytes = 64 << 20; // small payloads read recently
+    // Folder for the LMDB cache of this collection's tree; empty: no LMDB cache.
+    QString lmdbCacheDir;
+    // Trash entries older than this are removed by gc(); 0 keeps them.
+    int64_t trashExpiryMs = int64_t(30) * 24 * 3600 * 1000;
+};
+
+struct PieceInfo
+{
+    bool packed = false; // a slot in a SmallBlock, else a whole block
+    Ruid blockId;
+    uint64_t version = 0;
+    int sizeClass = 0;
+    uint64_t length = 0;
+    uint64_t storedLength = 0;
+    QString hash; // hex SHA-256
+};
+
+struct ClusterInfo
+{
+    uint64_t start = 0;
+    uint64_t length = 0;
+    uint64_t birth = 0;
+    std::vector<PieceInfo> pieces;
+};
+
+struct SnapshotInfo
+{
+    QString name;
+    uint64_t generation = 0;
+    int64_t createdMs = 0;
+    uint64_t vnodes = 0;
+    uint64_t fileBytes = 0;
+    // Bytes on disk only this snapshot keeps (deleting it frees them after gc).
+    std::optional<uint64_t> uniqueBytes;
+};
+
+struct DiffEntry
+{
+    enum class Change { Added, Removed, Modified, Moved };
+    Change change = Change::Modified;
+    QString path;    // where it is now (removed: where it was)
+    QString oldPath; // moved: where it was
+    Kind kind = Kind::File;
+    Ruid id;
+};
+QString changeName(DiffEntry::Change change); // "added", "removed", "modified", "moved"
+
+struct TrashEntry
+{
+    Ruid id;
+    QString originalPath;
+    int64_t deletedMs = 0;
+    Kind kind = Kind::File;
+    uint64_t size = 0;
+};
+
+struct DuInfo
+{
+    uint64_t files = 0;
+    uint64_t directories = 0;
+    uint64_t jsonNodes = 0;
+    uint64_t logicalBytes = 0;
+};
+
+struct ImportProgress
+{
+    uint64_t files = 0;
+    uint64_t bytes = 0;
+};
+
+class Drive
+{
+public:
+    ~Drive();
+    Drive(const Drive &) = delete;
+    Drive &operator=(const Drive &) = delete;
+
+    // Opens the collection in dir as a tree. Opening for writing creates the
+    // root folder of a new collection.
+    static Result<std::unique_ptr<Drive>> open(io::Env &env, const QString &dir, storage::Access access, const DriveOptions &options = {});
+    static Result<std::unique_ptr<Drive>> attach(std::unique_ptr<storage::Collection> collection, const DriveOptions &options = {});
+
+    storage::Collection &collection() { return *m_col; }
+
+    // Look-ups. A node is served only if its parents lead to the root.
+    Result<VNode> stat(const QString &path, const QString &at = {});
+    Result<VNode> statId(const Ruid &id, const QString &at = {});
+    Result<QString> pathOf(const Ruid &id, const QString &at = {});
+    // A folder's entries by name; a JSON object's members in document order;
+    // a JSON array's elements by index.
+    Result<std::vector<VNode>> list(const QString &path, const QString &at = {});
+    Result<std::vector<ClusterInfo>> clusters(const QString &path, const QString &at = {});
+
+    // Files.
+    // Creates or replaces a file with the bytes of in (any size).
+    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {});
+    Result<VNode> putFileBytes(const QString &path, QByteArrayView bytes);
+    // Writes data at offset (past the end: the gap reads as zeros), creating
+    // the file if needed; only the clusters the range touches are rewritten.
+    Result<VNode> writeFile(const QString &path, uint64_t offset, QByteArrayView data);
+    Result<VNode> appendFile(const QString &path, QByteArrayView data);
+    // A file's bytes; a JSON node's document text (pretty-printed).
+    Status readFile(const QString &path, QIODevice &out, const storage::ProgressFn &progress = {}, const QString &at = {});
+    Result<QByteArray> read(const QString &path, uint64_t offset, uint64_t length, const QString &at = {});
+
+    // Folders and moves.
+    Result<VNode> mkdir(const QString &path, bool parents);
+    // Renames or moves from to exactly `to` (its parent must exist, the name
+    // must be free). Moving a folder into itself is refused.
+    Result<VNode> move(const QString &from, const QString &to);
+    // Copies a file, folder or JSON node (recursively), sharing blocks.
+    // `at` copies out of a snapshot.
+    Result<VNode> copy(const QString &from, const QString &to, const QString &at = {});
+    // Removes path (a folder only with recursive). toTrash keeps it in the
+    // trash, where restoreFromTrash() finds it.
+    Status remove(const QString &path, bool recursive, bool toTrash);
+
+    Result<std::vector<TrashEntry>> listTrash();
+    // Puts a trashed node back where it was (or at `to`), creating missing folders.
+    Result<VNode> restoreFromTrash(const Ruid &id, const QString &to = {});
+    // Removes trash entries deleted before the given time (all by default).
+    Result<uint64_t> emptyTrash(int64_t deletedBeforeMs = INT64_MAX);
+
+    // JSON documents.
+    Result<VNode> importJson(const QString &path, QIODevice &in, bool replace = false);
+    Status exportJson(const QString &path, QIODevice &out, int indent = 2, const QString &at = {});
+    // Sets the member or element at path (inside a document) to jsonText,
+    // creating an object member or appending an array element (index ==
+    // size) as needed; the rest of the document is untouched.
+    Result<VNode> setJson(const QString &path, QByteArrayView jsonText);
+    // Removes a member or element; later array elements move up by one.
+    Status deleteJson(const QString &path);
+
+    // Snapshots.
+    Result<SnapshotInfo> createSnapshot(const QString &name);
+    Result<std::vector<SnapshotInfo>> listSnapshots(bool withUniqueBytes = false);
+    // Takes effect at once; the space comes back at the next gc().
+    Status deleteSnapshot(const QString &name);
+    // from and to are snapshot names; an empty `to` is the live tree.
+    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to = {});
+    // Puts path as it was in the snapshot back (the current one, if any,
+    // goes to the trash); to restores it elsewhere.
+    Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to = {});
+
+    Result<DuInfo> du(const QString &path, const QString &at = {});
+    Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
+    // The collection's checks plus the tree's: entries and index agree,
+    // every node leads to the root (no cycles, no orphans), sizes and
+    // clusters agree, counters match.
+    storage::FsckReport fsck();
+
+    // The change feed: committed changes with a sequence >= from (at most limit).
+    Result<std::vector<ChangeRecord>> changesSince(uint64_t from, size_t limit = 1000);
+
+    Status commit();
+    Status rollback();
+    bool hasUncommittedChanges() const { return m_col->hasUncommittedChanges(); }
+
+    // Memory caches: hits and misses since open (tests, benchmarks).
+    struct CacheStats
+    {
+        uint64_t entryHits = 0, entryMisses = 0, lmdbHits = 0, lmdbResets = 0;
+    };
+    CacheStats cacheStats() const;
+
+private:
+    struct View;
+    explicit Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options);
+
+    Result<View *> view(const QString &at);
+    Result<std::optional<VNode>> lookupEntry(View &v, const Ruid &parent, const QString &name);
+    Result<VNode> resolve(View &v, const QString &path);
+    Result<std::optional<VNode>> resolveIfExists(View &v, const QString &path);
+    Result<VNode> nodeById(View &v, const Ruid &id);
+    Result<QString> pathOfIn(View &v, const Ruid &id);
+    Result<std::vector<VNode>> children(View &v, const VNode &dir);
+    Result<std::pair<VNode, QString>> resolveParent(const QString &path); // live: the parent folder and the last name
+
+    // Mutations on the live tree (callers roll back on failure).
+    Version nextVersion();
+    Status initialize();
+    void dropCaches();
+    Status putNode(const VNode &n);
+    Status renumberArray(const VNode &array);
+    Status eraseNode(const VNode &n);
+    Status touchParent(const Ruid &parent, int64_t delta);
+    Status recordChange(ChangeOp op, const VNode &n);
+    Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
+    Status removeTree(const VNode &n);
+    Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal);
+    Result<VNode> ensureFolders(const QString &path);
+    Status checkFolders(const QString &path);
+    Status invalidate(const VNode &n, bool subtree);
+    Status trimChanges();
+    Status guard(Status st);
+    template<typename T>
+    Result<T> guard(Result<T> r)
+    {
+        if (!r)
+            (void)guard(r.status());
+        return r;
+    }
+    class JsonBuilder;
+    Status jsonImportInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created);
+    Status writeJson(View &v, const VNode &n, class JsonWriter &w, const QString *key);
+    Status checkTree(storage::FsckReport *report);
+
+    std::unique_ptr<storage::Collection> m_col;
+    DriveOptions m_options;
+    std::unique_ptr<View> m_live;
+    std::map<QString, std::unique_ptr<View>> m_snapshots;
+    std::unique_ptr<cache::LmdbCache> m_lmdb;
+    CacheStats m_stats;
+};
+
+} // namespace vd::tree

@@ -1,0 +1,26 @@
+// Drive's private parts shared by its source files.
+#pragma once
+
+#include "drive.h"
+
+#include "storage/catalog.h"
+
+#include <QStringList>
+
+namespace vd::tree {
+
+// One tree the Drive reads: the live one (the collection's own catalog) or
+// a snapshot's (a read-only catalog on the snapshot's root).
+struct Drive::View
+{
+    Drive *drive = nullptr;
+    QString snapshot; // empty: live
+    std::unique_ptr<storage::Catalog> own;
+    QCache<QByteArray, VNode> entries; // (folder id, name) -> node
+    storage::Catalog &catalog();
+};
+
+Result<QStringList> splitPath(const QString &path);
+QString joinPath(const QString &dir, const QString &name);
+
+} // namespace vd::tree

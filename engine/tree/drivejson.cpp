@@ -1,0 +1,224 @@
+// Drive: JSON documents as VNode trees.
+#include "driveinternal.h"
+#include "jsoncodec.h"
+
+#include <QDateTime>
+
+namespace vd::tree {
+
+namespace {
+
+// Checks a document without building anything, so an invalid one is refused
+// before the transaction is touched.
+class NullSink final : public JsonSink
+{
+public:
+    Status beginObject(const QString *) override { return {}; }
+    Status beginArray(const QString *) override { return {}; }
+    Status scalar(const QString *, QByteArrayView) override { return {}; }
+    Status end() override { return {}; }
+};
+
+} // namespace
+
+// Builds the nodes of a document as the parser reports them.
+class Drive::JsonBuilder final : public JsonSink
+{
+public:
+    JsonBuilder(Drive *drive, VNode parent, QString name, uint64_t ordinal)
+        : m_drive(drive)
+        , m_topParent(std::move(parent))
+        , m_topName(std::move(name))
+        , m_topOrdinal(ordinal)
+    {
+    }
+    VNode top;
+
+    Status beginObject(const QString *key) override { return open(key, Kind::JsonObject, {}); }
+    Status beginArray(const QString *key) override { return open(key, Kind::JsonArray, {}); }
+    Status scalar(const QString *key, QByteArrayView literal) override
+    {
+        if (literal.size() > VNode::kMaxInlineValue)
+            return Status::invalidArgument(QStringLiteral("a JSON value of %1 bytes is larger than the %2 bytes a leaf holds").arg(literal.size()).arg(VNode::kMaxInlineValue));
+        VD_TRY(open(key, Kind::JsonValue, literal));
+        return end();
+    }
+    Status end() override
+    {
+        Frame f = std::move(m_stack.back());
+        m_stack.pop_back();
+        if (f.node.isContainer()) {
+            f.node.size = f.count;
+            VD_TRY(m_drive->putNode(f.node));
+        }
+        if (m_stack.empty())
+            top = f.node;
+        return {};
+    }
+
+private:
+    struct Frame
+    {
+        VNode node;
+        uint64_t count = 0;
+    };
+
+    Status open(const QString *key, Kind kind, QByteArrayView literal)
+    {
+        VNode n;
+        n.id = Ruid::generate();
+        n.kind = kind;
+        n.createdMs = n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
+        n.version = m_drive->nextVersion();
+        if (m_stack.empty()) {
+            n.parent = m_topParent.id;
+            n.name = m_topName;
+            n.ordinal = m_topOrdinal;
+        } else {
+            Frame &p = m_stack.back();
+            n.parent = p.node.id;
+            if (key) {
+                VD_TRY_ASSIGN(n.name, nameForKey(*key));
+            } else {
+                n.name = QString::number(p.count);
+            }
+            n.ordinal = p.count++;
+        }
+        if (kind == Kind::JsonValue) {
+            n.value = literal.toByteArray();
+            n.size = uint64_t(n.value.size());
+            m_drive->m_col->m_root.fileBytes += n.size;
+        }
+        ++m_drive->m_col->m_root.vnodeCount;
+        VD_TRY(m_drive->putNode(n));
+        m_stack.push_back(Frame{n, 0});
+        return {};
+    }
+
+    Drive *m_drive;
+    VNode m_topParent;
+    QString m_topName;
+    uint64_t m_topOrdinal;
+    std::vector<Frame> m_stack;
+};
+
+Status Drive::jsonImportInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created)
+{
+    JsonBuilder builder(this, parent, name, ordinal);
+    VD_TRY(parseJson(text, builder));
+    *created = builder.top;
+    return {};
+}
+
+Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace)
+{
+    VD_TRY(m_col->checkWritable());
+    if (!in.isReadable())
+        return Status::ioError(QStringLiteral("cannot read the document: %1").arg(in.errorString()));
+    const QByteArray text = in.readAll();
+    NullSink check;
+    VD_TRY(parseJson(text, check));
+    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    const auto &[parent, name] = pn;
+    if (isJson(parent.kind))
+        return Status::invalidArgument(QStringLiteral("%1 is inside a JSON document: use json set").arg(path));
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    if (existing && !replace)
+        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(path));
+    return guard([&]() -> Result<VNode> {
+        if (existing) {
+            VD_TRY(invalidate(*existing, true));
+            VD_TRY(removeTree(*existing));
+            VD_TRY(touchParent(parent.id, -1));
+        }
+        VNode n;
+        VD_TRY(jsonImportInto(parent, name, 0, text, &n));
+        VD_TRY(touchParent(parent.id, +1));
+        VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
+        return n;
+    }());
+}
+
+Status Drive::writeJson(View &v, const VNode &n, JsonWriter &w, const QString *key)
+{
+    if (n.kind == Kind::JsonValue)
+        return w.scalar(key, n.value);
+    if (n.kind == Kind::JsonObject)
+        VD_TRY(w.beginObject(key));
+    else if (n.kind == Kind::JsonArray)
+        VD_TRY(w.beginArray(key));
+    else
+        return Status::invalidArgument(QStringLiteral("'%1' is a %2, not part of a JSON document").arg(n.name, kindName(n.kind)));
+    VD_TRY_ASSIGN(const auto kids, children(v, n));
+    for (const VNode &k : kids) {
+        if (n.kind == Kind::JsonObject) {
+            VD_TRY_ASSIGN(const QString memberKey, keyForName(k.name));
+            VD_TRY(writeJson(v, k, w, &memberKey));
+        } else {
+            VD_TRY(writeJson(v, k, w, nullptr));
+        }
+    }
+    return w.end();
+}
+
+Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const QString &at)
+{
+    VD_TRY_ASSIGN(View * v, view(at));
+    VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
+    if (!isJson(n.kind))
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not a JSON document").arg(path, kindName(n.kind)));
+    JsonWriter w(&out, indent);
+    VD_TRY(writeJson(*v, n, w, nullptr));
+    return w.finish();
+}
+
+Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
+{
+    VD_TRY(m_col->checkWritable());
+    NullSink check;
+    VD_TRY(parseJson(jsonText, check));
+    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    const auto &[parent, name] = pn;
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    if (parent.kind == Kind::Directory) {
+        if (existing && !isJson(existing->kind))
+            return Status::alreadyExists(QStringLiteral("%1 exists and is a %2, not a JSON document").arg(path, kindName(existing->kind)));
+    } else if (parent.kind == Kind::JsonArray) {
+        bool ok = false;
+        const qulonglong index = name.toULongLong(&ok);
+        if (!ok || QString::number(index) != name || index > parent.size)
+            return Status::invalidArgument(QStringLiteral("%1: an array index must be 0..%2 (%2 appends)").arg(path).arg(parent.size));
+    } else {
+        // a JSON object: the name must be an escaped key
+        VD_TRY(keyForName(name).status());
+    }
+    return guard([&]() -> Result<VNode> {
+        uint64_t ordinal = 0;
+        if (existing) {
+            ordinal = existing->ordinal;
+            VD_TRY(invalidate(*existing, true));
+            VD_TRY(removeTree(*existing));
+            VD_TRY(touchParent(parent.id, -1));
+        } else if (parent.kind == Kind::JsonObject) {
+            VD_TRY_ASSIGN(const auto kids, children(*m_live, parent));
+            ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+        } else if (parent.kind == Kind::JsonArray) {
+            ordinal = parent.size;
+        }
+        VNode n;
+        VD_TRY(jsonImportInto(parent, name, ordinal, jsonText, &n));
+        VD_TRY(touchParent(parent.id, +1));
+        VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
+        return n;
+    }());
+}
+
+Status Drive::deleteJson(const QString &path)
+{
+    VD_TRY_ASSIGN(const VNode n, resolve(*m_live, path));
+    if (!isJson(n.kind))
+        return Status::invalidArgument(QStringLiteral("%1 is a %2, not part of a JSON document").arg(path, kindName(n.kind)));
+    return remove(path, true, false);
+}
+
+} // namespace vd::tree

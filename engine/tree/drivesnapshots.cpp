@@ -1,0 +1,443 @@
+// Drive: snapshots, diff, restore, garbage collection and the tree's fsck.
+#include "driveinternal.h"
+
+#include "storage/catalogstore.h"
+
+#include <QDateTime>
+
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace vd::tree {
+
+using storage::Catalog;
+
+QString changeName(DiffEntry::Change change)
+{
+    switch (change) {
+    case DiffEntry::Change::Added:
+        return QStringLiteral("added");
+    case DiffEntry::Change::Removed:
+        return QStringLiteral("removed");
+    case DiffEntry::Change::Modified:
+        return QStringLiteral("modified");
+    case DiffEntry::Change::Moved:
+        return QStringLiteral("moved");
+    }
+    return QString();
+}
+
+Result<SnapshotInfo> Drive::createSnapshot(const QString &name)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY(validateName(name).withContext(QStringLiteral("snapshot name")));
+    VD_TRY_ASSIGN(const auto taken, m_col->m_catalog->get(storage::keys::snapshot(name)));
+    if (taken)
+        return Status::alreadyExists(QStringLiteral("a snapshot named '%1' exists").arg(name));
+    // A snapshot is a committed generation's root: commit what is pending,
+    // then record that root. Nothing is copied, whatever the tree's size.
+    VD_TRY(commit());
+    storage::SnapshotRecord rec;
+    rec.root = m_col->m_meta.root.catalogRoot;
+    rec.generation = m_col->m_meta.generation;
+    rec.createdMs = QDateTime::currentMSecsSinceEpoch();
+    rec.vnodes = m_col->m_root.vnodeCount;
+    rec.fileBytes = m_col->m_root.fileBytes;
+    Status st = [&]() -> Status {
+        // Pinned first: the page the record goes into is part of the snapshot.
+        m_col->m_dirty = true;
+        m_col->m_root.pinnedThrough = rec.generation;
+        ++m_col->m_root.snapshotCount;
+        m_col->m_catalogStore->setPinnedThrough(rec.generation);
+        VD_TRY(m_col->m_catalog->put(storage::keys::snapshot(name), rec.encode()));
+        return commit();
+    }();
+    VD_TRY(guard(st));
+    return SnapshotInfo{name, rec.generation, rec.createdMs, rec.vnodes, rec.fileBytes, std::nullopt};
+}
+
+Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
+{
+    VD_TRY(m_col->checkUsable());
+    VD_TRY_ASSIGN(const auto recs, m_col->snapshotRecords());
+    std::vector<SnapshotInfo> out;
+    for (const auto &[name, rec] : recs)
+        out.push_back(SnapshotInfo{name, rec.generation, rec.createdMs, rec.vnodes, rec.fileBytes, std::nullopt});
+    std::sort(out.begin(), out.end(), [](const SnapshotInfo &a, const SnapshotInfo &b) { return a.generation < b.generation; });
+    if (!withUniqueBytes || out.empty())
+        return out;
+    // What only one snapshot keeps: every page, data block and packed slot
+    // counted per tree (the live one too); those in exactly one snapshot and
+    // nowhere else are what deleting it would free.
+    struct Item
+    {
+        uint32_t trees = 0;
+        int lastTree = -1;
+        uint64_t bytes = 0;
+        int only = -1;
+    };
+    std::unordered_map<QByteArray, Item> items;
+    std::vector<storage::PageRef> roots;
+    for (const auto &[name, rec] : recs)
+        roots.push_back(rec.root);
+    if (m_col->hasUncommittedChanges())
+        VD_TRY(commit());
+    roots.push_back(m_col->m_meta.root.catalogRoot);
+    auto note = [&](const QByteArray &id, uint64_t bytes, int tree) {
+        Item &it = items[id];
+        if (it.lastTree == tree)
+            return;
+        it.lastTree = tree;
+        it.bytes = bytes;
+        it.only = ++it.trees == 1 ? tree : -1;
+    };
+    for (int t = 0; t < int(roots.size()); ++t) {
+        VD_TRY(m_col->m_catalog->walkStored(
+            roots[size_t(t)],
+            [&](const storage::PageRef &ref, int) {
+                QByteArray id("P");
+                const uint64_t loc = ref.blockOffset + ref.slot.offset;
+                id.append(reinterpret_cast<const char *>(&loc), sizeof loc);
+                note(id, ref.slot.storedLength, t);
+                return true;
+            },
+            [&](const storage::PageRef &, const storage::CatalogPage &page) -> Status {
+                for (size_t i = 0; i < page.count(); ++i) {
+                    if (page.keys[i].isEmpty() || page.keys[i][0] != storage::keys::kCluster)
+                        continue;
+                    VD_TRY_ASSIGN(const storage::ClusterRecord c, storage::ClusterRecord::decode(page.values[i]));
+                    for (const storage::Piece &p : c.pieces) {
+                        QByteArray id(p.kind == storage::Piece::Kind::Block ? "D" : "S");
+                        id.append(p.blockId.view());
+                        if (p.kind == storage::Piece::Kind::Block)
+                            note(id, storage::BlockHeader::capacity(p.sizeClass) + storage::BlockHeader::kSize, t);
+                        else {
+                            id.append(reinterpret_cast<const char *>(&p.slot.offset), sizeof p.slot.offset);
+                            note(id, p.slot.storedLength, t);
+                        }
+                    }
+                }
+                return {};
+            }));
+    }
+    std::vector<uint64_t> unique(recs.size(), 0);
+    for (const auto &[id, it] : items)
+        if (it.only >= 0 && it.only < int(recs.size()))
+            unique[size_t(it.only)] += it.bytes;
+    for (SnapshotInfo &s : out)
+        for (size_t i = 0; i < recs.size(); ++i)
+            if (recs[i].first == s.name)
+                s.uniqueBytes = unique[i];
+    return out;
+}
+
+Status Drive::deleteSnapshot(const QString &name)
+{
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(name)));
+    if (!raw)
+        return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
+    Status st = [&]() -> Status {
+        m_col->m_dirty = true;
+        VD_TRY(m_col->m_catalog->remove(storage::keys::snapshot(name)).status());
+        VD_TRY_ASSIGN(const auto rest, m_col->snapshotRecords());
+        uint64_t pinned = 0;
+        for (const auto &r : rest)
+            pinned = std::max(pinned, r.second.generation);
+        // Lowering the pin is safe: what the deleted snapshot alone held
+        // stays counted until gc() recounts, so nothing is freed early.
+        m_col->m_root.pinnedThrough = pinned;
+        m_col->m_root.snapshotCount = rest.size();
+        m_col->m_catalogStore->setPinnedThrough(pinned);
+        return {};
+    }();
+    m_snapshots.erase(name);
+    return guard(st);
+}
+
+namespace {
+struct Placed
+{
+    Ruid parent;
+    QString name;
+    Version version;
+};
+
+Status scanIndex(Catalog &cat, std::unordered_map<Ruid, Placed> *out)
+{
+    Status inner;
+    VD_TRY(cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto idx = IndexRecord::decode(value);
+        if (!idx || key.size() != 17) {
+            inner = idx ? Status::corruption(QStringLiteral("malformed index key")) : idx.status();
+            return false;
+        }
+        (*out)[Ruid::fromView(key.sliced(1))] = Placed{idx->parent, idx->name, idx->version};
+        return true;
+    }));
+    return inner;
+}
+
+// Path of id in a scanned index; empty when detached or in the trash.
+QString pathIn(const std::unordered_map<Ruid, Placed> &index, const Ruid &id)
+{
+    QStringList parts;
+    Ruid cur = id;
+    for (int depth = 0; depth < 4096; ++depth) {
+        if (cur == rootId())
+            return QLatin1Char('/') + parts.join(QLatin1Char('/'));
+        const auto it = index.find(cur);
+        if (it == index.end() || it->second.parent.isNull())
+            return QString();
+        parts.prepend(it->second.name);
+        cur = it->second.parent;
+    }
+    return QString();
+}
+} // namespace
+
+Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to)
+{
+    VD_TRY_ASSIGN(View * a, view(from));
+    VD_TRY_ASSIGN(View * b, view(to));
+    std::unordered_map<Ruid, Placed> ia, ib;
+    VD_TRY(scanIndex(a->catalog(), &ia));
+    VD_TRY(scanIndex(b->catalog(), &ib));
+    std::vector<DiffEntry> out;
+    auto kindOf = [&](View &v, const Placed &p) {
+        auto n = lookupEntry(v, p.parent, p.name);
+        return n && *n ? (*n)->kind : Kind::File;
+    };
+    for (const auto &[id, pb] : ib) {
+        const QString pathB = pathIn(ib, id);
+        if (pathB.isEmpty() || id == rootId())
+            continue;
+        const auto it = ia.find(id);
+        const QString pathA = it == ia.end() ? QString() : pathIn(ia, id);
+        DiffEntry e;
+        e.id = id;
+        e.path = pathB;
+        e.kind = kindOf(*b, pb);
+        if (pathA.isEmpty()) {
+            // Report only the top of an added subtree.
+            const QString parentPath = pathIn(ia, pb.parent);
+            if (pb.parent != rootId() && parentPath.isEmpty() && ia.count(pb.parent) == 0)
+                continue;
+            e.change = DiffEntry::Change::Added;
+        } else if (it->second.parent != pb.parent || it->second.name != pb.name) {
+            e.change = DiffEntry::Change::Moved;
+            e.oldPath = pathA;
+        } else if (it->second.version != pb.version) {
+            e.change = DiffEntry::Change::Modified;
+        } else {
+            continue;
+        }
+        out.push_back(e);
+    }
+    for (const auto &[id, pa] : ia) {
+        const QString pathA = pathIn(ia, id);
+        if (pathA.isEmpty() || id == rootId())
+            continue;
+        const auto it = ib.find(id);
+        if (it != ib.end() && !pathIn(ib, id).isEmpty())
+            continue;
+        // Only the top of a removed subtree.
+        const auto parentInB = ib.find(pa.parent);
+        if (pa.parent != rootId() && (parentInB == ib.end() || pathIn(ib, pa.parent).isEmpty()))
+            continue;
+        DiffEntry e;
+        e.id = id;
+        e.path = pathA;
+        e.kind = kindOf(*a, pa);
+        e.change = DiffEntry::Change::Removed;
+        out.push_back(e);
+    }
+    std::sort(out.begin(), out.end(), [](const DiffEntry &x, const DiffEntry &y) { return x.path < y.path; });
+    return out;
+}
+
+Result<VNode> Drive::restore(const QString &snapshot, const QString &path, const QString &to)
+{
+    VD_TRY(m_col->checkWritable());
+    if (snapshot.isEmpty())
+        return Status::invalidArgument(QStringLiteral("restore needs a snapshot"));
+    VD_TRY_ASSIGN(View * snap, view(snapshot));
+    VD_TRY_ASSIGN(const VNode src, resolve(*snap, path));
+    const QString target = to.isEmpty() ? path : to;
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(target));
+    if (src.id == rootId() || parts.isEmpty())
+        return Status::invalidArgument(QStringLiteral("restore a file or folder, not the root (restore its entries one by one)"));
+    QStringList up = parts;
+    const QString name = up.takeLast();
+    VD_TRY(checkFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+    VD_TRY_ASSIGN(const auto existing, resolveIfExists(*m_live, target));
+    if (existing)
+        VD_TRY(remove(target, true, true));
+    return guard([&]() -> Result<VNode> {
+        VD_TRY_ASSIGN(const VNode parent, ensureFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+        VD_TRY_ASSIGN(View * s, view(snapshot));
+        VD_TRY_ASSIGN(const VNode n, copyTree(*s, src, parent, name, existing ? existing->ordinal : 0));
+        VD_TRY(touchParent(parent.id, +1));
+        VD_TRY(recordChange(ChangeOp::Create, n));
+        return n;
+    }());
+}
+
+Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
+{
+    VD_TRY(m_col->checkWritable());
+    uint64_t expired = 0;
+    if (m_options.trashExpiryMs > 0) {
+        VD_TRY_ASSIGN(expired, emptyTrash(QDateTime::currentMSecsSinceEpoch() - m_options.trashExpiryMs));
+    }
+    VD_TRY(commit());
+    dropCaches();
+    auto report = m_col->collectGarbage(progress);
+    dropCaches();
+    if (report)
+        report->trashExpired = expired;
+    return report;
+}
+
+storage::FsckReport Drive::fsck()
+{
+    dropCaches();
+    storage::FsckReport r = m_col->fsck([&](const Ruid &owner) {
+        auto p = pathOfIn(*m_live, owner);
+        return p ? *p : QString();
+    });
+    if (m_col->m_broken.isOk())
+        (void)checkTree(&r);
+    return r;
+}
+
+Status Drive::checkTree(storage::FsckReport *r)
+{
+    auto fault = [&](const QString &m) { r->faults.push_back(m); };
+    Catalog &cat = *m_col->m_catalog;
+    // Every entry: decodable, indexed where it hangs, its clusters adding up.
+    struct Seen
+    {
+        Ruid parent;
+        QString name;
+        Kind kind;
+        uint64_t size;
+    };
+    std::unordered_map<Ruid, Seen> nodes;
+    std::unordered_map<Ruid, uint64_t> childCount;
+    uint64_t fileBytes = 0;
+    std::vector<VNode> files;
+    Status inner;
+    Status scan = cat.scan(QByteArray(1, keys::kEntry), QByteArray(1, keys::kEntry + 1), [&](QByteArrayView key, QByteArrayView value) {
+        if (key.size() < 17)
+            return fault(QStringLiteral("tree: malformed entry key")), true;
+        const Ruid parent = Ruid::fromView(key.sliced(1, 16));
+        const QString name = QString::fromUtf8(key.sliced(17));
+        auto n = VNode::decode(value, parent, name);
+        if (!n)
+            return fault(QStringLiteral("tree: entry '%1': %2").arg(name, n.status().message())), true;
+        if (nodes.count(n->id))
+            fault(QStringLiteral("tree: node %1 has two entries").arg(n->id.toString()));
+        nodes[n->id] = Seen{parent, name, n->kind, n->size};
+        if (!parent.isNull())
+            ++childCount[parent];
+        if (n->kind == Kind::File || n->kind == Kind::JsonValue)
+            fileBytes += n->size;
+        if (n->kind == Kind::File)
+            files.push_back(*n);
+        if (!parent.isNull() || !name.isEmpty()) {
+            if (!parent.isNull()) {
+                Status valid = validateName(name);
+                if (!valid)
+                    fault(QStringLiteral("tree: entry '%1': %2").arg(name, valid.message()));
+            }
+        }
+        return true;
+    });
+    if (!scan)
+        fault(QStringLiteral("tree: %1").arg(scan.message()));
+    uint64_t indexed = 0;
+    scan = cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+        ++indexed;
+        auto idx = IndexRecord::decode(value);
+        const Ruid id = Ruid::fromView(key.sliced(1));
+        const auto it = nodes.find(id);
+        if (!idx || it == nodes.end() || it->second.parent != idx->parent || it->second.name != idx->name)
+            fault(QStringLiteral("tree: the index of node %1 does not match its entry").arg(id.toString()));
+        return true;
+    });
+    if (indexed != nodes.size())
+        fault(QStringLiteral("tree: %1 entries but %2 index records").arg(nodes.size()).arg(indexed));
+    // Every node leads to the root or the trash, without cycles.
+    for (const auto &[id, s] : nodes) {
+        Ruid cur = id;
+        int depth = 0;
+        for (; depth < 4096 && cur != rootId() && cur != trashId(); ++depth) {
+            const auto it = nodes.find(cur);
+            if (it == nodes.end() || it->second.parent.isNull()) {
+                fault(QStringLiteral("tree: node %1 ('%2') is not attached: its parent %3 is missing").arg(id.toString(), s.name, cur.toString()));
+                break;
+            }
+            const auto p = nodes.find(it->second.parent);
+            if (p != nodes.end() && !isContainer(p->second.kind))
+                fault(QStringLiteral("tree: node '%1' hangs from a %2").arg(it->second.name, kindName(p->second.kind)));
+            cur = it->second.parent;
+        }
+        if (depth >= 4096)
+            fault(QStringLiteral("tree: node %1 is in a cycle").arg(id.toString()));
+        if (isContainer(s.kind) && s.size != (childCount.count(id) ? childCount[id] : 0))
+            fault(QStringLiteral("tree: folder '%1' counts %2 entries, %3 hang from it").arg(s.name).arg(s.size).arg(childCount.count(id) ? childCount[id] : 0));
+    }
+    for (const VNode &f : files) {
+        uint64_t expected = 0;
+        uint32_t count = 0;
+        Status st = m_col->forEachCluster(f.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+            if (start != expected)
+                return Status::corruption(QStringLiteral("a cluster starts at %1 where %2 was expected").arg(start).arg(expected));
+            expected += c.length();
+            ++count;
+            return {};
+        });
+        if (!st || expected != f.size || count != f.clusterCount)
+            fault(QStringLiteral("tree: file '%1': %2").arg(f.name, st ? QStringLiteral("its clusters hold %1 bytes in %2 clusters; its record says %3 in %4").arg(expected).arg(count).arg(f.size).arg(f.clusterCount) : st.message()));
+    }
+    // Clusters of owners that no longer exist.
+    std::set<Ruid> owners;
+    for (const VNode &f : files)
+        owners.insert(f.id);
+    if (auto objects = m_col->listObjects())
+        for (const auto &o : *objects)
+            owners.insert(o.id);
+    scan = cat.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView) {
+        Ruid owner;
+        uint64_t start = 0;
+        if (!storage::keys::parseClusterKey(key, &owner, &start) || !owners.count(owner))
+            fault(QStringLiteral("tree: a cluster of %1 belongs to no file or object").arg(owner.toString()));
+        return true;
+    });
+    const auto &root = m_col->m_root;
+    if (!nodes.empty() && (root.vnodeCount != nodes.size() || root.fileBytes != fileBytes))
+        fault(QStringLiteral("tree: the root record counts %1 nodes and %2 bytes; the tree holds %3 and %4")
+                  .arg(root.vnodeCount)
+                  .arg(root.fileBytes)
+                  .arg(nodes.size())
+                  .arg(fileBytes));
+    // Trash records and trash entries agree.
+    uint64_t trashRecords = 0;
+    scan = cat.scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView) {
+        ++trashRecords;
+        const Ruid id = Ruid::fromView(key.sliced(1));
+        const auto it = nodes.find(id);
+        if (it == nodes.end() || it->second.parent != trashId())
+            fault(QStringLiteral("tree: trash record %1 has no node in the trash").arg(id.toString()));
+        return true;
+    });
+    if (trashRecords != (childCount.count(trashId()) ? childCount[trashId()] : 0))
+        fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(childCount.count(trashId()) ? childCount[trashId()] : 0));
+    r->objectsChecked += nodes.size();
+    return inner;
+}
+
+} // namespace vd::tree

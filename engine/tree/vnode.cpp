@@ -1,0 +1,309 @@
+#include "vnode.h"
+
+#include "core/bytes.h"
+
+namespace vd::tree {
+
+namespace {
+constexpr uint8_t kRecordFormat = 1;
+
+Ruid fixedId(uint8_t last)
+{
+    Ruid r;
+    r.bytes[15] = last;
+    return r;
+}
+
+void appendBigEndian(QByteArray *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; --i)
+        out->append(char(uint8_t(v >> (8 * i))));
+}
+
+void writeVersion(ByteWriter &w, const Version &v)
+{
+    w.u64(v.counter);
+    w.bytes(v.origin.view());
+}
+
+Version readVersion(ByteReader &r)
+{
+    Version v;
+    v.counter = r.u64();
+    v.origin = Ruid::fromView(r.bytes(16));
+    return v;
+}
+
+QString readName(ByteReader &r)
+{
+    const QByteArrayView raw = r.blob(VNode::kMaxNameBytes * 4 + 4096);
+    return QString::fromUtf8(raw);
+}
+} // namespace
+
+QString kindName(Kind kind)
+{
+    switch (kind) {
+    case Kind::Directory:
+        return QStringLiteral("directory");
+    case Kind::File:
+        return QStringLiteral("file");
+    case Kind::JsonObject:
+        return QStringLiteral("json-object");
+    case Kind::JsonArray:
+        return QStringLiteral("json-array");
+    case Kind::JsonValue:
+        return QStringLiteral("json-value");
+    }
+    return QStringLiteral("unknown");
+}
+
+bool isContainer(Kind kind)
+{
+    return kind == Kind::Directory || kind == Kind::JsonObject || kind == Kind::JsonArray;
+}
+
+bool isJson(Kind kind)
+{
+    return kind == Kind::JsonObject || kind == Kind::JsonArray || kind == Kind::JsonValue;
+}
+
+QString Version::toString() const
+{
+    return QStringLiteral("%1@%2").arg(counter).arg(origin.shortString());
+}
+
+QString changeOpName(ChangeOp op)
+{
+    switch (op) {
+    case ChangeOp::Create:
+        return QStringLiteral("create");
+    case ChangeOp::Modify:
+        return QStringLiteral("modify");
+    case ChangeOp::Move:
+        return QStringLiteral("move");
+    case ChangeOp::Remove:
+        return QStringLiteral("remove");
+    }
+    return QStringLiteral("unknown");
+}
+
+QByteArray VNode::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kRecordFormat);
+    w.u8(uint8_t(kind));
+    w.bytes(id.view());
+    w.u64(size);
+    w.u64(uint64_t(createdMs));
+    w.u64(uint64_t(modifiedMs));
+    writeVersion(w, version);
+    w.u32(clusterCount);
+    w.u64(ordinal);
+    w.blob(value);
+    return out;
+}
+
+Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QString &name)
+{
+    ByteReader r(raw, QStringLiteral("VNode record"));
+    VNode n;
+    n.parent = parent;
+    n.name = name;
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t kind = r.u8();
+    if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
+        r.fail(QStringLiteral("unknown kind %1").arg(kind));
+    n.kind = Kind(kind);
+    n.id = Ruid::fromView(r.bytes(16));
+    n.size = r.u64();
+    n.createdMs = int64_t(r.u64());
+    n.modifiedMs = int64_t(r.u64());
+    n.version = readVersion(r);
+    n.clusterCount = r.u32();
+    n.ordinal = r.u64();
+    n.value = r.blob(kMaxInlineValue).toByteArray();
+    VD_TRY(r.finish());
+    if (n.id.isNull())
+        return Status::corruption(QStringLiteral("VNode record '%1': null id").arg(name));
+    if (n.kind != Kind::File && n.clusterCount != 0)
+        return Status::corruption(QStringLiteral("VNode record '%1': a %2 with clusters").arg(name, kindName(n.kind)));
+    return n;
+}
+
+QByteArray IndexRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kRecordFormat);
+    w.bytes(parent.view());
+    writeVersion(w, version);
+    w.blob(name.toUtf8());
+    return out;
+}
+
+Result<IndexRecord> IndexRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("index record"));
+    IndexRecord x;
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    x.parent = Ruid::fromView(r.bytes(16));
+    x.version = readVersion(r);
+    x.name = readName(r);
+    VD_TRY(r.finish());
+    return x;
+}
+
+QByteArray TrashRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kRecordFormat);
+    w.bytes(originalParent.view());
+    w.u64(uint64_t(deletedMs));
+    w.blob(originalName.toUtf8());
+    w.blob(originalPath.toUtf8());
+    return out;
+}
+
+Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("trash record"));
+    TrashRecord t;
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    t.originalParent = Ruid::fromView(r.bytes(16));
+    t.deletedMs = int64_t(r.u64());
+    t.originalName = readName(r);
+    t.originalPath = QString::fromUtf8(r.blob(1 << 20));
+    VD_TRY(r.finish());
+    return t;
+}
+
+QByteArray ChangeRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kRecordFormat);
+    w.u8(uint8_t(op));
+    w.u8(uint8_t(kind));
+    w.bytes(id.view());
+    w.bytes(parent.view());
+    writeVersion(w, version);
+    w.u64(uint64_t(timeMs));
+    w.blob(name.toUtf8());
+    return out;
+}
+
+Result<ChangeRecord> ChangeRecord::decode(QByteArrayView raw, uint64_t sequence)
+{
+    ByteReader r(raw, QStringLiteral("change record"));
+    ChangeRecord c;
+    c.sequence = sequence;
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t op = r.u8();
+    const uint8_t kind = r.u8();
+    if (r.ok() && (op < 1 || op > 4 || kind < 1 || kind > 5))
+        r.fail(QStringLiteral("unknown operation or kind"));
+    c.op = ChangeOp(op);
+    c.kind = Kind(kind);
+    c.id = Ruid::fromView(r.bytes(16));
+    c.parent = Ruid::fromView(r.bytes(16));
+    c.version = readVersion(r);
+    c.timeMs = int64_t(r.u64());
+    c.name = readName(r);
+    VD_TRY(r.finish());
+    return c;
+}
+
+namespace keys {
+
+QByteArray entryPrefix(const Ruid &parent)
+{
+    QByteArray k(1, kEntry);
+    k.append(parent.view());
+    return k;
+}
+
+QByteArray entryPrefixEnd(const Ruid &parent)
+{
+    QByteArray k = entryPrefix(parent);
+    // Names never contain 0xff bytes (not valid UTF-8), so this follows them all.
+    k.append(char(0xff));
+    return k;
+}
+
+QByteArray entry(const Ruid &parent, const QString &name)
+{
+    QByteArray k = entryPrefix(parent);
+    k.append(name.toUtf8());
+    return k;
+}
+
+QByteArray index(const Ruid &id)
+{
+    QByteArray k(1, kIndex);
+    k.append(id.view());
+    return k;
+}
+
+QByteArray trash(const Ruid &id)
+{
+    QByteArray k(1, kTrash);
+    k.append(id.view());
+    return k;
+}
+
+QByteArray change(uint64_t sequence)
+{
+    QByteArray k(1, kChange);
+    appendBigEndian(&k, sequence);
+    return k;
+}
+
+bool parseChangeKey(QByteArrayView key, uint64_t *sequence)
+{
+    if (key.size() != 9 || key[0] != kChange)
+        return false;
+    uint64_t x = 0;
+    for (int i = 1; i < 9; ++i)
+        x = (x << 8) | uint8_t(key[i]);
+    *sequence = x;
+    return true;
+}
+
+} // namespace keys
+
+Ruid rootId()
+{
+    return fixedId(1);
+}
+
+Ruid trashId()
+{
+    return fixedId(2);
+}
+
+Status validateName(const QString &name)
+{
+    const QByteArray utf8 = name.toUtf8();
+    if (utf8.isEmpty())
+        return Status::invalidArgument(QStringLiteral("a name cannot be empty"));
+    if (utf8.size() > VNode::kMaxNameBytes)
+        return Status::invalidArgument(QStringLiteral("a name is at most %1 bytes of UTF-8; '%2…' is %3").arg(VNode::kMaxNameBytes).arg(name.left(40)).arg(utf8.size()));
+    if (utf8.contains('/'))
+        return Status::invalidArgument(QStringLiteral("a name cannot contain '/': '%1'").arg(name));
+    if (utf8.contains('\0'))
+        return Status::invalidArgument(QStringLiteral("a name cannot contain NUL"));
+    if (name == QLatin1String(".") || name == QLatin1String(".."))
+        return Status::invalidArgument(QStringLiteral("'%1' cannot be a name").arg(name));
+    if (QString::fromUtf8(utf8) != name)
+        return Status::invalidArgument(QStringLiteral("a name must be valid Unicode (no lone surrogates)"));
+    return {};
+}
+
+} // namespace vd::tree

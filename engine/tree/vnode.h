@@ -1,0 +1,127 @@
+// VNodes: the records of the tree (FORMAT.md §Tree records) and the keys
+// they live under in the catalog, next to the storage keyspaces:
+//   'E' parentId(16) name(UTF-8)  -> VNodeRecord   a directory entry: the node itself
+//   'I' id(16)                    -> IndexRecord   where a node hangs: parent, name, version
+//   'T' id(16)                    -> TrashRecord   a node in the trash and where it came from
+//   'L' sequence(8, big-endian)   -> ChangeRecord  the feed of committed changes
+// A node is stored under its parent, so listing a folder is one range scan
+// and renaming a folder rewrites one entry whatever lies below it. The 'I'
+// index answers "where is id X" and lets a look-up by id walk up to the root.
+#pragma once
+
+#include "core/ruid.h"
+#include "core/status.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <compare>
+#include <cstdint>
+
+namespace vd::tree {
+
+enum class Kind : uint8_t {
+    Directory = 1,
+    File = 2,
+    JsonObject = 3,
+    JsonArray = 4,
+    JsonValue = 5, // a scalar leaf: its JSON literal is the node's value
+};
+// "directory", "file", "json-object", "json-array", "json-value"
+QString kindName(Kind kind);
+bool isContainer(Kind kind); // has children: directories and JSON objects/arrays
+bool isJson(Kind kind);
+
+// Orders changes made on several nodes: a Lamport counter, ties broken by
+// the replica that made the change.
+struct Version
+{
+    uint64_t counter = 0;
+    Ruid origin;
+    auto operator<=>(const Version &) const = default;
+    QString toString() const; // "counter@origin-short"
+};
+
+struct VNode
+{
+    static constexpr int kMaxNameBytes = 255;
+    static constexpr int kMaxInlineValue = 64 * 1024;
+
+    Ruid id;
+    Ruid parent;  // null for the root and the trash
+    QString name; // "" for the root
+    Kind kind = Kind::File;
+    uint64_t size = 0; // files: bytes; JSON scalars: bytes of the literal; containers: entries
+    int64_t createdMs = 0;
+    int64_t modifiedMs = 0;
+    Version version;
+    uint32_t clusterCount = 0;
+    uint64_t ordinal = 0; // JSON object members: position in the document
+    QByteArray value;     // JSON scalars: the literal
+
+    bool isContainer() const { return tree::isContainer(kind); }
+    // The record stored under the 'E' key (parent and name are in the key).
+    QByteArray encode() const;
+    static Result<VNode> decode(QByteArrayView raw, const Ruid &parent, const QString &name);
+};
+
+struct IndexRecord
+{
+    Ruid parent;
+    QString name;
+    Version version;
+    QByteArray encode() const;
+    static Result<IndexRecord> decode(QByteArrayView raw);
+};
+
+struct TrashRecord
+{
+    Ruid originalParent;
+    QString originalPath;
+    QString originalName;
+    int64_t deletedMs = 0;
+    QByteArray encode() const;
+    static Result<TrashRecord> decode(QByteArrayView raw);
+};
+
+enum class ChangeOp : uint8_t { Create = 1, Modify = 2, Move = 3, Remove = 4 };
+QString changeOpName(ChangeOp op);
+
+// One committed change, as a network layer would ship it: which node, what
+// happened, where it hangs now, and the version it carries.
+struct ChangeRecord
+{
+    uint64_t sequence = 0;
+    ChangeOp op = ChangeOp::Modify;
+    Ruid id;
+    Ruid parent;
+    QString name;
+    Kind kind = Kind::File;
+    Version version;
+    int64_t timeMs = 0;
+    QByteArray encode() const;
+    static Result<ChangeRecord> decode(QByteArrayView raw, uint64_t sequence);
+};
+
+namespace keys {
+inline constexpr char kEntry = 'E';
+inline constexpr char kIndex = 'I';
+inline constexpr char kTrash = 'T';
+inline constexpr char kChange = 'L';
+QByteArray entry(const Ruid &parent, const QString &name);
+QByteArray entryPrefix(const Ruid &parent);    // every entry of a folder starts with it
+QByteArray entryPrefixEnd(const Ruid &parent); // and sorts before this
+QByteArray index(const Ruid &id);
+QByteArray trash(const Ruid &id);
+QByteArray change(uint64_t sequence);
+bool parseChangeKey(QByteArrayView key, uint64_t *sequence);
+} // namespace keys
+
+// The root folder and the trash have fixed ids and hang from the null id.
+Ruid rootId();
+Ruid trashId();
+
+// Names: 1–255 bytes of UTF-8, no '/', no NUL, not "." or "..".
+Status validateName(const QString &name);
+
+} // namespace vd::tree
