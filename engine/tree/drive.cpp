@@ -11,6 +11,7 @@
 #include <QDateTime>
 
 #include <algorithm>
+#include <cstring>
 
 namespace vd::tree {
 
@@ -59,7 +60,70 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
     m_live->entries.setMaxCost(options.entryCacheBytes);
 }
 
-Drive::~Drive() = default;
+Drive::~Drive()
+{
+    // Look-ups made since the last commit describe the committed state the
+    // stamp names: worth keeping. Anything else was never written.
+    if (m_lmdb && !m_col->hasUncommittedChanges())
+        (void)m_lmdb->flush();
+}
+
+QByteArray Drive::stamp() const
+{
+    // The committed state the LMDB cache describes: collection, generation
+    // and the catalog root's hash (a rebuilt or restored collection with the
+    // same generation number still differs).
+    QByteArray s = m_col->m_meta.ruid.view().toByteArray();
+    const uint64_t gen = m_col->m_meta.generation;
+    s.append(reinterpret_cast<const char *>(&gen), sizeof gen);
+    s.append(m_col->m_meta.root.catalogRoot.slot.rawHash.view());
+    return s;
+}
+
+void Drive::openLmdb()
+{
+    if (m_options.lmdbCacheDir.isEmpty())
+        return;
+    auto cache = cache::LmdbCache::open(m_options.lmdbCacheDir);
+    if (!cache) {
+        // Busy (another process has it) or unwritable: run without it.
+        m_lmdbProblem = cache.status().toString();
+        return;
+    }
+    m_lmdb = std::move(cache).value();
+    m_stats.lmdbResets = uint64_t(m_lmdb->resets());
+    if (m_lmdb->stamp() != stamp()) {
+        // Written by another process since, or never: start over.
+        m_lmdb->clear();
+        m_lmdb->setStamp(stamp());
+        (void)m_lmdb->flush();
+    }
+}
+
+QByteArray Drive::cachedRecord(const VNode &n)
+{
+    QByteArray out = n.parent.view().toByteArray();
+    const QByteArray name = n.name.toUtf8();
+    const uint16_t len = uint16_t(name.size());
+    out.append(reinterpret_cast<const char *>(&len), sizeof len);
+    out.append(name);
+    out.append(n.encode());
+    return out;
+}
+
+std::optional<VNode> Drive::fromCachedRecord(QByteArrayView raw)
+{
+    if (raw.size() < 18)
+        return std::nullopt;
+    uint16_t len = 0;
+    std::memcpy(&len, raw.data() + 16, sizeof len);
+    if (raw.size() < 18 + len)
+        return std::nullopt;
+    auto n = VNode::decode(raw.sliced(18 + len), Ruid::fromView(raw.first(16)), QString::fromUtf8(raw.sliced(18, len)));
+    if (!n)
+        return std::nullopt;
+    return std::move(n).value();
+}
 
 Result<std::unique_ptr<Drive>> Drive::open(io::Env &env, const QString &dir, storage::Access access, const DriveOptions &options)
 {
@@ -71,6 +135,7 @@ Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection
 {
     std::unique_ptr<Drive> d(new Drive(std::move(collection), options));
     VD_TRY(d->initialize());
+    d->openLmdb();
     return d;
 }
 
@@ -159,6 +224,47 @@ Result<VNode> Drive::resolve(View &v, const QString &path)
 Result<std::optional<VNode>> Drive::resolveIfExists(View &v, const QString &path)
 {
     VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    // The LMDB cache answers for the committed live tree only.
+    const bool useLmdb = m_lmdb && &v == m_live.get() && !m_col->hasUncommittedChanges() && !parts.isEmpty();
+    if (useLmdb) {
+        // Memory first: a warm walk costs a hash look-up per component.
+        VD_TRY_ASSIGN(const auto root, lookupEntry(v, Ruid(), QString()));
+        VNode cur = *root;
+        bool complete = true;
+        for (const QString &part : parts) {
+            const VNode *hit = cur.isContainer() ? v.entries.object(keys::entry(cur.id, part)) : nullptr;
+            if (!hit) {
+                complete = false;
+                break;
+            }
+            cur = *hit;
+        }
+        if (complete) {
+            m_stats.entryHits += uint64_t(parts.size());
+            return std::optional<VNode>(cur);
+        }
+    }
+    const QString canonical = QLatin1Char('/') + parts.join(QLatin1Char('/'));
+    if (useLmdb) {
+        if (const auto id = m_lmdb->pathId(canonical)) {
+            if (const auto raw = m_lmdb->record(*id)) {
+                if (auto n = fromCachedRecord(*raw); n && n->id == *id) {
+                    ++m_stats.lmdbHits;
+                    return std::optional<VNode>(std::move(n));
+                }
+            }
+        }
+    }
+    VD_TRY_ASSIGN(auto found, walk(v, parts, path));
+    if (useLmdb && found) {
+        m_lmdb->putPath(canonical, found->id);
+        m_lmdb->putRecord(found->id, cachedRecord(*found));
+    }
+    return found;
+}
+
+Result<std::optional<VNode>> Drive::walk(View &v, const QStringList &parts, const QString &path)
+{
     VD_TRY_ASSIGN(auto node, lookupEntry(v, Ruid(), QString()));
     QString walked = QStringLiteral("/");
     for (const QString &part : parts) {
@@ -175,8 +281,10 @@ Result<std::optional<VNode>> Drive::resolveIfExists(View &v, const QString &path
 
 Result<VNode> Drive::nodeById(View &v, const Ruid &id)
 {
-    if (id == rootId())
-        return *lookupEntry(v, Ruid(), QString()).value();
+    if (id == rootId()) {
+        VD_TRY_ASSIGN(const auto root, lookupEntry(v, Ruid(), QString()));
+        return *root;
+    }
     // Where it hangs, then up to the root: a node whose ancestor is gone is
     // detached and never served.
     Ruid cur = id;
@@ -309,6 +417,8 @@ Status Drive::putNode(const VNode &n)
 {
     Catalog &cat = *m_col->m_catalog;
     m_col->m_dirty = true;
+    if (m_lmdb)
+        m_lmdb->removeRecord(n.id);
     const QByteArray key = keys::entry(n.parent, n.name);
     VD_TRY(cat.put(key, n.encode()));
     VD_TRY(cat.put(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
@@ -320,6 +430,13 @@ Status Drive::eraseNode(const VNode &n)
 {
     Catalog &cat = *m_col->m_catalog;
     m_col->m_dirty = true;
+    if (m_lmdb) {
+        // Every cached path through this node goes with it; a node in the
+        // trash has no path to forget.
+        m_lmdb->removeRecord(n.id);
+        if (auto p = pathOfIn(*m_live, n.id))
+            m_lmdb->invalidatePaths(*p);
+    }
     const QByteArray key = keys::entry(n.parent, n.name);
     VD_TRY(cat.remove(key).status());
     VD_TRY(cat.remove(keys::index(n.id)).status());
@@ -394,8 +511,14 @@ Status Drive::commit()
     Status st = trimChanges();
     if (st)
         st = m_col->commit();
-    if (!st)
+    if (!st) {
         dropCaches();
+        return st;
+    }
+    if (m_lmdb) {
+        m_lmdb->setStamp(stamp());
+        (void)m_lmdb->flush(); // a cache that cannot be written resets itself
+    }
     return st;
 }
 
@@ -926,7 +1049,10 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
 
 Drive::CacheStats Drive::cacheStats() const
 {
-    return m_stats;
+    CacheStats s = m_stats;
+    if (m_lmdb)
+        s.lmdbResets = uint64_t(m_lmdb->resets());
+    return s;
 }
 
 } // namespace vd::tree

@@ -25,6 +25,7 @@
 #include "storage/collection.h"
 
 #include <QCache>
+#include <QStringList>
 #include <QIODevice>
 
 #include <map>
@@ -206,6 +207,8 @@ public:
     {
         uint64_t entryHits = 0, entryMisses = 0, lmdbHits = 0, lmdbResets = 0;
     };
+    // Why the LMDB cache is not in use although one was asked for (empty: it is, or none was asked for).
+    QString lmdbProblem() const { return m_lmdbProblem; }
     CacheStats cacheStats() const;
 
 private:
@@ -216,6 +219,11 @@ private:
     Result<std::optional<VNode>> lookupEntry(View &v, const Ruid &parent, const QString &name);
     Result<VNode> resolve(View &v, const QString &path);
     Result<std::optional<VNode>> resolveIfExists(View &v, const QString &path);
+    Result<std::optional<VNode>> walk(View &v, const QStringList &parts, const QString &path);
+    QByteArray stamp() const;
+    void openLmdb();
+    static QByteArray cachedRecord(const VNode &n);
+    static std::optional<VNode> fromCachedRecord(QByteArrayView raw);
     Result<VNode> nodeById(View &v, const Ruid &id);
     Result<QString> pathOfIn(View &v, const Ruid &id);
     Result<std::vector<VNode>> children(View &v, const VNode &dir);
@@ -255,6 +263,7 @@ private:
     std::unique_ptr<View> m_live;
     std::map<QString, std::unique_ptr<View>> m_snapshots;
     std::unique_ptr<cache::LmdbCache> m_lmdb;
+    QString m_lmdbProblem; // why there is no LMDB cache although one was asked for
     CacheStats m_stats;
 };
 

@@ -9,6 +9,8 @@
 #include "tree/drive.h"
 
 #include <QBuffer>
+#include <QDir>
+#include <QFile>
 #include <QTemporaryDir>
 
 using namespace vd;
@@ -302,6 +304,83 @@ private Q_SLOTS:
         d = reopen(d);
         verifyClean(*d);
         QCOMPARE(readAll(*d, QStringLiteral("/p/file")), v2);
+    }
+
+    void lmdbCacheIsOnlyACache()
+    {
+        const QString cacheDir = m_tmp.path() + QStringLiteral("/lmdb");
+        DriveOptions opts;
+        opts.lmdbCacheDir = cacheDir;
+        auto d = fresh();
+        const QString dir = d->collection().path();
+        QStringList paths;
+        for (int i = 0; i < 10; ++i) {
+            QString p;
+            for (int depth = 0; depth < 10; ++depth)
+                p += QStringLiteral("/d%1-%2").arg(i).arg(depth);
+            VD_VERIFY_OK(d->mkdir(p, true));
+            VD_VERIFY_OK(d->putFileBytes(p + QStringLiteral("/leaf"), QByteArray::number(i)));
+            paths << p + QStringLiteral("/leaf");
+        }
+        VD_VERIFY_OK(d->commit());
+        d.reset();
+        auto answers = [&](Drive &drive) {
+            QStringList out;
+            for (const QString &p : paths) {
+                auto n = drive.stat(p);
+                out << (n ? n->id.toString() + QLatin1Char(' ') + QString::number(n->size) : n.status().toString());
+            }
+            return out;
+        };
+        // A cold process fills the cache; the next one answers from it.
+        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        QVERIFY2(d->lmdbProblem().isEmpty(), qPrintable(d->lmdbProblem()));
+        const QStringList truth = answers(*d);
+        d.reset();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        QCOMPARE(answers(*d), truth);
+        QCOMPARE(d->cacheStats().lmdbHits, uint64_t(paths.size()));
+        // A change made by a process without the cache: the stamp no longer
+        // matches, so nothing stale is served.
+        d.reset();
+        {
+            auto other = Drive::open(*m_env, dir, Access::ReadWrite).value();
+            VD_VERIFY_OK(other->move(QStringLiteral("/d0-0"), QStringLiteral("/moved")));
+            VD_VERIFY_OK(other->putFileBytes(paths[1], "changed"));
+            VD_VERIFY_OK(other->commit());
+        }
+        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        VD_VERIFY_CODE(d->stat(paths[0]), ErrorCode::NotFound);
+        QCOMPARE(d->stat(paths[1]).value().size, uint64_t(7));
+        // Changes through this drive invalidate what they touch.
+        (void)answers(*d);
+        VD_VERIFY_OK(d->move(QStringLiteral("/d2-0"), QStringLiteral("/moved2")));
+        VD_VERIFY_OK(d->commit());
+        d.reset();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        VD_VERIFY_CODE(d->stat(paths[2]), ErrorCode::NotFound);
+        QVERIFY(d->stat(QStringLiteral("/moved2") + paths[2].mid(5)).isOk());
+        const QStringList now = answers(*d);
+        d.reset();
+        // Deleted: rebuilt, same answers.
+        QVERIFY(QDir(cacheDir).removeRecursively());
+        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        QCOMPARE(answers(*d), now);
+        d.reset();
+        // Garbled: reset, same answers, never a wrong one.
+        for (quint32 seed = 1; seed <= 5; ++seed) {
+            QFile f(cacheDir + QStringLiteral("/data.mdb"));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            const QByteArray junk = test::randomBytes(4096, seed);
+            f.seek(qint64(seed * 4096 % std::max<qint64>(4096, f.size())));
+            f.write(junk);
+            f.close();
+            d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+            QCOMPARE(answers(*d), now);
+            d.reset();
+        }
+        d = Drive::open(*m_env, dir, Access::ReadWrite).value();
+        verifyClean(*d);
     }
 
     void changeFeedRecordsEveryChange()
