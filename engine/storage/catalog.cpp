@@ -486,6 +486,44 @@ Status Catalog::walkStored(const PageRef &root, const std::function<bool(const P
     return walk(root, 0);
 }
 
+Result<CatalogPage> Catalog::readStored(const PageRef &ref)
+{
+    VD_TRY_ASSIGN(const QByteArray raw, m_store->readPage(ref));
+    return CatalogPage::decode(raw);
+}
+
+Status Catalog::leavesInRange(const PageRef &root, QByteArrayView from, QByteArrayView to, std::vector<PageRef> *leaves)
+{
+    if (root.isNull())
+        return {};
+    VD_TRY_ASSIGN(const CatalogPage top, readStored(root));
+    if (top.isLeaf()) {
+        leaves->push_back(root);
+        return {};
+    }
+    std::function<Status(const CatalogPage &, int)> walk = [&](const CatalogPage &page, int depth) -> Status {
+        if (depth > CatalogPage::kMaxLevel)
+            return Status::corruption(QStringLiteral("catalog: the tree is deeper than %1 levels").arg(CatalogPage::kMaxLevel));
+        for (size_t i = 0; i < page.count(); ++i) {
+            // Child i covers [key[i], key[i+1]).
+            const bool endsBefore = i + 1 < page.count() && QByteArrayView(page.keys[i + 1]) <= from;
+            const bool startsAfter = !to.isEmpty() && QByteArrayView(page.keys[i]) >= to;
+            if (endsBefore || startsAfter)
+                continue;
+            if (page.level == 1) {
+                leaves->push_back(page.children[i]);
+                continue;
+            }
+            VD_TRY_ASSIGN(const CatalogPage child, readStored(page.children[i]));
+            if (child.level != page.level - 1)
+                return Status::corruption(QStringLiteral("catalog: a level %1 page below a level %2 page").arg(child.level).arg(page.level));
+            VD_TRY(walk(child, depth + 1));
+        }
+        return {};
+    };
+    return walk(top, 0);
+}
+
 Status Catalog::rewritePages(const std::function<bool(const PageRef &)> &matches)
 {
     VD_TRY(ensureRoot());

@@ -83,6 +83,12 @@ public:
     // pages (snapshots) be walked once per distinct page.
     Status walkStored(const PageRef &root, const std::function<bool(const PageRef &ref, int level)> &enter,
                       const std::function<Status(const PageRef &ref, const CatalogPage &leaf)> &leaf);
+    // The leaves of a committed tree that may hold keys in [from, to), in
+    // key order, found by reading internal pages only. Two trees that share
+    // a leaf (the same ref) hold the same entries there: comparing trees
+    // (snapshot diff) then reads only the leaves that differ.
+    Status leavesInRange(const PageRef &root, QByteArrayView from, QByteArrayView to, std::vector<PageRef> *leaves);
+    Result<CatalogPage> readStored(const PageRef &ref);
     // Marks dirty every page whose ref matches, so the next flush moves it.
     Status rewritePages(const std::function<bool(const PageRef &)> &matches);
     // Drops clean pages held in memory when more than maxNodes are loaded.

@@ -182,8 +182,10 @@ public:
     Result<std::vector<SnapshotInfo>> listSnapshots(bool withUniqueBytes = false);
     // Takes effect at once; the space comes back at the next gc().
     Status deleteSnapshot(const QString &name);
-    // from and to are snapshot names; an empty `to` is the live tree.
-    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to = {});
+    // from and to are snapshot names; an empty `to` is the live tree. Reads
+    // only the index leaves the two trees do not share; exhaustive compares
+    // the whole indexes instead (the same answer, slower: a cross-check).
+    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to = {}, bool exhaustive = false);
     // Puts path as it was in the snapshot back (the current one, if any,
     // goes to the trash); to restores it elsewhere.
     Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to = {});

@@ -1,6 +1,7 @@
 // Drive: snapshots, diff, restore, garbage collection and the tree's fsck.
 #include "driveinternal.h"
 
+#include "storage/catalogpage.h"
 #include "storage/catalogstore.h"
 
 #include <QDateTime>
@@ -165,6 +166,21 @@ struct Placed
     Version version;
 };
 
+Status indexEntries(Catalog &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out)
+{
+    for (const storage::PageRef &ref : leaves) {
+        VD_TRY_ASSIGN(const storage::CatalogPage page, cat.readStored(ref));
+        for (size_t i = 0; i < page.count(); ++i) {
+            const QByteArray &key = page.keys[i];
+            if (key.size() != 17 || key[0] != keys::kIndex)
+                continue;
+            VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(page.values[i]));
+            (*out)[Ruid::fromView(QByteArrayView(key).sliced(1))] = Placed{idx.parent, idx.name, idx.version};
+        }
+    }
+    return {};
+}
+
 Status scanIndex(Catalog &cat, std::unordered_map<Ruid, Placed> *out)
 {
     Status inner;
@@ -180,80 +196,130 @@ Status scanIndex(Catalog &cat, std::unordered_map<Ruid, Placed> *out)
     return inner;
 }
 
-// Path of id in a scanned index; empty when detached or in the trash.
-QString pathIn(const std::unordered_map<Ruid, Placed> &index, const Ruid &id)
+uint64_t pageIdentity(const storage::PageRef &r)
 {
-    QStringList parts;
-    Ruid cur = id;
-    for (int depth = 0; depth < 4096; ++depth) {
-        if (cur == rootId())
-            return QLatin1Char('/') + parts.join(QLatin1Char('/'));
-        const auto it = index.find(cur);
-        if (it == index.end() || it->second.parent.isNull())
-            return QString();
-        parts.prepend(it->second.name);
-        cur = it->second.parent;
-    }
-    return QString();
+    return r.blockOffset + r.slot.offset;
 }
 } // namespace
 
-Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to)
+Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to, bool exhaustive)
 {
     VD_TRY_ASSIGN(View * a, view(from));
     VD_TRY_ASSIGN(View * b, view(to));
+    // Only the index entries that differ matter. Two committed trees share
+    // every leaf nothing changed, so only the leaves that differ are read:
+    // the cost follows the changes, not the size of the tree.
     std::unordered_map<Ruid, Placed> ia, ib;
-    VD_TRY(scanIndex(a->catalog(), &ia));
-    VD_TRY(scanIndex(b->catalog(), &ib));
-    std::vector<DiffEntry> out;
-    auto kindOf = [&](View &v, const Placed &p) {
+    auto rootOf = [&](const QString &name) -> Result<storage::PageRef> {
+        if (name.isEmpty())
+            return m_col->m_meta.root.catalogRoot;
+        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(name)));
+        if (!raw)
+            return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
+        VD_TRY_ASSIGN(const storage::SnapshotRecord rec, storage::SnapshotRecord::decode(*raw));
+        return rec.root;
+    };
+    if (exhaustive || (to.isEmpty() && m_col->hasUncommittedChanges())) {
+        // The live tree has pages only in memory: compare whole indexes.
+        VD_TRY(scanIndex(a->catalog(), &ia));
+        VD_TRY(scanIndex(b->catalog(), &ib));
+    } else {
+        VD_TRY_ASSIGN(const storage::PageRef ra, rootOf(from));
+        VD_TRY_ASSIGN(const storage::PageRef rb, rootOf(to));
+        const QByteArray lo(1, keys::kIndex), hi(1, keys::kIndex + 1);
+        std::vector<storage::PageRef> la, lb;
+        Catalog &cat = *m_col->m_catalog;
+        VD_TRY(cat.leavesInRange(ra, lo, hi, &la));
+        VD_TRY(cat.leavesInRange(rb, lo, hi, &lb));
+        std::unordered_set<uint64_t> inA, inB;
+        for (const auto &r : la)
+            inA.insert(pageIdentity(r));
+        for (const auto &r : lb)
+            inB.insert(pageIdentity(r));
+        std::vector<storage::PageRef> onlyA, onlyB;
+        for (const auto &r : la)
+            if (!inB.count(pageIdentity(r)))
+                onlyA.push_back(r);
+        for (const auto &r : lb)
+            if (!inA.count(pageIdentity(r)))
+                onlyB.push_back(r);
+        VD_TRY(indexEntries(cat, onlyA, &ia));
+        VD_TRY(indexEntries(cat, onlyB, &ib));
+    }
+    // Equal entries on both sides are no change.
+    for (auto it = ib.begin(); it != ib.end();) {
+        const auto other = ia.find(it->first);
+        if (other != ia.end() && other->second.parent == it->second.parent && other->second.name == it->second.name
+            && other->second.version == it->second.version) {
+            ia.erase(other);
+            it = ib.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    auto kindIn = [&](View &v, const Placed &p) {
         auto n = lookupEntry(v, p.parent, p.name);
         return n && *n ? (*n)->kind : Kind::File;
     };
+    std::vector<DiffEntry> out;
+    std::set<Ruid> added, removed;
     for (const auto &[id, pb] : ib) {
-        const QString pathB = pathIn(ib, id);
-        if (pathB.isEmpty() || id == rootId())
+        if (id == rootId() || id == trashId())
             continue;
-        const auto it = ia.find(id);
-        const QString pathA = it == ia.end() ? QString() : pathIn(ia, id);
+        const auto pathB = pathOfIn(*b, id);
+        const auto pa = ia.find(id);
+        const auto pathA = pa == ia.end() ? Result<QString>(Status::notFound(QString())) : pathOfIn(*a, id);
         DiffEntry e;
         e.id = id;
-        e.path = pathB;
-        e.kind = kindOf(*b, pb);
-        if (pathA.isEmpty()) {
-            // Report only the top of an added subtree.
-            const QString parentPath = pathIn(ia, pb.parent);
-            if (pb.parent != rootId() && parentPath.isEmpty() && ia.count(pb.parent) == 0)
-                continue;
+        if (pathB && !pathA) {
             e.change = DiffEntry::Change::Added;
-        } else if (it->second.parent != pb.parent || it->second.name != pb.name) {
+            e.path = *pathB;
+            e.kind = kindIn(*b, pb);
+            added.insert(id);
+        } else if (!pathB && pathA) {
+            e.change = DiffEntry::Change::Removed; // to the trash
+            e.path = *pathA;
+            e.kind = kindIn(*a, pa->second);
+            removed.insert(id);
+        } else if (!pathB) {
+            continue; // moved within the trash, or never attached
+        } else if (pa->second.parent != pb.parent || pa->second.name != pb.name) {
             e.change = DiffEntry::Change::Moved;
-            e.oldPath = pathA;
-        } else if (it->second.version != pb.version) {
-            e.change = DiffEntry::Change::Modified;
+            e.path = *pathB;
+            e.oldPath = *pathA;
+            e.kind = kindIn(*b, pb);
         } else {
-            continue;
+            e.change = DiffEntry::Change::Modified;
+            e.path = *pathB;
+            e.kind = kindIn(*b, pb);
         }
-        out.push_back(e);
+        out.push_back(std::move(e));
     }
     for (const auto &[id, pa] : ia) {
-        const QString pathA = pathIn(ia, id);
-        if (pathA.isEmpty() || id == rootId())
+        if (ib.count(id) || id == rootId() || id == trashId())
             continue;
-        const auto it = ib.find(id);
-        if (it != ib.end() && !pathIn(ib, id).isEmpty())
+        const auto pathA = pathOfIn(*a, id);
+        if (!pathA)
             continue;
-        // Only the top of a removed subtree.
-        const auto parentInB = ib.find(pa.parent);
-        if (pa.parent != rootId() && (parentInB == ib.end() || pathIn(ib, pa.parent).isEmpty()))
-            continue;
-        DiffEntry e;
-        e.id = id;
-        e.path = pathA;
-        e.kind = kindOf(*a, pa);
-        e.change = DiffEntry::Change::Removed;
-        out.push_back(e);
+        out.push_back(DiffEntry{DiffEntry::Change::Removed, *pathA, QString(), kindIn(*a, pa), id});
+        removed.insert(id);
     }
+    // A subtree added or removed as a whole is reported once, at its top.
+    std::unordered_map<Ruid, Ruid> parents;
+    for (const auto &[id, p] : ib)
+        parents[id] = p.parent;
+    std::unordered_map<Ruid, Ruid> oldParents;
+    for (const auto &[id, p] : ia)
+        oldParents[id] = p.parent;
+    std::erase_if(out, [&](const DiffEntry &e) {
+        if (e.change == DiffEntry::Change::Added)
+            return added.count(parents[e.id]) > 0;
+        if (e.change == DiffEntry::Change::Removed) {
+            const auto it = oldParents.find(e.id);
+            return it != oldParents.end() && removed.count(it->second) > 0;
+        }
+        return false;
+    });
     std::sort(out.begin(), out.end(), [](const DiffEntry &x, const DiffEntry &y) { return x.path < y.path; });
     return out;
 }
