@@ -26,6 +26,15 @@ struct Hash256
     auto operator<=>(const Hash256 &) const = default;
 };
 
+// For Qt's hash containers: a SHA-256 is already uniformly spread.
+inline size_t qHash(const Hash256 &h, size_t seed = 0) noexcept
+{
+    size_t v = 0;
+    for (size_t i = 0; i < sizeof v; ++i)
+        v = (v << 8) | h.bytes[i];
+    return v ^ seed;
+}
+
 // One-shot hash.
 Hash256 sha256(QByteArrayView data);
 

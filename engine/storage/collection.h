@@ -27,6 +27,7 @@
 #include "core/status.h"
 #include "io/env.h"
 
+#include <QCache>
 #include <QFuture>
 #include <QIODevice>
 #include <QString>
@@ -35,6 +36,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -138,6 +140,17 @@ struct Census
 // Called with the bytes done so far; return false to cancel.
 using ProgressFn = std::function<bool(uint64_t done)>;
 
+// Remembers where data blocks lie (the tree's LMDB cache does, across
+// processes). Only a hint: every block read is checked against its header
+// and hash, and a wrong hint falls back to the catalog.
+class BlockLocator
+{
+public:
+    virtual ~BlockLocator() = default;
+    virtual std::optional<Extent> find(const Ruid &blockId, uint64_t version) = 0;
+    virtual void remember(const Ruid &blockId, uint64_t version, const Extent &extent) = 0;
+};
+
 struct StreamWritten
 {
     uint64_t bytes = 0;
@@ -187,6 +200,17 @@ public:
 
     Status commit();
     Status rollback();
+
+    // Caches. Packed payloads read recently are kept in memory, up to this
+    // many bytes (keyed by their SHA-256, so an entry is never stale).
+    void setPayloadCacheBytes(qint64 bytes) { m_payloadCache.setMaxCost(bytes); }
+    // Not owned; null: none.
+    void setBlockLocator(BlockLocator *locator) { m_locator = locator; }
+    struct CacheCounters
+    {
+        uint64_t payloadHits = 0, payloadMisses = 0, locatorHits = 0;
+    };
+    CacheCounters cacheCounters() const { return m_cacheCounters; }
 
     // Commits what is pending, counts every reference from the live tree and
     // the snapshots, frees what nothing references, repacks SmallBlocks that
@@ -270,7 +294,11 @@ private:
     std::unique_ptr<Catalog> m_catalog;
     std::vector<std::unique_ptr<SmallBlockLog>> m_openSmall;
     bool m_dirty = false;
-    Status m_broken; // set when the committed state could not be reloaded
+    Status m_broken;
+    QCache<Hash256, QByteArray> m_payloadCache{64 << 20};
+    BlockLocator *m_locator = nullptr;
+    CacheCounters m_cacheCounters;
+    Result<Extent> locateDataBlock(const Piece &piece); // set when the committed state could not be reloaded
 };
 
 } // namespace vd::storage

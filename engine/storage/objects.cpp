@@ -195,27 +195,56 @@ Status Collection::flushSmallLogs()
     return {};
 }
 
+Result<Extent> Collection::locateDataBlock(const Piece &piece)
+{
+    VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, piece.version)));
+    if (!raw)
+        return Status::corruption(QStringLiteral("block %1 v%2 is referenced but not stored on this node").arg(piece.blockId.toString()).arg(piece.version));
+    VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
+    if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
+        return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
+    if (m_locator)
+        m_locator->remember(piece.blockId, piece.version, rec.extent);
+    return rec.extent;
+}
+
 Result<QByteArray> Collection::readPiece(const Piece &piece)
 {
-    if (piece.kind == Piece::Kind::Slot) {
+    if (piece.kind == Piece::Kind::Block) {
+        const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
+        if (m_locator) {
+            if (const auto hint = m_locator->find(piece.blockId, piece.version); hint && hint->sizeClass == piece.sizeClass) {
+                auto bytes = m_idvd->readDataBlock(*hint, expect);
+                if (bytes) {
+                    ++m_cacheCounters.locatorHits;
+                    return bytes;
+                }
+            }
+        }
+        VD_TRY_ASSIGN(const Extent extent, locateDataBlock(piece));
+        return m_idvd->readDataBlock(extent, expect);
+    }
+    if (const QByteArray *hit = m_payloadCache.object(piece.slot.rawHash)) {
+        ++m_cacheCounters.payloadHits;
+        return *hit;
+    }
+    ++m_cacheCounters.payloadMisses;
+    Result<QByteArray> bytes = [&]() -> Result<QByteArray> {
         if (const SmallBlockLog *log = openSmallLog(piece.blockId))
             return log->read(piece.slot);
-    }
-    const uint64_t version = piece.kind == Piece::Kind::Block ? piece.version : 0;
-    VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, version)));
-    if (!raw)
-        return Status::corruption(QStringLiteral("block %1 v%2 is referenced but not stored on this node").arg(piece.blockId.toString()).arg(version));
-    VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
-    if (piece.kind == Piece::Kind::Block) {
-        if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
-            return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
-        return m_idvd->readDataBlock(rec.extent, DataBlockExpectation{piece.blockId, piece.version, piece.length, piece.hash});
-    }
-    if (rec.kind != BlockKind::SmallData)
-        return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(piece.blockId.toString()));
-    SmallBlockState st = rec.small;
-    st.id = piece.blockId;
-    return SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(piece.slot);
+        VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, 0)));
+        if (!raw)
+            return Status::corruption(QStringLiteral("block %1 v0 is referenced but not stored on this node").arg(piece.blockId.toString()));
+        VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
+        if (rec.kind != BlockKind::SmallData)
+            return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(piece.blockId.toString()));
+        SmallBlockState st = rec.small;
+        st.id = piece.blockId;
+        return SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(piece.slot);
+    }();
+    if (bytes)
+        m_payloadCache.insert(piece.slot.rawHash, new QByteArray(*bytes), qsizetype(bytes->size()) + 64);
+    return bytes;
 }
 
 Status Collection::releasePiece(const Piece &piece)
@@ -547,18 +576,27 @@ Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piec
 {
     if (piece.kind == Piece::Kind::Slot) // small: read here, it is quick
         return QtFuture::makeReadyFuture(readPiece(piece));
-    // The catalog is looked up on this thread.
-    VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, piece.version)));
-    if (!raw)
-        return Status::corruption(QStringLiteral("block %1 v%2 is referenced but not stored on this node").arg(piece.blockId.toString()).arg(piece.version));
-    VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
-    if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
-        return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
     // This thread reads, in order, so the disk sees one sequential stream;
-    // workers check the hashes, which is where the CPU time goes.
-    VD_TRY_ASSIGN(QByteArray payload, m_idvd->readDataBlockUnverified(rec.extent, expect));
-    const Extent extent = rec.extent;
+    // workers check the hashes, which is where the CPU time goes. A located
+    // hint is believed only if the block's header agrees.
+    std::optional<Extent> found;
+    QByteArray payload;
+    if (m_locator) {
+        if (const auto hint = m_locator->find(piece.blockId, piece.version); hint && hint->sizeClass == piece.sizeClass) {
+            if (auto bytes = m_idvd->readDataBlockUnverified(*hint, expect)) {
+                ++m_cacheCounters.locatorHits;
+                found = hint;
+                payload = std::move(bytes).value();
+            }
+        }
+    }
+    if (!found) {
+        VD_TRY_ASSIGN(const Extent located, locateDataBlock(piece));
+        VD_TRY_ASSIGN(payload, m_idvd->readDataBlockUnverified(located, expect));
+        found = located;
+    }
+    const Extent extent = *found;
     return QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
         VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
         return payload;

@@ -58,10 +58,43 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
 {
     m_live->drive = this;
     m_live->entries.setMaxCost(options.entryCacheBytes);
+    m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
+
+// Block locations in the LMDB cache: blockId+version -> extent.
+class Drive::LmdbBlockLocator final : public storage::BlockLocator
+{
+public:
+    explicit LmdbBlockLocator(cache::LmdbCache *cache) : m_cache(cache) {}
+    std::optional<storage::Extent> find(const Ruid &blockId, uint64_t version) override
+    {
+        const auto raw = m_cache->blockLocation(key(blockId, version));
+        if (!raw || raw->size() != 8)
+            return std::nullopt;
+        uint64_t v = 0;
+        std::memcpy(&v, raw->constData(), 8);
+        const storage::Extent e{v & ~uint64_t(0xff), uint8_t(v & 0xff)};
+        return e.isValid() ? std::optional<storage::Extent>(e) : std::nullopt;
+    }
+    void remember(const Ruid &blockId, uint64_t version, const storage::Extent &extent) override
+    {
+        const uint64_t v = extent.offset | extent.sizeClass;
+        m_cache->putBlockLocation(key(blockId, version), QByteArrayView(reinterpret_cast<const char *>(&v), 8));
+    }
+
+private:
+    static QByteArray key(const Ruid &blockId, uint64_t version)
+    {
+        QByteArray k = blockId.view().toByteArray();
+        k.append(reinterpret_cast<const char *>(&version), sizeof version);
+        return k;
+    }
+    cache::LmdbCache *m_cache;
+};
 
 Drive::~Drive()
 {
+    m_col->setBlockLocator(nullptr);
     // Look-ups made since the last commit describe the committed state the
     // stamp names: worth keeping. Anything else was never written.
     if (m_lmdb && !m_col->hasUncommittedChanges())
@@ -91,6 +124,8 @@ void Drive::openLmdb()
         return;
     }
     m_lmdb = std::move(cache).value();
+    m_locator = std::make_unique<LmdbBlockLocator>(m_lmdb.get());
+    m_col->setBlockLocator(m_locator.get());
     m_stats.lmdbResets = uint64_t(m_lmdb->resets());
     if (m_lmdb->stamp() != stamp()) {
         // Written by another process since, or never: start over.
@@ -1045,6 +1080,20 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
     }));
     VD_TRY(inner);
     return out;
+}
+
+Status Drive::putRawRecord(QByteArrayView key, QByteArrayView value)
+{
+    m_col->m_dirty = true;
+    dropCaches();
+    return m_col->m_catalog->put(key, value);
+}
+
+Status Drive::removeRawRecord(QByteArrayView key)
+{
+    m_col->m_dirty = true;
+    dropCaches();
+    return m_col->m_catalog->remove(key).status();
 }
 
 Drive::CacheStats Drive::cacheStats() const

@@ -43,7 +43,7 @@ struct DriveOptions
 {
     // In-memory LRU caches, bounded in bytes.
     qint64 entryCacheBytes = 32 << 20; // (folder, name) -> VNode
-    qint64 blockCacheBytes = 64 << 20; // small payloads read recently
+    qint64 blockCacheBytes = 64 << 20; // packed payloads read recently (small files, tails)
     // Folder for the LMDB cache of this collection's tree; empty: no LMDB cache.
     QString lmdbCacheDir;
     // Trash entries older than this are removed by gc(); 0 keeps them.
@@ -214,6 +214,10 @@ public:
     CacheStats cacheStats() const;
 
 private:
+    friend class TreeSurgeon; // tests: damage the tree on purpose to see fsck and look-ups cope
+    Status putRawRecord(QByteArrayView key, QByteArrayView value);
+    Status removeRawRecord(QByteArrayView key);
+
     struct View;
     explicit Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options);
 
@@ -264,7 +268,9 @@ private:
     DriveOptions m_options;
     std::unique_ptr<View> m_live;
     std::map<QString, std::unique_ptr<View>> m_snapshots;
+    class LmdbBlockLocator;
     std::unique_ptr<cache::LmdbCache> m_lmdb;
+    std::unique_ptr<LmdbBlockLocator> m_locator;
     QString m_lmdbProblem; // why there is no LMDB cache although one was asked for
     CacheStats m_stats;
 };

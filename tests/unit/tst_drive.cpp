@@ -6,6 +6,8 @@
 
 #include "io/env.h"
 #include "storage/collection.h"
+#include "core/hash.h"
+#include "storage/records.h"
 #include "tree/drive.h"
 
 #include <QBuffer>
@@ -16,6 +18,16 @@
 using namespace vd;
 using namespace vd::tree;
 using vd::storage::Access;
+
+namespace vd::tree {
+// Damages the tree on purpose, as a bug or a bad disk could.
+class TreeSurgeon
+{
+public:
+    static Status put(Drive &d, QByteArrayView key, QByteArrayView value) { return d.putRawRecord(key, value); }
+    static Status remove(Drive &d, QByteArrayView key) { return d.removeRawRecord(key); }
+};
+} // namespace vd::tree
 
 namespace {
 constexpr uint64_t MiB = uint64_t(1) << 20;
@@ -322,6 +334,8 @@ private Q_SLOTS:
             VD_VERIFY_OK(d->putFileBytes(p + QStringLiteral("/leaf"), QByteArray::number(i)));
             paths << p + QStringLiteral("/leaf");
         }
+        const QByteArray big = test::randomBytes(qsizetype(5 * MiB), 77);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/big"), big));
         VD_VERIFY_OK(d->commit());
         d.reset();
         auto answers = [&](Drive &drive) {
@@ -330,6 +344,7 @@ private Q_SLOTS:
                 auto n = drive.stat(p);
                 out << (n ? n->id.toString() + QLatin1Char(' ') + QString::number(n->size) : n.status().toString());
             }
+            out << sha256(readAll(drive, QStringLiteral("/big"))).toHex();
             return out;
         };
         // A cold process fills the cache; the next one answers from it.
@@ -339,7 +354,8 @@ private Q_SLOTS:
         d.reset();
         d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
         QCOMPARE(answers(*d), truth);
-        QCOMPARE(d->cacheStats().lmdbHits, uint64_t(paths.size()));
+        QCOMPARE(d->cacheStats().lmdbHits, uint64_t(paths.size()) + 1);
+        QVERIFY(d->collection().cacheCounters().locatorHits > 0); // the big file's blocks were found without the catalog
         // A change made by a process without the cache: the stamp no longer
         // matches, so nothing stale is served.
         d.reset();
@@ -381,6 +397,73 @@ private Q_SLOTS:
         }
         d = Drive::open(*m_env, dir, Access::ReadWrite).value();
         verifyClean(*d);
+    }
+
+    void fsckFindsADamagedTreeAndLookUpsRefuseDetachedNodes()
+    {
+        auto faultsAfter = [&](const std::function<void(Drive &)> &damage) -> QString {
+            auto d = fresh();
+            Status st = test::statusOf(d->mkdir(QStringLiteral("/a/b"), true));
+            if (st)
+                st = test::statusOf(d->putFileBytes(QStringLiteral("/a/b/f"), "data"));
+            if (st)
+                st = d->commit();
+            if (!st)
+                return QStringLiteral("setup: ") + st.toString();
+            damage(*d);
+            if (Status c = d->commit(); !c)
+                return QStringLiteral("commit: ") + c.toString();
+            const auto r = d->fsck();
+            return r.faults.empty() ? QString() : r.faults.front();
+        };
+        // An entry whose folder does not exist: detached.
+        const Ruid ghostParent = Ruid::generate();
+        const Ruid orphanId = Ruid::generate();
+        QString fault = faultsAfter([&](Drive &d) {
+            VNode orphan;
+            orphan.id = orphanId;
+            orphan.parent = ghostParent;
+            orphan.name = QStringLiteral("orphan");
+            orphan.kind = Kind::Directory;
+            VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(ghostParent, orphan.name), orphan.encode()));
+            VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(orphanId), IndexRecord{ghostParent, orphan.name, {}}.encode()));
+            // Never served, by id or by path.
+            VD_VERIFY_CODE(d.statId(orphanId), ErrorCode::NotFound);
+            VD_VERIFY_CODE(d.pathOf(orphanId), ErrorCode::NotFound);
+        });
+        QVERIFY2(fault.contains(QStringLiteral("not attached")), qPrintable(fault));
+        // Two folders that are each other's parent: a cycle.
+        fault = faultsAfter([&](Drive &d) {
+            const Ruid x = Ruid::generate(), y = Ruid::generate();
+            for (const auto &[id, parent] : {std::pair{x, y}, std::pair{y, x}}) {
+                VNode n;
+                n.id = id;
+                n.kind = Kind::Directory;
+                VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(parent, QStringLiteral("loop")), n.encode()));
+                VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(id), IndexRecord{parent, QStringLiteral("loop"), {}}.encode()));
+            }
+            VD_VERIFY_CODE(d.statId(x), ErrorCode::Corruption);
+        });
+        QVERIFY2(fault.contains(QStringLiteral("not attached")) || fault.contains(QStringLiteral("cycle")), qPrintable(fault));
+        // The index says the node hangs elsewhere.
+        fault = faultsAfter([&](Drive &d) {
+            const VNode f = d.stat(QStringLiteral("/a/b/f")).value();
+            VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(f.id), IndexRecord{rootId(), QStringLiteral("elsewhere"), {}}.encode()));
+        });
+        QVERIFY2(fault.contains(QStringLiteral("index")), qPrintable(fault));
+        // A file whose clusters are gone.
+        fault = faultsAfter([&](Drive &d) {
+            const VNode f = d.stat(QStringLiteral("/a/b/f")).value();
+            VD_VERIFY_OK(TreeSurgeon::remove(d, storage::keys::cluster(f.id, 0)));
+        });
+        QVERIFY2(fault.contains(QStringLiteral("clusters hold 0 bytes")) || fault.contains(QStringLiteral("referenced")), qPrintable(fault));
+        // A folder whose entry count is wrong.
+        fault = faultsAfter([&](Drive &d) {
+            VNode a = d.stat(QStringLiteral("/a")).value();
+            a.size = 7;
+            VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(a.parent, a.name), a.encode()));
+        });
+        QVERIFY2(fault.contains(QStringLiteral("counts 7 entries")), qPrintable(fault));
     }
 
     void changeFeedRecordsEveryChange()
