@@ -1,6 +1,7 @@
 // Collection: the reference census (every tree: the live one and each
 // snapshot's) and garbage collection built on it.
 #include "collection.h"
+#include "core/utf8.h"
 
 #include "catalog.h"
 #include "catalogstore.h"
@@ -21,10 +22,10 @@ Result<std::vector<std::pair<QString, SnapshotRecord>>> Collection::snapshotReco
     VD_TRY(m_catalog->scan(QByteArray(1, keys::kSnapshot), QByteArray(1, keys::kSnapshot + 1), [&](QByteArrayView key, QByteArrayView value) {
         auto rec = SnapshotRecord::decode(value);
         if (!rec) {
-            inner = rec.status().withContext(QStringLiteral("snapshot '%1'").arg(QString::fromUtf8(key.sliced(1))));
+            inner = rec.status().withContext(QStringLiteral("snapshot '%1'").arg(utf8ToString(key.sliced(1))));
             return false;
         }
-        out.emplace_back(QString::fromUtf8(key.sliced(1)), std::move(rec).value());
+        out.emplace_back(utf8ToString(key.sliced(1)), std::move(rec).value());
         return true;
     }));
     VD_TRY(inner);

@@ -1,4 +1,5 @@
 #include "metafile.h"
+#include "core/utf8.h"
 
 #include "core/bytes.h"
 
@@ -74,7 +75,7 @@ Result<Meta> Meta::decodeCopy(QByteArrayView bytes)
     if (nameLen > kMaxNameBytes)
         body.fail(QStringLiteral("name of %1 bytes").arg(nameLen));
     const QByteArrayView nameBytes = body.bytes(nameLen);
-    m.name = QString::fromUtf8(nameBytes);
+    m.name = utf8ToString(nameBytes);
     m.smallThreshold = body.u32();
     m.smallBlockClass = body.u8();
     m.catalogBlockClass = body.u8();
@@ -150,7 +151,7 @@ Status validateCollectionName(const QString &name)
         return Status::invalidArgument(QStringLiteral("a collection name cannot be empty"));
     if (utf8.size() > Meta::kMaxNameBytes)
         return Status::invalidArgument(QStringLiteral("a collection name is at most %1 bytes of UTF-8 (this one is %2)").arg(Meta::kMaxNameBytes).arg(utf8.size()));
-    if (QString::fromUtf8(utf8) != name)
+    if (utf8ToString(utf8) != name)
         return Status::invalidArgument(QStringLiteral("a collection name must be valid UTF-8"));
     if (name == QStringLiteral(".") || name == QStringLiteral(".."))
         return Status::invalidArgument(QStringLiteral("'%1' cannot name a collection").arg(name));

@@ -1,5 +1,6 @@
 // Collection: the flat object namespace and the pieces that hold its bytes.
 #include "collection.h"
+#include "core/utf8.h"
 
 #include "catalog.h"
 #include "catalogstore.h"
@@ -783,7 +784,7 @@ Result<std::vector<ObjectInfo>> Collection::listObjects()
             inner = rec.status();
             return false;
         }
-        out.push_back(ObjectInfo{QString::fromUtf8(key.sliced(1)), rec->objectId, rec->size, rec->createdMs, rec->modifiedMs, rec->clusterCount});
+        out.push_back(ObjectInfo{utf8ToString(key.sliced(1)), rec->objectId, rec->size, rec->createdMs, rec->modifiedMs, rec->clusterCount});
         return true;
     }));
     VD_TRY(inner);

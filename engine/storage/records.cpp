@@ -1,4 +1,5 @@
 #include "records.h"
+#include "core/utf8.h"
 
 #include "blockheader.h"
 
@@ -266,7 +267,7 @@ Status validateObjectKey(const QString &key)
         return Status::invalidArgument(QStringLiteral("an object key is at most %1 bytes of UTF-8 (this one is %2)").arg(ObjectRecord::kMaxKeyBytes).arg(utf8.size()));
     if (utf8.contains('\0'))
         return Status::invalidArgument(QStringLiteral("an object key cannot contain NUL"));
-    if (QString::fromUtf8(utf8) != key)
+    if (utf8ToString(utf8) != key)
         return Status::invalidArgument(QStringLiteral("an object key must be valid Unicode (no lone surrogates)"));
     return {};
 }

@@ -1,5 +1,6 @@
 // Drive: look-ups, files, folders, moves, copies and the trash.
 #include "drive.h"
+#include "core/utf8.h"
 
 #include "driveinternal.h"
 
@@ -154,7 +155,7 @@ std::optional<VNode> Drive::fromCachedRecord(QByteArrayView raw)
     std::memcpy(&len, raw.data() + 16, sizeof len);
     if (raw.size() < 18 + len)
         return std::nullopt;
-    auto n = VNode::decode(raw.sliced(18 + len), Ruid::fromView(raw.first(16)), QString::fromUtf8(raw.sliced(18, len)));
+    auto n = VNode::decode(raw.sliced(18 + len), Ruid::fromView(raw.first(16)), utf8ToString(raw.sliced(18, len)));
     if (!n)
         return std::nullopt;
     return std::move(n).value();
@@ -370,7 +371,7 @@ Result<std::vector<VNode>> Drive::children(View &v, const VNode &dir)
     Status inner;
     const QByteArray prefix = keys::entryPrefix(dir.id);
     VD_TRY(v.catalog().scan(prefix, keys::entryPrefixEnd(dir.id), [&](QByteArrayView key, QByteArrayView value) {
-        auto n = VNode::decode(value, dir.id, QString::fromUtf8(key.sliced(prefix.size())));
+        auto n = VNode::decode(value, dir.id, utf8ToString(key.sliced(prefix.size())));
         if (!n) {
             inner = n.status();
             return false;
@@ -655,7 +656,8 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
 {
     VD_TRY(m_col->checkWritable());
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
-    const auto &[parent, name] = pn;
+    const VNode &parent = pn.first;
+    const QString &name = pn.second;
     if (isJson(parent.kind))
         return Status::invalidArgument(QStringLiteral("a file cannot go inside a JSON document (use json set)"));
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
@@ -695,7 +697,8 @@ Result<VNode> Drive::writeFile(const QString &path, uint64_t offset, QByteArrayV
 {
     VD_TRY(m_col->checkWritable());
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
-    const auto &[parent, name] = pn;
+    const VNode &parent = pn.first;
+    const QString &name = pn.second;
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
     if (existing && existing->kind != Kind::File)
         return Status::invalidArgument(QStringLiteral("%1 is a %2, not a file").arg(path, kindName(existing->kind)));
@@ -767,7 +770,8 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
     if (src.id == rootId())
         return Status::invalidArgument(QStringLiteral("the root folder cannot be moved"));
     VD_TRY_ASSIGN(const auto pn, resolveParent(to));
-    const auto &[dstParent, dstName] = pn;
+    const VNode &dstParent = pn.first;
+    const QString &dstName = pn.second;
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
     if (existing)
         return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
@@ -841,7 +845,8 @@ Result<VNode> Drive::copy(const QString &from, const QString &to, const QString 
     if (s.id == rootId())
         return Status::invalidArgument(QStringLiteral("the root folder cannot be copied (copy its entries)"));
     VD_TRY_ASSIGN(const auto pn, resolveParent(to));
-    const auto &[dstParent, dstName] = pn;
+    const VNode &dstParent = pn.first;
+    const QString &dstName = pn.second;
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
     if (existing)
         return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));

@@ -119,7 +119,8 @@ Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace
     NullSink check;
     VD_TRY(parseJson(text, check));
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
-    const auto &[parent, name] = pn;
+    const VNode &parent = pn.first;
+    const QString &name = pn.second;
     if (isJson(parent.kind))
         return Status::invalidArgument(QStringLiteral("%1 is inside a JSON document: use json set").arg(path));
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
@@ -178,7 +179,8 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
     NullSink check;
     VD_TRY(parseJson(jsonText, check));
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
-    const auto &[parent, name] = pn;
+    const VNode &parent = pn.first;
+    const QString &name = pn.second;
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
     if (parent.kind == Kind::Directory) {
         if (existing && !isJson(existing->kind))

@@ -1,5 +1,6 @@
 // Drive: snapshots, diff, restore, garbage collection and the tree's fsck.
 #include "driveinternal.h"
+#include "core/utf8.h"
 
 #include "storage/catalogpage.h"
 #include "storage/catalogstore.h"
@@ -400,7 +401,7 @@ Status Drive::checkTree(storage::FsckReport *r)
         if (key.size() < 17)
             return fault(QStringLiteral("tree: malformed entry key")), true;
         const Ruid parent = Ruid::fromView(key.sliced(1, 16));
-        const QString name = QString::fromUtf8(key.sliced(17));
+        const QString name = utf8ToString(key.sliced(17));
         auto n = VNode::decode(value, parent, name);
         if (!n)
             return fault(QStringLiteral("tree: entry '%1': %2").arg(name, n.status().message())), true;

@@ -1,4 +1,5 @@
 #include "jsoncodec.h"
+#include "core/utf8.h"
 
 #include <QIODevice>
 #include <QSet>
@@ -761,7 +762,7 @@ bool SaxHandler::key(string_t &key)
 {
     if (static_cast<qint64>(key.size()) > m_options.maxKeyBytes)
         return stop(m_feeder.errorAtLastToken(QStringLiteral("object key longer than %1 bytes").arg(m_options.maxKeyBytes)));
-    m_key = QString::fromUtf8(key.data(), static_cast<qsizetype>(key.size()));
+    m_key = utf8ToString(QByteArrayView(key.data(), static_cast<qsizetype>(key.size())));
     if (!isNewKey(m_frames[m_depth - 1]))
         return stop(m_feeder.errorAtLastToken(QStringLiteral("duplicate key %1").arg(quotedForMessage(m_key))));
     return true;

@@ -1,4 +1,5 @@
 #include "vnode.h"
+#include "core/utf8.h"
 
 #include "core/bytes.h"
 
@@ -37,7 +38,7 @@ Version readVersion(ByteReader &r)
 QString readName(ByteReader &r)
 {
     const QByteArrayView raw = r.blob(VNode::kMaxNameBytes * 4 + 4096);
-    return QString::fromUtf8(raw);
+    return utf8ToString(raw);
 }
 } // namespace
 
@@ -178,7 +179,7 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
     t.originalParent = Ruid::fromView(r.bytes(16));
     t.deletedMs = int64_t(r.u64());
     t.originalName = readName(r);
-    t.originalPath = QString::fromUtf8(r.blob(1 << 20));
+    t.originalPath = utf8ToString(r.blob(1 << 20));
     VD_TRY(r.finish());
     return t;
 }
@@ -301,7 +302,7 @@ Status validateName(const QString &name)
         return Status::invalidArgument(QStringLiteral("a name cannot contain NUL"));
     if (name == QLatin1String(".") || name == QLatin1String(".."))
         return Status::invalidArgument(QStringLiteral("'%1' cannot be a name").arg(name));
-    if (QString::fromUtf8(utf8) != name)
+    if (utf8ToString(utf8) != name)
         return Status::invalidArgument(QStringLiteral("a name must be valid Unicode (no lone surrogates)"));
     return {};
 }

@@ -17,6 +17,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QString>
 
 #include <cstddef>
 #include <cstdint>
@@ -69,5 +70,17 @@ inline Ruid seedCollection()
         r.bytes[size_t(i)] = uint8_t(0xc0 + i);
     return r;
 }
+
+// A VNode record does not hold its own parent and name (they are its key),
+// so fuzz_tree decodes every one under these, as make_corpus encodes them.
+inline Ruid treeParent()
+{
+    Ruid r;
+    r.bytes[15] = 1; // the root folder's id
+    return r;
+}
+inline QString treeName() { return QStringLiteral("fuzzed name"); }
+// Likewise the sequence number a change record is decoded with (its key's).
+inline constexpr uint64_t kChangeSequence = 4242;
 
 } // namespace vd::fuzz

@@ -14,7 +14,10 @@
 #include "storage/records.h"
 #include "storage/rootrecord.h"
 #include "storage/smallblock.h"
+#include "tree/jsoncodec.h"
+#include "tree/vnode.h"
 
+#include <QBuffer>
 #include <QDir>
 #include <QFile>
 
@@ -28,6 +31,14 @@ namespace {
 
 QString g_root;
 int g_failures = 0;
+
+bool parsesAsJson(QByteArrayView text)
+{
+    QBuffer out;
+    out.open(QIODevice::WriteOnly);
+    tree::JsonWriter writer(&out, -1);
+    return tree::parseJson(text, writer).isOk() && writer.finish().isOk();
+}
 
 // Whether a seed decodes as the target would read it: every seed must be a
 // valid encoding, so that the fuzzer starts from inside the format.
@@ -63,9 +74,20 @@ bool decodes(const QByteArray &target, const QByteArray &in)
         switch (in[0]) {
         case 0: return BlockRecord::decode(rest).isOk();
         case 1: return ObjectRecord::decode(rest).isOk();
-        default: return ClusterRecord::decode(rest).isOk();
+        case 2: return ClusterRecord::decode(rest).isOk();
+        default: return SnapshotRecord::decode(rest).isOk();
         }
     }
+    if (target == "tree") {
+        switch (in[0]) {
+        case 0: return tree::VNode::decode(rest, fuzz::treeParent(), fuzz::treeName()).isOk();
+        case 1: return tree::IndexRecord::decode(rest).isOk();
+        case 2: return tree::TrashRecord::decode(rest).isOk();
+        default: return tree::ChangeRecord::decode(rest, fuzz::kChangeSequence).isOk();
+        }
+    }
+    if (target == "json")
+        return parsesAsJson(in);
     return false;
 }
 
@@ -115,11 +137,12 @@ SlotLocation slotFor(const PackedPayload &p, uint32_t offset)
     return s;
 }
 
-PageRef pageRef(uint64_t blockOffset, uint8_t blockClass, uint32_t offset, const QByteArray &raw)
+PageRef pageRef(uint64_t blockOffset, uint8_t blockClass, uint32_t offset, const QByteArray &raw, uint64_t birth)
 {
     PageRef p;
     p.blockOffset = blockOffset;
     p.blockClass = blockClass;
+    p.birth = birth;
     p.slot = slotFor(packPayload(raw), offset);
     return p;
 }
@@ -128,9 +151,15 @@ RootRecord sampleRoot(uint64_t generation, bool full)
 {
     RootRecord r;
     r.generation = generation;
+    // As a new collection has them: the root folder and the trash, made by
+    // the first two changes.
+    r.origin = ruid(10);
+    r.versionCounter = 2;
+    r.vnodeCount = 2;
+    r.nextChange = 3;
     if (full) {
-        r.catalogRoot = pageRef(5 * kSlotSize, 0, 4000, text(700));
-        r.segmentTable = pageRef(5 * kSlotSize, 0, 200, text(90));
+        r.catalogRoot = pageRef(5 * kSlotSize, 0, 4000, text(700), generation);
+        r.segmentTable = pageRef(5 * kSlotSize, 0, 200, text(90), generation - 1);
         r.openSegmentOffset = 5 * kSlotSize;
         r.openSegmentClass = 0;
         r.openSegmentEnd = 8000;
@@ -139,6 +168,13 @@ RootRecord sampleRoot(uint64_t generation, bool full)
         r.openSmallBlocks = {ruid(1), ruid(2)};
         r.objectCount = 12;
         r.logicalBytes = 123456789;
+        r.versionCounter = 7001;
+        r.pinnedThrough = generation - 2; // a snapshot two commits ago
+        r.snapshotCount = 3;
+        r.firstChange = 4000;
+        r.nextChange = 7002;
+        r.vnodeCount = 250;
+        r.fileBytes = 987654321;
     }
     return r;
 }
@@ -305,9 +341,23 @@ void catalogpage()
     piece.version = 1;
     piece.length = 1000;
     piece.hash = b.hash;
+    c.birth = 4;
     c.pieces.push_back(piece);
     leaf.keys.push_back(keys::cluster(ruid(5), 0));
     leaf.values.push_back(c.encode());
+    // The tree's keyspaces sort between them: a folder's entry and its index.
+    tree::VNode dir;
+    dir.kind = tree::Kind::Directory;
+    dir.id = ruid(11);
+    dir.version = tree::Version{3, ruid(10)};
+    leaf.keys.push_back(tree::keys::entry(tree::rootId(), QStringLiteral("docs")));
+    leaf.values.push_back(dir.encode());
+    tree::IndexRecord index;
+    index.parent = tree::rootId();
+    index.name = QStringLiteral("docs");
+    index.version = dir.version;
+    leaf.keys.push_back(tree::keys::index(dir.id));
+    leaf.values.push_back(index.encode());
     ObjectRecord o;
     o.objectId = ruid(5);
     o.size = 1000;
@@ -316,6 +366,10 @@ void catalogpage()
     leaf.values.push_back(o.encode());
     leaf.keys.push_back(keys::object(QStringLiteral("docs/ü.txt")));
     leaf.values.push_back(QByteArray());
+    SnapshotRecord snap;
+    snap.generation = 2;
+    leaf.keys.push_back(keys::snapshot(QStringLiteral("daily")));
+    leaf.values.push_back(snap.encode());
     put("catalogpage", "leaf", leaf.encode());
 
     CatalogPage one;
@@ -326,8 +380,8 @@ void catalogpage()
     CatalogPage inner;
     inner.level = 1;
     inner.keys = {QByteArray(), keys::cluster(ruid(1), 0), keys::object(QStringLiteral("m"))};
-    inner.children = {pageRef(2 * kSlotSize, 0, 200, text(100)), pageRef(2 * kSlotSize, 0, 400, text(3000)),
-                      pageRef(4 * kSlotSize, 2, 128, text(50))};
+    inner.children = {pageRef(2 * kSlotSize, 0, 200, text(100), 3), pageRef(2 * kSlotSize, 0, 400, text(3000), 7),
+                      pageRef(4 * kSlotSize, 2, 128, text(50), 7)};
     put("catalogpage", "internal", inner.encode());
 }
 
@@ -375,6 +429,7 @@ void records()
     b.extent = Extent{8 * kSlotSize, 3};
     b.length = 5000000;
     b.hash = sha256("data");
+    b.refs = 3; // shared by copies
     put("records", "block-data", prefixed(0, b.encode()));
     b.kind = BlockKind::SmallData;
     b.extent = Extent{2 * kSlotSize, 1};
@@ -394,6 +449,7 @@ void records()
     put("records", "object", prefixed(1, o.encode()));
 
     ClusterRecord c;
+    c.birth = 17;
     Piece blockPiece;
     blockPiece.kind = Piece::Kind::Block;
     blockPiece.blockId = ruid(7);
@@ -410,8 +466,126 @@ void records()
     c.pieces.push_back(slotPiece);
     put("records", "cluster", prefixed(2, c.encode()));
     ClusterRecord tail;
+    tail.birth = 1;
     tail.pieces.push_back(slotPiece);
     put("records", "cluster-tail", prefixed(2, tail.encode()));
+
+    SnapshotRecord s;
+    s.root = pageRef(5 * kSlotSize, 0, 4000, text(700), 40);
+    s.generation = 42;
+    s.createdMs = 1700000000000;
+    s.vnodes = 250;
+    s.fileBytes = 987654321;
+    put("records", "snapshot", prefixed(3, s.encode()));
+    SnapshotRecord empty; // of a generation whose catalog was empty: a null root
+    empty.generation = 1;
+    empty.createdMs = 1700000000000;
+    empty.vnodes = 2;
+    put("records", "snapshot-empty", prefixed(3, empty.encode()));
+}
+
+void treeRecords()
+{
+    using namespace vd::tree;
+    const Version v{7001, ruid(10)};
+    VNode n;
+    n.kind = Kind::Directory;
+    n.id = rootId();
+    n.size = 3;
+    n.createdMs = 1700000000000;
+    n.modifiedMs = 1700000005000;
+    n.version = Version{1, ruid(10)};
+    put("tree", "vnode-root", prefixed(0, n.encode()));
+
+    n.kind = Kind::File;
+    n.id = ruid(20);
+    n.size = 17 * 1024 * 1024 + 512;
+    n.version = v;
+    n.clusterCount = 2;
+    put("tree", "vnode-file", prefixed(0, n.encode()));
+
+    n.kind = Kind::JsonObject;
+    n.id = ruid(21);
+    n.size = 4;
+    n.clusterCount = 0;
+    n.ordinal = 2;
+    put("tree", "vnode-json-object", prefixed(0, n.encode()));
+
+    n.kind = Kind::JsonValue;
+    n.id = ruid(22);
+    n.value = QByteArrayLiteral("12345678901234567890.50e-3");
+    n.size = uint64_t(n.value.size());
+    n.ordinal = 0;
+    put("tree", "vnode-json-number", prefixed(0, n.encode()));
+
+    n.value = QByteArrayLiteral(R"("写真 \"quoted\"\n")");
+    n.size = uint64_t(n.value.size());
+    put("tree", "vnode-json-string", prefixed(0, n.encode()));
+
+    IndexRecord x;
+    x.parent = rootId();
+    x.name = QStringLiteral("docs");
+    x.version = v;
+    put("tree", "index", prefixed(1, x.encode()));
+    x.parent = ruid(21);
+    x.name = QStringLiteral("写真 ~1 ~e.json");
+    put("tree", "index-unicode", prefixed(1, x.encode()));
+
+    TrashRecord t;
+    t.originalParent = ruid(23);
+    t.originalName = QStringLiteral("report.pdf");
+    t.originalPath = QStringLiteral("/work/2023/report.pdf");
+    t.deletedMs = 1700000009000;
+    put("tree", "trash", prefixed(2, t.encode()));
+
+    ChangeRecord c;
+    c.sequence = fuzz::kChangeSequence;
+    c.op = ChangeOp::Create;
+    c.kind = Kind::File;
+    c.id = ruid(20);
+    c.parent = ruid(23);
+    c.name = QStringLiteral("report.pdf");
+    c.version = v;
+    c.timeMs = 1700000001000;
+    put("tree", "change-create", prefixed(3, c.encode()));
+    // Into the trash, where a node is named by its id.
+    c.op = ChangeOp::Remove;
+    c.parent = trashId();
+    c.name = ruid(20).toString();
+    put("tree", "change-remove", prefixed(3, c.encode()));
+}
+
+// Whole documents. fuzz_json also reads each one as a scalar and as a name,
+// which only the bare scalars pass.
+void json()
+{
+    put("json", "config", QByteArrayLiteral(R"({"name":"vdrive","version":2,"enabled":true,"ratio":0.75,"owner":null,)"
+                                            R"("tags":["a","b",""],"limits":{"files":1000,"bytes":1e12,"depth":-1}})"));
+    put("json", "pretty-crlf-bom", QByteArrayLiteral("\xEF\xBB\xBF{\r\n  \"items\": [\r\n    {\"id\": 1, \"done\": false},\r\n"
+                                                     "    {\"id\": 2, \"done\": true, \"note\": \"tab\\there\"}\r\n  ],\r\n"
+                                                     "  \"empty\": {},\r\n  \"none\": []\r\n}\r\n"));
+    put("json", "unicode", QByteArrayLiteral(R"({"写真":"猫 🐈","é":"\u00e9\ud83d\ude00","":"empty key",".":"dot","..":"dots",)"
+                                             R"("a/b~c":"\"\\\/\b\f\n\r\t\u0001","nul\u0000key":"\u007f"})"));
+    put("json", "numbers", QByteArrayLiteral(R"([0,-0,1.50,-1.5E-300,1e400,12345678901234567890123456789,)"
+                                             R"(-9223372036854775809,18446744073709551616,0.1e+2,2E0])"));
+    put("json", "nested", QByteArrayLiteral(R"([[[[{"a":[{"b":{"c":[[],{},[null]]}}]}]]],{"k":{"k":{"k":"v"}}}])"));
+    // As deep as parseJson goes (256 levels): one more is the depth error.
+    put("json", "deepest", QByteArray(256, '[') + QByteArray(256, ']'));
+    // A few records, one per line, as a hand-written file has them.
+    QByteArray rows = "[\n";
+    for (int i = 0; i < 8; ++i) {
+        rows += QStringLiteral(R"(  {"id": %1, "name": "item %1 – Ünïcödé", "price": %2.%3, "tags": ["t%1", "x"], "stock": null, "ok": %4})")
+                    .arg(i)
+                    .arg(i * 37 + 1)
+                    .arg(i * 7 % 100, 2, 10, QLatin1Char('0'))
+                    .arg(i % 2 ? QLatin1String("true") : QLatin1String("false"))
+                    .toUtf8();
+        rows += i < 7 ? ",\n" : "\n";
+    }
+    put("json", "rows", rows + "]\n");
+    // Also a canonical scalar once re-escaped, and a name whose escapes are valid.
+    put("json", "scalar-name", QByteArrayLiteral(R"("~0 and ~1 \u00e9")"));
+    put("json", "scalar-number", QByteArrayLiteral(" \n-12.5e+3\t"));
 }
 
 } // namespace
@@ -431,5 +605,7 @@ int main(int argc, char **argv)
     rootrecord();
     catalogtable();
     records();
+    treeRecords();
+    json();
     return g_failures == 0 ? 0 : 1;
 }

@@ -174,6 +174,23 @@ private Q_SLOTS:
         VD_VERIFY_CODE(d->putFileBytes(QStringLiteral("/"), "x"), ErrorCode::InvalidArgument);
         VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/f"), "x"));
         VD_VERIFY_CODE(d->mkdir(QStringLiteral("/f"), false), ErrorCode::AlreadyExists);
+        // A name may start with U+FEFF; it must come back unchanged, and a
+        // JSON key starting with it is a different key from the one without.
+        const QString bom = QChar(0xFEFF) + QStringLiteral("bom");
+        VD_VERIFY_OK(d->putFileBytes(QLatin1Char('/') + bom, "b"));
+        VD_VERIFY_OK(d->commit());
+        d = reopen(d);
+        QVERIFY(names(d->list(QStringLiteral("/")).value()).contains(bom));
+        QCOMPARE(readAll(*d, QLatin1Char('/') + bom), QByteArray("b"));
+        QBuffer doc;
+        doc.setData("{\"\xef\xbb\xbfk\":1,\"k\":2}");
+        doc.open(QIODevice::ReadOnly);
+        VD_VERIFY_OK(d->importJson(QStringLiteral("/bom.json"), doc));
+        QByteArray out;
+        QBuffer outBuf(&out);
+        outBuf.open(QIODevice::WriteOnly);
+        VD_VERIFY_OK(d->exportJson(QStringLiteral("/bom.json"), outBuf, -1));
+        QCOMPARE(out.trimmed(), QByteArray("{\"\xef\xbb\xbfk\":1,\"k\":2}"));
         VD_VERIFY_CODE(d->putFileBytes(QStringLiteral("/f/g"), "x"), ErrorCode::InvalidArgument);
         VD_VERIFY_CODE(d->remove(QStringLiteral("/"), true, false), ErrorCode::InvalidArgument);
         // A refused operation leaves earlier uncommitted work alone.

@@ -74,7 +74,7 @@ Status setupBase(Drive &d)
     VD_TRY(d.mkdir(QStringLiteral("/docs/old"), true).status());
     VD_TRY(d.putFileBytes(QStringLiteral("/docs/a.txt"), "alpha").status());
     VD_TRY(d.putFileBytes(QStringLiteral("/docs/old/b.bin"), test::randomBytes(20000, 2, true)).status());
-    VD_TRY(d.putFileBytes(QStringLiteral("/big"), test::randomBytes(3 << 20, 3)).status());
+    VD_TRY(d.putFileBytes(QStringLiteral("/big"), test::randomBytes((1 << 20) + 4000, 3)).status());
     QBuffer json;
     json.setData(R"({"name":"vdrive","ports":[1,2,3],"nested":{"k":true}})");
     json.open(QIODevice::ReadOnly);

@@ -1,0 +1,25 @@
+// UTF-8 decoding that keeps every character. QString::fromUtf8 drops a
+// leading U+FEFF (a byte order mark), so a name or key that starts with one
+// would come back different from what was stored. Names, keys and paths
+// from disk are decoded with this instead.
+#pragma once
+
+#include <QByteArrayView>
+#include <QString>
+#include <QStringDecoder>
+
+namespace vd {
+
+inline QString utf8ToString(QByteArrayView bytes)
+{
+    QStringDecoder decode(QStringConverter::Utf8, QStringConverter::Flag::ConvertInitialBom | QStringConverter::Flag::Stateless);
+    return decode(bytes);
+}
+
+// True when bytes are valid UTF-8 that decodes to exactly `text`.
+inline bool isExactUtf8Of(QByteArrayView bytes, const QString &text)
+{
+    return utf8ToString(bytes) == text && text.toUtf8() == bytes;
+}
+
+} // namespace vd

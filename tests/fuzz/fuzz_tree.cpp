@@ -1,0 +1,108 @@
+// Fuzzes the decoders of the tree's catalog records (tree/vnode.h): VNode,
+// IndexRecord, TrashRecord and ChangeRecord. Byte 0 (mod 4) picks the
+// decoder; the rest is the value. A VNode is decoded under a fixed parent and
+// name and a change record with a fixed sequence (fuzz_common.h): in the
+// catalog those come from the key, not from the bytes fuzzed here.
+//
+// None of these records has a checksum (the catalog page holding them has
+// one), so there is nothing to fix up. Their strings are read with
+// QString::fromUtf8, which replaces ill-formed UTF-8, and their lengths are
+// varints that may be over-long; so the first re-encoding may differ from the
+// input, and from there encode -> decode -> encode must be stable.
+#include "fuzz_common.h"
+
+#include "tree/vnode.h"
+
+using namespace vd;
+using namespace vd::tree;
+
+namespace {
+
+bool isValidKind(Kind k)
+{
+    return uint8_t(k) >= uint8_t(Kind::Directory) && uint8_t(k) <= uint8_t(Kind::JsonValue);
+}
+
+bool sameVNode(const VNode &a, const VNode &b)
+{
+    return a.id == b.id && a.parent == b.parent && a.name == b.name && a.kind == b.kind && a.size == b.size && a.createdMs == b.createdMs
+        && a.modifiedMs == b.modifiedMs && a.version == b.version && a.clusterCount == b.clusterCount && a.ordinal == b.ordinal
+        && a.value == b.value;
+}
+
+void fuzzVNode(QByteArrayView raw)
+{
+    auto n = VNode::decode(raw, fuzz::treeParent(), fuzz::treeName());
+    if (!n)
+        return;
+    FUZZ_CHECK(!n->id.isNull() && isValidKind(n->kind));
+    FUZZ_CHECK(n->value.size() <= VNode::kMaxInlineValue);
+    FUZZ_CHECK(n->kind == Kind::File || n->clusterCount == 0);
+    FUZZ_CHECK(n->parent == fuzz::treeParent() && n->name == fuzz::treeName());
+    const QByteArray again = n->encode();
+    FUZZ_CHECK(again.size() <= raw.size()); // only an over-long varint shrinks
+    auto n2 = VNode::decode(again, n->parent, n->name);
+    FUZZ_CHECK(n2.isOk() && sameVNode(*n2, *n) && n2->encode() == again);
+}
+
+void fuzzIndex(QByteArrayView raw)
+{
+    auto x = IndexRecord::decode(raw);
+    if (!x)
+        return;
+    const QByteArray again = x->encode();
+    auto x2 = IndexRecord::decode(again);
+    FUZZ_CHECK(x2.isOk() && x2->parent == x->parent && x2->name == x->name && x2->version == x->version);
+    FUZZ_CHECK(x2->encode() == again);
+}
+
+void fuzzTrash(QByteArrayView raw)
+{
+    auto t = TrashRecord::decode(raw);
+    if (!t)
+        return;
+    const QByteArray again = t->encode();
+    auto t2 = TrashRecord::decode(again);
+    FUZZ_CHECK(t2.isOk() && t2->originalParent == t->originalParent && t2->originalName == t->originalName
+        && t2->originalPath == t->originalPath && t2->deletedMs == t->deletedMs);
+    FUZZ_CHECK(t2->encode() == again);
+}
+
+void fuzzChange(QByteArrayView raw)
+{
+    auto c = ChangeRecord::decode(raw, fuzz::kChangeSequence);
+    if (!c)
+        return;
+    FUZZ_CHECK(c->sequence == fuzz::kChangeSequence && isValidKind(c->kind));
+    FUZZ_CHECK(uint8_t(c->op) >= uint8_t(ChangeOp::Create) && uint8_t(c->op) <= uint8_t(ChangeOp::Remove));
+    const QByteArray again = c->encode();
+    auto c2 = ChangeRecord::decode(again, c->sequence);
+    FUZZ_CHECK(c2.isOk() && c2->op == c->op && c2->kind == c->kind && c2->id == c->id && c2->parent == c->parent && c2->name == c->name
+        && c2->version == c->version && c2->timeMs == c->timeMs);
+    FUZZ_CHECK(c2->encode() == again);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const QByteArrayView in = fuzz::view(data, size);
+    if (in.isEmpty())
+        return 0;
+    const QByteArrayView rest = in.sliced(1);
+    switch (uint8_t(in[0]) % 4) {
+    case 0:
+        fuzzVNode(rest);
+        break;
+    case 1:
+        fuzzIndex(rest);
+        break;
+    case 2:
+        fuzzTrash(rest);
+        break;
+    default:
+        fuzzChange(rest);
+        break;
+    }
+    return 0;
+}
