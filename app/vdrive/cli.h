@@ -1,5 +1,8 @@
 // The vdrive command line: parsing, the shared context of a command, exit
-// codes. Each command is a function in commands.cpp over the engine API.
+// codes. Each command is a function over the engine API: the collection's
+// flat objects in commands.cpp, the tree (vd::tree::Drive) in
+// treecommands.cpp, transfer.cpp (put, get), jsoncommands.cpp and
+// snapshotcommands.cpp (snapshots and the trash).
 #pragma once
 
 #include "core/status.h"
@@ -15,7 +18,7 @@ enum ExitCode : int {
     ExitOk = 0,
     ExitFailure = 1,   // the operation failed (I/O error, internal error, …)
     ExitUsage = 2,     // bad command line or invalid argument
-    ExitNotFound = 3,  // no such collection or object
+    ExitNotFound = 3,  // no such collection, object or path
     ExitCorrupt = 4,   // corruption found (fsck faults, failed checksums)
     ExitBusy = 5,      // the collection is locked by another process
     ExitExists = 6,    // the name is taken
@@ -32,7 +35,20 @@ struct Context
     bool json = false;
     bool quiet = false;
     bool repair = false;
-    QStringList args;   // the command's own arguments
+    // Options of the tree commands (each accepted only where it applies).
+    bool noCache = false;   // --no-cache: no LMDB cache of the tree
+    bool longList = false;  // ls -l
+    bool recursive = false; // -r: put, get, cp, rm
+    bool parents = false;   // mkdir -p
+    bool summarize = false; // du -s
+    bool force = false;     // get, json export: overwrite local files
+    bool permanent = false; // rm --permanent
+    bool replace = false;   // json import --replace
+    bool compact = false;   // json get/export --compact
+    QString at;             // --at SNAPSHOT: read a snapshot
+    QString to;             // --to VPATH: trash restore, snapshot restore
+    QString olderThan;      // trash empty --older-than DAYS
+    QStringList args;       // the command's own arguments
     io::Env *env = nullptr;
     QTextStream out;
     QTextStream err;
@@ -40,6 +56,8 @@ struct Context
     // Prints "vdrive: <message>" to stderr and returns the exit code for it.
     int fail(const Status &status);
     int usage(const QString &message);
+    // "vdrive: warning: <message>" on stderr (not silenced by -q).
+    void warn(const QString &message);
 };
 
 int run(const QStringList &arguments);

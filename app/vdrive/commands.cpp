@@ -1,8 +1,10 @@
 #include "commands.h"
 
+#include "cliutil.h"
 #include "progress.h"
 
 #include "storage/datadir.h"
+#include "tree/drive.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -17,23 +19,6 @@ using storage::Access;
 using storage::Collection;
 
 namespace {
-
-// "1 block", "3 blocks"
-QString count(uint64_t n, const char *singular, const char *plural)
-{
-    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? singular : plural));
-}
-
-void printJson(Context &ctx, const QJsonValue &v)
-{
-    const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
-    ctx.out << doc.toJson(QJsonDocument::Indented);
-}
-
-QString isoTime(int64_t ms)
-{
-    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
-}
 
 Result<std::unique_ptr<Collection>> openCollection(Context &ctx, Access access)
 {
@@ -126,6 +111,10 @@ int cmdInfo(Context &ctx)
                            {QStringLiteral("catalogBytes"), qint64(i.catalogBytes)},
                            {QStringLiteral("catalogLiveBytes"), qint64(i.catalogLiveBytes)},
                            {QStringLiteral("objects"), qint64(i.objects)},
+                           {QStringLiteral("objectBytes"), qint64(i.objectBytes)},
+                           {QStringLiteral("vnodes"), qint64(i.vnodes)},
+                           {QStringLiteral("treeBytes"), qint64(i.treeBytes)},
+                           {QStringLiteral("snapshots"), qint64(i.snapshots)},
                            {QStringLiteral("logicalBytes"), qint64(i.logicalBytes)},
                            {QStringLiteral("paddingRatio"), i.paddingRatio},
                        });
@@ -145,7 +134,9 @@ int cmdInfo(Context &ctx)
       << " in " << formatBytes(i.smallStoredBytes) << "\n";
     o << "catalog      " << count(i.catalogBlocks, "block", "blocks") << " (" << formatBytes(i.catalogBytes) << "), "
       << formatBytes(i.catalogLiveBytes) << " live\n";
-    o << "objects      " << i.objects << " holding " << formatBytes(i.logicalBytes) << "\n";
+    o << "tree         " << count(i.vnodes, "node", "nodes") << " holding " << formatBytes(i.treeBytes) << " (the trash included), "
+      << count(i.snapshots, "snapshot", "snapshots") << "\n";
+    o << "objects      " << i.objects << " holding " << formatBytes(i.objectBytes) << "\n";
     o << "padding      " << QString::number(i.paddingRatio, 'f', 3) << " (data and SmallBlock bytes allocated per logical byte)\n";
     return ExitOk;
 }
@@ -155,20 +146,23 @@ int cmdFsck(Context &ctx)
     auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection);
     if (!dir)
         return ctx.fail(dir.status());
-    std::unique_ptr<Collection> c;
     bool repaired = false;
     if (ctx.repair) {
         auto opened = Collection::openAndRepairBitmap(*ctx.env, *dir, &repaired);
         if (!opened)
             return ctx.fail(opened.status());
-        c = std::move(opened).value();
-    } else {
-        auto opened = Collection::open(*ctx.env, *dir, Access::ReadOnly);
-        if (!opened)
-            return ctx.fail(opened.status());
-        c = std::move(opened).value();
+        // The repair is committed; the checks below read, so they run on a
+        // read-only open (a writable Drive would first create the root of a
+        // collection that has no tree yet, and fsck must not change anything).
     }
-    const storage::FsckReport r = c->fsck();
+    auto opened = Collection::open(*ctx.env, *dir, Access::ReadOnly);
+    if (!opened)
+        return ctx.fail(opened.status());
+    auto drive = tree::Drive::attach(std::move(opened).value());
+    if (!drive)
+        return ctx.fail(drive.status());
+    // The collection's checks and the tree's (entries, index, parents, sizes, trash).
+    const storage::FsckReport r = (*drive)->fsck();
     if (ctx.json) {
         QJsonArray faults;
         for (const QString &f : r.faults)
@@ -177,10 +171,12 @@ int cmdFsck(Context &ctx)
                                    {QStringLiteral("bitmapRebuilt"), repaired},
                                    {QStringLiteral("faults"), faults},
                                    {QStringLiteral("objects"), qint64(r.objectsChecked)},
+                                   {QStringLiteral("vnodes"), qint64(r.vnodesChecked)},
                                    {QStringLiteral("blocks"), qint64(r.blocksChecked)},
                                    {QStringLiteral("slots"), qint64(r.slotsChecked)},
                                    {QStringLiteral("pages"), qint64(r.pagesChecked)},
-                                   {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)}});
+                                   {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
+                                   {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)}});
     } else {
         if (repaired && !ctx.quiet)
             ctx.out << "rebuilt .bitmap from the blocks in use" << Qt::endl;
@@ -188,9 +184,12 @@ int cmdFsck(Context &ctx)
             ctx.err << "fault: " << f << Qt::endl;
         if (!ctx.quiet || !r.isClean())
             ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
-                    << count(r.objectsChecked, "object", "objects") << ", " << count(r.blocksChecked, "block", "blocks") << ", "
+                    << count(r.vnodesChecked, "node", "nodes") << ", " << count(r.objectsChecked, "object", "objects") << ", "
+                    << count(r.blocksChecked, "block", "blocks") << ", "
                     << count(r.slotsChecked, "packed payload", "packed payloads") << ", " << count(r.pagesChecked, "catalog page", "catalog pages")
                     << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
+        if (!ctx.quiet && r.reclaimableBytes > 0)
+            ctx.out << "reclaimable: " << formatBytes(r.reclaimableBytes) << " no longer referenced ('vdrive gc' gives it back)" << Qt::endl;
     }
     return r.isClean() ? ExitOk : ExitCorrupt;
 }

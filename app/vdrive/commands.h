@@ -5,6 +5,7 @@
 
 namespace vd::cli {
 
+// The collection and its flat objects (commands.cpp).
 int cmdInit(Context &ctx);
 int cmdCollections(Context &ctx);
 int cmdInfo(Context &ctx);
@@ -13,5 +14,38 @@ int cmdPutObject(Context &ctx);
 int cmdGetObject(Context &ctx);
 int cmdObjects(Context &ctx);
 int cmdRemoveObject(Context &ctx);
+
+// The tree (treecommands.cpp).
+int cmdLs(Context &ctx);
+int cmdStat(Context &ctx);
+int cmdCat(Context &ctx);
+int cmdMkdir(Context &ctx);
+int cmdMv(Context &ctx);
+int cmdCp(Context &ctx);
+int cmdRm(Context &ctx);
+int cmdDu(Context &ctx);
+int cmdDf(Context &ctx);
+int cmdGc(Context &ctx);
+
+// Between the drive and local files (transfer.cpp).
+int cmdPut(Context &ctx);
+int cmdGet(Context &ctx);
+
+// JSON documents (jsoncommands.cpp).
+int cmdJsonImport(Context &ctx);
+int cmdJsonGet(Context &ctx);
+int cmdJsonSet(Context &ctx);
+int cmdJsonDel(Context &ctx);
+int cmdJsonExport(Context &ctx);
+
+// Snapshots and the trash (snapshotcommands.cpp).
+int cmdSnapshotCreate(Context &ctx);
+int cmdSnapshotList(Context &ctx);
+int cmdSnapshotDelete(Context &ctx);
+int cmdSnapshotDiff(Context &ctx);
+int cmdSnapshotRestore(Context &ctx);
+int cmdTrashList(Context &ctx);
+int cmdTrashRestore(Context &ctx);
+int cmdTrashEmpty(Context &ctx);
 
 } // namespace vd::cli

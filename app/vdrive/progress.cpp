@@ -40,6 +40,18 @@ ProgressLine::~ProgressLine()
 
 bool ProgressLine::update(uint64_t done)
 {
+    return tick([&] {
+        const double seconds = std::max<double>(double(m_clock.elapsed()) / 1000.0, 0.001);
+        QString line = QStringLiteral("%1: %2").arg(m_label, formatBytes(done));
+        if (m_total > 0)
+            line += QStringLiteral(" of %1 (%2%)").arg(formatBytes(m_total)).arg(done * 100 / m_total);
+        line += QStringLiteral(", %1/s").arg(formatBytes(uint64_t(double(done) / seconds)));
+        return line;
+    });
+}
+
+bool ProgressLine::tick(const std::function<QString()> &text)
+{
     if (g_interrupted)
         return false;
     if (!m_enabled)
@@ -48,12 +60,7 @@ bool ProgressLine::update(uint64_t done)
     if (now - m_lastDraw < 100)
         return true;
     m_lastDraw = now;
-    const double seconds = std::max<double>(double(now) / 1000.0, 0.001);
-    QString line = QStringLiteral("%1: %2").arg(m_label, formatBytes(done));
-    if (m_total > 0)
-        line += QStringLiteral(" of %1 (%2%)").arg(formatBytes(m_total)).arg(done * 100 / m_total);
-    line += QStringLiteral(", %1/s").arg(formatBytes(uint64_t(double(done) / seconds)));
-    std::fprintf(stderr, "\r\033[K%s", line.toLocal8Bit().constData());
+    std::fprintf(stderr, "\r\033[K%s", text().toLocal8Bit().constData());
     std::fflush(stderr);
     m_drawn = true;
     return true;

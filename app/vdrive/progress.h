@@ -9,6 +9,7 @@
 #include <QString>
 
 #include <cstdint>
+#include <functional>
 
 namespace vd::cli {
 
@@ -18,7 +19,11 @@ public:
     ProgressLine(QString label, uint64_t total, bool enabled);
     ~ProgressLine();
 
+    // "<label>: <done> of <total> (p%), <rate>/s"; false once interrupted.
     bool update(uint64_t done);
+    // Draws the line text() returns, asked only when a redraw is due (bulk
+    // commands that count files and bytes); false once interrupted.
+    bool tick(const std::function<QString()> &text);
     void finish();
 
     static bool interrupted();

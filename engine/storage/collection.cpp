@@ -357,7 +357,11 @@ Result<CollectionInfo> Collection::info()
         i.catalogLiveBytes += seg.liveBytes;
     }
     i.objects = m_root.objectCount;
-    i.logicalBytes = m_root.logicalBytes;
+    i.objectBytes = m_root.logicalBytes;
+    i.vnodes = m_root.vnodeCount;
+    i.treeBytes = m_root.fileBytes;
+    i.snapshots = m_root.snapshotCount;
+    i.logicalBytes = i.objectBytes + i.treeBytes;
     if (i.logicalBytes > 0)
         i.paddingRatio = double(i.dataBlockBytes + i.smallBlockBytes) / double(i.logicalBytes);
     return i;

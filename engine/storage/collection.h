@@ -94,7 +94,11 @@ struct CollectionInfo
     uint64_t catalogBytes = 0;
     uint64_t catalogLiveBytes = 0;
     uint64_t objects = 0;
-    uint64_t logicalBytes = 0;
+    uint64_t logicalBytes = 0; // objects' bytes plus the tree's (files and JSON leaves)
+    uint64_t objectBytes = 0;
+    uint64_t vnodes = 0;       // the tree's nodes, the root and the trash included
+    uint64_t treeBytes = 0;
+    uint64_t snapshots = 0;
     // (data block bytes + SmallData block bytes) / logical bytes; 0 when empty.
     double paddingRatio = 0;
 };
@@ -103,6 +107,7 @@ struct FsckReport
 {
     std::vector<QString> faults; // empty when everything checked out
     uint64_t objectsChecked = 0;
+    uint64_t vnodesChecked = 0;
     uint64_t blocksChecked = 0;
     uint64_t slotsChecked = 0;
     uint64_t pagesChecked = 0;

@@ -902,6 +902,11 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
         return Status::invalidArgument(QStringLiteral("the root folder cannot be removed"));
     if (n.isContainer() && n.size > 0 && !recursive)
         return Status::invalidArgument(QStringLiteral("%1 is not empty (remove it recursively)").arg(path));
+    if (toTrash && isJson(n.kind)) {
+        VD_TRY_ASSIGN(const VNode parent, nodeById(*m_live, n.parent));
+        if (isJson(parent.kind))
+            return Status::invalidArgument(QStringLiteral("%1 is inside a JSON document: delete it with json del (there is no trash inside documents)").arg(path));
+    }
     VD_TRY_ASSIGN(const QString canonical, pathOfIn(*m_live, n.id));
     return guard([&]() -> Status {
         VD_TRY(invalidate(n, true));

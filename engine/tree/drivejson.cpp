@@ -194,6 +194,27 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
         // a JSON object: the name must be an escaped key
         VD_TRY(keyForName(name).status());
     }
+    if (existing && existing->kind == Kind::JsonValue) {
+        // A scalar over a scalar keeps its node: same id, a new version, so a
+        // diff says "modified" and nothing else in the document moves.
+        auto literal = canonicalScalar(jsonText);
+        if (literal) {
+            if (literal->size() > VNode::kMaxInlineValue)
+                return Status::invalidArgument(QStringLiteral("a JSON value of %1 bytes is larger than the %2 bytes a leaf holds").arg(literal->size()).arg(VNode::kMaxInlineValue));
+            return guard([&]() -> Result<VNode> {
+                VNode n = *existing;
+                m_col->m_root.fileBytes -= std::min<uint64_t>(m_col->m_root.fileBytes, n.size);
+                n.value = *literal;
+                n.size = uint64_t(n.value.size());
+                m_col->m_root.fileBytes += n.size;
+                n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
+                n.version = nextVersion();
+                VD_TRY(putNode(n));
+                VD_TRY(recordChange(ChangeOp::Modify, n));
+                return n;
+            }());
+        }
+    }
     return guard([&]() -> Result<VNode> {
         uint64_t ordinal = 0;
         if (existing) {

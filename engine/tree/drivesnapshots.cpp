@@ -84,9 +84,7 @@ Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
     std::vector<storage::PageRef> roots;
     for (const auto &[name, rec] : recs)
         roots.push_back(rec.root);
-    if (m_col->hasUncommittedChanges())
-        VD_TRY(commit());
-    roots.push_back(m_col->m_meta.root.catalogRoot);
+    roots.push_back(m_col->m_meta.root.catalogRoot); // the committed live tree
     auto note = [&](const QByteArray &id, uint64_t bytes, int tree) {
         Item &it = items[id];
         if (it.lastTree == tree)
@@ -503,7 +501,7 @@ Status Drive::checkTree(storage::FsckReport *r)
     });
     if (trashRecords != (childCount.count(trashId()) ? childCount[trashId()] : 0))
         fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(childCount.count(trashId()) ? childCount[trashId()] : 0));
-    r->objectsChecked += nodes.size();
+    r->vnodesChecked += nodes.size();
     return inner;
 }
 

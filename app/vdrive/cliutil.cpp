@@ -1,0 +1,200 @@
+#include "cliutil.h"
+
+#include "progress.h"
+
+#include "storage/datadir.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+#include <QStandardPaths>
+
+namespace vd::cli {
+
+QString count(uint64_t n, const char *singular, const char *plural)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? singular : plural));
+}
+
+void printJson(Context &ctx, const QJsonValue &v)
+{
+    const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
+    ctx.out << doc.toJson(QJsonDocument::Indented);
+}
+
+QString isoTime(int64_t ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+QString localTime(int64_t ms)
+{
+    const QDateTime local = QDateTime::fromMSecsSinceEpoch(ms, Qt::LocalTime);
+    // An explicit offset, so the text says which time it is ("+01:00", "Z").
+    return local.toOffsetFromUtc(local.offsetFromUtc()).toString(Qt::ISODate);
+}
+
+QString cacheDirFor(const Context &ctx, const Ruid &ruid)
+{
+    if (ctx.noCache)
+        return {};
+    QString base = qEnvironmentVariable("VDRIVE_CACHE_DIR");
+    if (base.isEmpty()) {
+        const QString generic = QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation);
+        if (generic.isEmpty())
+            return {};
+        base = generic + QStringLiteral("/vdrive");
+    }
+    return base + QLatin1Char('/') + ruid.toString();
+}
+
+Result<std::unique_ptr<tree::Drive>> openDrive(Context &ctx, storage::Access access)
+{
+    VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
+    VD_TRY_ASSIGN(auto col, storage::Collection::open(*ctx.env, dir, access));
+    tree::DriveOptions options;
+    options.lmdbCacheDir = cacheDirFor(ctx, col->ruid());
+    // A cache another vdrive holds (or one that cannot be written) is not
+    // an error: the Drive then works without it (lmdbProblem() says why).
+    return tree::Drive::attach(std::move(col), options);
+}
+
+QString drivePath(const QString &typed)
+{
+    return QLatin1Char('/') + typed.split(QLatin1Char('/'), Qt::SkipEmptyParts).join(QLatin1Char('/'));
+}
+
+QString lastName(const QString &path)
+{
+    return path.mid(path.lastIndexOf(QLatin1Char('/')) + 1);
+}
+
+QString parentPath(const QString &path)
+{
+    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+    return slash <= 0 ? QStringLiteral("/") : path.left(slash);
+}
+
+QString childPath(const QString &dir, const QString &name)
+{
+    return dir == QLatin1String("/") ? QLatin1Char('/') + name : dir + QLatin1Char('/') + name;
+}
+
+bool endsWithSlash(const QString &typed)
+{
+    return typed.endsWith(QLatin1Char('/'));
+}
+
+QJsonObject nodeJson(const tree::VNode &n)
+{
+    QJsonObject o{{QStringLiteral("name"), n.name},
+                  {QStringLiteral("id"), n.id.toString()},
+                  {QStringLiteral("kind"), tree::kindName(n.kind)},
+                  {QStringLiteral("size"), qint64(n.size)},
+                  {QStringLiteral("created"), isoTime(n.createdMs)},
+                  {QStringLiteral("modified"), isoTime(n.modifiedMs)},
+                  {QStringLiteral("version"), n.version.toString()},
+                  {QStringLiteral("clusters"), qint64(n.clusterCount)}};
+    if (n.kind == tree::Kind::JsonValue)
+        o[QStringLiteral("value")] = QString::fromUtf8(n.value);
+    return o;
+}
+
+QString pieceClass(const tree::PieceInfo &p)
+{
+    return p.packed ? QStringLiteral("packed") : QStringLiteral("%1MiB").arg(1 << p.sizeClass);
+}
+
+QFileDevice &rawStdout(Context &ctx)
+{
+    ctx.out.flush();
+    return *static_cast<QFileDevice *>(ctx.out.device());
+}
+
+Status cannotRead(const QString &local, const QFile &file)
+{
+    const QString msg = QStringLiteral("cannot read '%1': %2").arg(local, file.errorString());
+    if (!QFileInfo(local).isSymLink() && !QFileInfo::exists(local))
+        return Status::notFound(msg);
+    if (file.error() == QFileDevice::PermissionsError || !QFileInfo(local).isReadable())
+        return Status::permissionDenied(msg);
+    return Status::ioError(msg);
+}
+
+Status refuseSymlink(const QFileInfo &fi)
+{
+    if (fi.isSymLink())
+        return Status::permissionDenied(
+            QStringLiteral("refusing to write through the symbolic link '%1' (to '%2')").arg(fi.filePath(), fi.symLinkTarget()));
+    return {};
+}
+
+Status checkFileTarget(const QFileInfo &fi, bool force)
+{
+    VD_TRY(refuseSymlink(fi));
+    if (fi.exists() && fi.isDir())
+        return Status::alreadyExists(QStringLiteral("'%1' exists and is a folder").arg(fi.filePath()));
+    if (fi.exists() && !force)
+        return Status::alreadyExists(QStringLiteral("'%1' exists (--force replaces it)").arg(fi.filePath()));
+    return {};
+}
+
+Status saveLocalFile(const QString &local, const std::function<Status(QIODevice &)> &write)
+{
+    QSaveFile out(local);
+    if (!out.open(QIODevice::WriteOnly))
+        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+    const Status st = write(out);
+    if (!st) {
+        out.cancelWriting();
+        return st;
+    }
+    if (!out.commit())
+        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+    return {};
+}
+
+QJsonObject gcJson(const storage::GcReport &r)
+{
+    return QJsonObject{{QStringLiteral("blocksFreed"), qint64(r.blocksFreed)},
+                       {QStringLiteral("bytesFreed"), qint64(r.bytesFreed)},
+                       {QStringLiteral("catalogBlocksFreed"), qint64(r.catalogBlocksFreed)},
+                       {QStringLiteral("smallBlocksRepacked"), qint64(r.smallBlocksRepacked)},
+                       {QStringLiteral("slotsMoved"), qint64(r.slotsMoved)},
+                       {QStringLiteral("countsFixed"), qint64(r.countsFixed)},
+                       {QStringLiteral("trashExpired"), qint64(r.trashExpired)}};
+}
+
+QString gcText(const storage::GcReport &r)
+{
+    return QStringLiteral("freed %1 in %2 and %3; repacked %4 (%5 moved); %6 fixed; %7 expired")
+        .arg(formatBytes(r.bytesFreed), count(r.blocksFreed, "block", "blocks"), count(r.catalogBlocksFreed, "catalog block", "catalog blocks"),
+             count(r.smallBlocksRepacked, "SmallBlock", "SmallBlocks"), count(r.slotsMoved, "payload", "payloads"),
+             count(r.countsFixed, "reference count", "reference counts"), count(r.trashExpired, "trash entry", "trash entries"));
+}
+
+int commitOrFail(Context &ctx, tree::Drive &drive)
+{
+    const Status st = drive.commit();
+    return st ? ExitOk : ctx.fail(st.withContext(QStringLiteral("committing (nothing of this command was kept)")));
+}
+
+int rollbackAndFail(Context &ctx, tree::Drive &drive, const Status &status)
+{
+    if (drive.hasUncommittedChanges())
+        (void)drive.rollback();
+    return ctx.fail(status);
+}
+
+Result<std::optional<tree::VNode>> statIfExists(tree::Drive &drive, const QString &path, const QString &at)
+{
+    auto n = drive.stat(path, at);
+    if (n)
+        return std::optional<tree::VNode>(std::move(n).value());
+    if (n.status().code() == ErrorCode::NotFound)
+        return std::optional<tree::VNode>();
+    return n.status();
+}
+
+} // namespace vd::cli

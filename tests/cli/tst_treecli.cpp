@@ -1,0 +1,709 @@
+// The tree commands of vdrive (ls, stat, put, get, mv, cp, rm, trash, json,
+// snapshot, du, df, gc, fsck) as a user meets them: the real binary against
+// a throw-away sandbox (see clitest.h), checked by exit codes, output and
+// the local files it writes — never by peeking into the engine.
+#include "clitest.h"
+
+#include <QDirIterator>
+#include <QSet>
+
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+using namespace vd::clitest;
+
+namespace {
+
+const QString kCollection = u"d"_s;
+
+// vdrive -c d ARGS...
+Run run(const Sandbox &sb, const QStringList &args, const QByteArray &input = {})
+{
+    return sb.run(QStringList{u"-c"_s, kCollection} + args, input);
+}
+
+// Every file and folder under root, by relative path: a file's bytes, or
+// "<folder>" (symbolic links as "<link>", not followed).
+std::map<QString, QByteArray> localTree(const QString &root)
+{
+    std::map<QString, QByteArray> out;
+    QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        const QFileInfo fi = it.fileInfo();
+        const QString rel = QDir(root).relativeFilePath(path);
+        out[rel] = fi.isSymLink() ? QByteArray("<link>") : fi.isDir() ? QByteArray("<folder>") : readFile(path);
+    }
+    return out;
+}
+
+// Empty when equal, else the first difference.
+QString compareTrees(const std::map<QString, QByteArray> &want, const std::map<QString, QByteArray> &got)
+{
+    for (const auto &[path, bytes] : want) {
+        const auto it = got.find(path);
+        if (it == got.end())
+            return u"missing: "_s + path;
+        if (it->second != bytes)
+            return u"differs: %1 (%2 bytes, want %3)"_s.arg(path).arg(it->second.size()).arg(bytes.size());
+    }
+    for (const auto &[path, bytes] : got)
+        if (!want.count(path))
+            return u"unexpected: "_s + path;
+    return {};
+}
+
+bool makeFile(const QString &path, const QByteArray &bytes)
+{
+    return QDir().mkpath(QFileInfo(path).absolutePath()) && writeFile(path, bytes);
+}
+
+QStringList outLines(const Run &r)
+{
+    return r.outText().split(u'\n', Qt::SkipEmptyParts);
+}
+
+// Names sorted as the drive lists a folder: by their UTF-8 bytes.
+QStringList byteOrder(QStringList names)
+{
+    std::sort(names.begin(), names.end(), [](const QString &a, const QString &b) { return a.toUtf8() < b.toUtf8(); });
+    return names;
+}
+
+qint64 generation(const Sandbox &sb)
+{
+    return sb.info(kCollection).value(u"generation"_s).toInteger();
+}
+
+QJsonObject df(const Sandbox &sb)
+{
+    const Run r = run(sb, {u"--json"_s, u"df"_s});
+    if (r.code != ExitOk)
+        qWarning("%s", qPrintable(r.describe()));
+    return parseJson(r).toObject();
+}
+
+const QString kJapanese = u"日本語のファイル.txt"_s;
+
+// The local tree the session stores: nested folders, an empty folder, a
+// hidden file, and files of 0 B, 1 B, 3 KiB, 2 MiB and 17 MiB.
+bool makeSourceTree(const QString &root)
+{
+    QDir().mkpath(root + u"/emptyfolder"_s);
+    return makeFile(root + u"/empty"_s, {}) && makeFile(root + u"/one"_s, "1") && makeFile(root + u"/three.bin"_s, randomBytes(3 * 1024, 1))
+           && makeFile(root + u"/two.bin"_s, randomBytes(2 * MiB, 2)) && makeFile(root + u"/seventeen.bin"_s, randomBytes(17 * MiB, 3))
+           && makeFile(root + u'/' + kJapanese, u"こんにちは\n"_s.toUtf8()) && makeFile(root + u"/.hidden"_s, "dot")
+           && makeFile(root + u"/sub/inner.txt"_s, "inner\n") && makeFile(root + u"/sub/deeper/deep.bin"_s, randomBytes(100 * 1024, 4))
+           && makeFile(root + u"/sub/deeper/deepest/leaf"_s, "leaf bytes");
+}
+
+} // namespace
+
+class TestTreeCli : public QObject
+{
+    Q_OBJECT
+
+private:
+    // One collection for the error table: every row fails, so none changes it.
+    Sandbox m_errors;
+    qint64 m_errorsGeneration = 0;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_errors.isValid());
+        QVERIFY(!m_errors.init(kCollection).isEmpty());
+        QVERIFY(writeFile(m_errors.path(u"f.txt"_s), "small file"));
+        QVERIFY(writeFile(m_errors.path(u"bad.json"_s), "{\n  \"a\": 1,\n  \"b\": ,\n  \"c\": 3\n}\n"));
+        QVERIFY(writeFile(m_errors.path(u"doc.json"_s), "{\"a\": 1}"));
+        QVERIFY(writeFile(m_errors.path(u"local-exists"_s), "do not overwrite"));
+        EXPECT_EXIT(run(m_errors, {u"mkdir"_s, u"-p"_s, u"/full/sub"_s}), ExitOk);
+        EXPECT_EXIT(run(m_errors, {u"put"_s, u"f.txt"_s, u"/full/f"_s}), ExitOk);
+        EXPECT_EXIT(run(m_errors, {u"put"_s, u"f.txt"_s, u"/file.txt"_s}), ExitOk);
+        EXPECT_EXIT(run(m_errors, {u"json"_s, u"import"_s, u"doc.json"_s, u"/doc.json"_s}), ExitOk);
+        EXPECT_EXIT(run(m_errors, {u"snapshot"_s, u"create"_s, u"s1"_s}), ExitOk);
+        m_errorsGeneration = generation(m_errors);
+        QVERIFY(m_errorsGeneration > 1);
+    }
+
+    void helpListsTreeCommands()
+    {
+        Sandbox sb;
+        const Run help = sb.runRaw({u"--help"_s});
+        EXPECT_EXIT(help, ExitOk);
+        for (const QString &s : {u"ls [-l] [VPATH]"_s, u"stat VPATH..."_s, u"put [-r] LOCAL... VPATH"_s, u"get [-r] [--force] VPATH LOCAL"_s,
+                                 u"rm [-r] [--permanent] VPATH..."_s, u"trash restore ID [--to VPATH]"_s, u"json set VPATH JSONTEXT"_s,
+                                 u"snapshot diff FROM [TO]"_s, u"du [-s] [VPATH]"_s, u"--at <SNAPSHOT>"_s, u"--no-cache"_s})
+            EXPECT_CONTAINS(help.outText(), s);
+    }
+
+    // A user's afternoon with a drive, from init to a clean fsck.
+    void session()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        QVERIFY(makeSourceTree(src));
+        const auto source = localTree(src);
+
+        // mkdir -p, and ls of the new folders.
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"-p"_s, u"a/b/c"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"ls"_s}).outText(), u"a/\n"_s);
+        QCOMPARE(run(sb, {u"ls"_s, u"/a"_s}).outText(), u"b/\n"_s);
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"-p"_s, u"/a/b"_s}), ExitOk); // -p: no error when it exists
+
+        // put -r of a folder to a path that does not exist: the path becomes the copy.
+        const QString tree = u"/a/b/c/tree"_s;
+        const Run put = run(sb, {u"put"_s, u"-r"_s, src, tree});
+        EXPECT_EXIT(put, ExitOk);
+        EXPECT_CONTAINS(put.outText(), u"stored 10 files"_s);
+        QVERIFY2(put.err.isEmpty(), qPrintable(put.describe()));
+
+        // get -r back: every name and every byte.
+        const QString back = sb.path(u"back"_s);
+        const Run get = run(sb, {u"get"_s, u"-r"_s, tree, back});
+        EXPECT_EXIT(get, ExitOk);
+        const QString difference = compareTrees(source, localTree(back));
+        QVERIFY2(difference.isEmpty(), qPrintable(difference));
+        QCOMPARE(QFileInfo(back + u"/seventeen.bin"_s).size(), 17 * MiB);
+        // A second get -r refuses to overwrite, and says nothing was written.
+        const Run again = run(sb, {u"get"_s, u"-r"_s, tree, back});
+        EXPECT_EXIT(again, ExitExists);
+        EXPECT_CONTAINS(again.errText(), u"nothing was written"_s);
+
+        // ls: names in byte order, folders with '/'.
+        const QStringList expected = byteOrder({u".hidden"_s, u"empty"_s, u"emptyfolder/"_s, u"one"_s, u"seventeen.bin"_s, u"sub/"_s, u"three.bin"_s,
+                                                u"two.bin"_s, kJapanese});
+        QCOMPARE(outLines(run(sb, {u"ls"_s, tree})), expected);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"a/b/c/tree/"_s})), expected); // no leading '/', a trailing one
+        const QStringList longList = outLines(run(sb, {u"ls"_s, u"-l"_s, tree}));
+        QCOMPARE(longList.size(), expected.size());
+        const auto lineFor = [&](const QString &name) {
+            for (const QString &l : longList)
+                if (l.endsWith(u"  "_s + name))
+                    return l;
+            return QString();
+        };
+        QVERIFY2(QRegularExpression(u"^file +17825792  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(Z|[+-]\\d\\d:\\d\\d)  seventeen\\.bin$"_s)
+                     .match(lineFor(u"seventeen.bin"_s))
+                     .hasMatch(),
+                 qPrintable(longList.join(u'\n')));
+        QVERIFY2(QRegularExpression(u"^directory +2  \\S+  sub/$"_s).match(lineFor(u"sub/"_s)).hasMatch(), qPrintable(longList.join(u'\n')));
+        QVERIFY2(QRegularExpression(u"^file +0  \\S+  empty$"_s).match(lineFor(u"empty"_s)).hasMatch(), qPrintable(longList.join(u'\n')));
+
+        const QJsonArray listed = parseJson(run(sb, {u"ls"_s, u"--json"_s, tree})).toArray();
+        QCOMPARE(listed.size(), expected.size());
+        QStringList jsonNames;
+        for (const QJsonValue &v : listed) {
+            const QJsonObject o = v.toObject();
+            QCOMPARE(o.keys(), (QStringList{u"clusters"_s, u"created"_s, u"id"_s, u"kind"_s, u"modified"_s, u"name"_s, u"size"_s, u"version"_s}));
+            QVERIFY(isRuid(o.value(u"id"_s).toString()));
+            QVERIFY(isIsoUtc(o.value(u"created"_s)) && isIsoUtc(o.value(u"modified"_s)));
+            jsonNames << o.value(u"name"_s).toString();
+            if (o.value(u"name"_s).toString() == u"seventeen.bin"_s) {
+                QCOMPARE(o.value(u"kind"_s).toString(), u"file"_s);
+                QCOMPARE(o.value(u"size"_s).toInteger(), 17 * MiB);
+                QVERIFY(o.value(u"clusters"_s).toInteger() >= 1);
+            }
+            if (o.value(u"name"_s).toString() == u"sub"_s)
+                QCOMPARE(o.value(u"kind"_s).toString(), u"directory"_s);
+        }
+        QCOMPARE(jsonNames.size(), expected.size());
+        QCOMPARE(QSet<QString>(jsonNames.begin(), jsonNames.end()).size(), expected.size());
+
+        // stat --json: the node and how its bytes are laid out.
+        const QJsonArray stats = parseJson(run(sb, {u"stat"_s, u"--json"_s, tree + u"/seventeen.bin"_s})).toArray();
+        QCOMPARE(stats.size(), 1);
+        const QJsonObject st = stats.at(0).toObject();
+        QCOMPARE(st.value(u"path"_s).toString(), tree + u"/seventeen.bin"_s);
+        QCOMPARE(st.value(u"kind"_s).toString(), u"file"_s);
+        QCOMPARE(st.value(u"size"_s).toInteger(), 17 * MiB);
+        QVERIFY(QRegularExpression(u"^\\d+@[0-9a-f]{8}$"_s).match(st.value(u"version"_s).toString()).hasMatch());
+        const QJsonArray layout = st.value(u"layout"_s).toArray();
+        QCOMPARE(layout.size(), st.value(u"clusters"_s).toInteger());
+        qint64 covered = 0;
+        for (const QJsonValue &c : layout) {
+            QCOMPARE(c.toObject().value(u"start"_s).toInteger(), covered);
+            qint64 inPieces = 0;
+            for (const QJsonValue &p : c.toObject().value(u"pieces"_s).toArray()) {
+                const QJsonObject piece = p.toObject();
+                QVERIFY(isRuid(piece.value(u"block"_s).toString()));
+                QVERIFY(QRegularExpression(u"^[0-9a-f]{64}$"_s).match(piece.value(u"hash"_s).toString()).hasMatch());
+                QVERIFY(QRegularExpression(u"^(packed|1MiB|2MiB|4MiB|8MiB|16MiB)$"_s).match(piece.value(u"class"_s).toString()).hasMatch());
+                inPieces += piece.value(u"length"_s).toInteger();
+            }
+            QCOMPARE(inPieces, c.toObject().value(u"length"_s).toInteger());
+            covered += inPieces;
+        }
+        QCOMPARE(covered, 17 * MiB);
+        const Run statText = run(sb, {u"stat"_s, tree + u"/three.bin"_s, tree + u"/sub"_s});
+        EXPECT_EXIT(statText, ExitOk);
+        EXPECT_CONTAINS(statText.outText(), u"size      3072 (3.00 KiB)"_s);
+        EXPECT_CONTAINS(statText.outText(), u"kind      directory"_s);
+        EXPECT_CONTAINS(statText.outText(), u"sha256 "_s);
+
+        // du and df after the put.
+        const QJsonArray du = parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s, tree})).toArray();
+        QCOMPARE(du.size(), 1);
+        QCOMPARE(du.at(0).toObject().value(u"files"_s).toInteger(), qint64(10));
+        QCOMPARE(du.at(0).toObject().value(u"directories"_s).toInteger(), qint64(5));
+        qint64 localBytes = 0;
+        for (const auto &[path, bytes] : source)
+            localBytes += bytes == "<folder>" ? 0 : bytes.size();
+        QCOMPARE(du.at(0).toObject().value(u"logicalBytes"_s).toInteger(), localBytes);
+        // du: every folder, each after the folders inside it.
+        const QStringList duLines = outLines(run(sb, {u"du"_s, tree}));
+        QStringList duPaths;
+        for (const QString &l : duLines)
+            duPaths << l.section(u"  "_s, -1);
+        QCOMPARE(duPaths.size(), 5);
+        QCOMPARE(duPaths.last(), tree);
+        QVERIFY2(duPaths.indexOf(tree + u"/sub/deeper/deepest"_s) < duPaths.indexOf(tree + u"/sub/deeper"_s)
+                     && duPaths.indexOf(tree + u"/sub/deeper"_s) < duPaths.indexOf(tree + u"/sub"_s) && duPaths.contains(tree + u"/emptyfolder"_s)
+                     && duPaths.indexOf(tree + u"/sub/deeper/deepest"_s) >= 0,
+                 qPrintable(duLines.join(u'\n')));
+
+        // cat and a single file put into an existing folder (under its own name).
+        QCOMPARE(run(sb, {u"cat"_s, tree + u"/one"_s, tree + u"/sub/inner.txt"_s}).out, QByteArray("1inner\n"));
+        EXPECT_EXIT(run(sb, {u"put"_s, src + u"/one"_s, u"/a"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"cat"_s, u"/a/one"_s}).out, QByteArray("1"));
+
+        // mv: rename, then into a folder.
+        EXPECT_EXIT(run(sb, {u"mv"_s, u"/a/one"_s, u"/a/uno"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/a"_s})), (QStringList{u"b/"_s, u"uno"_s}));
+        EXPECT_EXIT(run(sb, {u"mv"_s, u"/a/uno"_s, u"/a/b"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/a/b"_s})), (QStringList{u"c/"_s, u"uno"_s}));
+
+        // cp -r shares the blocks: no data block is written.
+        const QJsonObject beforeCopy = df(sb);
+        EXPECT_EXIT(run(sb, {u"cp"_s, tree, u"/copy"_s}), ExitUsage);
+        EXPECT_EXIT(run(sb, {u"cp"_s, u"-r"_s, tree, u"/copy"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"cat"_s, u"/copy/two.bin"_s}).out, source.at(u"two.bin"_s));
+        const QJsonObject afterCopy = df(sb);
+        QCOMPARE(afterCopy.value(u"dataBytes"_s).toInteger(), beforeCopy.value(u"dataBytes"_s).toInteger());
+        QCOMPARE(afterCopy.value(u"logicalBytes"_s).toInteger(), beforeCopy.value(u"logicalBytes"_s).toInteger() + localBytes);
+
+        // rm: folders need -r; to the trash, restored, removed, emptied.
+        const Run rmFolder = run(sb, {u"rm"_s, u"/copy"_s});
+        EXPECT_EXIT(rmFolder, ExitUsage);
+        EXPECT_CONTAINS(rmFolder.errText(), u"rm -r"_s);
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"/copy"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s})), (QStringList{u"a/"_s}));
+        QJsonArray trash = parseJson(run(sb, {u"trash"_s, u"list"_s, u"--json"_s})).toArray();
+        QCOMPARE(trash.size(), 1);
+        QCOMPARE(trash.at(0).toObject().value(u"originalPath"_s).toString(), u"/copy"_s);
+        QCOMPARE(trash.at(0).toObject().value(u"kind"_s).toString(), u"directory"_s);
+        QVERIFY(isIsoUtc(trash.at(0).toObject().value(u"deleted"_s)));
+        const QString trashId = trash.at(0).toObject().value(u"id"_s).toString();
+        EXPECT_CONTAINS(run(sb, {u"trash"_s, u"list"_s}).outText(), trashId);
+        const Run restored = run(sb, {u"trash"_s, u"restore"_s, trashId});
+        EXPECT_EXIT(restored, ExitOk);
+        QCOMPARE(restored.outText(), u"restored /copy\n"_s);
+        QCOMPARE(run(sb, {u"cat"_s, u"/copy/sub/deeper/deepest/leaf"_s}).out, QByteArray("leaf bytes"));
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"/copy"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"--permanent"_s, u"/a/b/uno"_s}), ExitOk); // not to the trash
+        QCOMPARE(parseJson(run(sb, {u"trash"_s, u"list"_s, u"--json"_s})).toArray().size(), 1);
+        QCOMPARE(run(sb, {u"trash"_s, u"empty"_s}).outText(), u"removed 1 entry from the trash\n"_s);
+        QCOMPARE(parseJson(run(sb, {u"trash"_s, u"list"_s, u"--json"_s})).toArray().size(), 0);
+
+        // JSON: key order, exact numbers, set/del, export.
+        QVERIFY(writeFile(sb.path(u"doc.json"_s),
+                          u"{\"zeta\": 1, \"alpha\": [true, null, 2.50],\n \"big\": 12345678901234567890,\n"
+                          "\"nested\": {\"k\": \"v\", \"日本\": \"語\"}, \"z\": -0}"_s.toUtf8()));
+        const Run imported = run(sb, {u"json"_s, u"import"_s, sb.path(u"doc.json"_s), u"/conf.json"_s});
+        EXPECT_EXIT(imported, ExitOk);
+        EXPECT_CONTAINS(imported.outText(), u"imported /conf.json"_s);
+        const QByteArray pretty = u"{\n  \"zeta\": 1,\n  \"alpha\": [\n    true,\n    null,\n    2.50\n  ],\n  \"big\": 12345678901234567890,\n"
+                                  "  \"nested\": {\n    \"k\": \"v\",\n    \"日本\": \"語\"\n  },\n  \"z\": -0\n}\n"_s.toUtf8();
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"/conf.json"_s}).out, pretty);
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"/conf.json"_s, u"--compact"_s}).out,
+                 u"{\"zeta\":1,\"alpha\":[true,null,2.50],\"big\":12345678901234567890,\"nested\":{\"k\":\"v\",\"日本\":\"語\"},\"z\":-0}\n"_s.toUtf8());
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"/conf.json/big"_s}).out, QByteArray("12345678901234567890\n"));
+        QCOMPARE(run(sb, {u"cat"_s, u"/conf.json"_s}).out, pretty);
+        const QJsonArray members = parseJson(run(sb, {u"ls"_s, u"--json"_s, u"/conf.json"_s})).toArray();
+        QStringList memberNames;
+        for (const QJsonValue &m : members)
+            memberNames << m.toObject().value(u"name"_s).toString();
+        QCOMPARE(memberNames, (QStringList{u"zeta"_s, u"alpha"_s, u"big"_s, u"nested"_s, u"z"_s})); // document order
+        QCOMPARE(members.at(2).toObject().value(u"value"_s).toString(), u"12345678901234567890"_s);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"set"_s, u"/conf.json/zeta"_s, u"\"x\""_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"set"_s, u"/conf.json/alpha/3"_s, u"42"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"set"_s, u"/conf.json/added"_s, u"{\"a\":1}"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"set"_s, u"/conf.json/neg"_s, u"--"_s, u"-7"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"del"_s, u"/conf.json/z"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"del"_s, u"/conf.json/alpha/0"_s}), ExitOk);
+        const QByteArray edited =
+            u"{\"zeta\":\"x\",\"alpha\":[null,2.50,42],\"big\":12345678901234567890,\"nested\":{\"k\":\"v\",\"日本\":\"語\"},\"added\":{\"a\":1},\"neg\":-7}\n"_s
+                .toUtf8();
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"--compact"_s, u"conf.json"_s}).out, edited);
+        const QString exported = sb.path(u"exported.json"_s);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"export"_s, u"/conf.json"_s, exported, u"--compact"_s}), ExitOk);
+        QCOMPARE(readFile(exported), edited);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"export"_s, u"/conf.json"_s, exported}), ExitExists);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"export"_s, u"/conf.json"_s, exported, u"--force"_s}), ExitOk);
+        QCOMPARE(readFile(exported), run(sb, {u"json"_s, u"get"_s, u"/conf.json"_s}).out);
+        QCOMPARE(run(sb, {u"json"_s, u"export"_s, u"/conf.json/nested"_s, u"-"_s, u"--compact"_s}).out, u"{\"k\":\"v\",\"日本\":\"語\"}\n"_s.toUtf8());
+        // A round trip: the exported text imported again reads back the same.
+        EXPECT_EXIT(run(sb, {u"json"_s, u"import"_s, exported, u"/conf.json"_s}), ExitExists);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"import"_s, exported, u"/copy.json"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"--compact"_s, u"/copy.json"_s}).out, edited);
+        EXPECT_EXIT(run(sb, {u"json"_s, u"import"_s, u"--replace"_s, sb.path(u"doc.json"_s), u"/copy.json"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"/copy.json"_s}).out, pretty);
+
+        // Snapshots: create, change things, diff, read the past, restore.
+        const Run snap = run(sb, {u"snapshot"_s, u"create"_s, u"s1"_s});
+        EXPECT_EXIT(snap, ExitOk);
+        EXPECT_CONTAINS(snap.outText(), u"created snapshot s1"_s);
+        QVERIFY(writeFile(sb.path(u"three-v2"_s), "version two"));
+        EXPECT_EXIT(run(sb, {u"put"_s, sb.path(u"three-v2"_s), tree + u"/three.bin"_s}), ExitOk); // M
+        EXPECT_EXIT(run(sb, {u"rm"_s, tree + u"/one"_s}), ExitOk);                                // D (to the trash)
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"--permanent"_s, tree + u"/seventeen.bin"_s}), ExitOk);   // D (for good)
+        EXPECT_EXIT(run(sb, {u"put"_s, sb.path(u"three-v2"_s), u"/a/new.txt"_s}), ExitOk);       // A
+        EXPECT_EXIT(run(sb, {u"mv"_s, tree + u"/sub"_s, tree + u"/sub2"_s}), ExitOk);            // R
+        EXPECT_EXIT(run(sb, {u"json"_s, u"set"_s, u"/conf.json/zeta"_s, u"\"changed\""_s}), ExitOk);
+        const Run diff = run(sb, {u"snapshot"_s, u"diff"_s, u"s1"_s});
+        EXPECT_EXIT(diff, ExitOk);
+        const QStringList diffLines = outLines(diff);
+        for (const QString &line : {u"M "_s + tree + u"/three.bin"_s, u"D "_s + tree + u"/one"_s, u"D "_s + tree + u"/seventeen.bin"_s,
+                                    u"A /a/new.txt"_s, u"R %1/sub -> %1/sub2"_s.arg(tree)})
+            QVERIFY2(diffLines.contains(line), qPrintable(u"'%1' not in:\n%2"_s.arg(line, diffLines.join(u'\n'))));
+        for (const QString &line : diffLines)
+            QVERIFY2(!line.contains(u"two.bin"_s) && !line.contains(u"inner.txt"_s), qPrintable(diff.describe())); // unchanged
+        bool movedInJson = false;
+        for (const QJsonValue &v : parseJson(run(sb, {u"snapshot"_s, u"diff"_s, u"s1"_s, u"--json"_s})).toArray()) {
+            const QJsonObject o = v.toObject();
+            if (o.value(u"change"_s).toString() == u"moved"_s) {
+                QCOMPARE(o.value(u"oldPath"_s).toString(), tree + u"/sub"_s);
+                QCOMPARE(o.value(u"path"_s).toString(), tree + u"/sub2"_s);
+                QCOMPARE(o.value(u"kind"_s).toString(), u"directory"_s);
+                movedInJson = true;
+            }
+        }
+        QVERIFY(movedInJson);
+
+        // --at reads the snapshot: the old content, names and documents.
+        QCOMPARE(run(sb, {u"--at"_s, u"s1"_s, u"cat"_s, tree + u"/three.bin"_s}).out, source.at(u"three.bin"_s));
+        QCOMPARE(run(sb, {u"cat"_s, tree + u"/three.bin"_s}).out, QByteArray("version two"));
+        QCOMPARE(outLines(run(sb, {u"ls"_s, tree, u"--at"_s, u"s1"_s})), expected);
+        const QString old17 = sb.path(u"old17.bin"_s);
+        EXPECT_EXIT(run(sb, {u"get"_s, u"--at"_s, u"s1"_s, tree + u"/seventeen.bin"_s, old17}), ExitOk);
+        QVERIFY(readFile(old17) == source.at(u"seventeen.bin"_s));
+        QCOMPARE(run(sb, {u"json"_s, u"get"_s, u"/conf.json/zeta"_s, u"--at"_s, u"s1"_s}).out, QByteArray("\"x\"\n"));
+        QCOMPARE(parseJson(run(sb, {u"stat"_s, u"--json"_s, u"--at"_s, u"s1"_s, tree + u"/seventeen.bin"_s})).toArray().at(0).toObject().value(u"size"_s).toInteger(),
+                 17 * MiB);
+        QCOMPARE(parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s, u"--at"_s, u"s1"_s, tree})).toArray().at(0).toObject().value(u"files"_s).toInteger(),
+                 qint64(10));
+        EXPECT_EXIT(run(sb, {u"cat"_s, tree + u"/one"_s}), ExitNotFound);
+        const Run back1 = run(sb, {u"snapshot"_s, u"restore"_s, u"s1"_s, tree + u"/one"_s});
+        EXPECT_EXIT(back1, ExitOk);
+        QCOMPARE(run(sb, {u"cat"_s, tree + u"/one"_s}).out, QByteArray("1"));
+        EXPECT_EXIT(run(sb, {u"snapshot"_s, u"restore"_s, u"s1"_s, tree + u"/three.bin"_s, u"--to"_s, u"/a/three-old.bin"_s}), ExitOk);
+        QCOMPARE(run(sb, {u"cat"_s, u"/a/three-old.bin"_s}).out, source.at(u"three.bin"_s));
+
+        // The 17 MiB file lives on only in s1: deleting s1 gives its space back.
+        const QJsonArray snaps = parseJson(run(sb, {u"snapshot"_s, u"list"_s, u"--json"_s})).toArray();
+        QCOMPARE(snaps.size(), 1);
+        const QJsonObject s1 = snaps.at(0).toObject();
+        QCOMPARE(s1.value(u"name"_s).toString(), u"s1"_s);
+        QVERIFY(isIsoUtc(s1.value(u"created"_s)));
+        QVERIFY2(s1.value(u"uniqueBytes"_s).toInteger() >= 16 * MiB, qPrintable(QString::fromUtf8(QJsonDocument(s1).toJson())));
+        QVERIFY(s1.value(u"fileBytes"_s).toInteger() >= 17 * MiB);
+        EXPECT_CONTAINS(run(sb, {u"snapshot"_s, u"list"_s}).outText(), u"s1  "_s);
+        const qint64 allocatedBefore = df(sb).value(u"allocatedBytes"_s).toInteger();
+        const Run deleted = run(sb, {u"snapshot"_s, u"delete"_s, u"s1"_s, u"--json"_s});
+        EXPECT_EXIT(deleted, ExitOk);
+        const QJsonObject gc = parseJson(deleted).toObject().value(u"gc"_s).toObject();
+        QVERIFY2(gc.value(u"bytesFreed"_s).toInteger() >= 16 * MiB, qPrintable(deleted.describe()));
+        const QJsonObject after = df(sb);
+        QVERIFY2(after.value(u"allocatedBytes"_s).toInteger() <= allocatedBefore - 16 * MiB, qPrintable(QString::number(allocatedBefore)));
+        QCOMPARE(after.value(u"snapshots"_s).toInteger(), qint64(0));
+        EXPECT_EXIT(run(sb, {u"ls"_s, u"--at"_s, u"s1"_s}), ExitNotFound);
+        QCOMPARE(run(sb, {u"snapshot"_s, u"list"_s}).out, QByteArray());
+
+        // df and gc.
+        QCOMPARE(after.keys(), (QStringList{u"allocatedBytes"_s, u"dataBytes"_s, u"files"_s, u"folders"_s, u"idvdBytes"_s, u"jsonNodes"_s,
+                                            u"logicalBytes"_s, u"name"_s, u"objectBytes"_s, u"objects"_s, u"paddingRatio"_s, u"ruid"_s,
+                                            u"snapshots"_s, u"trashEntries"_s, u"treeBytes"_s, u"vnodes"_s}));
+        const QJsonObject whole = parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s})).toArray().at(0).toObject();
+        QCOMPARE(after.value(u"files"_s).toInteger(), whole.value(u"files"_s).toInteger());
+        QCOMPARE(after.value(u"treeBytes"_s).toInteger(), whole.value(u"logicalBytes"_s).toInteger());
+        QCOMPARE(after.value(u"trashEntries"_s).toInteger(), qint64(1)); // the `one` rm put there (the restore made a new one)
+        EXPECT_CONTAINS(run(sb, {u"df"_s}).outText(), u"padding"_s);
+        const Run gcRun = run(sb, {u"gc"_s, u"--json"_s});
+        EXPECT_EXIT(gcRun, ExitOk);
+        QCOMPARE(parseJson(gcRun).toObject().keys(), (QStringList{u"blocksFreed"_s, u"bytesFreed"_s, u"catalogBlocksFreed"_s, u"countsFixed"_s,
+                                                                  u"slotsMoved"_s, u"smallBlocksRepacked"_s, u"trashExpired"_s}));
+
+        // fsck: clean, with the tree's checks.
+        const Run fsck = run(sb, {u"fsck"_s});
+        EXPECT_EXIT(fsck, ExitOk);
+        QVERIFY2(fsck.outText().startsWith(u"clean: 0 faults"_s), qPrintable(fsck.describe()));
+        QCOMPARE(parseJson(run(sb, {u"fsck"_s, u"--json"_s})).toObject().value(u"clean"_s).toBool(), true);
+    }
+
+    void errors_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exit");
+        QTest::addColumn<QString>("message");
+        const QString longName = QString(300, u'x');
+        QTest::newRow("ls missing") << QStringList{u"ls"_s, u"/missing"_s} << int(ExitNotFound) << u"not-found: no such file or folder: /missing"_s;
+        QTest::newRow("cat missing") << QStringList{u"cat"_s, u"missing"_s} << int(ExitNotFound) << u"/missing"_s;
+        QTest::newRow("stat missing") << QStringList{u"stat"_s, u"/file.txt"_s, u"/missing"_s} << int(ExitNotFound) << u"/missing"_s;
+        QTest::newRow("get missing") << QStringList{u"get"_s, u"/missing"_s, u"out"_s} << int(ExitNotFound) << u"/missing"_s;
+        QTest::newRow("rm missing") << QStringList{u"rm"_s, u"/file.txt"_s, u"/missing"_s} << int(ExitNotFound) << u"/missing"_s;
+        QTest::newRow("mv missing") << QStringList{u"mv"_s, u"/missing"_s, u"/x"_s} << int(ExitNotFound) << u"/missing"_s;
+        QTest::newRow("mkdir without parent") << QStringList{u"mkdir"_s, u"/nope/deeper"_s} << int(ExitNotFound) << u"/nope"_s;
+        QTest::newRow("put without parent") << QStringList{u"put"_s, u"f.txt"_s, u"/nope/f.txt"_s} << int(ExitNotFound) << u"/nope"_s;
+        QTest::newRow("put missing local") << QStringList{u"put"_s, u"no-such-file"_s, u"/x"_s} << int(ExitNotFound) << u"cannot read 'no-such-file'"_s;
+        QTest::newRow("json import missing local") << QStringList{u"json"_s, u"import"_s, u"no-such.json"_s, u"/x.json"_s} << int(ExitNotFound)
+                                                   << u"cannot read"_s;
+        QTest::newRow("--at unknown snapshot") << QStringList{u"--at"_s, u"nosuch"_s, u"ls"_s} << int(ExitNotFound) << u"no snapshot 'nosuch'"_s;
+        QTest::newRow("diff unknown snapshot") << QStringList{u"snapshot"_s, u"diff"_s, u"nosuch"_s} << int(ExitNotFound) << u"nosuch"_s;
+        QTest::newRow("delete unknown snapshot") << QStringList{u"snapshot"_s, u"delete"_s, u"nosuch"_s} << int(ExitNotFound) << u"nosuch"_s;
+        QTest::newRow("restore id not in trash") << QStringList{u"trash"_s, u"restore"_s, QString(32, u'a')} << int(ExitNotFound) << u"trash"_s;
+
+        QTest::newRow("mkdir existing") << QStringList{u"mkdir"_s, u"/full"_s} << int(ExitExists) << u"already-exists: /full already exists"_s;
+        QTest::newRow("mv onto existing") << QStringList{u"mv"_s, u"/file.txt"_s, u"/full/f"_s} << int(ExitExists) << u"/full/f"_s;
+        QTest::newRow("cp onto existing") << QStringList{u"cp"_s, u"/file.txt"_s, u"/full/f"_s} << int(ExitExists) << u"/full/f"_s;
+        QTest::newRow("json import existing") << QStringList{u"json"_s, u"import"_s, u"doc.json"_s, u"/doc.json"_s} << int(ExitExists) << u"/doc.json"_s;
+        QTest::newRow("snapshot create existing") << QStringList{u"snapshot"_s, u"create"_s, u"s1"_s} << int(ExitExists) << u"s1"_s;
+        QTest::newRow("get onto existing local") << QStringList{u"get"_s, u"/file.txt"_s, u"local-exists"_s} << int(ExitExists) << u"--force"_s;
+        QTest::newRow("put many onto a file") << QStringList{u"put"_s, u"f.txt"_s, u"doc.json"_s, u"/file.txt"_s} << int(ExitExists) << u"not a folder"_s;
+
+        QTest::newRow("name of 300 bytes") << QStringList{u"mkdir"_s, u"/"_s + longName} << int(ExitUsage) << u"at most 255 bytes"_s;
+        QTest::newRow("put to a name of 300 bytes") << QStringList{u"put"_s, u"f.txt"_s, u"/full/"_s + longName + u"/x"_s} << int(ExitUsage)
+                                                    << u"at most 255 bytes"_s;
+        QTest::newRow("dot-dot") << QStringList{u"mkdir"_s, u"-p"_s, u"/full/../x"_s} << int(ExitUsage) << u"'..' cannot be a name"_s;
+        QTest::newRow("ls dot-dot") << QStringList{u"ls"_s, u"/.."_s} << int(ExitUsage) << u"'..' cannot be a name"_s;
+        QTest::newRow("invalid JSON import") << QStringList{u"json"_s, u"import"_s, u"bad.json"_s, u"/bad.json"_s} << int(ExitUsage)
+                                             << u"invalid JSON at line 3, column "_s;
+        QTest::newRow("invalid JSON set") << QStringList{u"json"_s, u"set"_s, u"/doc.json/b"_s, u"{\"a\": "_s} << int(ExitUsage)
+                                          << u"invalid JSON at line 1, column 7"_s;
+        QTest::newRow("rm non-empty folder") << QStringList{u"rm"_s, u"/full"_s} << int(ExitUsage) << u"/full is a folder and not empty: use rm -r"_s;
+        QTest::newRow("cp folder without -r") << QStringList{u"cp"_s, u"/full"_s, u"/x"_s} << int(ExitUsage) << u"use cp -r"_s;
+        QTest::newRow("get folder without -r") << QStringList{u"get"_s, u"/full"_s, u"x"_s} << int(ExitUsage) << u"use get -r"_s;
+        QTest::newRow("put folder without -r") << QStringList{u"put"_s, u"."_s, u"/x"_s} << int(ExitUsage) << u"use put -r"_s;
+        QTest::newRow("--at with mv") << QStringList{u"--at"_s, u"s1"_s, u"mv"_s, u"/file.txt"_s, u"/y"_s} << int(ExitUsage)
+                                      << u"--at reads a snapshot, and 'mv' changes the collection"_s;
+        QTest::newRow("--at with put") << QStringList{u"put"_s, u"f.txt"_s, u"/y"_s, u"--at"_s, u"s1"_s} << int(ExitUsage) << u"--at"_s;
+        QTest::newRow("--at with df") << QStringList{u"df"_s, u"--at"_s, u"s1"_s} << int(ExitUsage) << u"--at does not apply to 'df'"_s;
+        QTest::newRow("-p with ls") << QStringList{u"ls"_s, u"-p"_s} << int(ExitUsage) << u"-p does not apply to 'ls'"_s;
+        QTest::newRow("trash restore bad id") << QStringList{u"trash"_s, u"restore"_s, u"zzz"_s} << int(ExitUsage) << u"not a trash id"_s;
+        QTest::newRow("trash alone") << QStringList{u"trash"_s} << int(ExitUsage) << u"usage: vdrive trash"_s;
+        QTest::newRow("json unknown") << QStringList{u"json"_s, u"frob"_s} << int(ExitUsage) << u"unknown command 'json frob'"_s;
+        QTest::newRow("put one argument") << QStringList{u"put"_s, u"f.txt"_s} << int(ExitUsage) << u"usage: vdrive put [-r] LOCAL... VPATH"_s;
+        QTest::newRow("older-than not a number") << QStringList{u"trash"_s, u"empty"_s, u"--older-than"_s, u"soon"_s} << int(ExitUsage)
+                                                 << u"--older-than"_s;
+        QTest::newRow("stdin into a folder") << QStringList{u"put"_s, u"-"_s, u"/full"_s} << int(ExitUsage) << u"needs a name"_s;
+    }
+
+    // Each failing command says why on stderr, exits with its code, prints
+    // nothing on stdout, and changes nothing.
+    void errors()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, exit);
+        QFETCH(QString, message);
+        const Run r = run(m_errors, args);
+        EXPECT_EXIT(r, exit);
+        EXPECT_CONTAINS(r.errText(), message);
+        QVERIFY2(r.errText().startsWith(u"vdrive: "_s), qPrintable(r.describe()));
+        QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        QCOMPARE(generation(m_errors), m_errorsGeneration);
+        QCOMPARE(readFile(m_errors.path(u"local-exists"_s)), QByteArray("do not overwrite"));
+        QVERIFY(!QFileInfo::exists(m_errors.path(u"out"_s)) && !QFileInfo::exists(m_errors.path(u"x"_s)));
+    }
+
+    // get -r writes only under LOCAL and never through a symbolic link
+    // already there, whatever the drive's names (which the engine keeps
+    // safe anyway); get of one file refuses a link as its target too.
+    void getRefusesSymlinks()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        QVERIFY(makeFile(sb.path(u"src/top.txt"_s), "top"));
+        QVERIFY(makeFile(sb.path(u"src/sub/f.txt"_s), "inside sub"));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, sb.path(u"src"_s), u"/t"_s}), ExitOk);
+        const QString outside = sb.path(u"outside"_s);
+        QVERIFY(QDir().mkpath(outside));
+
+        // A folder named like the drive's folder "sub", linking outside.
+        const QString local = sb.path(u"local"_s);
+        QVERIFY(QDir().mkpath(local));
+        QVERIFY(QFile::link(outside, local + u"/sub"_s));
+        for (const QStringList &opts : {QStringList{}, QStringList{u"--force"_s}}) {
+            const Run r = run(sb, QStringList{u"get"_s, u"-r"_s, u"/t"_s, local} + opts);
+            EXPECT_EXIT(r, ExitFailure);
+            EXPECT_CONTAINS(r.errText(), u"permission-denied: nothing was written: refusing to write through the symbolic link"_s);
+            QVERIFY2(QDir(outside).isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot), "wrote outside LOCAL");
+            QCOMPARE(localTree(local).size(), size_t(1)); // only the link: nothing else was written either
+        }
+
+        // A file named like the drive's file, linking to a file outside.
+        const QString local2 = sb.path(u"local2"_s);
+        QVERIFY(QDir().mkpath(local2));
+        QVERIFY(QFile::link(outside + u"/target.txt"_s, local2 + u"/top.txt"_s));
+        const Run r2 = run(sb, {u"get"_s, u"-r"_s, u"--force"_s, u"/t"_s, local2});
+        EXPECT_EXIT(r2, ExitFailure);
+        EXPECT_CONTAINS(r2.errText(), u"symbolic link"_s);
+        QVERIFY(!QFileInfo::exists(outside + u"/target.txt"_s));
+
+        // One file, to a link or into a folder holding a link of its name.
+        const Run r3 = run(sb, {u"get"_s, u"--force"_s, u"/t/top.txt"_s, local2 + u"/top.txt"_s});
+        EXPECT_EXIT(r3, ExitFailure);
+        const Run r4 = run(sb, {u"get"_s, u"--force"_s, u"/t/top.txt"_s, local2});
+        EXPECT_EXIT(r4, ExitFailure);
+        QVERIFY(!QFileInfo::exists(outside + u"/target.txt"_s));
+        QVERIFY(QDir(outside).isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot));
+
+        // Where nothing is in the way, the same copy works.
+        const QString fresh = sb.path(u"fresh/deeper"_s);
+        EXPECT_EXIT(run(sb, {u"get"_s, u"-r"_s, u"/t"_s, fresh}), ExitOk);
+        QCOMPARE(readFile(fresh + u"/sub/f.txt"_s), QByteArray("inside sub"));
+        EXPECT_EXIT(run(sb, {u"get"_s, u"/t/top.txt"_s, sb.path(u"fresh"_s)}), ExitOk); // into a folder, under its name
+        QCOMPARE(readFile(sb.path(u"fresh/top.txt"_s)), QByteArray("top"));
+    }
+
+    void putSkipsLinksAndSpecialFiles()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        QVERIFY(makeFile(src + u"/a"_s, "a"));
+        QVERIFY(QDir().mkpath(src + u"/d"_s));
+        QVERIFY(QFile::link(src + u"/a"_s, src + u"/link-to-a"_s));
+        QVERIFY(QFile::link(u"/etc"_s, src + u"/d/etc"_s));
+        QCOMPARE(::mkfifo(QFile::encodeName(src + u"/fifo"_s).constData(), 0600), 0);
+        // A name that is not UTF-8 (any bytes but '/' and NUL make a Linux name).
+        const int fd = ::open((QFile::encodeName(src) + "/bad-\xff-name").constData(), O_CREAT | O_WRONLY, 0600);
+        QVERIFY(fd >= 0);
+        ::close(fd);
+        const Run r = run(sb, {u"put"_s, u"-r"_s, src, u"/s"_s});
+        EXPECT_EXIT(r, ExitOk);
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/link-to-a'"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/d/etc'"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/fifo': not a regular file or folder"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"its name is not valid UTF-8"_s);
+        EXPECT_CONTAINS(r.outText(), u"skipped 4"_s);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s"_s})), (QStringList{u"a"_s, u"d/"_s}));
+        QCOMPARE(run(sb, {u"ls"_s, u"/s/d"_s}).out, QByteArray());
+        // put into an existing folder puts the folder inside it (cp -r's rule).
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src + u"/d"_s, u"/s"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s"_s})), (QStringList{u"a"_s, u"d/"_s}));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/s"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s"_s})), (QStringList{u"a"_s, u"d/"_s, u"src/"_s}));
+        // Standard input to a file, and several files into a new folder.
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-"_s, u"/s/stdin.txt"_s}, "from stdin"), ExitOk);
+        QCOMPARE(run(sb, {u"cat"_s, u"/s/stdin.txt"_s}).out, QByteArray("from stdin"));
+        EXPECT_EXIT(run(sb, {u"put"_s, src + u"/a"_s, sb.path(u"src/a"_s), u"/new/deeper"_s}), ExitUsage); // the same name twice
+        EXPECT_EXIT(run(sb, {u"ls"_s, u"/new"_s}), ExitNotFound);                                                 // and nothing kept
+        EXPECT_EXIT(run(sb, {u"put"_s, src + u"/a"_s, sb.path(u"src/link-to-a"_s), u"/new/deeper"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/new/deeper"_s})), (QStringList{u"a"_s, u"link-to-a"_s})); // named links are followed
+    }
+
+    // 2,000 files in one put -r: a few commits, not one per file.
+    void bulkPutCommitsInBatches()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"many"_s);
+        for (const QString &dir : {u"x"_s, u"y"_s})
+            for (int i = 0; i < 1000; ++i)
+                QVERIFY(makeFile(u"%1/%2/file-%3.txt"_s.arg(src, dir).arg(i), u"%1 number %2\n"_s.arg(dir).arg(i).toUtf8()));
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"/bulk"_s}), ExitOk);
+        const qint64 before = generation(sb);
+        QElapsedTimer clock;
+        clock.start();
+        const Run put = run(sb, {u"put"_s, u"-r"_s, src, u"/bulk"_s});
+        EXPECT_EXIT(put, ExitOk);
+        EXPECT_CONTAINS(put.outText(), u"stored 2000 files"_s);
+        const qint64 commits = generation(sb) - before;
+        QVERIFY2(commits >= 1 && commits <= 5, qPrintable(u"%1 commits"_s.arg(commits)));
+        QVERIFY2(clock.elapsed() < 20'000, qPrintable(u"put -r of 2,000 files took %1 ms"_s.arg(clock.elapsed())));
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/bulk/many/x"_s})).size(), 1000);
+        const QJsonObject du = parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s, u"/bulk"_s})).toArray().at(0).toObject();
+        QCOMPARE(du.value(u"files"_s).toInteger(), qint64(2000));
+        // Every name arrived; a sample of contents (get -r syncs every file it
+        // writes, which the session already covers).
+        QStringList want;
+        for (int i = 0; i < 1000; ++i)
+            want << u"file-%1.txt"_s.arg(i);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/bulk/many/y"_s})), byteOrder(want));
+        for (int i : {0, 499, 999})
+            QCOMPARE(run(sb, {u"cat"_s, u"/bulk/many/y/file-%1.txt"_s.arg(i)}).out, u"y number %1\n"_s.arg(i).toUtf8());
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
+    // An unreadable file stops put -r; what was stored before it is committed and stays.
+    void putStopsAtUnreadableFile()
+    {
+        if (::geteuid() == 0)
+            QSKIP("root reads every file");
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (const QString &name : {u"a/1"_s, u"a/2"_s, u"b/1"_s, u"b/2"_s, u"b/3"_s})
+            QVERIFY(makeFile(src + u'/' + name, name.toUtf8()));
+        QVERIFY(QFile::setPermissions(src + u"/b/2"_s, QFileDevice::Permissions()));
+        const Run r = run(sb, {u"put"_s, u"-r"_s, src, u"/s"_s});
+        EXPECT_EXIT(r, ExitFailure);
+        EXPECT_CONTAINS(r.errText(), u"vdrive: permission-denied: cannot read '%1/b/2'"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"3 files (9 B) and 3 folders stored before were committed and stay"_s);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s/a"_s})), (QStringList{u"1"_s, u"2"_s}));
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s/b"_s})), (QStringList{u"1"_s}));
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
+    // Ctrl-C during put: the batch in progress is rolled back, nothing half-stored stays.
+    void putInterrupted()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"/in"_s}), ExitOk);
+        const qint64 before = generation(sb);
+        QProcess writer;
+        sb.start(writer, {u"-c"_s, kCollection, u"put"_s, u"-"_s, u"/in/stream.bin"_s});
+        QVERIFY(writer.waitForStarted(kTimeoutMs));
+        QVERIFY2(feed(writer, randomBytes(18 * MiB, 7)), writer.readAllStandardError().constData());
+        QCOMPARE(::kill(pid_t(writer.processId()), SIGINT), 0);
+        writer.write(randomBytes(MiB, 8));
+        writer.closeWriteChannel();
+        QVERIFY(writer.waitForFinished(kTimeoutMs));
+        QCOMPARE(writer.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(writer.exitCode(), int(ExitCancelled));
+        EXPECT_CONTAINS(QString::fromUtf8(writer.readAllStandardError()), u"vdrive: cancelled: "_s);
+        QCOMPARE(generation(sb), before);
+        QCOMPARE(run(sb, {u"ls"_s, u"/in"_s}).out, QByteArray());
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
+    // The tree's cache lives in $VDRIVE_CACHE_DIR/<RUID>, and --no-cache keeps it away.
+    void cacheFolder()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString ruid = sb.init(kCollection);
+        QVERIFY(!ruid.isEmpty());
+        sb.env().insert(u"VDRIVE_CACHE_DIR"_s, sb.path(u"nocache"_s));
+        EXPECT_EXIT(run(sb, {u"--no-cache"_s, u"mkdir"_s, u"/x"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"--no-cache"_s, u"ls"_s}), ExitOk);
+        QVERIFY(!QFileInfo::exists(sb.path(u"nocache"_s)));
+        sb.env().insert(u"VDRIVE_CACHE_DIR"_s, sb.path(u"cache"_s));
+        QCOMPARE(run(sb, {u"ls"_s}).out, QByteArray("x/\n"));
+        QVERIFY(QFileInfo(sb.path(u"cache/"_s) + ruid).isDir());
+        QCOMPARE(run(sb, {u"ls"_s}).out, QByteArray("x/\n")); // and read again through it
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTreeCli)
+#include "tst_treecli.moc"
