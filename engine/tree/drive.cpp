@@ -763,6 +763,35 @@ Status Drive::invalidate(const VNode &n, bool)
     return {};
 }
 
+Result<uint64_t> Drive::nextOrdinal(const VNode &object)
+{
+    VD_TRY_ASSIGN(const auto kids, children(*m_live, object));
+    return kids.empty() ? uint64_t(0) : kids.back().ordinal + 1;
+}
+
+Status Drive::checkPlacement(const VNode &node, const VNode &dstParent, const QString &dstName, const QString &from, const QString &to, bool refuseInsideItself)
+{
+    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
+    if (existing)
+        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
+    if (dstParent.kind == Kind::JsonArray)
+        return Status::invalidArgument(QStringLiteral("elements of a JSON array are placed with json set"));
+    if (isJson(dstParent.kind) && !isJson(node.kind))
+        return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(node.kind)));
+    if (!refuseInsideItself || !node.isContainer())
+        return {};
+    for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
+        if (cur == node.id)
+            return Status::invalidArgument(QStringLiteral("cannot put %1 inside itself (%2)").arg(from, to));
+        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
+        if (!raw)
+            break;
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
+        cur = idx.parent;
+    }
+    return {};
+}
+
 Result<VNode> Drive::move(const QString &from, const QString &to)
 {
     VD_TRY(m_col->checkWritable());
@@ -772,23 +801,7 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
     VD_TRY_ASSIGN(const auto pn, resolveParent(to));
     const VNode &dstParent = pn.first;
     const QString &dstName = pn.second;
-    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
-    if (existing)
-        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
-    if (dstParent.kind == Kind::JsonArray)
-        return Status::invalidArgument(QStringLiteral("elements of a JSON array are placed with json set"));
-    if (isJson(dstParent.kind) && !isJson(src.kind))
-        return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(src.kind)));
-    // Refuse moving a folder into its own subtree.
-    for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
-        if (cur == src.id)
-            return Status::invalidArgument(QStringLiteral("cannot move %1 into itself (%2)").arg(from, to));
-        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
-        if (!raw)
-            break;
-        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
-        cur = idx.parent;
-    }
+    VD_TRY(checkPlacement(src, dstParent, dstName, from, to, true));
     if (dstParent.id == src.parent && dstName == src.name)
         return src;
     return guard([&]() -> Result<VNode> {
@@ -801,8 +814,7 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
         n.name = dstName;
         n.version = nextVersion();
         if (dstParent.kind == Kind::JsonObject) {
-            VD_TRY_ASSIGN(const auto kids, children(*m_live, dstParent));
-            n.ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+            VD_TRY_ASSIGN(n.ordinal, nextOrdinal(dstParent));
         }
         VD_TRY(putNode(n));
         if (src.parent != dstParent.id)
@@ -847,29 +859,11 @@ Result<VNode> Drive::copy(const QString &from, const QString &to, const QString 
     VD_TRY_ASSIGN(const auto pn, resolveParent(to));
     const VNode &dstParent = pn.first;
     const QString &dstName = pn.second;
-    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, dstParent.id, dstName));
-    if (existing)
-        return Status::alreadyExists(QStringLiteral("%1 already exists").arg(to));
-    if (dstParent.kind == Kind::JsonArray)
-        return Status::invalidArgument(QStringLiteral("elements of a JSON array are placed with json set"));
-    if (isJson(dstParent.kind) && !isJson(s.kind))
-        return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(s.kind)));
-    if (at.isEmpty() && s.isContainer()) {
-        for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
-            if (cur == s.id)
-                return Status::invalidArgument(QStringLiteral("cannot copy %1 into itself (%2)").arg(from, to));
-            VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
-            if (!raw)
-                break;
-            VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
-            cur = idx.parent;
-        }
-    }
+    VD_TRY(checkPlacement(s, dstParent, dstName, from, to, at.isEmpty()));
     return guard([&]() -> Result<VNode> {
         uint64_t ordinal = 0;
         if (dstParent.kind == Kind::JsonObject) {
-            VD_TRY_ASSIGN(const auto kids, children(*m_live, dstParent));
-            ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+            VD_TRY_ASSIGN(ordinal, nextOrdinal(dstParent));
         }
         VD_TRY_ASSIGN(const VNode n, copyTree(*src, s, dstParent, dstName, ordinal));
         VD_TRY(touchParent(dstParent.id, +1));

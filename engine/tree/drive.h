@@ -249,6 +249,11 @@ private:
     Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal);
     Result<VNode> ensureFolders(const QString &path);
     Status checkFolders(const QString &path);
+    // Refusals shared by move and copy: the name is taken, arrays are placed
+    // with json set, files stay out of documents, a folder never goes inside
+    // itself.
+    Status checkPlacement(const VNode &node, const VNode &dstParent, const QString &dstName, const QString &from, const QString &to, bool refuseInsideItself);
+    Result<uint64_t> nextOrdinal(const VNode &object);
     Status invalidate(const VNode &n, bool subtree);
     Status trimChanges();
     Status guard(Status st);

@@ -223,8 +223,7 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
             VD_TRY(removeTree(*existing));
             VD_TRY(touchParent(parent.id, -1));
         } else if (parent.kind == Kind::JsonObject) {
-            VD_TRY_ASSIGN(const auto kids, children(*m_live, parent));
-            ordinal = kids.empty() ? 0 : kids.back().ordinal + 1;
+            VD_TRY_ASSIGN(ordinal, nextOrdinal(parent));
         } else if (parent.kind == Kind::JsonArray) {
             ordinal = parent.size;
         }
