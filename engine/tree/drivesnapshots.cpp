@@ -417,6 +417,8 @@ Status Drive::checkTree(storage::FsckReport *r)
                 Status valid = validateName(name);
                 if (!valid)
                     fault(QStringLiteral("tree: entry '%1': %2").arg(name, valid.message()));
+                else if (name.toUtf8() != key.sliced(17))
+                    fault(QStringLiteral("tree: entry '%1': its name is not valid UTF-8").arg(name));
             }
         }
         return true;

@@ -474,6 +474,22 @@ private Q_SLOTS:
             VD_VERIFY_OK(TreeSurgeon::remove(d, storage::keys::cluster(f.id, 0)));
         });
         QVERIFY2(fault.contains(QStringLiteral("clusters hold 0 bytes")) || fault.contains(QStringLiteral("referenced")), qPrintable(fault));
+        // Entries whose names would escape a folder on a local disk: never
+        // listed, and named by fsck.
+        for (const QByteArray &bad : {QByteArray(".."), QByteArray("a/b"), QByteArray("../../etc/passwd"), QByteArray("\xc3\x28")}) {
+            fault = faultsAfter([&](Drive &d) {
+                const VNode a = d.stat(QStringLiteral("/a")).value();
+                VNode evil;
+                evil.id = Ruid::generate();
+                evil.parent = a.id;
+                evil.kind = Kind::File;
+                QByteArray key = keys::entryPrefix(a.id);
+                key.append(bad);
+                VD_VERIFY_OK(TreeSurgeon::put(d, key, evil.encode()));
+                VD_VERIFY_CODE(d.list(QStringLiteral("/a")), ErrorCode::Corruption);
+            });
+            QVERIFY2(!fault.isEmpty(), bad.constData());
+        }
         // A folder whose entry count is wrong.
         fault = faultsAfter([&](Drive &d) {
             VNode a = d.stat(QStringLiteral("/a")).value();
