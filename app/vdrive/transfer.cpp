@@ -14,6 +14,7 @@
 #include "cliutil.h"
 #include "progress.h"
 
+#include <QBuffer>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -21,8 +22,10 @@
 #include <QJsonArray>
 #include <QSaveFile>
 #include <QStringDecoder>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -75,6 +78,10 @@ Result<std::vector<QByteArray>> listFolder(const QString &local)
     return names;
 }
 
+// Read-ahead of small files during put -r: how many, and up to what size.
+constexpr size_t kReadAheadFiles = 16;
+constexpr qint64 kReadAheadMaxFile = 1 << 20;
+
 class Putter
 {
 public:
@@ -82,16 +89,25 @@ public:
 
     uint64_t files = 0, folders = 0, bytes = 0, skipped = 0, commits = 0;
 
-    // A local regular file (or "-") to the file vpath.
-    Status putFile(const QString &local, const QString &vpath)
+    // A local regular file (or "-") to the file vpath. `read`, when given,
+    // holds the file's bytes, read ahead on another thread.
+    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt)
     {
         if (ProgressLine::interrupted())
             return cancelled();
-        QFile in;
-        const bool ok = isStdio(local) ? in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), in.open(QIODevice::ReadOnly));
-        if (!ok)
-            return stopAt(cannotRead(local, in));
-        auto n = m_drive.putFile(vpath, in, [&](uint64_t done) {
+        QFile file;
+        QBuffer buffer;
+        QIODevice *in = &file;
+        if (read) {
+            buffer.setData(*read);
+            buffer.open(QIODevice::ReadOnly);
+            in = &buffer;
+        } else {
+            const bool ok = isStdio(local) ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(local), file.open(QIODevice::ReadOnly));
+            if (!ok)
+                return stopAt(cannotRead(local, file));
+        }
+        auto n = m_drive.putFile(vpath, *in, [&](uint64_t done) {
             return m_progress.tick([&] { return line(done, vpath); });
         });
         if (!n)
@@ -116,6 +132,13 @@ public:
             return lost(made.status());
         ++folders;
         VD_TRY(counted(false, 0));
+        struct Item
+        {
+            QString path, child;
+            enum { File, Folder, Other } what;
+            QFuture<std::optional<QByteArray>> read; // small files: their bytes, read ahead
+        };
+        std::vector<Item> items;
         for (const QByteArray &raw : *names) {
             QStringDecoder utf8(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
             const QString name = utf8(raw);
@@ -126,14 +149,56 @@ public:
             }
             const QFileInfo e(path);
             const QString child = childPath(vpath, name);
-            if (e.isSymLink()) {
+            if (e.isSymLink())
                 skip(QStringLiteral("skipped the symbolic link '%1'").arg(path));
-            } else if (e.isDir()) {
-                VD_TRY(putTree(path, child));
-            } else if (e.isFile()) {
-                VD_TRY(putFile(path, child));
-            } else {
+            else if (e.isDir())
+                items.push_back({path, child, Item::Folder, {}});
+            else if (e.isFile())
+                items.push_back({path, child, Item::File, {}});
+            else
                 skip(QStringLiteral("skipped '%1': not a regular file or folder").arg(path));
+        }
+        // Small files are read a few ahead on worker threads while this one
+        // stores the current file: the disk and the hashing overlap. A file
+        // that cannot be read ahead is read again in the usual way, which
+        // reports the problem.
+        size_t next = 0;
+        auto readAhead = [&](size_t upTo) {
+            for (; next < items.size() && next <= upTo; ++next) {
+                Item &it = items[next];
+                if (it.what != Item::File || QFileInfo(it.path).size() > kReadAheadMaxFile)
+                    continue;
+                it.read = QtConcurrent::run([path = it.path]() -> std::optional<QByteArray> {
+                    QFile f(path);
+                    if (!f.open(QIODevice::ReadOnly))
+                        return std::nullopt;
+                    QByteArray content = f.readAll();
+                    if (f.error() != QFileDevice::NoError)
+                        return std::nullopt;
+                    return content;
+                });
+            }
+        };
+        struct Drain // an early return still waits for the readers
+        {
+            std::vector<Item> &items;
+            ~Drain()
+            {
+                for (Item &it : items)
+                    if (it.read.isValid())
+                        it.read.waitForFinished();
+            }
+        } drain{items};
+        for (size_t i = 0; i < items.size(); ++i) {
+            readAhead(i + kReadAheadFiles);
+            Item &it = items[i];
+            if (it.what == Item::Folder) {
+                VD_TRY(putTree(it.path, it.child));
+            } else {
+                std::optional<QByteArray> prefetched;
+                if (it.read.isValid())
+                    prefetched = it.read.result();
+                VD_TRY(putFile(it.path, it.child, std::move(prefetched)));
             }
         }
         return {};

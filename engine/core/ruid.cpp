@@ -1,5 +1,6 @@
 #include "ruid.h"
 
+#include <QDateTime>
 #include <QRandomGenerator>
 
 #include <cstring>
@@ -12,6 +13,15 @@ Ruid Ruid::generate()
     do {
         QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(r.bytes.data()), 4);
     } while (r.isNull());
+    return r;
+}
+
+Ruid Ruid::generateOrdered()
+{
+    Ruid r = generate();
+    const uint64_t ms = uint64_t(QDateTime::currentMSecsSinceEpoch());
+    for (int i = 0; i < 6; ++i)
+        r.bytes[size_t(i)] = uint8_t(ms >> (8 * (5 - i)));
     return r;
 }
 

@@ -20,6 +20,10 @@ struct Ruid
 
     static constexpr int size = 16;
     static Ruid generate(); // from the operating system's CSPRNG
+    // Time-ordered (as UUIDv7): 48 bits of milliseconds since the epoch, then
+    // 80 random bits. Ids made together sort together, so records keyed by
+    // them land in the same catalog pages and a commit rewrites few pages.
+    static Ruid generateOrdered();
     static Result<Ruid> parse(const QString &text); // strict: exactly 32 hex digits
     static Ruid fromView(QByteArrayView v); // v must be 16 bytes; otherwise null
 

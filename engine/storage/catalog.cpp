@@ -562,8 +562,23 @@ void Catalog::trimCache(size_t maxNodes)
 {
     if (!m_root || m_root->dirty || loadedNodes() <= maxNodes)
         return;
-    for (auto &c : m_root->loaded)
-        c.reset();
+    // Leaves go; internal pages (about one for every hundred leaves) stay,
+    // so the next look-up reads one page, not the whole path again.
+    std::function<void(Node &)> drop = [&](Node &n) {
+        for (auto &c : n.loaded) {
+            if (!c || c->dirty)
+                continue;
+            if (c->isLeaf())
+                c.reset();
+            else
+                drop(*c);
+        }
+    };
+    drop(*m_root);
+    if (loadedNodes() > maxNodes)
+        for (auto &c : m_root->loaded)
+            if (c && !c->dirty)
+                c.reset();
 }
 
 Status Catalog::checkInvariants()

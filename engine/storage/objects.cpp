@@ -463,8 +463,13 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             VD_TRY_ASSIGN(const Piece p, recordBlock(job.extent, dataBlockHeader(job.extent, job.blockId, uint32_t(fullBlock), *hash, generation)));
             return addPiece(p);
         };
+        // When the input's length is known (a file, a buffer), a small one
+        // is read into a buffer of its size, not a 1 MiB one grown later.
+        const qint64 known = in.isSequential() ? -1 : std::max<qint64>(0, in.size() - in.pos());
         for (;;) {
-            const qsizetype want = std::min(kReadChunk, fullBlock - filled);
+            qsizetype want = std::min(kReadChunk, fullBlock - filled);
+            if (known >= 0 && uint64_t(known) + 1 > done)
+                want = std::min<qsizetype>(want, qsizetype(std::min<uint64_t>(uint64_t(known) + 1 - done, uint64_t(kReadChunk))));
             VD_TRY_ASSIGN(const qsizetype n, readInto(room(cur, filled + want) + filled, want));
             if (n == 0)
                 break; // end of input
@@ -539,7 +544,7 @@ Status Collection::putObject(const QString &key, QIODevice &in, const ProgressFn
     VD_TRY(validateObjectKey(key));
     m_dirty = true;
     ObjectRecord obj;
-    obj.objectId = Ruid::generate();
+    obj.objectId = Ruid::generateOrdered();
     obj.createdMs = obj.modifiedMs = QDateTime::currentMSecsSinceEpoch();
     Status st = [&]() -> Status {
         VD_TRY_ASSIGN(const StreamWritten w, writeStream(obj.objectId, 0, in, progress, key));

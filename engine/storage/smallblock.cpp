@@ -105,14 +105,44 @@ Result<SmallDirectory> SmallDirectory::decode(QByteArrayView bytes, uint32_t dir
     return dir;
 }
 
+namespace {
+// One compression context per thread: making one per call costs more than
+// compressing a few KiB.
+size_t compressWithCache(char *dst, size_t dstCapacity, QByteArrayView src)
+{
+    struct Context
+    {
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        ~Context() { ZSTD_freeCCtx(cctx); }
+    };
+    thread_local Context ctx;
+    if (!ctx.cctx)
+        return ZSTD_compress(dst, dstCapacity, src.data(), size_t(src.size()), 3);
+    return ZSTD_compressCCtx(ctx.cctx, dst, dstCapacity, src.data(), size_t(src.size()), 3);
+}
+
+// A first KiB that does not compress at all says the rest will not either
+// (random or already compressed bytes: photos, archives); such payloads are
+// stored raw without compressing all of them first.
+bool looksIncompressible(QByteArrayView raw)
+{
+    constexpr qsizetype kSample = 1024;
+    if (raw.size() < 4 * kSample)
+        return false;
+    char out[ZSTD_COMPRESSBOUND(kSample)];
+    const size_t n = compressWithCache(out, sizeof out, raw.first(kSample));
+    return ZSTD_isError(n) || n >= size_t(kSample);
+}
+} // namespace
+
 PackedPayload packPayload(QByteArrayView raw)
 {
     PackedPayload p;
     p.rawLength = uint32_t(raw.size());
     p.rawHash = sha256(raw);
-    if (raw.size() >= 64) {
+    if (raw.size() >= 64 && !looksIncompressible(raw)) {
         QByteArray out(qsizetype(ZSTD_compressBound(size_t(raw.size()))), Qt::Uninitialized);
-        const size_t n = ZSTD_compress(out.data(), size_t(out.size()), raw.data(), size_t(raw.size()), 3);
+        const size_t n = compressWithCache(out.data(), size_t(out.size()), raw);
         if (!ZSTD_isError(n) && n + size_t(raw.size()) / 32 < size_t(raw.size())) {
             out.truncate(qsizetype(n));
             p.stored = std::move(out);

@@ -280,7 +280,7 @@ Result<std::optional<VNode>> Drive::resolveIfExists(View &v, const QString &path
             return std::optional<VNode>(cur);
         }
     }
-    const QString canonical = QLatin1Char('/') + parts.join(QLatin1Char('/'));
+    const QString canonical = useLmdb ? QLatin1Char('/') + parts.join(QLatin1Char('/')) : QString();
     if (useLmdb) {
         if (const auto id = m_lmdb->pathId(canonical)) {
             if (const auto raw = m_lmdb->record(*id)) {
@@ -302,15 +302,15 @@ Result<std::optional<VNode>> Drive::resolveIfExists(View &v, const QString &path
 Result<std::optional<VNode>> Drive::walk(View &v, const QStringList &parts, const QString &path)
 {
     VD_TRY_ASSIGN(auto node, lookupEntry(v, Ruid(), QString()));
-    QString walked = QStringLiteral("/");
-    for (const QString &part : parts) {
-        if (!node->isContainer())
+    for (qsizetype i = 0; i < parts.size(); ++i) {
+        if (!node->isContainer()) {
+            const QString walked = QLatin1Char('/') + parts.first(i).join(QLatin1Char('/'));
             return Status::notFound(QStringLiteral("%1 is a %2, not a folder: no %3 inside it").arg(walked, kindName(node->kind), path));
-        VD_TRY_ASSIGN(auto next, lookupEntry(v, node->id, part));
+        }
+        VD_TRY_ASSIGN(auto next, lookupEntry(v, node->id, parts[i]));
         if (!next)
             return std::optional<VNode>();
         node = std::move(next);
-        walked = joinPath(walked, part);
     }
     return node;
 }
@@ -458,15 +458,18 @@ Version Drive::nextVersion()
     return Version{++m_col->m_root.versionCounter, m_col->m_root.origin};
 }
 
-Status Drive::putNode(const VNode &n)
+Status Drive::putNode(const VNode &n, PutMode mode)
 {
     Catalog &cat = *m_col->m_catalog;
     m_col->m_dirty = true;
-    if (m_lmdb)
-        m_lmdb->removeRecord(n.id);
+    if (m_lmdb && mode != PutMode::New)
+        m_lmdb->removeRecord(n.id); // a new id has nothing cached
     const QByteArray key = keys::entry(n.parent, n.name);
     VD_TRY(cat.put(key, n.encode()));
-    VD_TRY(cat.put(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
+    // The index holds where the node hangs and its version: a folder's
+    // entry count and time changing touch neither.
+    if (mode != PutMode::EntryOnly)
+        VD_TRY(cat.put(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
     m_live->entries.insert(key, new VNode(n), costOf(n));
     return {};
 }
@@ -504,7 +507,7 @@ Status Drive::touchParent(const Ruid &parent, int64_t delta)
         return Status::corruption(QStringLiteral("folder %1 has no entry").arg(parent.toString()));
     p->size = uint64_t(std::max<int64_t>(0, int64_t(p->size) + delta));
     p->modifiedMs = nowMs();
-    return putNode(*p);
+    return putNode(*p, PutMode::EntryOnly);
 }
 
 Status Drive::recordChange(ChangeOp op, const VNode &n)
@@ -590,13 +593,13 @@ Result<std::pair<VNode, QString>> Drive::resolveParent(const QString &path)
 Result<VNode> Drive::createNode(const VNode &parent, const QString &name, Kind kind)
 {
     VNode n;
-    n.id = Ruid::generate();
+    n.id = Ruid::generateOrdered();
     n.parent = parent.id;
     n.name = name;
     n.kind = kind;
     n.createdMs = n.modifiedMs = nowMs();
     n.version = nextVersion();
-    VD_TRY(putNode(n));
+    VD_TRY(putNode(n, PutMode::New));
     VD_TRY(touchParent(parent.id, +1));
     ++m_col->m_root.vnodeCount;
     VD_TRY(recordChange(ChangeOp::Create, n));
@@ -679,7 +682,13 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
             VD_TRY(m_col->releaseData(n.id));
             m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, n.size);
         } else {
-            VD_TRY_ASSIGN(n, createNode(parent, name, Kind::File));
+            // The bytes first, then the node, once: a new file costs one
+            // entry, one index record, its folder's entry and the feed.
+            n.id = Ruid::generateOrdered();
+            n.parent = parent.id;
+            n.name = name;
+            n.kind = Kind::File;
+            n.createdMs = nowMs();
         }
         VD_TRY_ASSIGN(const storage::StreamWritten w, m_col->writeStream(n.id, 0, in, progress, path));
         n.size = w.bytes;
@@ -687,9 +696,12 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
         n.modifiedMs = nowMs();
         n.version = nextVersion();
         m_col->m_root.fileBytes += n.size;
-        VD_TRY(putNode(n));
-        if (existing)
-            VD_TRY(recordChange(ChangeOp::Modify, n));
+        VD_TRY(putNode(n, existing ? PutMode::Update : PutMode::New));
+        if (!existing) {
+            VD_TRY(touchParent(parent.id, +1));
+            ++m_col->m_root.vnodeCount;
+        }
+        VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }
@@ -836,7 +848,7 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
 Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal)
 {
     VNode n = src;
-    n.id = Ruid::generate();
+    n.id = Ruid::generateOrdered();
     n.parent = dstParent.id;
     n.name = dstName;
     n.ordinal = ordinal;
@@ -848,7 +860,7 @@ Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstPare
     } else if (n.kind == Kind::JsonValue) {
         m_col->m_root.fileBytes += n.size;
     }
-    VD_TRY(putNode(n));
+    VD_TRY(putNode(n, PutMode::New));
     ++m_col->m_root.vnodeCount;
     if (src.isContainer()) {
         VD_TRY_ASSIGN(const auto kids, children(from, src));

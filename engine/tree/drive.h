@@ -239,7 +239,8 @@ private:
     Version nextVersion();
     Status initialize();
     void dropCaches();
-    Status putNode(const VNode &n);
+    enum class PutMode { Update, New, EntryOnly };
+    Status putNode(const VNode &n, PutMode mode = PutMode::Update);
     Status renumberArray(const VNode &array);
     Status eraseNode(const VNode &n);
     Status touchParent(const Ruid &parent, int64_t delta);

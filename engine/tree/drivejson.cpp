@@ -49,7 +49,7 @@ public:
         m_stack.pop_back();
         if (f.node.isContainer()) {
             f.node.size = f.count;
-            VD_TRY(m_drive->putNode(f.node));
+            VD_TRY(m_drive->putNode(f.node, PutMode::EntryOnly));
         }
         if (m_stack.empty())
             top = f.node;
@@ -66,7 +66,7 @@ private:
     Status open(const QString *key, Kind kind, QByteArrayView literal)
     {
         VNode n;
-        n.id = Ruid::generate();
+        n.id = Ruid::generateOrdered();
         n.kind = kind;
         n.createdMs = n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
         n.version = m_drive->nextVersion();
@@ -90,7 +90,7 @@ private:
             m_drive->m_col->m_root.fileBytes += n.size;
         }
         ++m_drive->m_col->m_root.vnodeCount;
-        VD_TRY(m_drive->putNode(n));
+        VD_TRY(m_drive->putNode(n, PutMode::New));
         m_stack.push_back(Frame{n, 0});
         return {};
     }

@@ -302,7 +302,7 @@ Status validateName(const QString &name)
         return Status::invalidArgument(QStringLiteral("a name cannot contain NUL"));
     if (name == QLatin1String(".") || name == QLatin1String(".."))
         return Status::invalidArgument(QStringLiteral("'%1' cannot be a name").arg(name));
-    if (utf8ToString(utf8) != name)
+    if (!QStringView(name).isValidUtf16())
         return Status::invalidArgument(QStringLiteral("a name must be valid Unicode (no lone surrogates)"));
     return {};
 }
