@@ -11,6 +11,7 @@
 #include <QString>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -114,6 +115,19 @@ inline bool dropPageCache()
     return std::fclose(f) == 0 && ok;
 }
 
+// Writes back dirty pages, then drops the kernel's clean caches: level 1 the
+// page cache, 2 dentries and inodes (the file system's name cache), 3 both.
+// Needs root; returns false when not allowed.
+inline bool dropKernelCaches(int level)
+{
+    ::sync();
+    FILE *f = std::fopen("/proc/sys/vm/drop_caches", "w");
+    if (!f)
+        return false;
+    const bool ok = std::fprintf(f, "%d\n", level) > 0;
+    return std::fclose(f) == 0 && ok;
+}
+
 // Bytes allocated on disk (st_blocks * 512) of a file, or of everything
 // under a directory: what `du -s --block-size=1` reports.
 inline uint64_t allocatedBytes(const QString &path)
@@ -179,6 +193,9 @@ public:
                 c[k] = v.value;
             c["real_time_s"] = r.real_accumulated_time / double(r.iterations ? r.iterations : 1);
             c["cpu_time_s"] = r.cpu_accumulated_time / double(r.iterations ? r.iterations : 1);
+            if (r.run_type == Run::RT_Iteration)
+                for (const auto &[k, v] : c)
+                    m_samples[name][k].push_back(v);
             m_results[name] = std::move(c);
             if (median)
                 m_haveMedian[name] = true;
@@ -194,8 +211,22 @@ public:
         return it == b->second.end() ? -1 : it->second;
     }
     const std::map<std::string, std::map<std::string, double>> &results() const { return m_results; }
+    // The smallest and largest value of a counter over the repetitions of a
+    // benchmark (each repetition once); {-1, -1} if it did not run.
+    std::pair<double, double> spread(const std::string &name, const std::string &counter) const
+    {
+        const auto b = m_samples.find(name);
+        if (b == m_samples.end())
+            return {-1, -1};
+        const auto it = b->second.find(counter);
+        if (it == b->second.end() || it->second.empty())
+            return {-1, -1};
+        const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
+        return {*lo, *hi};
+    }
 
 private:
+    std::map<std::string, std::map<std::string, std::vector<double>>> m_samples;
     std::map<std::string, std::map<std::string, double>> m_results;
     std::map<std::string, bool> m_haveMedian;
 };
