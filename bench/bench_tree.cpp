@@ -100,26 +100,6 @@ struct Globals
 };
 Globals g;
 
-[[noreturn]] void die(const QString &what)
-{
-    std::fprintf(stderr, "bench_tree: %s\n", qPrintable(what));
-    std::exit(1);
-}
-
-void check(const Status &st, const QString &what)
-{
-    if (!st)
-        die(what + QStringLiteral(": ") + st.toString());
-}
-
-template<typename T>
-T take(Result<T> r, const QString &what)
-{
-    if (!r)
-        die(what + QStringLiteral(": ") + r.status().toString());
-    return std::move(r).value();
-}
-
 double secondsSince(Clock::time_point t0)
 {
     return std::chrono::duration<double>(Clock::now() - t0).count();

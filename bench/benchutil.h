@@ -3,6 +3,8 @@
 // bytes the way `du` does. Header-only; benchmarks only.
 #pragma once
 
+#include "core/status.h"
+
 #include <benchmark/benchmark.h>
 
 #include <QByteArray>
@@ -26,6 +28,27 @@
 #include <unistd.h>
 
 namespace vd::bench {
+
+// A benchmark stops at the first setup step that fails, saying which.
+[[noreturn]] inline void die(const QString &what)
+{
+    std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, qPrintable(what));
+    std::exit(1);
+}
+
+inline void check(const Status &st, const QString &what)
+{
+    if (!st)
+        die(what + QStringLiteral(": ") + st.toString());
+}
+
+template<typename T>
+T take(Result<T> r, const QString &what)
+{
+    if (!r)
+        die(what + QStringLiteral(": ") + r.status().toString());
+    return std::move(r).value();
+}
 
 // splitmix64: fast, reproducible, good enough for sizes, classes and bytes.
 class Rng
