@@ -327,30 +327,20 @@ Result<CollectionInfo> Collection::info()
     VD_TRY_ASSIGN(i.idvdBytes, m_idvd->size());
     i.allocatedBytes = alloc.allocatedBytes();
     i.blocksPerClass = alloc.blocksPerClass();
-    Status inner;
-    VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
-        auto rec = BlockRecord::decode(value);
-        if (!rec) {
-            inner = rec.status();
-            return false;
-        }
-        if (rec->kind == BlockKind::Data) {
+    VD_TRY_ASSIGN(const auto records, blockRecords());
+    for (const BlockEntry &b : records) {
+        if (b.record.kind == BlockKind::Data) {
             ++i.dataBlocks;
-            i.dataBlockBytes += rec->extent.size();
-        } else {
-            Ruid id;
-            uint64_t version;
-            keys::parseBlockKey(key, &id, &version);
-            const SmallBlockLog *log = openSmallLog(id);
-            const SmallBlockState &st = log ? log->state() : rec->small;
-            ++i.smallBlocks;
-            i.smallBlockBytes += rec->extent.size();
-            i.smallSlots += st.liveSlots;
-            i.smallStoredBytes += st.liveBytes;
+            i.dataBlockBytes += b.record.extent.size();
+            continue;
         }
-        return true;
-    }));
-    VD_TRY(inner);
+        const SmallBlockLog *log = openSmallLog(b.id);
+        const SmallBlockState &st = log ? log->state() : b.record.small;
+        ++i.smallBlocks;
+        i.smallBlockBytes += b.record.extent.size();
+        i.smallSlots += st.liveSlots;
+        i.smallStoredBytes += st.liveBytes;
+    }
     for (const auto &[offset, seg] : m_catalogStore->segments()) {
         ++i.catalogBlocks;
         i.catalogBytes += seg.extent.size();

@@ -280,6 +280,16 @@ private:
     Status shareCluster(const ClusterRecord &cluster);
     Status addPieceRef(const Piece &piece);
     Result<std::vector<std::pair<QString, SnapshotRecord>>> snapshotRecords();
+    struct BlockEntry
+    {
+        QByteArray key;
+        Ruid id;
+        uint64_t version = 0;
+        BlockRecord record;
+    };
+    // Every block record of the live catalog, decoded (the first that does
+    // not decode is the error).
+    Result<std::vector<BlockEntry>> blockRecords();
     // Needs a committed state. With verify, every piece is also read back.
     using OwnerNamer = std::function<QString(const Ruid &owner)>;
     Status takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name = {});

@@ -32,6 +32,26 @@ Result<std::vector<std::pair<QString, SnapshotRecord>>> Collection::snapshotReco
     return out;
 }
 
+Result<std::vector<Collection::BlockEntry>> Collection::blockRecords()
+{
+    std::vector<BlockEntry> out;
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+        BlockEntry e;
+        auto rec = BlockRecord::decode(value);
+        if (!rec || !keys::parseBlockKey(key, &e.id, &e.version)) {
+            inner = rec ? Status::corruption(QStringLiteral("malformed block key")) : rec.status();
+            return false;
+        }
+        e.key = key.toByteArray();
+        e.record = std::move(rec).value();
+        out.push_back(std::move(e));
+        return true;
+    }));
+    VD_TRY(inner);
+    return out;
+}
+
 Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name)
 {
     if (m_dirty)
@@ -135,22 +155,8 @@ Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
 
         // Block records: the census's counts are exact; anything nothing
         // references any more is freed.
-        std::vector<std::pair<QByteArray, BlockRecord>> records;
-        Status inner;
-        VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
-            auto rec = BlockRecord::decode(value);
-            if (!rec) {
-                inner = rec.status();
-                return false;
-            }
-            records.emplace_back(key.toByteArray(), std::move(rec).value());
-            return true;
-        }));
-        VD_TRY(inner);
-        for (auto &[key, rec] : records) {
-            Ruid id;
-            uint64_t version = 0;
-            keys::parseBlockKey(key, &id, &version);
+        VD_TRY_ASSIGN(auto records, blockRecords());
+        for (auto &[key, id, version, rec] : records) {
             if (rec.kind == BlockKind::Data) {
                 const auto it = census.blockRefs.find({id, version});
                 const uint32_t refs = it == census.blockRefs.end() ? 0 : it->second;
@@ -201,24 +207,15 @@ Status Collection::repackSmallBlocks(const Census &census, GcReport *report)
     // references, have their live payloads moved into the open SmallBlocks;
     // the drained blocks are then freed.
     std::set<Ruid> victims;
+    VD_TRY_ASSIGN(const auto records, blockRecords());
+    for (const BlockEntry &b : records) {
+        if (b.record.kind != BlockKind::SmallData || openSmallLog(b.id) || census.pinnedBySnapshot.count(b.id))
+            continue;
+        const uint64_t used = b.record.small.writtenEnd - BlockHeader::kSize;
+        if (b.record.small.liveBytes * 2 < used)
+            victims.insert(b.id);
+    }
     Status inner;
-    VD_TRY(m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
-        auto rec = BlockRecord::decode(value);
-        if (!rec) {
-            inner = rec.status();
-            return false;
-        }
-        Ruid id;
-        uint64_t version = 0;
-        keys::parseBlockKey(key, &id, &version);
-        if (rec->kind != BlockKind::SmallData || openSmallLog(id) || census.pinnedBySnapshot.count(id))
-            return true;
-        const uint64_t used = rec->small.writtenEnd - BlockHeader::kSize;
-        if (rec->small.liveBytes * 2 < used)
-            victims.insert(id);
-        return true;
-    }));
-    VD_TRY(inner);
     if (victims.empty())
         return {};
     std::vector<std::pair<QByteArray, ClusterRecord>> moving;
