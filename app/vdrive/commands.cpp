@@ -148,7 +148,7 @@ int cmdFsck(Context &ctx)
         return ctx.fail(dir.status());
     bool repaired = false;
     if (ctx.repair) {
-        auto opened = Collection::openAndRepairBitmap(*ctx.env, *dir, &repaired);
+        auto opened = Collection::openAndRepair(*ctx.env, *dir, &repaired);
         if (!opened)
             return ctx.fail(opened.status());
         // The repair is committed; the checks below read, so they run on a

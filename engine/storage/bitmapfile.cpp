@@ -1,5 +1,7 @@
 #include "bitmapfile.h"
 
+#include "formatversion.h"
+
 #include "core/bytes.h"
 
 namespace vd::storage {
@@ -27,8 +29,6 @@ Result<BitmapCopy> BitmapCopy::decode(QByteArrayView bytes)
     if (r.u32() != kMagic)
         return Status::corruption(QStringLiteral(".bitmap copy: bad magic"));
     const uint16_t format = r.u16();
-    if (format != kFormat)
-        return Status::versionMismatch(QStringLiteral(".bitmap is format %1; this build reads %2").arg(format).arg(kFormat));
     r.skip(2);
     BitmapCopy c;
     c.generation = r.u64();
@@ -41,6 +41,7 @@ Result<BitmapCopy> BitmapCopy::decode(QByteArrayView bytes)
         return Status::corruption(QStringLiteral(".bitmap copy: %1 bytes for %2 units").arg(bytes.size()).arg(units));
     if (sha256(bytes.first(bytes.size() - 32)) != Hash256::fromView(bytes.last(32)))
         return Status::corruption(QStringLiteral(".bitmap copy: checksum mismatch"));
+    VD_TRY(checkFormat(QStringLiteral(".bitmap copy"), format, kFormat, kFormat));
     c.words.resize(units);
     for (uint32_t &word : c.words)
         word = r.u32();
@@ -80,18 +81,17 @@ Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta)
     return alloc;
 }
 
-Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc)
+PreparedBitmap prepareBitmap(const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc)
 {
     BitmapCopy copy;
     copy.generation = generation;
     copy.words = alloc.words();
-    const QByteArray bytes = copy.encode();
-    BitmapLocation loc;
-    loc.length = uint32_t(bytes.size());
-    loc.offset = nextBitmapOffset(committed, loc.length);
-    loc.hash = Hash256::fromView(QByteArrayView(bytes).last(32));
-    VD_TRY(file.write(loc.offset, bytes));
-    return loc;
+    PreparedBitmap out;
+    out.bytes = copy.encode();
+    out.location.length = uint32_t(out.bytes.size());
+    out.location.offset = nextBitmapOffset(committed, out.location.length);
+    out.location.hash = Hash256::fromView(QByteArrayView(out.bytes).last(32));
+    return out;
 }
 
 } // namespace vd::storage

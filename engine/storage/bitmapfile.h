@@ -30,9 +30,15 @@ struct BitmapCopy
 // Where the next copy goes, given the committed one.
 uint64_t nextBitmapOffset(const BitmapLocation &committed, uint32_t newLength);
 
+// A copy for `generation`, encoded, and where it goes in .bitmap.
+struct PreparedBitmap
+{
+    QByteArray bytes;
+    BitmapLocation location;
+};
+PreparedBitmap prepareBitmap(const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc);
+
 // Reads the copy .meta points at and checks it against .meta.
 Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta);
-// Writes a copy for `generation` and returns where it went (not synced).
-Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc);
 
 } // namespace vd::storage

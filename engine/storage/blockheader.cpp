@@ -1,5 +1,7 @@
 #include "blockheader.h"
 
+#include "formatversion.h"
+
 #include "core/bytes.h"
 
 namespace vd::storage {
@@ -45,10 +47,10 @@ Result<BlockHeader> BlockHeader::decode(QByteArrayView bytes)
     if (r.u32() != kMagic)
         return Status::corruption(QStringLiteral("block header: bad magic (not a vdrive block)"));
     const uint16_t format = r.u16();
-    if (format != kFormat)
-        return Status::versionMismatch(QStringLiteral("block header: format %1, this build reads %2").arg(format).arg(kFormat));
+    // The checksum first: a flipped bit in the format field is damage, not a version.
     if (sha256(bytes.first(kSize - 32)) != Hash256::fromView(bytes.last(32)))
         return Status::corruption(QStringLiteral("block header: checksum mismatch"));
+    VD_TRY(checkFormat(QStringLiteral("block header"), format, kFormat, kFormat));
     BlockHeader h;
     const uint8_t kind = r.u8();
     if (!isValidBlockKind(kind))

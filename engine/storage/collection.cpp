@@ -10,6 +10,8 @@
 #include <QDateTime>
 #include <QFileInfo>
 
+#include <algorithm>
+
 namespace vd::storage {
 
 namespace {
@@ -54,11 +56,25 @@ Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QStri
         return Status::alreadyExists(QStringLiteral("'%1' already exists").arg(dir));
     VD_TRY(env.makeDirs(dir));
 
-    // idvd: one unit whose first 1 MiB block is the head.
+    // Generation 1: one unit whose first 1 MiB block is the head.
     const uint64_t generation = 1;
-    RootRecord root;
-    root.generation = generation;
-    root.origin = Ruid::generate();
+    BlockAllocator alloc(1);
+    VD_TRY(alloc.markAllocated(Extent{0, 0}));
+    const PreparedBitmap bitmap = prepareBitmap(BitmapLocation(), generation, alloc);
+    Meta m;
+    m.generation = generation;
+    m.ruid = ruid;
+    m.name = name;
+    m.createdMs = nowMs();
+    m.committedMs = m.createdMs;
+    m.smallThreshold = options.smallThreshold;
+    m.smallBlockClass = uint8_t(options.smallBlockClass);
+    m.catalogBlockClass = uint8_t(options.catalogBlockClass);
+    m.clusterMaxBlocks = uint8_t(options.clusterMaxBlocks);
+    m.units = 1;
+    m.bitmap = bitmap.location;
+    m.root.generation = generation;
+    m.root.origin = Ruid::generate();
     {
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kDataFile), io::OpenMode::CreateNew));
         VD_TRY(file->truncate(kUnitSize));
@@ -68,31 +84,18 @@ Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QStri
         head.blockId = ruid;
         head.generation = generation;
         VD_TRY(file->write(0, head.encode()));
-        VD_TRY(file->write(HeadSlot::offsetFor(generation), HeadSlot::encode(ruid, root)));
+        // Both slots hold generation 1, as both .meta copies do.
+        const QByteArray slot = HeadSlot::encode(m);
+        VD_TRY(file->write(HeadSlot::offsetFor(generation), slot));
+        VD_TRY(file->write(HeadSlot::offsetFor(generation + 1), slot));
         VD_TRY(file->sync());
     }
-    BlockAllocator alloc(1);
-    VD_TRY(alloc.markAllocated(Extent{0, 0}));
-    BitmapLocation bitmap;
     {
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kBitmapFile), io::OpenMode::CreateNew));
-        VD_TRY_ASSIGN(bitmap, writeBitmap(*file, BitmapLocation(), generation, alloc));
+        VD_TRY(file->write(bitmap.location.offset, bitmap.bytes));
         VD_TRY(file->sync());
     }
     {
-        Meta m;
-        m.generation = generation;
-        m.ruid = ruid;
-        m.name = name;
-        m.createdMs = nowMs();
-        m.committedMs = m.createdMs;
-        m.smallThreshold = options.smallThreshold;
-        m.smallBlockClass = uint8_t(options.smallBlockClass);
-        m.catalogBlockClass = uint8_t(options.catalogBlockClass);
-        m.clusterMaxBlocks = uint8_t(options.clusterMaxBlocks);
-        m.units = 1;
-        m.bitmap = bitmap;
-        m.root = root;
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kMetaFile), io::OpenMode::CreateNew));
         const QByteArray copy = m.encodeCopy();
         VD_TRY(file->write(0, copy));
@@ -116,19 +119,43 @@ Result<Meta> Collection::peekMeta(io::Env &env, const QString &dir)
     return meta;
 }
 
+Result<Meta> Collection::peekHead(io::Env &env, const QString &dir)
+{
+    VD_TRY_ASSIGN(const Ruid ruid, Ruid::parse(QFileInfo(dir).fileName()));
+    VD_TRY_ASSIGN(auto file, env.open(join(dir, kDataFile), io::OpenMode::ReadOnly));
+    std::optional<Meta> newest;
+    Status why = Status::corruption(QStringLiteral("idvd's head holds no complete state"));
+    for (uint64_t g : {0, 1}) {
+        QByteArray raw(HeadSlot::kSlotSize, Qt::Uninitialized);
+        Status st = file->read(HeadSlot::offsetFor(g), raw.data(), size_t(raw.size()));
+        auto slot = st ? HeadSlot::decode(raw, ruid) : Result<HeadSlot>(st);
+        if (!slot)
+            why = slot.status();
+        else if (slot->isComplete() && (!newest || slot->state.generation > newest->generation))
+            newest = slot->state;
+    }
+    if (!newest)
+        return why;
+    return *newest;
+}
+
 Result<std::unique_ptr<Collection>> Collection::open(io::Env &env, const QString &dir, Access access)
 {
     return openImpl(env, dir, access, false, nullptr);
 }
 
-Result<std::unique_ptr<Collection>> Collection::openAndRepairBitmap(io::Env &env, const QString &dir, bool *changed)
+Result<std::unique_ptr<Collection>> Collection::openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged)
 {
-    VD_TRY_ASSIGN(auto c, openImpl(env, dir, Access::ReadWrite, true, changed));
+    VD_TRY_ASSIGN(auto c, openImpl(env, dir, Access::ReadWrite, true, bitmapChanged));
+    // A damaged .meta copy that is still there (a generation that did not
+    // verify) or a damaged head slot: the commit writes both anew.
+    if (!c->m_metaFault.isEmpty() || !c->readHeadSlot(c->m_meta.generation, c->m_meta.ruid))
+        c->m_dirty = true;
     VD_TRY(c->commit());
     return c;
 }
 
-Result<std::unique_ptr<Collection>> Collection::openImpl(io::Env &env, const QString &dir, Access access, bool rebuildBitmap, bool *changed)
+Result<std::unique_ptr<Collection>> Collection::openImpl(io::Env &env, const QString &dir, Access access, bool repair, bool *changed)
 {
     VD_TRY_ASSIGN(const bool isDir, env.isDirectory(dir));
     if (!isDir)
@@ -137,8 +164,19 @@ Result<std::unique_ptr<Collection>> Collection::openImpl(io::Env &env, const QSt
         return Status::invalidArgument(QStringLiteral("'%1' is not a collection folder: its name is not a RUID").arg(dir));
     for (const char *name : {kDataFile, kBitmapFile, kMetaFile}) {
         VD_TRY_ASSIGN(const bool there, env.exists(join(dir, name)));
-        if (!there)
-            return Status::corruption(QStringLiteral("collection folder '%1' is missing its %2 file").arg(dir, QLatin1String(name)));
+        if (there)
+            continue;
+        // A lost .bitmap is what a repair rebuilds: it starts from an empty file.
+        if (repair && name == kBitmapFile) {
+            VD_TRY_ASSIGN(auto created, env.open(join(dir, name), io::OpenMode::CreateNew));
+            VD_TRY(created->sync());
+            VD_TRY(env.syncDir(dir));
+            continue;
+        }
+        const QString hint = name == kDataFile ? QString()
+                             : name == kBitmapFile ? QStringLiteral(" (vdrive fsck --repair rebuilds it)")
+                                                   : QStringLiteral(" (vdrive recover rebuilds it from idvd)");
+        return Status::corruption(QStringLiteral("collection folder '%1' is missing its %2 file%3").arg(dir, QLatin1String(name), hint));
     }
     std::unique_ptr<Collection> c(new Collection(env, dir, access));
     const io::OpenMode mode = access == Access::ReadWrite ? io::OpenMode::ReadWrite : io::OpenMode::ReadOnly;
@@ -147,34 +185,145 @@ Result<std::unique_ptr<Collection>> Collection::openImpl(io::Env &env, const QSt
     c->m_idvd = std::make_unique<IdvdFile>(std::move(idvd));
     VD_TRY_ASSIGN(c->m_bitmapFile, env.open(join(dir, kBitmapFile), mode));
     VD_TRY_ASSIGN(c->m_metaFile, env.open(join(dir, kMetaFile), mode));
-    VD_TRY(c->loadCommitted(rebuildBitmap, changed));
+    VD_TRY(c->loadCommitted(repair, changed));
+    if (access == Access::ReadWrite)
+        VD_TRY(c->repairOnOpen());
     return c;
 }
 
-Status Collection::loadCommitted(bool rebuildBitmap, bool *bitmapChanged)
+Status Collection::checkHeadBlock(const Ruid &ruid)
+{
+    VD_TRY_ASSIGN(const BlockHeader head, m_idvd->readHeader(Extent{0, 0}));
+    if (head.kind != BlockKind::Head || head.blockId != ruid)
+        return Status::corruption(QStringLiteral("idvd does not begin with the head block of collection %1").arg(ruid.toString()));
+    return {};
+}
+
+Result<HeadSlot> Collection::readHeadSlot(uint64_t generation, const Ruid &ruid)
+{
+    VD_TRY_ASSIGN(const QByteArray raw, m_idvd->read(HeadSlot::offsetFor(generation), HeadSlot::kSlotSize));
+    return HeadSlot::decode(raw, ruid);
+}
+
+Status Collection::loadCommitted(bool repairBitmap, bool *bitmapChanged)
+{
+    m_warnings.clear();
+    m_metaFault.clear();
+    m_metaRewrite.clear();
+    m_damagedCopy = -1;
+    m_bitmapRewrite.clear();
+    m_headIsOld = false;
+    auto copies = readMetaCopies(*m_metaFile);
+    if (!copies) {
+        Status st = copies.status();
+        if (st.code() == ErrorCode::Corruption)
+            st = Status::corruption(QStringLiteral("%1 (vdrive recover rebuilds .meta and .bitmap from idvd)").arg(st.message()));
+        return st.withContext(QStringLiteral("reading .meta"));
+    }
+    if (copies->meta.ruid.toString() != QFileInfo(m_dir).fileName())
+        return Status::corruption(QStringLiteral("'%1' holds the .meta of collection %2").arg(m_dir, copies->meta.ruid.toString()));
+    VD_TRY(checkHeadBlock(copies->meta.ruid));
+    const BitmapSource source = repairBitmap ? BitmapSource::Repair : BitmapSource::File;
+    if (copies->damagedCopy < 0)
+        VD_TRY(loadState(copies->meta, source, bitmapChanged));
+    else
+        VD_TRY(loadAfterDamagedCopy(*copies, source, bitmapChanged));
+    if (m_access == Access::ReadWrite) {
+        auto head = readHeadSlot(m_meta.generation, m_meta.ruid);
+        m_headIsOld = head && !head->isComplete();
+        VD_TRY(m_space->shrinkTail());
+        VD_TRY(m_idvd->resizeToUnits(m_space->allocator().unitCount()));
+    }
+    return {};
+}
+
+Status Collection::loadAfterDamagedCopy(const MetaCopies &copies, BitmapSource source, bool *bitmapChanged)
+{
+    // A torn commit and a damaged copy look alike. What tells them apart is
+    // idvd: a commit writes its head slot and everything else into idvd and
+    // syncs it before it writes its .meta copy, so an acknowledged
+    // generation is complete there (FORMAT.md, "Generations and the commit").
+    const Meta &valid = copies.meta;
+    const uint64_t next = valid.generation + 1;
+    const QString damage = copies.damage.message();
+    auto slot = readHeadSlot(next, valid.ruid);
+    QString problem;
+    if (slot && slot->state.generation == next && slot->isComplete()) {
+        Status st = loadState(slot->state, BitmapSource::RollForward, bitmapChanged);
+        if (st)
+            st = verifyGeneration(next);
+        if (st) {
+            // Copy next % 2 is where `next` belongs; if the valid copy sat
+            // there (both copies held one generation, as after creation), the
+            // damaged one gets `next` too.
+            m_metaRewrite.emplace_back(int(next % 2), slot->state);
+            if (copies.damagedCopy != int(next % 2))
+                m_metaRewrite.emplace_back(copies.damagedCopy, slot->state);
+            m_metaFault = QStringLiteral(".meta: the copy of generation %1 is unreadable (%2); the generation was opened from idvd, where "
+                                         "everything it wrote verifies; opening the collection for writing (vdrive fsck --repair) rewrites the copy")
+                              .arg(next)
+                              .arg(damage);
+            m_warnings.push_back(QStringLiteral("the newest .meta copy is damaged (%1): generation %2 was opened from idvd, where everything it "
+                                                "wrote verifies")
+                                     .arg(damage)
+                                     .arg(next));
+            return {};
+        }
+        problem = QStringLiteral("generation %1 in idvd does not verify (%2)").arg(next).arg(st.message());
+    } else if (slot && slot->state.generation <= valid.generation) {
+        // The commit of `next` never made its head slot durable, so it was
+        // never acknowledged: the damaged copy held an older generation.
+        m_metaRewrite.emplace_back(copies.damagedCopy, valid);
+        m_metaFault = QStringLiteral(".meta: the copy of an older generation is unreadable (%1); nothing committed is lost (generation %2 is "
+                                     "intact); opening the collection for writing rewrites the copy")
+                          .arg(damage)
+                          .arg(valid.generation);
+        m_warnings.push_back(QStringLiteral("the older .meta copy is damaged (%1); generation %2 is intact").arg(damage).arg(valid.generation));
+        return loadState(valid, source, bitmapChanged);
+    } else if (!slot) {
+        problem = QStringLiteral("idvd's head slot for generation %1 is unreadable too (%2)").arg(next).arg(slot.status().message());
+    } else if (!slot->isComplete()) {
+        problem = QStringLiteral("idvd's head slot for generation %1 was written by an earlier vdrive and cannot be checked").arg(next);
+    } else {
+        problem = QStringLiteral("idvd's head slot holds generation %1 where %2 was expected").arg(slot->state.generation).arg(next);
+    }
+    // Kept as it is until the next commit replaces it: the evidence stays.
+    const QString lost = QStringLiteral("copy is unreadable (%1) and %2: opened generation %3; what generation %4 committed, "
+                                        "if it was ever acknowledged, is lost")
+                             .arg(damage, problem)
+                             .arg(valid.generation)
+                             .arg(next);
+    m_metaFault = QStringLiteral(".meta: the newest %1").arg(lost);
+    m_damagedCopy = copies.damagedCopy;
+    m_warnings.push_back(QStringLiteral("the newest .meta %1").arg(lost));
+    Status st = loadState(valid, source, bitmapChanged);
+    if (!st)
+        return Status(st.code(), QStringLiteral("the newest .meta copy is unreadable (%1) and %2; generation %3 cannot be opened either: %4")
+                                     .arg(damage, problem)
+                                     .arg(valid.generation)
+                                     .arg(st.message()));
+    return {};
+}
+
+Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmapChanged)
 {
     m_openSmall.clear();
     m_catalog.reset();
     m_catalogStore.reset();
     m_space.reset();
     m_dirty = false;
+    m_bitmapRewrite.clear();
 
-    auto meta = readMeta(*m_metaFile);
-    if (!meta)
-        return meta.status().withContext(QStringLiteral("reading .meta"));
-    if (meta->ruid.toString() != QFileInfo(m_dir).fileName())
-        return Status::corruption(QStringLiteral("'%1' holds the .meta of collection %2").arg(m_dir, meta->ruid.toString()));
-    auto alloc = readBitmap(*m_bitmapFile, *meta);
-    const bool bitmapReadable = alloc.isOk();
-    if (!alloc && !rebuildBitmap)
+    auto alloc = source == BitmapSource::Rebuild ? Result<BlockAllocator>(Status::notFound(QStringLiteral("not read")))
+                                                 : readBitmap(*m_bitmapFile, meta);
+    if (!alloc && source == BitmapSource::File)
         return alloc.status().withContext(QStringLiteral("reading .bitmap (vdrive fsck --repair rebuilds it)"));
-    VD_TRY_ASSIGN(const BlockHeader head, m_idvd->readHeader(Extent{0, 0}));
-    if (head.kind != BlockKind::Head || head.blockId != meta->ruid)
-        return Status::corruption(QStringLiteral("idvd does not begin with the head block of collection %1").arg(meta->ruid.toString()));
-
-    m_meta = std::move(meta).value();
+    m_meta = meta;
     m_root = m_meta.root;
-    m_space = std::make_unique<Space>(m_idvd.get(), alloc ? std::move(alloc).value() : BlockAllocator(m_meta.units));
+    const bool readable = alloc.isOk();
+    m_space = std::make_unique<Space>(m_idvd.get(), readable ? std::move(alloc).value() : BlockAllocator(m_meta.units));
+    if (readable)
+        VD_TRY(checkIdvdLength()); // before anything is read from idvd: a cut file is named as such
     m_catalogStore = std::make_unique<CatalogStore>(m_idvd.get(), m_space.get(), m_meta.catalogBlockClass);
     VD_TRY(m_catalogStore->load(m_meta.root));
     m_catalogStore->setGeneration(m_meta.generation + 1);
@@ -192,41 +341,252 @@ Status Collection::loadCommitted(bool rebuildBitmap, bool *bitmapChanged)
         m_openSmall.push_back(std::make_unique<SmallBlockLog>(m_idvd.get(), BlockKind::SmallData, rec.small));
     }
 
-    if (rebuildBitmap) {
-        std::vector<std::pair<Extent, QString>> reachable;
-        VD_TRY(collectReachable(&reachable, nullptr));
-        BlockAllocator rebuilt(1);
-        for (const auto &[extent, what] : reachable) {
-            Status st = rebuilt.markAllocated(extent);
-            if (!st)
-                return Status::corruption(QStringLiteral("cannot rebuild .bitmap: %1 (%2)").arg(st.message(), what));
-        }
-        const bool changed = !bitmapReadable || m_space->allocator().blocks() != rebuilt.blocks();
+    if (source == BitmapSource::Repair || !readable) {
+        VD_TRY_ASSIGN(BlockAllocator rebuilt, rebuildAllocator());
+        const bool changed = !readable || m_space->allocator().blocks() != rebuilt.blocks();
         if (bitmapChanged)
             *bitmapChanged = changed;
-        if (changed) {
-            m_space->replaceAllocator(std::move(rebuilt));
-            m_dirty = true; // the next commit writes the rebuilt bitmap
+        if (source == BitmapSource::RollForward) {
+            // The copy this generation wrote is unreadable; the blocks in use
+            // must give back exactly that copy, which is then written again.
+            const PreparedBitmap again = prepareBitmap(BitmapLocation(), m_meta.generation, rebuilt);
+            if (again.location.hash != m_meta.bitmap.hash || again.location.length != m_meta.bitmap.length)
+                return Status::corruption(QStringLiteral("its .bitmap copy is unreadable (%1) and the blocks in use do not reproduce it")
+                                              .arg(alloc.status().message()));
+            m_bitmapRewrite = again.bytes;
         }
+        if (changed)
+            m_space->replaceAllocator(std::move(rebuilt));
+        // A repair commits what it rebuilt; elsewhere the rebuilt allocator
+        // equals what the state's copy held.
+        if (changed && source == BitmapSource::Repair)
+            m_dirty = true;
     }
     if (!m_space->allocator().isAllocated(Extent{0, 0}))
         return Status::corruption(QStringLiteral(".bitmap does not reserve the head block"));
-
-    // idvd must hold every allocated unit. It may be longer (growth of a
-    // commit that did not finish) or shorter (free tail units given back).
-    VD_TRY_ASSIGN(const uint64_t size, m_idvd->size());
-    const uint64_t units = size / kUnitSize;
-    for (const Extent &e : m_space->allocator().blocks())
-        if (e.unit() >= units)
-            return Status::corruption(QStringLiteral("idvd is %1 bytes long but a block is allocated at offset %2: the file was truncated")
-                                          .arg(size)
-                                          .arg(e.offset));
-    if (m_access == Access::ReadWrite) {
-        VD_TRY(m_space->shrinkTail());
-        VD_TRY(m_idvd->resizeToUnits(m_space->allocator().unitCount()));
-    }
+    VD_TRY(checkIdvdLength());
     m_broken = Status();
     return {};
+}
+
+Result<BlockAllocator> Collection::rebuildAllocator()
+{
+    std::vector<std::pair<Extent, QString>> reachable;
+    VD_TRY(collectReachable(&reachable, nullptr));
+    BlockAllocator rebuilt(1);
+    for (const auto &[extent, what] : reachable) {
+        Status st = rebuilt.markAllocated(extent);
+        if (!st)
+            return Status::corruption(QStringLiteral("cannot rebuild .bitmap: %1 (%2)").arg(st.message(), what));
+    }
+    return rebuilt;
+}
+
+Status Collection::checkIdvdLength()
+{
+    // idvd must hold every allocated block. It may be longer (growth of a
+    // commit that did not finish) or shorter than the unit count says (free
+    // tail units given back).
+    VD_TRY_ASSIGN(const uint64_t size, m_idvd->size());
+    std::optional<Extent> first;
+    uint64_t needed = 0;
+    for (const Extent &e : m_space->allocator().blocks()) {
+        needed = std::max(needed, e.offset + e.size());
+        if (e.offset + e.size() > size && (!first || e.offset < first->offset))
+            first = e;
+    }
+    if (first)
+        return Status::corruption(QStringLiteral("idvd is %1 bytes long, but its allocated blocks reach byte %2: the first block past the end is "
+                                                 "the %3 MiB block at offset %4; the file was truncated")
+                                      .arg(size)
+                                      .arg(needed)
+                                      .arg(first->size() >> 20)
+                                      .arg(first->offset));
+    return {};
+}
+
+Status Collection::checkLastDirectory(const Extent &extent, BlockKind kind, uint32_t lastDir, uint32_t writtenEnd, uint32_t sequence)
+{
+    VD_TRY_ASSIGN(const BlockHeader header, m_idvd->readHeader(extent));
+    if (header.kind != kind)
+        return Status::corruption(QStringLiteral("the block at offset %1 is a %2 block, not a %3 one")
+                                      .arg(extent.offset)
+                                      .arg(blockKindName(header.kind), blockKindName(kind)));
+    if (sequence == 0)
+        return {};
+    if (lastDir < BlockHeader::kSize || lastDir >= writtenEnd || writtenEnd > extent.size())
+        return Status::corruption(QStringLiteral("the block at offset %1: its last directory lies outside it").arg(extent.offset));
+    VD_TRY_ASSIGN(const QByteArray raw, m_idvd->read(extent.offset + lastDir, writtenEnd - lastDir));
+    VD_TRY_ASSIGN(const SmallDirectory dir, SmallDirectory::decode(raw, lastDir, extent.size()));
+    if (dir.sequence != sequence || dir.encodedSize() != writtenEnd - lastDir)
+        return Status::corruption(QStringLiteral("the block at offset %1: its last directory is number %2, not %3").arg(extent.offset).arg(dir.sequence).arg(sequence));
+    return {};
+}
+
+Status Collection::verifyGeneration(uint64_t g)
+{
+    for (const auto &[offset, seg] : m_catalogStore->segments())
+        VD_TRY(checkLastDirectory(seg.extent, BlockKind::CatalogLog, seg.lastDirOffset, seg.writtenEnd, seg.sequence));
+    // Pages born in g are what g wrote; a page born earlier and everything
+    // below it were written (and synced) by an earlier commit.
+    Status inner;
+    auto enter = [&](const PageRef &ref, int) {
+        if (ref.birth > g && inner.isOk())
+            inner = Status::corruption(QStringLiteral("a catalog page born in generation %1 hangs from generation %2").arg(ref.birth).arg(g));
+        return ref.birth == g;
+    };
+    auto leaf = [&](const PageRef &, const CatalogPage &page) -> Status {
+        for (size_t i = 0; i < page.count(); ++i) {
+            const QByteArray &key = page.keys[i];
+            if (key.isEmpty())
+                continue;
+            if (key[0] == keys::kCluster) {
+                VD_TRY_ASSIGN(const ClusterRecord c, ClusterRecord::decode(page.values[i]));
+                if (c.birth > g)
+                    return Status::corruption(QStringLiteral("a cluster born in generation %1 hangs from generation %2").arg(c.birth).arg(g));
+                if (c.birth != g)
+                    continue;
+                for (const Piece &p : c.pieces)
+                    VD_TRY(readPiece(p).status());
+            } else if (key[0] == keys::kBlock) {
+                VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(page.values[i]));
+                if (rec.kind == BlockKind::SmallData)
+                    VD_TRY(checkLastDirectory(rec.extent, BlockKind::SmallData, rec.small.lastDirOffset, rec.small.writtenEnd, rec.small.sequence));
+            }
+        }
+        return {};
+    };
+    VD_TRY(m_catalog->walkStored(m_meta.root.catalogRoot, enter, leaf));
+    return inner;
+}
+
+Status Collection::repairOnOpen()
+{
+    if (!m_metaRewrite.empty()) {
+        // What the repaired copy will point at must be durable first.
+        if (!m_bitmapRewrite.isEmpty()) {
+            VD_TRY(m_bitmapFile->write(m_meta.bitmap.offset, m_bitmapRewrite));
+            VD_TRY(m_bitmapFile->sync());
+            m_bitmapRewrite.clear();
+        }
+        VD_TRY(m_idvd->sync());
+        for (const auto &[index, state] : m_metaRewrite)
+            VD_TRY(writeMetaCopy(*m_metaFile, index, state));
+        m_metaRewrite.clear();
+        m_metaFault.clear();
+    }
+    if (m_headIsOld) {
+        // An earlier build's head slot holds only the root record: one
+        // commit writes this build's, with everything .meta holds.
+        m_dirty = true;
+        VD_TRY(commit());
+    }
+    return {};
+}
+
+Result<std::unique_ptr<Collection>> Collection::recover(io::Env &env, const QString &dir, uint64_t *recovered)
+{
+    VD_TRY_ASSIGN(const bool isDir, env.isDirectory(dir));
+    if (!isDir)
+        return Status::notFound(QStringLiteral("no collection folder '%1'").arg(dir));
+    auto parsed = Ruid::parse(QFileInfo(dir).fileName());
+    if (!parsed)
+        return Status::invalidArgument(QStringLiteral("'%1' is not a collection folder: its name is not a RUID").arg(dir));
+    const Ruid ruid = *parsed;
+    VD_TRY_ASSIGN(const bool hasIdvd, env.exists(join(dir, kDataFile)));
+    if (!hasIdvd)
+        return Status::corruption(QStringLiteral("collection folder '%1' has no idvd file: there is nothing to recover from").arg(dir));
+    std::unique_ptr<Collection> c(new Collection(env, dir, Access::ReadWrite));
+    VD_TRY_ASSIGN(c->m_lock, env.lock(join(dir, kDataFile), io::LockMode::Exclusive));
+    VD_TRY_ASSIGN(auto idvd, env.open(join(dir, kDataFile), io::OpenMode::ReadWrite));
+    c->m_idvd = std::make_unique<IdvdFile>(std::move(idvd));
+    VD_TRY(c->checkHeadBlock(ruid));
+
+    // What .meta still says, if a copy of it decodes: an earlier build's
+    // head slot holds no name or packing options.
+    std::optional<Meta> fromMeta;
+    if (auto metaFile = env.open(join(dir, kMetaFile), io::OpenMode::ReadOnly); metaFile)
+        if (auto copies = readMetaCopies(**metaFile); copies && copies->meta.ruid == ruid)
+            fromMeta = copies->meta;
+
+    std::vector<HeadSlot> slots;
+    std::vector<QString> notes;
+    for (uint64_t g : {0, 1}) {
+        auto slot = c->readHeadSlot(g, ruid);
+        if (slot)
+            slots.push_back(std::move(slot).value());
+        else
+            notes.push_back(QStringLiteral("idvd's head slot at offset %1 is unreadable (%2)").arg(HeadSlot::offsetFor(g)).arg(slot.status().message()));
+    }
+    std::sort(slots.begin(), slots.end(), [](const HeadSlot &a, const HeadSlot &b) { return a.state.generation > b.state.generation; });
+    if (slots.empty())
+        return Status::corruption(QStringLiteral("cannot recover '%1': %2").arg(dir, QStringList(notes.begin(), notes.end()).join(QStringLiteral("; "))));
+
+    std::optional<Meta> chosen;
+    for (const HeadSlot &slot : slots) {
+        Meta state = slot.state;
+        if (!slot.isComplete()) {
+            // An earlier build wrote this slot: the identity comes from .meta
+            // if it can, else the defaults stand in for what is lost.
+            const Meta identity = fromMeta ? *fromMeta : Meta();
+            state.name = fromMeta ? identity.name : QStringLiteral("recovered-%1").arg(ruid.shortString());
+            state.createdMs = fromMeta ? identity.createdMs : nowMs();
+            state.committedMs = fromMeta ? identity.committedMs : state.createdMs;
+            const CreateOptions defaults;
+            state.smallThreshold = fromMeta ? identity.smallThreshold : defaults.smallThreshold;
+            state.smallBlockClass = fromMeta ? identity.smallBlockClass : uint8_t(defaults.smallBlockClass);
+            state.catalogBlockClass = fromMeta ? identity.catalogBlockClass : uint8_t(defaults.catalogBlockClass);
+            state.clusterMaxBlocks = fromMeta ? identity.clusterMaxBlocks : uint8_t(defaults.clusterMaxBlocks);
+            state.members = fromMeta ? identity.members : std::vector<QByteArray>();
+            state.units = 1;
+            if (!fromMeta)
+                notes.push_back(QStringLiteral("idvd's head was written by an earlier vdrive and .meta is unreadable: the collection is named '%1' "
+                                               "and takes the default packing options")
+                                    .arg(state.name));
+        }
+        Status st = c->loadState(state, BitmapSource::Rebuild, nullptr);
+        if (st)
+            st = c->verifyGeneration(state.generation);
+        if (st) {
+            chosen = c->m_meta;
+            break;
+        }
+        notes.push_back(QStringLiteral("generation %1 in idvd does not verify (%2)").arg(state.generation).arg(st.message()));
+    }
+    if (!chosen)
+        return Status::corruption(QStringLiteral("cannot recover '%1': no generation in idvd verifies (%2)").arg(dir, QStringList(notes.begin(), notes.end()).join(QStringLiteral("; "))));
+
+    // New .bitmap and .meta beside the old ones, then renamed over them.
+    const PreparedBitmap bitmap = prepareBitmap(BitmapLocation(), chosen->generation, c->m_space->allocator());
+    chosen->units = c->m_space->allocator().unitCount();
+    chosen->bitmap = bitmap.location;
+    const auto writeFresh = [&](const char *name, const std::vector<std::pair<uint64_t, QByteArray>> &parts) -> Status {
+        const QString tmp = join(dir, name) + QStringLiteral(".recovering");
+        VD_TRY_ASSIGN(const bool stale, env.exists(tmp));
+        if (stale)
+            VD_TRY(env.remove(tmp));
+        VD_TRY_ASSIGN(auto file, env.open(tmp, io::OpenMode::CreateNew));
+        for (const auto &[offset, bytes] : parts)
+            VD_TRY(file->write(offset, bytes));
+        VD_TRY(file->sync());
+        return env.rename(tmp, join(dir, name));
+    };
+    VD_TRY(writeFresh(kBitmapFile, {{bitmap.location.offset, bitmap.bytes}}));
+    const QByteArray copy = chosen->encodeCopy();
+    VD_TRY(writeFresh(kMetaFile, {{0, copy}, {Meta::kCopySize, copy}}));
+    VD_TRY(env.syncDir(dir));
+
+    // Open what was written, as any open would, and commit once so that the
+    // head slot and .meta hold the same state again.
+    VD_TRY_ASSIGN(c->m_bitmapFile, env.open(join(dir, kBitmapFile), io::OpenMode::ReadWrite));
+    VD_TRY_ASSIGN(c->m_metaFile, env.open(join(dir, kMetaFile), io::OpenMode::ReadWrite));
+    VD_TRY(c->loadCommitted());
+    c->m_dirty = true;
+    VD_TRY(c->commit());
+    c->m_warnings = std::move(notes);
+    if (recovered)
+        *recovered = chosen->generation;
+    return c;
 }
 
 Status Collection::checkUsable() const
@@ -286,17 +646,23 @@ Status Collection::commit()
         VD_TRY(m_space->applyFrees());
         m_space->dropFreeTailUnits();
         VD_TRY(m_idvd->growToUnits(m_space->allocator().unitCount()));
-        VD_TRY(m_idvd->write(HeadSlot::offsetFor(generation), HeadSlot::encode(m_meta.ruid, root)));
-        VD_TRY_ASSIGN(const BitmapLocation bitmap, writeBitmap(*m_bitmapFile, m_meta.bitmap, generation, m_space->allocator()));
-        VD_TRY(m_idvd->sync());
-        VD_TRY(m_bitmapFile->sync());
+        const PreparedBitmap bitmap = prepareBitmap(m_meta.bitmap, generation, m_space->allocator());
         Meta m = m_meta;
         m.generation = generation;
         m.committedMs = nowMs();
         m.units = m_space->allocator().unitCount();
-        m.bitmap = bitmap;
+        m.bitmap = bitmap.location;
         m.root = root;
+        // The head slot holds the whole state, so idvd alone is enough.
+        VD_TRY(m_idvd->write(HeadSlot::offsetFor(generation), HeadSlot::encode(m)));
+        VD_TRY(m_bitmapFile->write(bitmap.location.offset, bitmap.bytes));
+        VD_TRY(m_idvd->sync());
+        VD_TRY(m_bitmapFile->sync());
         VD_TRY(writeMeta(*m_metaFile, m)); // the commit point
+        if (m_damagedCopy == int(generation % 2)) {
+            m_damagedCopy = -1; // replaced
+            m_metaFault.clear();
+        }
         m_meta = std::move(m);
         m_root = root;
         return {};
@@ -322,6 +688,7 @@ Result<CollectionInfo> Collection::info()
     i.generation = m_meta.generation;
     i.createdMs = m_meta.createdMs;
     i.committedMs = m_meta.committedMs;
+    i.warnings = m_warnings;
     const BlockAllocator &alloc = m_space->allocator();
     i.units = alloc.unitCount();
     VD_TRY_ASSIGN(i.idvdBytes, m_idvd->size());

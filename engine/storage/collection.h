@@ -46,6 +46,7 @@ class Drive;
 
 namespace vd::storage {
 
+class BlockAllocator;
 class Catalog;
 class CatalogStore;
 class IdvdFile;
@@ -101,6 +102,7 @@ struct CollectionInfo
     uint64_t snapshots = 0;
     // (data block bytes + SmallData block bytes) / logical bytes; 0 when empty.
     double paddingRatio = 0;
+    std::vector<QString> warnings; // Collection::warnings()
 };
 
 struct FsckReport
@@ -179,9 +181,35 @@ public:
                                                       const CreateOptions &options = {});
     // Opens the collection in folder dir. Every file is checked before
     // anything is trusted; nothing is written when opening read-only.
+    //
+    // When one .meta copy does not decode, idvd's head slot for the
+    // generation after the valid copy's decides (a torn commit and a damaged
+    // copy look alike, but an acknowledged commit's head slot and everything
+    // it wrote were synced before its .meta copy): if that generation's head
+    // slot is intact and everything the generation wrote verifies, it is
+    // opened (rolled forward); otherwise the valid copy's generation is, and
+    // warnings() says what may be lost. Opening for writing then rewrites a
+    // damaged copy that holds nothing worth keeping as evidence (after a
+    // roll-forward, or when it held an older generation), and upgrades a
+    // head slot written by an earlier build by committing once.
     static Result<std::unique_ptr<Collection>> open(io::Env &env, const QString &dir, Access access);
     // Reads only .meta (no lock): what `vdrive collections` lists.
     static Result<Meta> peekMeta(io::Env &env, const QString &dir);
+    // Reads only idvd's head slots (no lock): the newest complete state
+    // they hold, to name a collection whose .meta is unreadable.
+    static Result<Meta> peekHead(io::Env &env, const QString &dir);
+    // Rebuilds .meta and .bitmap from idvd alone (either or both may be
+    // missing or garbled): the newest generation in idvd's head slots whose
+    // writes all verify (else the one before it, with a warning), its
+    // .bitmap from what its catalog reaches. The new files replace the old
+    // ones by rename, then a commit makes the head slot and .meta agree.
+    // Returns the collection open for writing; warnings() says what was
+    // found on the way, *recovered which generation was.
+    static Result<std::unique_ptr<Collection>> recover(io::Env &env, const QString &dir, uint64_t *recovered = nullptr);
+
+    // What opening found and worked around (a damaged .meta copy, a
+    // generation that did not verify); empty for a healthy collection.
+    const std::vector<QString> &warnings() const { return m_warnings; }
 
     Ruid ruid() const;
     QString name() const;
@@ -228,20 +256,43 @@ public:
     // rolled back first.
     // name describes a cluster's owner in faults ("object 'k'", a path).
     FsckReport fsck(const std::function<QString(const Ruid &owner)> &name = {});
-    // Opens for writing even when .bitmap is unreadable, rebuilds the bitmap
-    // from what the committed catalog reaches and commits it if it differs
-    // from the stored one (what `vdrive fsck --repair` does). Blocks that
-    // nothing reaches become free; nothing reachable is touched.
-    static Result<std::unique_ptr<Collection>> openAndRepairBitmap(io::Env &env, const QString &dir, bool *changed);
+    // Opens for writing even when .bitmap is unreadable or missing, rebuilds
+    // the bitmap from what the committed catalog reaches and commits it if it
+    // differs from the stored one (what `vdrive fsck --repair` does). Blocks
+    // that nothing reaches become free; nothing reachable is touched. A
+    // damaged .meta copy or head slot is replaced by committing too.
+    static Result<std::unique_ptr<Collection>> openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged);
 
 private:
     friend class vd::tree::Drive; // the tree is built on the catalog and the data pieces below
 
     static constexpr uint64_t kMaxRangeWrite = uint64_t(64) << 20;
 
+    // Where loadState takes the allocator from.
+    enum class BitmapSource {
+        File,        // the .bitmap copy the state names; unreadable is an error
+        Repair,      // rebuilt from what the catalog reaches; dirty if it differs from the file
+        RollForward, // the named copy, else rebuilt, which must then hash to the named copy
+        Rebuild,     // rebuilt, the file not read (recovery)
+    };
+
     Collection(io::Env &env, QString dir, Access access);
-    Status loadCommitted(bool rebuildBitmap = false, bool *bitmapChanged = nullptr);
-    static Result<std::unique_ptr<Collection>> openImpl(io::Env &env, const QString &dir, Access access, bool rebuildBitmap, bool *changed);
+    Status loadCommitted(bool repairBitmap = false, bool *bitmapChanged = nullptr);
+    Status loadState(const Meta &meta, BitmapSource source, bool *bitmapChanged);
+    Status loadAfterDamagedCopy(const MetaCopies &copies, BitmapSource source, bool *bitmapChanged);
+    // Everything generation g wrote reads back verified: its catalog pages,
+    // the pieces of its cluster versions, the last directory of every
+    // SmallBlock and catalog block its records name.
+    Status verifyGeneration(uint64_t g);
+    Status checkLastDirectory(const Extent &extent, BlockKind kind, uint32_t lastDir, uint32_t writtenEnd, uint32_t sequence);
+    Result<BlockAllocator> rebuildAllocator();
+    Status checkHeadBlock(const Ruid &ruid);
+    Result<HeadSlot> readHeadSlot(uint64_t generation, const Ruid &ruid);
+    Status checkIdvdLength();
+    // On a writable open: rewrites what loadCommitted found damaged and
+    // replaceable, and upgrades an earlier build's head slot.
+    Status repairOnOpen();
+    static Result<std::unique_ptr<Collection>> openImpl(io::Env &env, const QString &dir, Access access, bool repair, bool *changed);
     // Every extent the committed state uses, with what uses it.
     Status collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report);
     Status checkUsable() const;
@@ -303,6 +354,12 @@ private:
     std::unique_ptr<io::File> m_bitmapFile;
     std::unique_ptr<IdvdFile> m_idvd;
     Meta m_meta; // as committed
+    std::vector<QString> m_warnings;
+    QString m_metaFault; // what fsck reports while a .meta copy stays damaged
+    int m_damagedCopy = -1; // that copy, kept as evidence until a commit replaces it
+    std::vector<std::pair<int, Meta>> m_metaRewrite; // damaged .meta copies and what they should hold
+    QByteArray m_bitmapRewrite; // a rebuilt .bitmap copy to write where m_meta.bitmap says
+    bool m_headIsOld = false;   // the current head slot is an earlier build's (format 2)
     RootRecord m_root; // working copy of the counters and open blocks
     std::unique_ptr<Space> m_space;
     std::unique_ptr<CatalogStore> m_catalogStore;

@@ -88,14 +88,17 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
         return r;
     }
 
-    // The head's copy of the root record must agree with .meta's.
+    // What opening found wrong with .meta and has not been repaired yet.
+    if (!m_metaFault.isEmpty())
+        fault(m_metaFault);
+    // The head slot of the committed generation must hold what .meta holds.
     {
-        auto raw = m_idvd->read(HeadSlot::offsetFor(m_meta.generation), HeadSlot::kSlotSize);
-        auto root = raw ? HeadSlot::decode(*raw, m_meta.ruid) : Result<RootRecord>(raw.status());
-        if (!root)
-            fault(QStringLiteral("idvd head: %1").arg(root.status().message()));
-        else if (!(*root == m_meta.root))
-            fault(QStringLiteral("idvd head: its root record for generation %1 differs from .meta's").arg(m_meta.generation));
+        auto slot = readHeadSlot(m_meta.generation, m_meta.ruid);
+        if (!slot)
+            fault(QStringLiteral("idvd head: %1 (vdrive fsck --repair commits a new one)").arg(slot.status().message()));
+        else if (slot->isComplete() ? !(slot->state == m_meta) : !(slot->state.root == m_meta.root))
+            fault(QStringLiteral("idvd head: its slot for generation %1 differs from .meta's copy (vdrive fsck --repair commits a new one)")
+                      .arg(m_meta.generation));
     }
 
     // Every tree (the live one and each snapshot's), each distinct page and

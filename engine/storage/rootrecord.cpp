@@ -97,40 +97,4 @@ Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
     return rec;
 }
 
-QByteArray HeadSlot::encode(const Ruid &collection, const RootRecord &root)
-{
-    const QByteArray body = root.encode();
-    QByteArray out;
-    ByteWriter w(&out);
-    w.u32(kMagic);
-    w.u16(2);
-    w.u16(uint16_t(body.size()));
-    w.bytes(collection.view());
-    w.bytes(body);
-    w.bytes(sha256(out).view());
-    return out;
-}
-
-Result<RootRecord> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection)
-{
-    ByteReader r(bytes, QStringLiteral("idvd head root record"));
-    if (r.u32() != kMagic)
-        return Status::corruption(QStringLiteral("idvd head root record: bad magic"));
-    if (r.u16() != 2)
-        return Status::versionMismatch(QStringLiteral("idvd head root record: unknown format"));
-    const uint16_t len = r.u16();
-    if (len > RootRecord::kMaxEncodedSize)
-        return Status::corruption(QStringLiteral("idvd head root record: length %1 too large").arg(len));
-    const Ruid owner = Ruid::fromView(r.bytes(16));
-    const QByteArrayView body = r.bytes(len);
-    const qsizetype covered = r.position();
-    const Hash256 sum = Hash256::fromView(r.bytes(32));
-    VD_TRY(r.status());
-    if (sha256(bytes.first(covered)) != sum)
-        return Status::corruption(QStringLiteral("idvd head root record: checksum mismatch"));
-    if (owner != collection)
-        return Status::corruption(QStringLiteral("idvd head belongs to collection %1, not %2").arg(owner.toString(), collection.toString()));
-    return RootRecord::decode(body);
-}
-
 } // namespace vd::storage

@@ -70,16 +70,4 @@ struct RootRecord
     bool operator==(const RootRecord &) const = default;
 };
 
-// The head block (unit 0, slot 0) keeps two copies of the root record, at
-// 4 KiB and 8 KiB, written alternately by generation.
-struct HeadSlot
-{
-    static constexpr uint32_t kMagic = 0x54524456; // "VDRT"
-    static constexpr int kSlotSize = 4096;
-    static uint64_t offsetFor(uint64_t generation) { return kSlotSize * (1 + generation % 2); }
-
-    static QByteArray encode(const Ruid &collection, const RootRecord &root);
-    static Result<RootRecord> decode(QByteArrayView bytes, const Ruid &collection);
-};
-
 } // namespace vd::storage

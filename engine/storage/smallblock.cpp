@@ -1,5 +1,6 @@
 #include "smallblock.h"
 
+#include "formatversion.h"
 #include "idvdfile.h"
 
 #include "core/bytes.h"
@@ -64,8 +65,6 @@ Result<SmallDirectory> SmallDirectory::decode(QByteArrayView bytes, uint32_t dir
     if (r.u32() != kMagic)
         return Status::corruption(QStringLiteral("SmallBlock directory at offset %1: bad magic").arg(dirOffset));
     const uint16_t format = r.u16();
-    if (format != kFormat)
-        return Status::versionMismatch(QStringLiteral("SmallBlock directory: format %1, this build reads %2").arg(format).arg(kFormat));
     r.skip(2);
     SmallDirectory dir;
     dir.sequence = r.u32();
@@ -81,6 +80,7 @@ Result<SmallDirectory> SmallDirectory::decode(QByteArrayView bytes, uint32_t dir
         return Status::corruption(QStringLiteral("SmallBlock directory at offset %1: truncated (%2 of %3 bytes)").arg(dirOffset).arg(bytes.size()).arg(total));
     if (sha256(bytes.first(total - 32)) != Hash256::fromView(bytes.sliced(total - 32, 32)))
         return Status::corruption(QStringLiteral("SmallBlock directory at offset %1: checksum mismatch").arg(dirOffset));
+    VD_TRY(checkFormat(QStringLiteral("SmallBlock directory at offset %1").arg(dirOffset), format, kFormat, kFormat));
     if (dir.sequence == 0 || (dir.sequence == 1) != (dir.prevOffset == 0) || dir.prevOffset >= dirOffset
         || (dir.prevOffset != 0 && dir.prevOffset < BlockHeader::kSize))
         return Status::corruption(QStringLiteral("SmallBlock directory at offset %1: bad batch chain (sequence %2, previous %3)")

@@ -1,5 +1,6 @@
 // Fuzzes RootRecord::decode and HeadSlot::decode (the root record as kept in
-// .meta and in idvd's head block).
+// .meta, and the head slots of idvd's head block: the whole state in format
+// 3, the root record alone in format 2).
 //
 // Input: byte 0 picks the decoder.
 //   bit 0 clear: RootRecord::decode(rest).
@@ -7,7 +8,7 @@
 //                seed corpus's RUID, or (bit 1 set) the owner the slot names.
 #include "fuzz_common.h"
 
-#include "storage/rootrecord.h"
+#include "storage/metafile.h"
 
 using namespace vd;
 using namespace vd::storage;
@@ -25,14 +26,17 @@ void checkRoot(const RootRecord &rec)
 
 void decodeHead(QByteArrayView bytes, const Ruid &collection)
 {
-    auto rec = HeadSlot::decode(bytes, collection);
-    if (!rec)
+    auto slot = HeadSlot::decode(bytes, collection);
+    if (!slot)
         return;
-    checkRoot(*rec);
-    const QByteArray again = HeadSlot::encode(collection, *rec);
+    checkRoot(slot->state.root);
+    FUZZ_CHECK(slot->state.ruid == collection && slot->state.generation == slot->state.root.generation);
+    if (!slot->isComplete())
+        return; // format 2 is read, never written
+    const QByteArray again = HeadSlot::encode(slot->state);
     FUZZ_CHECK(again.size() <= HeadSlot::kSlotSize);
-    auto rec2 = HeadSlot::decode(again, collection);
-    FUZZ_CHECK(rec2.isOk() && *rec2 == *rec);
+    auto slot2 = HeadSlot::decode(again, collection);
+    FUZZ_CHECK(slot2.isOk() && slot2->isComplete() && HeadSlot::encode(slot2->state) == again);
 }
 
 void fuzzHead(QByteArrayView bytes, bool ownCollection)

@@ -389,10 +389,39 @@ void rootrecord()
 {
     put("rootrecord", "root-empty", prefixed(0, sampleRoot(1, false).encode()));
     put("rootrecord", "root-full", prefixed(0, sampleRoot(42, true).encode()));
-    put("rootrecord", "head-empty", prefixed(1, HeadSlot::encode(fuzz::seedCollection(), sampleRoot(1, false))));
-    put("rootrecord", "head-full", prefixed(1, HeadSlot::encode(fuzz::seedCollection(), sampleRoot(42, true))));
+    Meta state;
+    state.ruid = fuzz::seedCollection();
+    state.name = QStringLiteral("photos");
+    state.createdMs = 1700000000000;
+    state.committedMs = 1700000000000;
+    state.smallThreshold = 64 * 1024;
+    state.units = 1;
+    state.bitmap.length = BitmapCopy::kFixedSize + 4;
+    state.bitmap.hash = sha256("bitmap");
+    state.generation = 1;
+    state.root = sampleRoot(1, false);
+    put("rootrecord", "head-empty", prefixed(1, HeadSlot::encode(state)));
+    state.generation = 42;
+    state.root = sampleRoot(42, true);
+    state.units = 5;
+    state.members = {QByteArray(32, 'a')};
+    put("rootrecord", "head-full", prefixed(1, HeadSlot::encode(state)));
     // As read from idvd: the whole slot would follow; a little of it does here.
-    put("rootrecord", "head-own-padded", prefixed(3, HeadSlot::encode(ruid(7), sampleRoot(5, true)) + QByteArray(64, '\0')));
+    state.ruid = ruid(7);
+    state.generation = 5;
+    state.root = sampleRoot(5, true);
+    put("rootrecord", "head-own-padded", prefixed(3, HeadSlot::encode(state) + QByteArray(64, '\0')));
+    // Format 2, as an earlier build wrote it: the root record alone.
+    QByteArray old;
+    ByteWriter w(&old);
+    const QByteArray body = sampleRoot(3, true).encode();
+    w.u32(HeadSlot::kMagic);
+    w.u16(2);
+    w.u16(uint16_t(body.size()));
+    w.bytes(fuzz::seedCollection().view());
+    w.bytes(body);
+    w.bytes(sha256(old).view());
+    put("rootrecord", "head-format2", prefixed(1, old));
 }
 
 void catalogtable()

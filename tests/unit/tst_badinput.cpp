@@ -6,6 +6,7 @@
 
 #include "io/env.h"
 #include "storage/bitmapfile.h"
+#include "storage/blockallocator.h"
 #include "storage/collection.h"
 #include "storage/metafile.h"
 
@@ -14,6 +15,7 @@
 #include <QTemporaryDir>
 
 #include <functional>
+#include <optional>
 
 using namespace vd;
 using namespace vd::storage;
@@ -149,25 +151,70 @@ private Q_SLOTS:
         expectRefused(ErrorCode(code), mentions);
     }
 
-    void aTornNewestMetaCopyFallsBackOneGeneration()
+    void aTornOrDamagedNewestMetaCopyRollsForward()
     {
-        // The newest copy is the one a crash may have torn; the other is the
-        // previous commit, complete. Nothing else is needed to open it.
+        // The newest copy may be torn by a crash or damaged after its commit
+        // was acknowledged; idvd tells which. Here the commit was complete
+        // (its head slot and everything it wrote verify), so it is opened.
         QByteArray meta = m_good[QStringLiteral(".meta")];
         auto a = Meta::decodeCopy(QByteArrayView(meta).first(Meta::kCopySize));
         auto b = Meta::decodeCopy(QByteArrayView(meta).last(Meta::kCopySize));
         VD_VERIFY_OK(a);
         VD_VERIFY_OK(b);
         const bool firstIsNewest = a->generation > b->generation;
-        const uint64_t older = std::min(a->generation, b->generation);
+        const uint64_t newest = std::max(a->generation, b->generation);
         meta[(firstIsNewest ? 0 : Meta::kCopySize) + 100] ^= 0x40;
         setFileBytes(file(QStringLiteral(".meta")), meta);
         auto c = Collection::open(*io::Env::posix(), m_dir, Access::ReadOnly);
         VD_VERIFY_OK(c);
-        QCOMPARE((*c)->generation(), older);
+        QCOMPARE((*c)->generation(), newest);
         VD_VERIFY_OK((*c)->statObject(QStringLiteral("small")));
-        VD_VERIFY_CODE((*c)->statObject(QStringLiteral("big")), ErrorCode::NotFound);
-        QVERIFY((*c)->fsck().isClean());
+        VD_VERIFY_OK((*c)->statObject(QStringLiteral("big")));
+        QCOMPARE((*c)->warnings().size(), size_t(1));
+        const FsckReport r = (*c)->fsck();
+        QCOMPARE(r.faults.size(), size_t(1));
+        QVERIFY2(r.faults.front().contains(QStringLiteral("vdrive fsck --repair")), qPrintable(r.faults.front()));
+    }
+
+    // A cut idvd is named by the first block that lies past its end.
+    void aTruncatedIdvdNamesTheFirstBlockPastTheEnd_data()
+    {
+        QTest::addColumn<qint64>("cut");
+        QTest::newRow("inside the head block") << qint64(4096 * 3);
+        QTest::newRow("after the head block") << qint64((1 << 20) + 100);
+        QTest::newRow("5 MiB") << qint64(5 << 20);
+        QTest::newRow("17 MiB") << qint64(17 << 20);
+        QTest::newRow("one byte short") << qint64(-1);
+    }
+    void aTruncatedIdvdNamesTheFirstBlockPastTheEnd()
+    {
+        QFETCH(qint64, cut);
+        auto m0 = Meta::decodeCopy(QByteArrayView(m_good[QStringLiteral(".meta")]).first(Meta::kCopySize));
+        auto m1 = Meta::decodeCopy(QByteArrayView(m_good[QStringLiteral(".meta")]).last(Meta::kCopySize));
+        VD_VERIFY_OK(m0);
+        VD_VERIFY_OK(m1);
+        const Meta &m = m0->generation > m1->generation ? *m0 : *m1;
+        const QByteArray bitmap = m_good[QStringLiteral(".bitmap")].mid(qsizetype(m.bitmap.offset), qsizetype(m.bitmap.length));
+        auto copy = BitmapCopy::decode(bitmap);
+        VD_VERIFY_OK(copy);
+        auto alloc = BlockAllocator::fromWords(copy->words);
+        VD_VERIFY_OK(alloc);
+        const QByteArray idvd = m_good[QStringLiteral("idvd")];
+        std::optional<Extent> last;
+        for (const Extent &e : alloc->blocks())
+            if (!last || e.offset > last->offset)
+                last = e;
+        const qint64 size = cut < 0 ? qint64(last->offset + last->size()) - 1 : cut;
+        std::optional<Extent> first;
+        for (const Extent &e : alloc->blocks())
+            if (qint64(e.offset + e.size()) > size && (!first || e.offset < first->offset))
+                first = e;
+        QVERIFY(first.has_value());
+        QVERIFY2(cut == qint64(4096 * 3) || first->offset != 0, "the cut lies after the head block");
+        setFileBytes(file(QStringLiteral("idvd")), idvd.left(size));
+        expectRefused(ErrorCode::Corruption, QStringLiteral("idvd is %1 bytes long").arg(size));
+        expectRefused(ErrorCode::Corruption,
+                      QStringLiteral("the first block past the end is the %1 MiB block at offset %2; the file was truncated").arg(first->size() >> 20).arg(first->offset));
     }
 
     void lengthsThatClaimTooMuchAreRefused()
@@ -237,12 +284,22 @@ private Q_SLOTS:
         VD_VERIFY_CODE(Collection::peekMeta(*io::Env::posix(), notRuid), ErrorCode::NotFound);
     }
 
+    void repairRebuildsALostBitmap_data()
+    {
+        QTest::addColumn<bool>("deleted");
+        QTest::newRow("emptied") << false;
+        QTest::newRow("deleted") << true;
+    }
     void repairRebuildsALostBitmap()
     {
-        setFileBytes(file(QStringLiteral(".bitmap")), QByteArray());
+        QFETCH(bool, deleted);
+        if (deleted)
+            QVERIFY(QFile::remove(file(QStringLiteral(".bitmap"))));
+        else
+            setFileBytes(file(QStringLiteral(".bitmap")), QByteArray());
         expectRefused(ErrorCode::Corruption, QStringLiteral(".bitmap"));
         bool changed = false;
-        auto c = Collection::openAndRepairBitmap(*io::Env::posix(), m_dir, &changed);
+        auto c = Collection::openAndRepair(*io::Env::posix(), m_dir, &changed);
         VD_VERIFY_OK(c);
         QVERIFY(changed);
         QVERIFY((*c)->fsck().isClean());
@@ -251,7 +308,7 @@ private Q_SLOTS:
         QCOMPARE(*big, test::randomBytes(20 << 20, 1).left(1 << 20));
         // A second repair finds nothing to change.
         c = Result<std::unique_ptr<Collection>>(Status::cancelled(QString()));
-        auto again = Collection::openAndRepairBitmap(*io::Env::posix(), m_dir, &changed);
+        auto again = Collection::openAndRepair(*io::Env::posix(), m_dir, &changed);
         VD_VERIFY_OK(again);
         QVERIFY(!changed);
         // the repaired files are the new good state for later tests

@@ -15,6 +15,7 @@
 #include "core/bytes.h"
 
 #include <functional>
+#include <map>
 
 using namespace vd;
 using namespace vd::storage;
@@ -68,16 +69,85 @@ Meta sampleMeta()
     return m;
 }
 
-// Flips each byte in [from, to) of a valid encoding and checks the decoder refuses it.
+// Flips each byte in [from, to) of a valid encoding and checks the decoder
+// refuses it as Corruption: damage is damage, in the format field too.
 void everyFlipIsCaught(const QByteArray &good, qsizetype from, qsizetype to, const std::function<Status(const QByteArray &)> &decode)
 {
     for (qsizetype i = from; i < to; ++i) {
         QByteArray bad = good;
         bad[i] = char(bad[i] ^ 0x5a);
         const Status st = decode(bad);
-        QVERIFY2(st.code() == ErrorCode::Corruption || st.code() == ErrorCode::VersionMismatch,
-                 qPrintable(QStringLiteral("byte %1 flipped: %2").arg(i).arg(st.toString())));
+        QVERIFY2(st.code() == ErrorCode::Corruption, qPrintable(QStringLiteral("byte %1 flipped: %2").arg(i).arg(st.toString())));
     }
+}
+
+uint32_t readLe(const QByteArray &b, qsizetype at, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v |= uint32_t(uint8_t(b[at + i])) << (8 * i);
+    return v;
+}
+
+// Writes the SHA-256 of [0, end) at end: the checksum every structure with
+// a format field ends its covered bytes with.
+void reseal(QByteArray *b, qsizetype end)
+{
+    const Hash256 h = sha256(QByteArrayView(*b).first(end));
+    b->replace(end, 32, QByteArray(reinterpret_cast<const char *>(h.bytes.data()), 32));
+}
+
+// One checksummed structure with a u16 format field: a good encoding, where
+// its format field and its checksum lie, and its decoder.
+struct Framed
+{
+    QByteArray good;
+    qsizetype formatAt = 4;
+    std::function<qsizetype(const QByteArray &)> checksumAt;
+    std::function<Status(const QByteArray &)> decode;
+    uint16_t current = 1;
+
+    QByteArray withFormat(uint16_t format) const
+    {
+        QByteArray b = good;
+        b[formatAt] = char(format & 0xff);
+        b[formatAt + 1] = char(format >> 8);
+        reseal(&b, checksumAt(b));
+        return b;
+    }
+};
+
+std::map<QString, Framed> framedStructures()
+{
+    std::map<QString, Framed> out;
+    const Meta meta = sampleMeta();
+    out[QStringLiteral(".meta copy")] = Framed{meta.encodeCopy(), 8, [](const QByteArray &b) { return qsizetype(readLe(b, 12, 4)); },
+                                               [](const QByteArray &b) { return Meta::decodeCopy(b).status(); }, Meta::kFormat};
+    const Ruid owner = meta.ruid;
+    out[QStringLiteral("head slot")] = Framed{HeadSlot::encode(meta), 4, [](const QByteArray &b) { return qsizetype(24 + readLe(b, 6, 2)); },
+                                              [owner](const QByteArray &b) { return HeadSlot::decode(b, owner).status(); }, HeadSlot::kFormat};
+    BlockHeader h;
+    h.kind = BlockKind::Data;
+    h.blockId = Ruid::generate();
+    h.version = 1;
+    out[QStringLiteral("block header")] = Framed{h.encode(), 4, [](const QByteArray &) { return qsizetype(BlockHeader::kSize - 32); },
+                                                 [](const QByteArray &b) { return BlockHeader::decode(b).status(); }, BlockHeader::kFormat};
+    BitmapCopy c;
+    c.generation = 5;
+    c.words = {0x00010001u, 0u};
+    out[QStringLiteral("bitmap copy")] = Framed{c.encode(), 4, [](const QByteArray &b) { return b.size() - 32; },
+                                                [](const QByteArray &b) { return BitmapCopy::decode(b).status(); }, BitmapCopy::kFormat};
+    SmallDirectory d;
+    d.sequence = 1;
+    SlotLocation loc;
+    loc.offset = 200;
+    loc.storedLength = 10;
+    loc.rawLength = 10;
+    d.slots = {loc};
+    out[QStringLiteral("SmallBlock directory")] = Framed{d.encode(), 4, [](const QByteArray &b) { return b.size() - 32; },
+                                                         [](const QByteArray &b) { return SmallDirectory::decode(b, 3000, kSlotSize).status(); },
+                                                         SmallDirectory::kFormat};
+    return out;
 }
 
 } // namespace
@@ -144,12 +214,70 @@ private Q_SLOTS:
 
     void metaRejectsANewerFormat()
     {
-        QByteArray copy = sampleMeta().encodeCopy();
-        copy[8] = char(Meta::kFormat + 1); // a newer format, with a checksum that still fits
-        const uint32_t bodyLength = uint8_t(copy[12]) | uint32_t(uint8_t(copy[13])) << 8;
-        const Hash256 h = sha256(QByteArrayView(copy).first(bodyLength));
-        copy.replace(bodyLength, 32, QByteArray(reinterpret_cast<const char *>(h.bytes.data()), 32));
-        VD_VERIFY_CODE(Meta::decodeCopy(copy), ErrorCode::VersionMismatch);
+        const Framed meta = framedStructures().at(QStringLiteral(".meta copy"));
+        VD_VERIFY_CODE(meta.decode(meta.withFormat(Meta::kFormat + 1)), ErrorCode::VersionMismatch);
+    }
+
+    // FORMAT.md, "Versioning": magic, then checksum, then format. A flipped
+    // bit of the format field is Corruption; a valid newer format is
+    // VersionMismatch from a newer vdrive; a valid older one is upgraded or
+    // refused saying what to run; 0 was never written by anyone.
+    void formatFieldsAreBelievedOnlyAfterTheChecksum_data()
+    {
+        QTest::addColumn<QString>("structure");
+        for (const auto &[name, framed] : framedStructures())
+            QTest::newRow(qPrintable(name)) << name;
+    }
+    void formatFieldsAreBelievedOnlyAfterTheChecksum()
+    {
+        QFETCH(QString, structure);
+        const Framed f = framedStructures().at(structure);
+        VD_VERIFY_OK(f.decode(f.good));
+        QCOMPARE(uint16_t(readLe(f.good, f.formatAt, 2)), f.current);
+        for (int bit = 0; bit < 16; ++bit) {
+            QByteArray flipped = f.good;
+            flipped[f.formatAt + bit / 8] = char(flipped[f.formatAt + bit / 8] ^ (1 << (bit % 8)));
+            const Status st = f.decode(flipped);
+            QVERIFY2(st.code() == ErrorCode::Corruption, qPrintable(QStringLiteral("bit %1 of the format flipped: %2").arg(bit).arg(st.toString())));
+        }
+        for (uint16_t newer : {uint16_t(f.current + 1), uint16_t(0xffff)}) {
+            const Status st = f.decode(f.withFormat(newer));
+            QVERIFY2(st.code() == ErrorCode::VersionMismatch && st.message().contains(QStringLiteral("made by a newer vdrive")),
+                     qPrintable(QStringLiteral("format %1: %2").arg(newer).arg(st.toString())));
+        }
+        const Status zero = f.decode(f.withFormat(0));
+        QVERIFY2(zero.code() == ErrorCode::Corruption, qPrintable(zero.toString()));
+    }
+
+    void olderFormatsAreNamedAsOlder()
+    {
+        // .meta format 1 and head slot format 1 predate births: refused,
+        // naming what to run. Head slot format 2 is read (and upgraded by
+        // the collection at its first writable open).
+        const auto all = framedStructures();
+        for (const QString &name : {QStringLiteral(".meta copy"), QStringLiteral("head slot")}) {
+            const Framed &f = all.at(name);
+            const Status st = f.decode(f.withFormat(1));
+            QVERIFY2(st.code() == ErrorCode::VersionMismatch && st.message().contains(QStringLiteral("made by an older vdrive"))
+                         && st.message().contains(QStringLiteral("vdrive get-object")),
+                     qPrintable(name + QStringLiteral(": ") + st.toString()));
+        }
+        const Meta meta = sampleMeta();
+        QByteArray old;
+        ByteWriter w(&old);
+        const QByteArray body = meta.root.encode();
+        w.u32(HeadSlot::kMagic);
+        w.u16(2);
+        w.u16(uint16_t(body.size()));
+        w.bytes(meta.ruid.view());
+        w.bytes(body);
+        w.bytes(sha256(old).view());
+        auto slot = HeadSlot::decode(old, meta.ruid);
+        VD_VERIFY_OK(slot);
+        QCOMPARE(slot->format, uint16_t(2));
+        QVERIFY(!slot->isComplete());
+        QVERIFY(slot->state.root == meta.root);
+        QCOMPARE(slot->state.generation, meta.generation);
     }
 
     void collectionNamesAreChecked_data()
@@ -275,13 +403,23 @@ private Q_SLOTS:
         auto back = RootRecord::decode(r.encode());
         VD_VERIFY_OK(back);
         QVERIFY(*back == r);
-        const Ruid owner = Ruid::generate();
-        const QByteArray slot = HeadSlot::encode(owner, r);
+        // A head slot holds everything a .meta copy does.
+        Meta state = sampleMeta();
+        state.members = {QByteArray(32, 'm')};
+        const Ruid owner = state.ruid;
+        const QByteArray slot = HeadSlot::encode(state);
+        QVERIFY(slot.size() <= HeadSlot::kSlotSize);
         auto fromSlot = HeadSlot::decode(slot, owner);
         VD_VERIFY_OK(fromSlot);
-        QVERIFY(*fromSlot == r);
+        QVERIFY(fromSlot->isComplete());
+        QVERIFY(fromSlot->state == state);
         VD_VERIFY_CODE(HeadSlot::decode(slot, Ruid::generate()), ErrorCode::Corruption);
         everyFlipIsCaught(slot, 0, slot.size(), [&](const QByteArray &b) { return HeadSlot::decode(b, owner).status(); });
+        // The largest state there is still fits a slot.
+        state.name = QString(Meta::kMaxNameBytes, QLatin1Char('n'));
+        state.members.assign(Meta::kMaxMembers, QByteArray(32, 'm'));
+        QVERIFY(HeadSlot::encode(state).size() <= HeadSlot::kSlotSize);
+        VD_VERIFY_OK(HeadSlot::decode(HeadSlot::encode(state), owner));
     }
 
     void catalogPageRoundTripsAndChecksOrder()

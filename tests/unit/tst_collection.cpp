@@ -8,6 +8,10 @@
 #include "io/memenv.h"
 #include "storage/blockheader.h"
 #include "storage/collection.h"
+#include "storage/metafile.h"
+#include "tree/drive.h"
+
+#include "core/bytes.h"
 
 #include <QBuffer>
 #include <QFile>
@@ -32,6 +36,81 @@ QByteArray readAll(Collection &c, const QString &key)
 constexpr uint64_t MiB = uint64_t(1) << 20;
 const uint64_t cap0 = BlockHeader::capacity(0);
 const uint64_t cap16 = BlockHeader::capacity(4);
+
+bool anyContains(const std::vector<QString> &lines, const QString &needle)
+{
+    return std::any_of(lines.begin(), lines.end(), [&](const QString &l) { return l.contains(needle); });
+}
+
+QString joined(const std::vector<QString> &lines)
+{
+    return QStringList(lines.begin(), lines.end()).join(QStringLiteral(" | "));
+}
+
+// A collection on a MemEnv with two acknowledged commits: "old" in the first,
+// "new" (3 MiB, data blocks) and "small" (packed) in the second.
+struct TwoCommits
+{
+    io::MemEnv mem;
+    QString dir;
+    uint64_t acknowledged = 0; // the second commit's generation
+    Meta newest;               // .meta's copy of it
+    QByteArray big = test::randomBytes(qsizetype(3 * MiB + 5), 31);
+
+    Status make()
+    {
+        VD_TRY_ASSIGN(auto c, Collection::create(mem, QStringLiteral("/data"), QStringLiteral("twice")));
+        VD_TRY(c->putObjectBytes(QStringLiteral("old"), "before"));
+        VD_TRY(c->commit());
+        VD_TRY(c->putObjectBytes(QStringLiteral("new"), big));
+        VD_TRY(c->putObjectBytes(QStringLiteral("small"), test::randomBytes(5000, 32)));
+        VD_TRY(c->commit());
+        acknowledged = c->generation();
+        dir = c->path();
+        VD_TRY_ASSIGN(const QByteArray meta, mem.contents(path(".meta")));
+        VD_TRY_ASSIGN(newest, Meta::decodeCopy(QByteArrayView(meta).sliced(copyOffset(acknowledged), Meta::kCopySize)));
+        return {};
+    }
+    QString path(const char *name) const { return dir + QLatin1Char('/') + QLatin1String(name); }
+    static qsizetype copyOffset(uint64_t generation) { return qsizetype(generation % 2) * Meta::kCopySize; }
+    // Overwrites 16 bytes inside the .meta copy of `generation`.
+    Result<QByteArray> garbleCopy(uint64_t generation)
+    {
+        VD_TRY_ASSIGN(QByteArray meta, mem.contents(path(".meta")));
+        meta.replace(copyOffset(generation) + 100, 16, QByteArray(16, '\xee'));
+        VD_TRY(mem.setContents(path(".meta"), meta));
+        return meta;
+    }
+    Status flipIdvdByte(uint64_t at)
+    {
+        VD_TRY_ASSIGN(QByteArray idvd, mem.contents(path("idvd")));
+        idvd[qsizetype(at)] = char(idvd[qsizetype(at)] ^ 0x20);
+        return mem.setContents(path("idvd"), idvd);
+    }
+};
+
+// Every file and JSON document of a drive, by path, and what it holds.
+Status collectTree(tree::Drive &d, const QString &dir, const QString &at, std::map<QString, QByteArray> *out)
+{
+    VD_TRY_ASSIGN(const auto entries, d.list(dir, at));
+    for (const tree::VNode &n : entries) {
+        const QString path = (dir == QStringLiteral("/") ? dir : dir + QLatin1Char('/')) + n.name;
+        QByteArray bytes;
+        QBuffer buf(&bytes);
+        buf.open(QIODevice::WriteOnly);
+        if (n.kind == tree::Kind::Directory) {
+            (*out)[path] = "<dir>";
+            VD_TRY(collectTree(d, path, at, out));
+        } else if (n.kind == tree::Kind::File) {
+            VD_TRY(d.readFile(path, buf, {}, at));
+            (*out)[path] = bytes;
+        } else {
+            VD_TRY(d.exportJson(path, buf, 2, at));
+            (*out)[path] = bytes;
+        }
+    }
+    return {};
+}
 
 } // namespace
 
@@ -348,6 +427,286 @@ private Q_SLOTS:
         // The longest valid key works.
         VD_VERIFY_OK(c->putObjectBytes(QString(1000, QLatin1Char('k')), "v"));
         VD_VERIFY_OK(c->commit());
+    }
+
+    // An acknowledged commit survives damage to the .meta copy that holds
+    // it: idvd has its head slot and everything it wrote, all synced before
+    // that copy was written, so the generation is opened from there.
+    void aDamagedNewestMetaCopyRollsForward()
+    {
+        TwoCommits t;
+        VD_VERIFY_OK(t.make());
+        auto garbled = t.garbleCopy(t.acknowledged);
+        VD_VERIFY_OK(garbled);
+        {
+            auto ro = Collection::open(t.mem, t.dir, Access::ReadOnly);
+            VD_VERIFY_OK(ro);
+            QCOMPARE((*ro)->generation(), t.acknowledged);
+            QCOMPARE(readAll(**ro, QStringLiteral("new")), t.big);
+            QVERIFY2(anyContains((*ro)->warnings(), QStringLiteral("generation %1 was opened from idvd").arg(t.acknowledged)), qPrintable(joined((*ro)->warnings())));
+            auto info = (*ro)->info();
+            VD_VERIFY_OK(info);
+            QCOMPARE(info->warnings, (*ro)->warnings());
+            // fsck says the copy is damaged (a read-only open writes nothing).
+            const FsckReport r = (*ro)->fsck();
+            QCOMPARE(r.faults.size(), size_t(1));
+            QVERIFY2(r.faults.front().startsWith(QStringLiteral(".meta: the copy of generation %1 is unreadable").arg(t.acknowledged)), qPrintable(r.faults.front()));
+            QCOMPARE(*t.mem.contents(t.path(".meta")), *garbled);
+        }
+        {
+            // A writable open rewrites the damaged copy.
+            auto rw = Collection::open(t.mem, t.dir, Access::ReadWrite);
+            VD_VERIFY_OK(rw);
+            QCOMPARE((*rw)->generation(), t.acknowledged);
+            verifyClean(**rw);
+        }
+        auto meta = t.mem.contents(t.path(".meta"));
+        VD_VERIFY_OK(meta);
+        auto copy = Meta::decodeCopy(QByteArrayView(*meta).sliced(TwoCommits::copyOffset(t.acknowledged), Meta::kCopySize));
+        VD_VERIFY_OK(copy);
+        QVERIFY(*copy == t.newest);
+        auto again = Collection::open(t.mem, t.dir, Access::ReadOnly);
+        VD_VERIFY_OK(again);
+        QVERIFY2((*again)->warnings().empty(), qPrintable(joined((*again)->warnings())));
+        verifyClean(**again);
+    }
+
+    // When the newer generation in idvd does not verify, the one before is
+    // opened, and everything says so until the next commit replaces the copy.
+    void aDamagedNewestCopyAndAnUnverifiableGenerationFallBackAndSaySo_data()
+    {
+        QTest::addColumn<int>("what");
+        QTest::newRow("catalog root page") << 0;
+        QTest::newRow("data block") << 1;
+        QTest::newRow("head slot") << 2;
+    }
+    void aDamagedNewestCopyAndAnUnverifiableGenerationFallBackAndSaySo()
+    {
+        QFETCH(int, what);
+        TwoCommits t;
+        VD_VERIFY_OK(t.make());
+        if (what == 0) {
+            const PageRef &root = t.newest.root.catalogRoot;
+            QCOMPARE(root.birth, t.acknowledged);
+            VD_VERIFY_OK(t.flipIdvdByte(root.blockOffset + root.slot.offset + root.slot.storedLength / 2));
+        } else if (what == 1) {
+            auto idvd = t.mem.contents(t.path("idvd"));
+            VD_VERIFY_OK(idvd);
+            const qsizetype at = idvd->indexOf(t.big.mid(qsizetype(MiB), 64));
+            QVERIFY(at > 0);
+            VD_VERIFY_OK(t.flipIdvdByte(uint64_t(at) + 10));
+        } else {
+            VD_VERIFY_OK(t.flipIdvdByte(HeadSlot::offsetFor(t.acknowledged) + 40));
+        }
+        auto garbled = t.garbleCopy(t.acknowledged);
+        VD_VERIFY_OK(garbled);
+        const uint64_t previous = t.acknowledged - 1;
+        for (Access access : {Access::ReadOnly, Access::ReadWrite}) {
+            auto c = Collection::open(t.mem, t.dir, access);
+            VD_VERIFY_OK(c);
+            QCOMPARE((*c)->generation(), previous);
+            VD_VERIFY_CODE((*c)->statObject(QStringLiteral("new")), ErrorCode::NotFound);
+            QCOMPARE(readAll(**c, QStringLiteral("old")), QByteArray("before"));
+            const auto &w = (*c)->warnings();
+            QVERIFY2(anyContains(w, QStringLiteral("opened generation %1").arg(previous)) && anyContains(w, QStringLiteral("is lost")), qPrintable(joined(w)));
+            QVERIFY2(anyContains(w, what == 2 ? QStringLiteral("head slot for generation %1 is unreadable").arg(t.acknowledged)
+                                               : QStringLiteral("generation %1 in idvd does not verify").arg(t.acknowledged)),
+                     qPrintable(joined(w)));
+            const FsckReport r = (*c)->fsck();
+            QCOMPARE(r.faults.size(), size_t(1));
+            QVERIFY2(r.faults.front().startsWith(QStringLiteral(".meta: the newest copy is unreadable")), qPrintable(r.faults.front()));
+            // The evidence stays, even through a writable open.
+            QCOMPARE(*t.mem.contents(t.path(".meta")), *garbled);
+        }
+        // The next commit replaces the damaged copy: healthy again.
+        {
+            auto c = Collection::open(t.mem, t.dir, Access::ReadWrite);
+            VD_VERIFY_OK(c);
+            VD_VERIFY_OK((*c)->putObjectBytes(QStringLiteral("later"), "x"));
+            VD_VERIFY_OK((*c)->commit());
+        }
+        auto c = Collection::open(t.mem, t.dir, Access::ReadOnly);
+        VD_VERIFY_OK(c);
+        QVERIFY2((*c)->warnings().empty(), qPrintable(joined((*c)->warnings())));
+        QCOMPARE(readAll(**c, QStringLiteral("later")), QByteArray("x"));
+        verifyClean(**c);
+    }
+
+    void aDamagedOlderMetaCopyLosesNothing()
+    {
+        TwoCommits t;
+        VD_VERIFY_OK(t.make());
+        VD_VERIFY_OK(t.garbleCopy(t.acknowledged - 1));
+        {
+            auto ro = Collection::open(t.mem, t.dir, Access::ReadOnly);
+            VD_VERIFY_OK(ro);
+            QCOMPARE((*ro)->generation(), t.acknowledged);
+            QVERIFY2(anyContains((*ro)->warnings(), QStringLiteral("older .meta copy is damaged")), qPrintable(joined((*ro)->warnings())));
+            const FsckReport r = (*ro)->fsck();
+            QCOMPARE(r.faults.size(), size_t(1));
+            QVERIFY2(r.faults.front().contains(QStringLiteral("nothing committed is lost")), qPrintable(r.faults.front()));
+        }
+        {
+            auto rw = Collection::open(t.mem, t.dir, Access::ReadWrite);
+            VD_VERIFY_OK(rw);
+            QCOMPARE((*rw)->generation(), t.acknowledged);
+            verifyClean(**rw);
+        }
+        auto meta = t.mem.contents(t.path(".meta"));
+        VD_VERIFY_OK(meta);
+        for (int i = 0; i < 2; ++i)
+            VD_VERIFY_OK(Meta::decodeCopy(QByteArrayView(*meta).sliced(i * Meta::kCopySize, Meta::kCopySize)));
+        QCOMPARE(Collection::open(t.mem, t.dir, Access::ReadOnly).value()->generation(), t.acknowledged);
+    }
+
+    // Recovery from idvd alone: .meta and .bitmap deleted or garbled, a
+    // tree with files, folders, a JSON document and a snapshot.
+    void recoversFromIdvdAlone_data()
+    {
+        QTest::addColumn<bool>("garble");
+        QTest::newRow("deleted") << false;
+        QTest::newRow("garbled") << true;
+    }
+    void recoversFromIdvdAlone()
+    {
+        QFETCH(bool, garble);
+        io::MemEnv mem;
+        CreateOptions options;
+        options.clusterMaxBlocks = 7; // not the default: it must come back too
+        auto created = Collection::create(mem, QStringLiteral("/data"), QStringLiteral("photos 2024"), options);
+        VD_VERIFY_OK(created);
+        const QString dir = (*created)->path();
+        const Ruid ruid = (*created)->ruid();
+        auto drive = tree::Drive::attach(std::move(created).value());
+        VD_VERIFY_OK(drive);
+        tree::Drive &d = **drive;
+        VD_VERIFY_OK(d.mkdir(QStringLiteral("/albums/summer"), true));
+        VD_VERIFY_OK(d.putFileBytes(QStringLiteral("/albums/summer/beach.raw"), test::randomBytes(qsizetype(5 * MiB + 77), 41)));
+        VD_VERIFY_OK(d.putFileBytes(QStringLiteral("/albums/note.txt"), "remember the sunscreen"));
+        QByteArray json("{\"camera\": {\"iso\": 200, \"lens\": [24, 70]}, \"ok\": true}");
+        QBuffer jsonIn(&json);
+        jsonIn.open(QIODevice::ReadOnly);
+        VD_VERIFY_OK(d.importJson(QStringLiteral("/settings.json"), jsonIn));
+        VD_VERIFY_OK(d.commit());
+        VD_VERIFY_OK(d.createSnapshot(QStringLiteral("first")));
+        VD_VERIFY_OK(d.putFileBytes(QStringLiteral("/albums/note.txt"), "changed after the snapshot"));
+        VD_VERIFY_OK(d.setJson(QStringLiteral("/settings.json/camera/iso"), "400"));
+        VD_VERIFY_OK(d.commit());
+        std::map<QString, QByteArray> live, snap;
+        VD_VERIFY_OK(collectTree(d, QStringLiteral("/"), {}, &live));
+        VD_VERIFY_OK(collectTree(d, QStringLiteral("/"), QStringLiteral("first"), &snap));
+        QVERIFY(live != snap);
+        const auto info = d.collection().info();
+        VD_VERIFY_OK(info);
+        drive = Result<std::unique_ptr<tree::Drive>>(Status::cancelled(QString()));
+
+        for (const char *name : {".meta", ".bitmap"}) {
+            const QString path = dir + QLatin1Char('/') + QLatin1String(name);
+            if (garble)
+                VD_VERIFY_OK(mem.setContents(path, test::randomBytes(name == QByteArray(".meta") ? 8192 : 300, 5)));
+            else
+                VD_VERIFY_OK(mem.remove(path));
+        }
+        VD_VERIFY_CODE(Collection::open(mem, dir, Access::ReadOnly), ErrorCode::Corruption);
+
+        uint64_t recovered = 0;
+        auto c = Collection::recover(mem, dir, &recovered);
+        VD_VERIFY_OK(c);
+        QCOMPARE(recovered, info->generation);
+        QVERIFY2((*c)->warnings().empty(), qPrintable(joined((*c)->warnings())));
+        c = Result<std::unique_ptr<Collection>>(Status::cancelled(QString()));
+
+        auto again = tree::Drive::open(mem, dir, Access::ReadOnly);
+        VD_VERIFY_OK(again);
+        storage::Collection &col = (*again)->collection();
+        QCOMPARE(col.ruid(), ruid);
+        QCOMPARE(col.name(), QStringLiteral("photos 2024"));
+        auto peek = Collection::peekMeta(mem, dir);
+        VD_VERIFY_OK(peek);
+        QCOMPARE(int(peek->clusterMaxBlocks), 7);
+        QCOMPARE(peek->createdMs, info->createdMs);
+        const FsckReport r = (*again)->fsck();
+        QVERIFY2(r.isClean(), qPrintable(joined(r.faults)));
+        std::map<QString, QByteArray> liveAfter, snapAfter;
+        VD_VERIFY_OK(collectTree(**again, QStringLiteral("/"), {}, &liveAfter));
+        VD_VERIFY_OK(collectTree(**again, QStringLiteral("/"), QStringLiteral("first"), &snapAfter));
+        QVERIFY(liveAfter == live);
+        QVERIFY(snapAfter == snap);
+    }
+
+    // A collection made by an earlier build: its head slots hold the root
+    // record only. It opens as before; the first writable open writes this
+    // build's head slot, after which idvd alone is enough again.
+    void anEarlierBuildsHeadSlotIsUpgradedAtTheFirstWritableOpen()
+    {
+        TwoCommits t;
+        VD_VERIFY_OK(t.make());
+        auto idvd = t.mem.contents(t.path("idvd"));
+        VD_VERIFY_OK(idvd);
+        for (uint64_t g : {t.acknowledged - 1, t.acknowledged}) {
+            auto slot = HeadSlot::decode(idvd->mid(qsizetype(HeadSlot::offsetFor(g)), HeadSlot::kSlotSize), t.newest.ruid);
+            VD_VERIFY_OK(slot);
+            QByteArray old;
+            ByteWriter w(&old);
+            const QByteArray body = slot->state.root.encode();
+            w.u32(HeadSlot::kMagic);
+            w.u16(2);
+            w.u16(uint16_t(body.size()));
+            w.bytes(t.newest.ruid.view());
+            w.bytes(body);
+            w.bytes(sha256(old).view());
+            old.resize(HeadSlot::kSlotSize, '\0');
+            idvd->replace(qsizetype(HeadSlot::offsetFor(g)), HeadSlot::kSlotSize, old);
+        }
+        VD_VERIFY_OK(t.mem.setContents(t.path("idvd"), *idvd));
+        {
+            auto ro = Collection::open(t.mem, t.dir, Access::ReadOnly);
+            VD_VERIFY_OK(ro);
+            QCOMPARE((*ro)->generation(), t.acknowledged);
+            verifyClean(**ro);
+        }
+        QCOMPARE(*t.mem.contents(t.path("idvd")), *idvd); // a read-only open upgrades nothing
+        {
+            auto rw = Collection::open(t.mem, t.dir, Access::ReadWrite);
+            VD_VERIFY_OK(rw);
+            QCOMPARE((*rw)->generation(), t.acknowledged + 1);
+            verifyClean(**rw);
+        }
+        VD_VERIFY_OK(t.mem.remove(t.path(".meta")));
+        VD_VERIFY_OK(t.mem.remove(t.path(".bitmap")));
+        auto c = Collection::recover(t.mem, t.dir);
+        VD_VERIFY_OK(c);
+        QCOMPARE((*c)->name(), QStringLiteral("twice"));
+        QCOMPARE(readAll(**c, QStringLiteral("new")), t.big);
+        verifyClean(**c);
+    }
+
+    void recoveryFromAnEarlierBuildsHeadSaysWhatIsLost()
+    {
+        TwoCommits t;
+        VD_VERIFY_OK(t.make());
+        auto idvd = t.mem.contents(t.path("idvd"));
+        VD_VERIFY_OK(idvd);
+        QByteArray old;
+        ByteWriter w(&old);
+        const QByteArray body = t.newest.root.encode();
+        w.u32(HeadSlot::kMagic);
+        w.u16(2);
+        w.u16(uint16_t(body.size()));
+        w.bytes(t.newest.ruid.view());
+        w.bytes(body);
+        w.bytes(sha256(old).view());
+        idvd->replace(qsizetype(HeadSlot::offsetFor(t.acknowledged)), old.size(), old);
+        idvd->replace(qsizetype(HeadSlot::offsetFor(t.acknowledged + 1)), 64, QByteArray(64, '\0'));
+        VD_VERIFY_OK(t.mem.setContents(t.path("idvd"), *idvd));
+        VD_VERIFY_OK(t.mem.remove(t.path(".meta")));
+        VD_VERIFY_OK(t.mem.remove(t.path(".bitmap")));
+        auto c = Collection::recover(t.mem, t.dir);
+        VD_VERIFY_OK(c);
+        QVERIFY2(anyContains((*c)->warnings(), QStringLiteral("written by an earlier vdrive")), qPrintable(joined((*c)->warnings())));
+        QCOMPARE((*c)->name(), QStringLiteral("recovered-%1").arg(t.newest.ruid.shortString()));
+        QCOMPARE(readAll(**c, QStringLiteral("new")), t.big);
+        verifyClean(**c);
     }
 
     void worksOnTheInMemoryEnvToo()
