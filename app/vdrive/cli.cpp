@@ -73,6 +73,7 @@ const std::map<QString, Command> &commandTable()
         {QStringLiteral("collections"), {"collections", "List the collections in the data directory.", cmdCollections, 0, 0, false, "", false}},
         {QStringLiteral("info"), {"info", "Units, blocks per size class, SmallBlocks, logical and allocated bytes, padding ratio.", cmdInfo, 0, 0, true, "", false}},
         {QStringLiteral("fsck"), {"fsck [--repair]", "Verify every checksum, the tree and the bitmap against the blocks in use. --repair rebuilds .bitmap from what is reachable.", cmdFsck, 0, 0, true, "repair", false}},
+        {QStringLiteral("recover"), {"recover", "Rebuild .meta and .bitmap from idvd alone (after either was lost or damaged), then check everything as fsck does.", cmdRecover, 0, 0, true, "", true}},
         {QStringLiteral("put-object"), {"put-object LOCALFILE KEY", "Store a local file ('-': standard input) under KEY, replacing what was there.", cmdPutObject, 2, 2, true, "", true}},
         {QStringLiteral("get-object"), {"get-object KEY LOCALFILE", "Write the object KEY to a local file ('-': standard output).", cmdGetObject, 2, 2, true, "", false}},
         {QStringLiteral("objects"), {"objects", "List the objects: key, size, modification time.", cmdObjects, 0, 0, true, "", false}},

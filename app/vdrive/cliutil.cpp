@@ -53,6 +53,8 @@ Result<std::unique_ptr<tree::Drive>> openDrive(Context &ctx, storage::Access acc
 {
     VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
     VD_TRY_ASSIGN(auto col, storage::Collection::open(*ctx.env, dir, access));
+    for (const QString &w : col->warnings())
+        ctx.warn(w);
     tree::DriveOptions options;
     options.lmdbCacheDir = cacheDirFor(ctx, col->ruid());
     // A cache another vdrive holds (or one that cannot be written) is not

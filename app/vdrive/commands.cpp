@@ -20,10 +20,63 @@ using storage::Collection;
 
 namespace {
 
+void warnAll(Context &ctx, const std::vector<QString> &warnings)
+{
+    for (const QString &w : warnings)
+        ctx.warn(w);
+}
+
 Result<std::unique_ptr<Collection>> openCollection(Context &ctx, Access access)
 {
     VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
-    return Collection::open(*ctx.env, dir, access);
+    VD_TRY_ASSIGN(auto c, Collection::open(*ctx.env, dir, access));
+    warnAll(ctx, c->warnings());
+    return c;
+}
+
+// Checks everything in the collection in folder dir, as `fsck` does, and
+// reports it; `extra` goes into the JSON object, `preface` before the text.
+int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, const QString &preface)
+{
+    auto opened = Collection::open(*ctx.env, dir, Access::ReadOnly);
+    if (!opened)
+        return ctx.fail(opened.status());
+    auto drive = tree::Drive::attach(std::move(opened).value());
+    if (!drive)
+        return ctx.fail(drive.status());
+    // The collection's checks and the tree's (entries, index, parents, sizes, trash).
+    const storage::FsckReport r = (*drive)->fsck();
+    if (ctx.json) {
+        QJsonArray faults;
+        for (const QString &f : r.faults)
+            faults.append(f);
+        QJsonObject o{{QStringLiteral("clean"), r.isClean()},
+                      {QStringLiteral("faults"), faults},
+                      {QStringLiteral("objects"), qint64(r.objectsChecked)},
+                      {QStringLiteral("vnodes"), qint64(r.vnodesChecked)},
+                      {QStringLiteral("blocks"), qint64(r.blocksChecked)},
+                      {QStringLiteral("slots"), qint64(r.slotsChecked)},
+                      {QStringLiteral("pages"), qint64(r.pagesChecked)},
+                      {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
+                      {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)}};
+        for (auto it = extra.begin(); it != extra.end(); ++it)
+            o[it.key()] = it.value();
+        printJson(ctx, o);
+    } else {
+        if (!preface.isEmpty() && !ctx.quiet)
+            ctx.out << preface << Qt::endl;
+        for (const QString &f : r.faults)
+            ctx.err << "fault: " << f << Qt::endl;
+        if (!ctx.quiet || !r.isClean())
+            ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
+                    << count(r.vnodesChecked, "node", "nodes") << ", " << count(r.objectsChecked, "object", "objects") << ", "
+                    << count(r.blocksChecked, "block", "blocks") << ", "
+                    << count(r.slotsChecked, "packed payload", "packed payloads") << ", " << count(r.pagesChecked, "catalog page", "catalog pages")
+                    << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
+        if (!ctx.quiet && r.reclaimableBytes > 0)
+            ctx.out << "reclaimable: " << formatBytes(r.reclaimableBytes) << " no longer referenced ('vdrive gc' gives it back)" << Qt::endl;
+    }
+    return r.isClean() ? ExitOk : ExitCorrupt;
 }
 
 } // namespace
@@ -117,6 +170,7 @@ int cmdInfo(Context &ctx)
                            {QStringLiteral("snapshots"), qint64(i.snapshots)},
                            {QStringLiteral("logicalBytes"), qint64(i.logicalBytes)},
                            {QStringLiteral("paddingRatio"), i.paddingRatio},
+                           {QStringLiteral("warnings"), QJsonArray::fromStringList(QStringList(i.warnings.begin(), i.warnings.end()))},
                        });
         return ExitOk;
     }
@@ -151,47 +205,36 @@ int cmdFsck(Context &ctx)
         auto opened = Collection::openAndRepair(*ctx.env, *dir, &repaired);
         if (!opened)
             return ctx.fail(opened.status());
+        warnAll(ctx, (*opened)->warnings());
         // The repair is committed; the checks below read, so they run on a
         // read-only open (a writable Drive would first create the root of a
         // collection that has no tree yet, and fsck must not change anything).
     }
-    auto opened = Collection::open(*ctx.env, *dir, Access::ReadOnly);
-    if (!opened)
-        return ctx.fail(opened.status());
-    auto drive = tree::Drive::attach(std::move(opened).value());
-    if (!drive)
-        return ctx.fail(drive.status());
-    // The collection's checks and the tree's (entries, index, parents, sizes, trash).
-    const storage::FsckReport r = (*drive)->fsck();
-    if (ctx.json) {
-        QJsonArray faults;
-        for (const QString &f : r.faults)
-            faults.append(f);
-        printJson(ctx, QJsonObject{{QStringLiteral("clean"), r.isClean()},
-                                   {QStringLiteral("bitmapRebuilt"), repaired},
-                                   {QStringLiteral("faults"), faults},
-                                   {QStringLiteral("objects"), qint64(r.objectsChecked)},
-                                   {QStringLiteral("vnodes"), qint64(r.vnodesChecked)},
-                                   {QStringLiteral("blocks"), qint64(r.blocksChecked)},
-                                   {QStringLiteral("slots"), qint64(r.slotsChecked)},
-                                   {QStringLiteral("pages"), qint64(r.pagesChecked)},
-                                   {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
-                                   {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)}});
-    } else {
-        if (repaired && !ctx.quiet)
-            ctx.out << "rebuilt .bitmap from the blocks in use" << Qt::endl;
-        for (const QString &f : r.faults)
-            ctx.err << "fault: " << f << Qt::endl;
-        if (!ctx.quiet || !r.isClean())
-            ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
-                    << count(r.vnodesChecked, "node", "nodes") << ", " << count(r.objectsChecked, "object", "objects") << ", "
-                    << count(r.blocksChecked, "block", "blocks") << ", "
-                    << count(r.slotsChecked, "packed payload", "packed payloads") << ", " << count(r.pagesChecked, "catalog page", "catalog pages")
-                    << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
-        if (!ctx.quiet && r.reclaimableBytes > 0)
-            ctx.out << "reclaimable: " << formatBytes(r.reclaimableBytes) << " no longer referenced ('vdrive gc' gives it back)" << Qt::endl;
-    }
-    return r.isClean() ? ExitOk : ExitCorrupt;
+    return checkAndReport(ctx, *dir, QJsonObject{{QStringLiteral("bitmapRebuilt"), repaired}},
+                          repaired ? QStringLiteral("rebuilt .bitmap from the blocks in use") : QString());
+}
+
+int cmdRecover(Context &ctx)
+{
+    auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection, true);
+    if (!dir)
+        return ctx.fail(dir.status());
+    uint64_t generation = 0;
+    auto recovered = Collection::recover(*ctx.env, *dir, &generation);
+    if (!recovered)
+        return ctx.fail(recovered.status());
+    const std::vector<QString> warnings = (*recovered)->warnings();
+    warnAll(ctx, warnings);
+    const QString name = (*recovered)->name();
+    recovered = Result<std::unique_ptr<Collection>>(Status::cancelled(QString())); // unlocks it
+    QJsonArray warned;
+    for (const QString &w : warnings)
+        warned.append(w);
+    return checkAndReport(ctx, *dir,
+                          QJsonObject{{QStringLiteral("recoveredGeneration"), qint64(generation)},
+                                      {QStringLiteral("name"), name},
+                                      {QStringLiteral("warnings"), warned}},
+                          QStringLiteral("recovered generation %1 of '%2' from idvd: rebuilt .meta and .bitmap").arg(generation).arg(name));
 }
 
 int cmdPutObject(Context &ctx)

@@ -10,6 +10,7 @@ int cmdInit(Context &ctx);
 int cmdCollections(Context &ctx);
 int cmdInfo(Context &ctx);
 int cmdFsck(Context &ctx);
+int cmdRecover(Context &ctx);
 int cmdPutObject(Context &ctx);
 int cmdGetObject(Context &ctx);
 int cmdObjects(Context &ctx);

@@ -42,13 +42,15 @@ Result<std::vector<CollectionEntry>> listCollections(io::Env &env, const QString
             e.createdMs = meta->createdMs;
         } else {
             e.status = meta.status();
+            if (auto head = Collection::peekHead(env, e.path))
+                e.headName = head->name;
         }
         out.push_back(std::move(e));
     }
     return out;
 }
 
-Result<QString> findCollection(io::Env &env, const QString &dataDir, const QString &nameOrRuid)
+Result<QString> findCollection(io::Env &env, const QString &dataDir, const QString &nameOrRuid, bool damagedOk)
 {
     if (nameOrRuid.isEmpty())
         return Status::invalidArgument(QStringLiteral("no collection given (use -c NAME or -c RUID)"));
@@ -66,6 +68,33 @@ Result<QString> findCollection(io::Env &env, const QString &dataDir, const QStri
         return named.front()->path;
     if (named.size() > 1)
         return Status::conflict(QStringLiteral("%1 collections are named '%2'; name one by its RUID").arg(named.size()).arg(nameOrRuid));
+    // Folders whose .meta cannot be read: idvd's head may still name them.
+    std::vector<const CollectionEntry *> damaged, unknown;
+    for (const CollectionEntry &e : all) {
+        if (e.status.isOk())
+            continue;
+        if (e.headName == nameOrRuid)
+            damaged.push_back(&e);
+        else if (e.headName.isEmpty())
+            unknown.push_back(&e);
+    }
+    if (damaged.size() > 1)
+        return Status::conflict(QStringLiteral("%1 damaged collections are named '%2'; name one by its RUID").arg(damaged.size()).arg(nameOrRuid));
+    if (damaged.size() == 1) {
+        const CollectionEntry &e = *damaged.front();
+        if (damagedOk)
+            return e.path;
+        return Status::corruption(QStringLiteral("collection '%1' (%2) cannot be opened: %3 (vdrive -c %2 recover rebuilds .meta and .bitmap from idvd)")
+                                      .arg(nameOrRuid, e.folder, e.status.message()));
+    }
+    if (!unknown.empty()) {
+        QStringList folders;
+        for (const CollectionEntry *e : unknown)
+            folders << QStringLiteral("%1 (%2)").arg(e->folder, e->status.message());
+        return Status::corruption(QStringLiteral("no readable collection is named '%1' in %2, and these folders cannot be read: %3; if '%1' is one "
+                                                 "of them, name it by its RUID")
+                                      .arg(nameOrRuid, dataDir, folders.join(QStringLiteral("; "))));
+    }
     return Status::notFound(QStringLiteral("no collection '%1' in %2").arg(nameOrRuid, dataDir));
 }
 
@@ -73,9 +102,13 @@ Result<std::unique_ptr<Collection>> createCollection(io::Env &env, const QString
 {
     VD_TRY(validateCollectionName(name));
     VD_TRY_ASSIGN(const auto all, listCollections(env, dataDir));
-    for (const CollectionEntry &e : all)
+    for (const CollectionEntry &e : all) {
         if (e.status.isOk() && e.name == name)
             return Status::alreadyExists(QStringLiteral("a collection named '%1' already exists (%2)").arg(name, e.ruid.toString()));
+        if (!e.status.isOk() && e.headName == name)
+            return Status::alreadyExists(QStringLiteral("a collection named '%1' already exists (%2, whose .meta is unreadable: vdrive -c %2 recover)")
+                                             .arg(name, e.folder));
+    }
     return Collection::create(env, collectionsDir(dataDir), name, options);
 }
 

@@ -22,6 +22,7 @@ struct CollectionEntry
     uint64_t generation = 0;
     int64_t createdMs = 0;
     Status status;   // why .meta could not be read, if it could not
+    QString headName; // then: the name idvd's head gives, if it gives one
 };
 
 QString resolveDataDir(const QString &explicitDir);
@@ -30,8 +31,11 @@ QString collectionsDir(const QString &dataDir);
 // Every folder under collections/, healthy or not, sorted by name.
 Result<std::vector<CollectionEntry>> listCollections(io::Env &env, const QString &dataDir);
 // The folder of the collection named nameOrRuid. NotFound if none; Conflict
-// if a name is shared (then the RUID must be used).
-Result<QString> findCollection(io::Env &env, const QString &dataDir, const QString &nameOrRuid);
+// if a name is shared (then the RUID must be used). A name that only a
+// folder with an unreadable .meta may carry (idvd's head names it, or does
+// not say) is Corruption, naming the folder and why it is unreadable —
+// unless damagedOk (recovery), which then returns the folder idvd names.
+Result<QString> findCollection(io::Env &env, const QString &dataDir, const QString &nameOrRuid, bool damagedOk = false);
 // Creates a collection; AlreadyExists if the name is taken in this data dir.
 Result<std::unique_ptr<Collection>> createCollection(io::Env &env, const QString &dataDir, const QString &name,
                                                      const CreateOptions &options = {});

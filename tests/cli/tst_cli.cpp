@@ -344,6 +344,206 @@ private Q_SLOTS:
         const Run badInfo = sb.run({u"-c"_s, bad, u"info"_s});
         EXPECT_EXIT(badInfo, ExitCorrupt);
         EXPECT_CONTAINS(badInfo.errText(), u".meta"_s);
+        // By name too: idvd's head still names it, so this is corruption
+        // (with what to run), not "no collection".
+        for (const QString &cmd : {u"info"_s, u"objects"_s, u"fsck"_s, u"ls"_s}) {
+            const Run byName = sb.run({u"-c"_s, u"bad"_s, cmd});
+            EXPECT_EXIT(byName, ExitCorrupt);
+            EXPECT_CONTAINS(byName.errText(), u"vdrive: corruption: collection 'bad' (%1) cannot be opened: "_s.arg(bad));
+            EXPECT_CONTAINS(byName.errText(), u"vdrive -c %1 recover"_s.arg(bad));
+        }
+        // A name no folder carries is still not found.
+        EXPECT_EXIT(sb.run({u"-c"_s, u"gamma"_s, u"info"_s}), ExitNotFound);
+        // And the name is not given away twice.
+        const Run dup = sb.run({u"init"_s, u"bad"_s});
+        EXPECT_EXIT(dup, ExitExists);
+        EXPECT_CONTAINS(dup.errText(), bad);
+    }
+
+    void truncatedIdvdNamesTheBlockPastTheEnd()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString ruid = sb.init(u"c"_s);
+        QVERIFY(!ruid.isEmpty());
+        QVERIFY(writeFile(sb.path(u"f"_s), randomBytes(9 * MiB, 9)));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"k"_s}), ExitOk);
+        const QString idvd = sb.collectionDir(ruid) + u"/idvd"_s;
+        for (qint64 cut : {3 * MiB + 5, 7 * MiB, 12 * MiB}) {
+            QVERIFY(QFile::resize(idvd, cut));
+            const Run r = sb.run({u"-c"_s, u"c"_s, u"info"_s});
+            EXPECT_EXIT(r, ExitCorrupt);
+            EXPECT_CONTAINS(r.errText(), u"idvd is %1 bytes long"_s.arg(cut));
+            EXPECT_CONTAINS(r.errText(), u"the file was truncated"_s);
+            const QRegularExpressionMatch m = QRegularExpression(u"the first block past the end is the (\\d+) MiB block at offset (\\d+)"_s).match(r.errText());
+            QVERIFY2(m.hasMatch(), qPrintable(r.describe()));
+            const qint64 offset = m.captured(2).toLongLong();
+            const qint64 size = m.captured(1).toLongLong() * MiB;
+            QVERIFY2(offset > 0 && offset + size > cut, qPrintable(r.describe())); // a block that lies past the cut, not the head
+        }
+    }
+
+    void repairRebuildsADeletedBitmap()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString ruid = sb.init(u"c"_s);
+        QVERIFY(!ruid.isEmpty());
+        const QByteArray data = randomBytes(5 * MiB, 78);
+        QVERIFY(writeFile(sb.path(u"f"_s), data));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"k"_s}), ExitOk);
+        const QString dir = sb.collectionDir(ruid);
+        QVERIFY(QFile::remove(dir + u"/.bitmap"_s));
+        const Run info = sb.run({u"-c"_s, u"c"_s, u"info"_s});
+        EXPECT_EXIT(info, ExitCorrupt);
+        EXPECT_CONTAINS(info.errText(), u"missing its .bitmap file (vdrive fsck --repair rebuilds it)"_s);
+        QVERIFY(!QFileInfo::exists(dir + u"/.bitmap"_s));
+
+        const Run repair = sb.run({u"-c"_s, u"c"_s, u"fsck"_s, u"--repair"_s});
+        EXPECT_EXIT(repair, ExitOk);
+        QVERIFY2(repair.outText().startsWith(u"rebuilt .bitmap from the blocks in use\nclean: 0 faults"_s), qPrintable(repair.describe()));
+        QCOMPARE(QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), (QStringList{u".bitmap"_s, u".meta"_s, u"idvd"_s}));
+        const Run get = sb.run({u"-c"_s, u"c"_s, u"get-object"_s, u"k"_s, u"-"_s});
+        EXPECT_EXIT(get, ExitOk);
+        QVERIFY(get.out == data);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"k2"_s}), ExitOk);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"fsck"_s}), ExitOk);
+    }
+
+    // An acknowledged commit survives a damaged .meta copy; a generation
+    // that cannot be verified is not opened, and the CLI says so.
+    void damagedNewestMetaCopy()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString ruid = sb.init(u"c"_s);
+        QVERIFY(!ruid.isEmpty());
+        QVERIFY(writeFile(sb.path(u"f"_s), "first"));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"one"_s}), ExitOk);
+        QVERIFY(writeFile(sb.path(u"f"_s), "second"));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"two"_s}), ExitOk);
+        const qint64 generation = sb.info(u"c"_s).value(u"generation"_s).toInteger();
+        QCOMPARE(sb.info(u"c"_s).value(u"warnings"_s).toArray().size(), 0);
+        const QString meta = sb.collectionDir(ruid) + u"/.meta"_s;
+        QByteArray bytes = readFile(meta);
+        bytes.replace(qsizetype(generation % 2) * 4096 + 90, 8, "garbled!");
+        QVERIFY(writeFile(meta, bytes));
+
+        const Run info = sb.run({u"-c"_s, u"c"_s, u"--json"_s, u"info"_s});
+        EXPECT_EXIT(info, ExitOk);
+        const QJsonObject o = parseJson(info).toObject();
+        QCOMPARE(o.value(u"generation"_s).toInteger(), generation);
+        QCOMPARE(o.value(u"warnings"_s).toArray().size(), 1);
+        EXPECT_CONTAINS(o.value(u"warnings"_s).toArray().at(0).toString(), u"generation %1 was opened from idvd"_s.arg(generation));
+        EXPECT_CONTAINS(info.errText(), u"vdrive: warning: the newest .meta copy is damaged"_s);
+        const Run get = sb.run({u"-c"_s, u"c"_s, u"get-object"_s, u"two"_s, u"-"_s});
+        EXPECT_EXIT(get, ExitOk);
+        QCOMPARE(get.out, QByteArray("second"));
+        const Run fsck = sb.run({u"-c"_s, u"c"_s, u"fsck"_s});
+        EXPECT_EXIT(fsck, ExitCorrupt);
+        EXPECT_CONTAINS(fsck.errText(), u"fault: .meta: the copy of generation %1 is unreadable"_s.arg(generation));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"fsck"_s, u"--repair"_s}), ExitOk);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"fsck"_s}), ExitOk);
+        QCOMPARE(sb.info(u"c"_s).value(u"warnings"_s).toArray().size(), 0);
+
+        // Now the newest copy and the head slot of its generation: the
+        // previous generation is opened, with a warning, and fsck says so.
+        QVERIFY(writeFile(sb.path(u"f"_s), "third"));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put-object"_s, u"f"_s, u"three"_s}), ExitOk);
+        const qint64 third = sb.info(u"c"_s).value(u"generation"_s).toInteger();
+        bytes = readFile(meta);
+        bytes.replace(qsizetype(third % 2) * 4096 + 90, 8, "garbled!");
+        QVERIFY(writeFile(meta, bytes));
+        {
+            QFile f(sb.collectionDir(ruid) + u"/idvd"_s);
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.seek(4096 * (1 + third % 2) + 40));
+            QCOMPARE(f.write("XX", 2), qint64(2));
+        }
+        const Run lost = sb.run({u"-c"_s, u"c"_s, u"--json"_s, u"info"_s});
+        EXPECT_EXIT(lost, ExitOk);
+        const QJsonObject l = parseJson(lost).toObject();
+        QCOMPARE(l.value(u"generation"_s).toInteger(), third - 1);
+        QCOMPARE(l.value(u"warnings"_s).toArray().size(), 1);
+        EXPECT_CONTAINS(l.value(u"warnings"_s).toArray().at(0).toString(), u"is lost"_s);
+        EXPECT_CONTAINS(lost.errText(), u"vdrive: warning: the newest .meta copy is unreadable"_s);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"get-object"_s, u"three"_s, u"-"_s}), ExitNotFound);
+        const Run fsckLost = sb.run({u"-c"_s, u"c"_s, u"--json"_s, u"fsck"_s});
+        EXPECT_EXIT(fsckLost, ExitCorrupt);
+        EXPECT_CONTAINS(parseJson(fsckLost).toObject().value(u"faults"_s).toArray().at(0).toString(), u"opened generation %1"_s.arg(third - 1));
+    }
+
+    // .meta and .bitmap rebuilt from idvd alone, through the real binary.
+    void recoverFromIdvdAlone_data()
+    {
+        QTest::addColumn<bool>("garble");
+        QTest::newRow("deleted") << false;
+        QTest::newRow("garbled") << true;
+    }
+    void recoverFromIdvdAlone()
+    {
+        QFETCH(bool, garble);
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString ruid = sb.init(u"trip"_s);
+        QVERIFY(!ruid.isEmpty());
+        const QString src = sb.path(u"src"_s);
+        QVERIFY(QDir().mkpath(src + u"/photos/raw"_s));
+        std::map<QString, QByteArray> files = {{u"photos/raw/a.raw"_s, randomBytes(6 * MiB + 3, 61)},
+                                               {u"photos/b.jpg"_s, randomBytes(300 * 1024, 62)},
+                                               {u"notes.txt"_s, "pack the charger\n"}};
+        for (const auto &[rel, bytes] : files)
+            QVERIFY(writeFile(src + u'/' + rel, bytes));
+        QVERIFY(writeFile(sb.path(u"doc.json"_s), "{\"days\": [1, 2, 3], \"where\": {\"city\": \"Oslo\"}}"));
+        const auto c = [&](const QStringList &args) { return sb.run(QStringList{u"-c"_s, u"trip"_s} + args); };
+        EXPECT_EXIT(c({u"put"_s, u"-r"_s, src, u"/"_s}), ExitOk);
+        EXPECT_EXIT(c({u"json"_s, u"import"_s, sb.path(u"doc.json"_s), u"/doc.json"_s}), ExitOk);
+        EXPECT_EXIT(c({u"snapshot"_s, u"create"_s, u"before"_s}), ExitOk);
+        QVERIFY(writeFile(sb.path(u"new.txt"_s), "changed"));
+        EXPECT_EXIT(c({u"put"_s, sb.path(u"new.txt"_s), u"/src/notes.txt"_s}), ExitOk);
+        EXPECT_EXIT(c({u"json"_s, u"set"_s, u"/doc.json/where/city"_s, u"\"Bergen\""_s}), ExitOk);
+        const Run ls = c({u"ls"_s, u"-l"_s, u"/src"_s});
+        EXPECT_EXIT(ls, ExitOk);
+        const QByteArray docBefore = c({u"cat"_s, u"/doc.json"_s}).out;
+        const QByteArray snapDocBefore = c({u"--at"_s, u"before"_s, u"cat"_s, u"/doc.json"_s}).out;
+        QVERIFY(docBefore != snapDocBefore);
+
+        const QString dir = sb.collectionDir(ruid);
+        for (const QString &name : {u".meta"_s, u".bitmap"_s}) {
+            if (garble)
+                QVERIFY(writeFile(dir + u'/' + name, randomBytes(name == u".meta"_s ? 8192 : 100, 3)));
+            else
+                QVERIFY(QFile::remove(dir + u'/' + name));
+        }
+        const Run broken = c({u"ls"_s, u"/"_s});
+        EXPECT_EXIT(broken, ExitCorrupt);
+        EXPECT_CONTAINS(broken.errText(), u"vdrive -c %1 recover"_s.arg(ruid));
+
+        const Run recover = c({u"--json"_s, u"recover"_s});
+        EXPECT_EXIT(recover, ExitOk);
+        const QJsonObject o = parseJson(recover).toObject();
+        QCOMPARE(o.value(u"clean"_s).toBool(), true);
+        QCOMPARE(o.value(u"name"_s).toString(), u"trip"_s);
+        QVERIFY(o.value(u"recoveredGeneration"_s).toInteger() >= 5);
+        QCOMPARE(o.value(u"warnings"_s).toArray().size(), 0);
+        QCOMPARE(QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), (QStringList{u".bitmap"_s, u".meta"_s, u"idvd"_s}));
+
+        EXPECT_EXIT(c({u"fsck"_s}), ExitOk);
+        QCOMPARE(c({u"ls"_s, u"-l"_s, u"/src"_s}).out, ls.out);
+        for (const auto &[rel, bytes] : files) {
+            const Run cat = c({u"cat"_s, u"/src/"_s + rel});
+            EXPECT_EXIT(cat, ExitOk);
+            QVERIFY2(cat.out == (rel == u"notes.txt"_s ? QByteArray("changed") : bytes), qPrintable(rel));
+            const Run old = c({u"--at"_s, u"before"_s, u"cat"_s, u"/src/"_s + rel});
+            EXPECT_EXIT(old, ExitOk);
+            QVERIFY2(old.out == bytes, qPrintable(rel));
+        }
+        QCOMPARE(c({u"cat"_s, u"/doc.json"_s}).out, docBefore);
+        QCOMPARE(c({u"--at"_s, u"before"_s, u"cat"_s, u"/doc.json"_s}).out, snapDocBefore);
+        const Run text = c({u"recover"_s});
+        EXPECT_EXIT(text, ExitOk);
+        QVERIFY2(text.outText().startsWith(u"recovered generation "_s) && text.outText().contains(u"\nclean: 0 faults"_s), qPrintable(text.describe()));
+        EXPECT_CONTAINS(sb.runRaw({u"--help"_s}).outText(), u"recover"_s);
     }
 
     void roundTrip_data()
@@ -674,7 +874,7 @@ private Q_SLOTS:
                                     u"committed"_s, u"created"_s, u"dataBlockBytes"_s, u"dataBlocks"_s, u"generation"_s,
                                     u"idvdBytes"_s, u"logicalBytes"_s, u"name"_s, u"objectBytes"_s, u"objects"_s, u"paddingRatio"_s,
                                     u"path"_s, u"ruid"_s, u"smallBlockBytes"_s, u"smallBlocks"_s, u"smallSlots"_s,
-                                    u"smallStoredBytes"_s, u"snapshots"_s, u"treeBytes"_s, u"units"_s, u"vnodes"_s};
+                                    u"smallStoredBytes"_s, u"snapshots"_s, u"treeBytes"_s, u"units"_s, u"vnodes"_s, u"warnings"_s};
         QCOMPARE(fresh.keys(), fields);
         QCOMPARE(fresh.value(u"ruid"_s).toString(), ruid);
         QCOMPARE(fresh.value(u"name"_s).toString(), u"c"_s);
@@ -687,6 +887,7 @@ private Q_SLOTS:
         QCOMPARE(fresh.value(u"objects"_s).toInteger(), qint64(0));
         QCOMPARE(fresh.value(u"logicalBytes"_s).toInteger(), qint64(0));
         QCOMPARE(fresh.value(u"paddingRatio"_s).toDouble(), 0.0);
+        QVERIFY(fresh.value(u"warnings"_s).isArray() && fresh.value(u"warnings"_s).toArray().isEmpty());
 
         // 17.5 MiB: one 16 MiB and one 1 MiB data block, the tail packed.
         const qint64 size = 35 * MiB / 2;
