@@ -194,7 +194,8 @@ public:
     Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
     // The collection's checks plus the tree's: entries and index agree,
     // every node leads to the root (no cycles, no orphans), sizes and
-    // clusters agree, counters match.
+    // clusters agree, counters match; a part of the tree that cannot be
+    // read is a fault too.
     storage::FsckReport fsck();
 
     // The change feed: committed changes with a sequence >= from (at most limit).

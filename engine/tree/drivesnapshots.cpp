@@ -373,14 +373,23 @@ storage::FsckReport Drive::fsck()
         auto p = pathOfIn(*m_live, owner);
         return p ? *p : QString();
     });
-    if (m_col->m_broken.isOk())
-        (void)checkTree(&r);
+    if (m_col->m_broken.isOk()) {
+        if (Status st = checkTree(&r); !st)
+            r.faults.push_back(QStringLiteral("tree: the check stopped: %1").arg(st.toString()));
+    }
     return r;
 }
 
 Status Drive::checkTree(storage::FsckReport *r)
 {
     auto fault = [&](const QString &m) { r->faults.push_back(m); };
+    // A keyspace that cannot be read is a fault of its own, and what it
+    // holds goes unchecked.
+    auto unreadable = [&](const QString &what, const Status &st) {
+        if (!st)
+            fault(QStringLiteral("tree: cannot read %1: %2").arg(what, st.toString()));
+        return !st;
+    };
     Catalog &cat = *m_col->m_catalog;
     // Every entry: decodable, indexed where it hangs, its clusters adding up.
     struct Seen
@@ -394,8 +403,7 @@ Status Drive::checkTree(storage::FsckReport *r)
     std::unordered_map<Ruid, uint64_t> childCount;
     uint64_t fileBytes = 0;
     std::vector<VNode> files;
-    Status inner;
-    Status scan = cat.scan(QByteArray(1, keys::kEntry), QByteArray(1, keys::kEntry + 1), [&](QByteArrayView key, QByteArrayView value) {
+    const bool entriesUnreadable = unreadable(QStringLiteral("the folder entries"), cat.scan(QByteArray(1, keys::kEntry), QByteArray(1, keys::kEntry + 1), [&](QByteArrayView key, QByteArrayView value) {
         if (key.size() < 17)
             return fault(QStringLiteral("tree: malformed entry key")), true;
         const Ruid parent = Ruid::fromView(key.sliced(1, 16));
@@ -422,20 +430,22 @@ Status Drive::checkTree(storage::FsckReport *r)
             }
         }
         return true;
-    });
-    if (!scan)
-        fault(QStringLiteral("tree: %1").arg(scan.message()));
+    }));
     uint64_t indexed = 0;
-    scan = cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+    const bool indexUnreadable = unreadable(QStringLiteral("the index"), cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
         ++indexed;
+        if (key.size() != 17)
+            return fault(QStringLiteral("tree: malformed index key")), true;
         auto idx = IndexRecord::decode(value);
         const Ruid id = Ruid::fromView(key.sliced(1));
         const auto it = nodes.find(id);
-        if (!idx || it == nodes.end() || it->second.parent != idx->parent || it->second.name != idx->name)
+        if (!idx)
+            fault(QStringLiteral("tree: the index record of node %1: %2").arg(id.toString(), idx.status().message()));
+        else if (it == nodes.end() || it->second.parent != idx->parent || it->second.name != idx->name)
             fault(QStringLiteral("tree: the index of node %1 does not match its entry").arg(id.toString()));
         return true;
-    });
-    if (indexed != nodes.size())
+    }));
+    if (!entriesUnreadable && !indexUnreadable && indexed != nodes.size())
         fault(QStringLiteral("tree: %1 entries but %2 index records").arg(nodes.size()).arg(indexed));
     // Every node leads to the root or the trash, without cycles.
     for (const auto &[id, s] : nodes) {
@@ -454,7 +464,7 @@ Status Drive::checkTree(storage::FsckReport *r)
         }
         if (depth >= 4096)
             fault(QStringLiteral("tree: node %1 is in a cycle").arg(id.toString()));
-        if (isContainer(s.kind) && s.size != (childCount.count(id) ? childCount[id] : 0))
+        if (!entriesUnreadable && isContainer(s.kind) && s.size != (childCount.count(id) ? childCount[id] : 0))
             fault(QStringLiteral("tree: folder '%1' counts %2 entries, %3 hang from it").arg(s.name).arg(s.size).arg(childCount.count(id) ? childCount[id] : 0));
     }
     for (const VNode &f : files) {
@@ -470,22 +480,26 @@ Status Drive::checkTree(storage::FsckReport *r)
         if (!st || expected != f.size || count != f.clusterCount)
             fault(QStringLiteral("tree: file '%1': %2").arg(f.name, st ? QStringLiteral("its clusters hold %1 bytes in %2 clusters; its record says %3 in %4").arg(expected).arg(count).arg(f.size).arg(f.clusterCount) : st.message()));
     }
-    // Clusters of owners that no longer exist.
+    // Clusters of owners that no longer exist (told only when every owner is known).
     std::set<Ruid> owners;
     for (const VNode &f : files)
         owners.insert(f.id);
-    if (auto objects = m_col->listObjects())
+    auto objects = m_col->listObjects();
+    const bool ownersKnown = !unreadable(QStringLiteral("the objects (so clusters are not matched with their owners)"), objects.status()) && !entriesUnreadable;
+    if (objects)
         for (const auto &o : *objects)
             owners.insert(o.id);
-    scan = cat.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView) {
+    unreadable(QStringLiteral("the clusters"), cat.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView) {
         Ruid owner;
         uint64_t start = 0;
-        if (!storage::keys::parseClusterKey(key, &owner, &start) || !owners.count(owner))
+        if (!storage::keys::parseClusterKey(key, &owner, &start))
+            fault(QStringLiteral("tree: malformed cluster key"));
+        else if (ownersKnown && !owners.count(owner))
             fault(QStringLiteral("tree: a cluster of %1 belongs to no file or object").arg(owner.toString()));
         return true;
-    });
+    }));
     const auto &root = m_col->m_root;
-    if (!nodes.empty() && (root.vnodeCount != nodes.size() || root.fileBytes != fileBytes))
+    if (!entriesUnreadable && !nodes.empty() && (root.vnodeCount != nodes.size() || root.fileBytes != fileBytes))
         fault(QStringLiteral("tree: the root record counts %1 nodes and %2 bytes; the tree holds %3 and %4")
                   .arg(root.vnodeCount)
                   .arg(root.fileBytes)
@@ -493,18 +507,23 @@ Status Drive::checkTree(storage::FsckReport *r)
                   .arg(fileBytes));
     // Trash records and trash entries agree.
     uint64_t trashRecords = 0;
-    scan = cat.scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView) {
+    const bool trashUnreadable = unreadable(QStringLiteral("the trash records"), cat.scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView value) {
         ++trashRecords;
+        if (key.size() != 17)
+            return fault(QStringLiteral("tree: malformed trash key")), true;
         const Ruid id = Ruid::fromView(key.sliced(1));
+        if (auto rec = TrashRecord::decode(value); !rec)
+            fault(QStringLiteral("tree: the trash record of node %1: %2").arg(id.toString(), rec.status().message()));
         const auto it = nodes.find(id);
-        if (it == nodes.end() || it->second.parent != trashId())
+        if (!entriesUnreadable && (it == nodes.end() || it->second.parent != trashId()))
             fault(QStringLiteral("tree: trash record %1 has no node in the trash").arg(id.toString()));
         return true;
-    });
-    if (trashRecords != (childCount.count(trashId()) ? childCount[trashId()] : 0))
-        fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(childCount.count(trashId()) ? childCount[trashId()] : 0));
+    }));
+    const uint64_t inTrash = childCount.count(trashId()) ? childCount[trashId()] : 0;
+    if (!entriesUnreadable && !trashUnreadable && trashRecords != inTrash)
+        fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(inTrash));
     r->vnodesChecked += nodes.size();
-    return inner;
+    return {};
 }
 
 } // namespace vd::tree

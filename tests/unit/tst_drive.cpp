@@ -7,8 +7,10 @@
 #include "io/env.h"
 #include "storage/collection.h"
 #include "core/hash.h"
+#include "storage/catalog.h"
 #include "storage/records.h"
 #include "tree/drive.h"
+#include "tree/driveinternal.h"
 
 #include <QBuffer>
 #include <QDir>
@@ -26,6 +28,22 @@ class TreeSurgeon
 public:
     static Status put(Drive &d, QByteArrayView key, QByteArrayView value) { return d.putRawRecord(key, value); }
     static Status remove(Drive &d, QByteArrayView key) { return d.removeRawRecord(key); }
+    // Where the committed catalog leaves holding only keys of one keyspace
+    // lie in idvd: (offset, stored length) of each.
+    static std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(Drive &d, char keyspace)
+    {
+        storage::Catalog &cat = d.m_live->catalog();
+        std::vector<storage::PageRef> leaves;
+        std::vector<std::pair<uint64_t, uint32_t>> out;
+        if (!cat.leavesInRange(cat.rootRef(), QByteArray(1, keyspace), QByteArray(1, char(keyspace + 1)), &leaves))
+            return out;
+        for (const storage::PageRef &ref : leaves) {
+            auto page = cat.readStored(ref);
+            if (page && std::all_of(page->keys.begin(), page->keys.end(), [&](const QByteArray &k) { return k.startsWith(keyspace); }))
+                out.emplace_back(ref.blockOffset + ref.slot.offset, ref.slot.storedLength);
+        }
+        return out;
+    }
 };
 } // namespace vd::tree
 
@@ -41,6 +59,11 @@ QByteArray readAll(Drive &d, const QString &path, const QString &at = {})
     if (!st)
         qWarning("readFile(%s): %s", qPrintable(path), qPrintable(st.toString()));
     return st ? out : QByteArray("<failed>");
+}
+
+QString joined(const std::vector<QString> &lines)
+{
+    return QStringList(lines.begin(), lines.end()).join(QLatin1Char('\n'));
 }
 
 QStringList names(const std::vector<VNode> &nodes)
@@ -497,6 +520,53 @@ private Q_SLOTS:
             VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(a.parent, a.name), a.encode()));
         });
         QVERIFY2(fault.contains(QStringLiteral("counts 7 entries")), qPrintable(fault));
+    }
+
+    // Every failure of the tree's fsck reaches the report: a keyspace whose
+    // pages cannot be read (the index, the clusters, the trash records, the
+    // objects) is a fault of its own.
+    void fsckReportsEveryUnreadableKeyspace()
+    {
+        auto d = fresh();
+        // Enough of each keyspace to fill several leaves of its own.
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/files"), false));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/files/f%1").arg(i), QByteArray::number(i)));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->remove(QStringLiteral("/files/f%1").arg(i), false, true));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->collection().putObjectBytes(QStringLiteral("object-%1").arg(i), QByteArray::number(i)));
+        VD_VERIFY_OK(d->commit());
+        verifyClean(*d);
+        const struct
+        {
+            char keyspace;
+            const char *fault;
+        } cases[] = {{keys::kIndex, "tree: cannot read the index"},
+                     {storage::keys::kCluster, "tree: cannot read the clusters"},
+                     {keys::kTrash, "tree: cannot read the trash records"},
+                     {storage::keys::kObject, "tree: cannot read the objects"}};
+        std::vector<std::pair<uint64_t, uint32_t>> damaged;
+        for (const auto &c : cases) {
+            const auto leaves = TreeSurgeon::leavesOnlyOf(*d, c.keyspace);
+            // Not the first or last: a scan of the next keyspace may read those.
+            QVERIFY2(leaves.size() >= 3, c.fault);
+            damaged.push_back(leaves[leaves.size() / 2]);
+        }
+        const QString dir = d->collection().path();
+        d.reset();
+        QFile idvd(dir + QStringLiteral("/idvd"));
+        QVERIFY(idvd.open(QIODevice::ReadWrite));
+        for (const auto &[offset, length] : damaged) {
+            QVERIFY(idvd.seek(qint64(offset + length / 2)));
+            QVERIFY(idvd.write(QByteArray(8, '\xA5')) == 8);
+        }
+        idvd.close();
+        d = Drive::open(*m_env, dir, Access::ReadOnly).value();
+        const auto report = d->fsck();
+        const QString all = joined(report.faults);
+        for (const auto &c : cases)
+            QVERIFY2(all.contains(QLatin1String(c.fault)), qPrintable(QStringLiteral("no '%1' in:\n%2").arg(QLatin1String(c.fault), all)));
     }
 
     void changeFeedRecordsEveryChange()
