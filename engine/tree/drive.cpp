@@ -371,16 +371,15 @@ Result<std::vector<VNode>> Drive::children(View &v, const VNode &dir)
     Status inner;
     const QByteArray prefix = keys::entryPrefix(dir.id);
     VD_TRY(v.catalog().scan(prefix, keys::entryPrefixEnd(dir.id), [&](QByteArrayView key, QByteArrayView value) {
-        const QString name = utf8ToString(key.sliced(prefix.size()));
         // Names from disk are checked like names from users: a damaged entry
         // named "../x" or "a/b" is never handed to anyone who would write it
         // to a local file system.
-        if (Status valid = validateName(name); !valid || name.toUtf8() != key.sliced(prefix.size())) {
-            inner = Status::corruption(QStringLiteral("folder %1 holds an entry with an invalid name (run fsck): %2")
-                                           .arg(dir.id.toString(), valid ? QStringLiteral("not UTF-8") : valid.message()));
+        auto name = decodeStoredName(dir.id, key.sliced(prefix.size()), QStringLiteral("entry name"));
+        if (!name) {
+            inner = Status::corruption(QStringLiteral("folder %1 holds an entry with an invalid name (run fsck): %2").arg(dir.id.toString(), name.status().message()));
             return false;
         }
-        auto n = VNode::decode(value, dir.id, name);
+        auto n = VNode::decode(value, dir.id, *name);
         if (!n) {
             inner = n.status();
             return false;

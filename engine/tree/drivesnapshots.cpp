@@ -407,28 +407,24 @@ Status Drive::checkTree(storage::FsckReport *r)
         if (key.size() < 17)
             return fault(QStringLiteral("tree: malformed entry key")), true;
         const Ruid parent = Ruid::fromView(key.sliced(1, 16));
-        const QString name = utf8ToString(key.sliced(17));
-        auto n = VNode::decode(value, parent, name);
+        auto name = decodeStoredName(parent, key.sliced(17), QStringLiteral("the entry name"));
+        const QString shown = name ? *name : utf8ToString(key.sliced(17));
+        if (!name)
+            fault(QStringLiteral("tree: entry '%1' in folder %2: %3").arg(shown, parent.toString(), name.status().message()));
+        auto n = VNode::decode(value, parent, shown);
         if (!n)
-            return fault(QStringLiteral("tree: entry '%1': %2").arg(name, n.status().message())), true;
+            return fault(QStringLiteral("tree: entry '%1': %2").arg(shown, n.status().message())), true;
         if (nodes.count(n->id))
             fault(QStringLiteral("tree: node %1 has two entries").arg(n->id.toString()));
-        nodes[n->id] = Seen{parent, name, n->kind, n->size};
+        if (parent.isNull() && n->id != (shown.isEmpty() ? rootId() : trashId()))
+            fault(QStringLiteral("tree: the entry '%1' of the null id holds node %2, not the %3").arg(shown, n->id.toString(), shown.isEmpty() ? QStringLiteral("root") : QStringLiteral("trash")));
+        nodes[n->id] = Seen{parent, shown, n->kind, n->size};
         if (!parent.isNull())
             ++childCount[parent];
         if (n->kind == Kind::File || n->kind == Kind::JsonValue)
             fileBytes += n->size;
         if (n->kind == Kind::File)
             files.push_back(*n);
-        if (!parent.isNull() || !name.isEmpty()) {
-            if (!parent.isNull()) {
-                Status valid = validateName(name);
-                if (!valid)
-                    fault(QStringLiteral("tree: entry '%1': %2").arg(name, valid.message()));
-                else if (name.toUtf8() != key.sliced(17))
-                    fault(QStringLiteral("tree: entry '%1': its name is not valid UTF-8").arg(name));
-            }
-        }
         return true;
     }));
     uint64_t indexed = 0;

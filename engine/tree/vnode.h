@@ -124,4 +124,10 @@ Ruid trashId();
 // Names: 1–255 bytes of UTF-8, no '/', no NUL, not "." or "..".
 Status validateName(const QString &name);
 
+// A name as stored, under a folder entry's key or in a record: well-formed
+// UTF-8 that validateName() accepts — except for the two nodes that hang from
+// the null id, the root (named "") and the trash (named "trash").
+// Corruption (naming `what`) otherwise.
+Result<QString> decodeStoredName(const Ruid &parent, QByteArrayView utf8, const QString &what);
+
 } // namespace vd::tree

@@ -6,6 +6,7 @@
 
 #include "io/env.h"
 #include "storage/collection.h"
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "storage/catalog.h"
 #include "storage/records.h"
@@ -567,6 +568,77 @@ private Q_SLOTS:
         const QString all = joined(report.faults);
         for (const auto &c : cases)
             QVERIFY2(all.contains(QLatin1String(c.fault)), qPrintable(QStringLiteral("no '%1' in:\n%2").arg(QLatin1String(c.fault), all)));
+    }
+
+    // The record decoders allow exactly the names FORMAT.md allows: 1-255
+    // bytes of well-formed UTF-8 without '/' or NUL, not "." or "..", and
+    // under the null id only the root's "" and "trash".
+    void recordsRefuseNamesTheFormatForbids()
+    {
+        const Ruid folder = Ruid::generate();
+        auto index = [&](const Ruid &parent, const QByteArray &name) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.bytes(parent.view());
+            w.u64(7);
+            w.bytes(Ruid::generate().view());
+            w.blob(name);
+            return IndexRecord::decode(raw).status();
+        };
+        auto trash = [&](const QByteArray &name, const QByteArray &path) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.bytes(folder.view());
+            w.u64(7);
+            w.blob(name);
+            w.blob(path);
+            return TrashRecord::decode(raw).status();
+        };
+        auto change = [&](const QByteArray &name) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.u8(1);
+            w.u8(1);
+            w.bytes(Ruid::generate().view());
+            w.bytes(folder.view());
+            w.u64(7);
+            w.bytes(Ruid::generate().view());
+            w.u64(7);
+            w.blob(name);
+            return ChangeRecord::decode(raw, 1).status();
+        };
+        const QByteArray longest(VNode::kMaxNameBytes, 'n');
+        for (const QByteArray &good : {QByteArray("a"), longest, QByteArray("\xE6\x97\xA5\xF0\x9F\x98\x80"), QByteArray("\xEF\xBB\xBF" "bom")}) {
+            VD_VERIFY_OK(index(folder, good));
+            VD_VERIFY_OK(trash(good, "/a/" + good));
+            VD_VERIFY_OK(change(good));
+        }
+        VD_VERIFY_OK(index(Ruid(), QByteArray()));
+        VD_VERIFY_OK(index(Ruid(), "trash"));
+        for (const QByteArray &bad : {QByteArray(), longest + 'n', QByteArray(5116, 'n'), QByteArray("a/b"), QByteArray("."), QByteArray(".."),
+                                      QByteArray("a\0b", 3), QByteArray("\xFF"), QByteArray("\xC3\x28"), QByteArray("\xED\xA0\x80")}) {
+            QCOMPARE(index(folder, bad).code(), ErrorCode::Corruption);
+            QCOMPARE(trash(bad, "/a").code(), ErrorCode::Corruption);
+            QCOMPARE(change(bad).code(), ErrorCode::Corruption);
+        }
+        QCOMPARE(index(Ruid(), "other").code(), ErrorCode::Corruption);
+        // A trash record's original path: absolute, UTF-8.
+        for (const QByteArray &bad : {QByteArray(), QByteArray("a/b"), QByteArray("/\xFF")})
+            QCOMPARE(trash("a", bad).code(), ErrorCode::Corruption);
+
+        // Entry keys: fsck names an entry under the null id that is neither
+        // the root nor the trash.
+        auto d = fresh();
+        VNode stray;
+        stray.id = Ruid::generate();
+        stray.kind = Kind::Directory;
+        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(Ruid(), QStringLiteral("stray")), stray.encode()));
+        VD_VERIFY_OK(d->commit());
+        const QString faults = joined(d->fsck().faults);
+        QVERIFY2(faults.contains(QStringLiteral("hangs from the null id")), qPrintable(faults));
     }
 
     void changeFeedRecordsEveryChange()
