@@ -7,6 +7,8 @@
 
 #include <QDateTime>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -199,6 +201,74 @@ uint64_t pageIdentity(const storage::PageRef &r)
 {
     return r.blockOffset + r.slot.offset;
 }
+
+// A node as fsck's scan of the entries saw it.
+struct Seen
+{
+    Ruid parent;
+    QString name;
+    Kind kind;
+    uint64_t size;
+};
+
+// Every node leads to the root or the trash, without cycles, and at most
+// kMaxDepth levels below it. Each node's depth is found once, from the first
+// ancestor whose depth is known, so this costs O(nodes) however deep the
+// tree is.
+void checkDepths(const std::unordered_map<Ruid, Seen> &nodes, const std::function<void(const QString &)> &fault)
+{
+    constexpr int kDetached = -1;
+    std::unordered_map<Ruid, int> depth{{rootId(), 0}, {trashId(), 0}};
+    depth.reserve(nodes.size() + 2);
+    std::vector<Ruid> chain; // from a node up to (not including) the first one settled
+    std::unordered_set<Ruid> onChain;
+    for (const auto &[start, unused] : nodes) {
+        if (depth.count(start))
+            continue;
+        chain.clear();
+        onChain.clear();
+        Ruid cur = start;
+        int base = kDetached;
+        QString why; // when detached
+        for (;;) {
+            if (const auto known = depth.find(cur); known != depth.end()) {
+                base = known->second;
+                if (base == kDetached)
+                    why = QStringLiteral("its ancestor %1 is not attached").arg(cur.toString());
+                break;
+            }
+            if (onChain.count(cur)) {
+                QStringList members;
+                for (auto it = std::find(chain.begin(), chain.end(), cur); it != chain.end(); ++it)
+                    members << it->toString();
+                fault(QStringLiteral("tree: nodes %1 form a cycle").arg(members.join(QStringLiteral(", "))));
+                why = QStringLiteral("it is in a cycle or hangs below one");
+                break;
+            }
+            const auto it = nodes.find(cur);
+            if (it == nodes.end() || it->second.parent.isNull()) {
+                why = it == nodes.end() ? QStringLiteral("its parent %1 is missing").arg(cur.toString())
+                                        : QStringLiteral("%1 hangs from the null id").arg(cur.toString());
+                break;
+            }
+            chain.push_back(cur);
+            onChain.insert(cur);
+            cur = it->second.parent;
+        }
+        for (size_t i = chain.size(); i-- > 0;) {
+            const int d = base == kDetached ? kDetached : base + int(chain.size() - i);
+            depth[chain[i]] = d;
+            const QString &name = nodes.at(chain[i]).name;
+            if (d == kDetached)
+                fault(QStringLiteral("tree: node %1 ('%2') is not attached: %3").arg(chain[i].toString(), name, why));
+            else if (d == VNode::kMaxDepth + 1)
+                fault(QStringLiteral("tree: node %1 ('%2') is %3 levels deep, past the limit of %4 (and so is everything below it)")
+                          .arg(chain[i].toString(), name)
+                          .arg(d)
+                          .arg(VNode::kMaxDepth));
+        }
+    }
+}
 } // namespace
 
 Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to, bool exhaustive)
@@ -337,13 +407,16 @@ Result<VNode> Drive::restore(const QString &snapshot, const QString &path, const
     QStringList up = parts;
     const QString name = up.takeLast();
     VD_TRY(checkFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+    VD_TRY_ASSIGN(const QStringList fromParts, splitPath(path));
+    VD_TRY(checkDepth(*snap, src, int(fromParts.size()), int(parts.size()),
+                      QStringLiteral("restoring %1 to %2").arg(elidedPath(path), elidedPath(target))));
     VD_TRY_ASSIGN(const auto existing, resolveIfExists(*m_live, target));
     if (existing)
         VD_TRY(remove(target, true, true));
     return guard([&]() -> Result<VNode> {
         VD_TRY_ASSIGN(const VNode parent, ensureFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
         VD_TRY_ASSIGN(View * s, view(snapshot));
-        VD_TRY_ASSIGN(const VNode n, copyTree(*s, src, parent, name, existing ? existing->ordinal : 0));
+        VD_TRY_ASSIGN(const VNode n, copyTree(*s, src, parent, name, existing ? existing->ordinal : 0, int(parts.size())));
         VD_TRY(touchParent(parent.id, +1));
         VD_TRY(recordChange(ChangeOp::Create, n));
         return n;
@@ -392,13 +465,6 @@ Status Drive::checkTree(storage::FsckReport *r)
     };
     Catalog &cat = *m_col->m_catalog;
     // Every entry: decodable, indexed where it hangs, its clusters adding up.
-    struct Seen
-    {
-        Ruid parent;
-        QString name;
-        Kind kind;
-        uint64_t size;
-    };
     std::unordered_map<Ruid, Seen> nodes;
     std::unordered_map<Ruid, uint64_t> childCount;
     uint64_t fileBytes = 0;
@@ -443,25 +509,15 @@ Status Drive::checkTree(storage::FsckReport *r)
     }));
     if (!entriesUnreadable && !indexUnreadable && indexed != nodes.size())
         fault(QStringLiteral("tree: %1 entries but %2 index records").arg(nodes.size()).arg(indexed));
-    // Every node leads to the root or the trash, without cycles.
+    if (!entriesUnreadable)
+        checkDepths(nodes, fault);
     for (const auto &[id, s] : nodes) {
-        Ruid cur = id;
-        int depth = 0;
-        for (; depth < 4096 && cur != rootId() && cur != trashId(); ++depth) {
-            const auto it = nodes.find(cur);
-            if (it == nodes.end() || it->second.parent.isNull()) {
-                fault(QStringLiteral("tree: node %1 ('%2') is not attached: its parent %3 is missing").arg(id.toString(), s.name, cur.toString()));
-                break;
-            }
-            const auto p = nodes.find(it->second.parent);
-            if (p != nodes.end() && !isContainer(p->second.kind))
-                fault(QStringLiteral("tree: node '%1' hangs from a %2").arg(it->second.name, kindName(p->second.kind)));
-            cur = it->second.parent;
-        }
-        if (depth >= 4096)
-            fault(QStringLiteral("tree: node %1 is in a cycle").arg(id.toString()));
-        if (!entriesUnreadable && isContainer(s.kind) && s.size != (childCount.count(id) ? childCount[id] : 0))
-            fault(QStringLiteral("tree: folder '%1' counts %2 entries, %3 hang from it").arg(s.name).arg(s.size).arg(childCount.count(id) ? childCount[id] : 0));
+        const auto p = nodes.find(s.parent);
+        if (p != nodes.end() && !isContainer(p->second.kind))
+            fault(QStringLiteral("tree: node '%1' hangs from a %2").arg(s.name, kindName(p->second.kind)));
+        const uint64_t count = childCount.count(id) ? childCount[id] : 0;
+        if (!entriesUnreadable && isContainer(s.kind) && s.size != count)
+            fault(QStringLiteral("tree: folder '%1' counts %2 entries, %3 hang from it").arg(s.name).arg(s.size).arg(count));
     }
     for (const VNode &f : files) {
         uint64_t expected = 0;

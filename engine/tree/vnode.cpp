@@ -143,6 +143,19 @@ Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QStrin
     return n;
 }
 
+Result<std::optional<Ruid>> VNode::containerIdOf(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("VNode record"));
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t kind = r.u8();
+    if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
+        r.fail(QStringLiteral("unknown kind %1").arg(kind));
+    const Ruid id = Ruid::fromView(r.bytes(16));
+    VD_TRY(r.status());
+    return tree::isContainer(Kind(kind)) ? std::optional<Ruid>(id) : std::nullopt;
+}
+
 QByteArray IndexRecord::encode() const
 {
     QByteArray out;
@@ -188,7 +201,7 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
     t.originalParent = Ruid::fromView(r.bytes(16));
     t.deletedMs = int64_t(r.u64());
     t.originalName = readName(r, t.originalParent);
-    const QByteArrayView path = r.blob(1 << 20);
+    const QByteArrayView path = r.blob(VNode::kMaxPathBytes);
     t.originalPath = utf8ToString(path);
     if (r.ok() && (!path.startsWith('/') || t.originalPath.toUtf8() != path))
         r.fail(QStringLiteral("the original path is not an absolute path in UTF-8"));

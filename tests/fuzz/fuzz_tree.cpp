@@ -7,7 +7,7 @@
 // None of these records has a checksum (the catalog page holding them has
 // one), so there is nothing to fix up. A name they accept is one FORMAT.md
 // allows (decodeStoredName: well-formed UTF-8, 1-255 bytes, ...), a trash
-// record's path is absolute; only their lengths,
+// record's path is absolute and at most kMaxPathBytes; only their lengths,
 // varints that may be over-long, let the first re-encoding differ from the
 // input, and from there encode -> decode -> encode must be stable.
 #include "fuzz_common.h"
@@ -74,7 +74,7 @@ void fuzzTrash(QByteArrayView raw)
     if (!t)
         return;
     FUZZ_CHECK(isAllowedName(t->originalParent, t->originalName));
-    FUZZ_CHECK(t->originalPath.startsWith(QLatin1Char('/')));
+    FUZZ_CHECK(t->originalPath.startsWith(QLatin1Char('/')) && t->originalPath.toUtf8().size() <= VNode::kMaxPathBytes);
     const QByteArray again = t->encode();
     auto t2 = TrashRecord::decode(again);
     FUZZ_CHECK(t2.isOk() && t2->originalParent == t->originalParent && t2->originalName == t->originalName
