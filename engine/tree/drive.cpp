@@ -20,7 +20,9 @@ using storage::Catalog;
 
 namespace {
 constexpr uint64_t kMaxChangesKept = 200000;
-constexpr int kMaxDepth = 4096;
+constexpr int kMaxDepth = VNode::kMaxDepth;
+// The longest original path a trash record holds fits one catalog value.
+static_assert(1 + 16 + 8 + 2 + VNode::kMaxNameBytes + 3 + VNode::kMaxPathBytes <= storage::Catalog::kMaxValue);
 
 int64_t nowMs()
 {
@@ -33,16 +35,33 @@ qint64 costOf(const VNode &n)
 }
 } // namespace
 
+QString elidedPath(const QString &path)
+{
+    constexpr qsizetype kHead = 48, kTail = 32;
+    if (path.size() <= kHead + kTail + 1)
+        return path;
+    return path.left(kHead) + QChar(0x2026) + path.right(kTail);
+}
+
+int pathDepth(const QString &canonical)
+{
+    return canonical == QLatin1String("/") ? 0 : int(canonical.count(QLatin1Char('/')));
+}
+
 Result<QStringList> splitPath(const QString &path)
 {
     if (!path.startsWith(QLatin1Char('/')))
-        return Status::invalidArgument(QStringLiteral("paths in a drive start with '/': '%1'").arg(path));
-    QStringList parts;
-    for (const QString &p : path.split(QLatin1Char('/'), Qt::SkipEmptyParts)) {
+        return Status::invalidArgument(QStringLiteral("paths in a drive start with '/': '%1'").arg(elidedPath(path)));
+    const QStringList parts = path.split(QLatin1Char('/'), Qt::SkipEmptyParts);
+    if (parts.size() > kMaxDepth)
+        return Status::invalidArgument(QStringLiteral("bad path '%1': it has %2 names: a drive is at most %3 levels deep")
+                                           .arg(elidedPath(path))
+                                           .arg(parts.size())
+                                           .arg(kMaxDepth));
+    for (const QString &p : parts) {
         Status st = validateName(p);
         if (!st)
-            return Status::invalidArgument(QStringLiteral("bad path '%1': %2").arg(path, st.message()));
-        parts.push_back(p);
+            return Status::invalidArgument(QStringLiteral("bad path '%1': %2").arg(elidedPath(path), st.message()));
     }
     return parts;
 }
@@ -325,7 +344,8 @@ Result<VNode> Drive::nodeById(View &v, const Ruid &id)
     // detached and never served.
     Ruid cur = id;
     std::optional<VNode> found;
-    for (int depth = 0; depth < kMaxDepth; ++depth) {
+    // A node kMaxDepth levels deep meets the root after as many steps.
+    for (int depth = 0; depth <= kMaxDepth; ++depth) {
         if (cur == rootId())
             return *found;
         VD_TRY_ASSIGN(const auto raw, v.catalog().get(keys::index(cur)));
@@ -341,16 +361,16 @@ Result<VNode> Drive::nodeById(View &v, const Ruid &id)
             return Status::notFound(QStringLiteral("node %1 is not attached to the tree (it is in the trash)").arg(id.toString()));
         cur = idx.parent;
     }
-    return Status::corruption(QStringLiteral("node %1: its parents form a cycle or are deeper than %2").arg(id.toString()).arg(kMaxDepth));
+    return Status::corruption(QStringLiteral("node %1: its parents form a cycle or go more than %2 levels up (run fsck)").arg(id.toString()).arg(kMaxDepth));
 }
 
 Result<QString> Drive::pathOfIn(View &v, const Ruid &id)
 {
     QStringList parts;
     Ruid cur = id;
-    for (int depth = 0; depth < kMaxDepth; ++depth) {
-        if (cur == rootId())
-            break;
+    for (int depth = 0; cur != rootId(); ++depth) {
+        if (depth == kMaxDepth)
+            return Status::corruption(QStringLiteral("node %1: its parents form a cycle or go more than %2 levels up (run fsck)").arg(id.toString()).arg(kMaxDepth));
         VD_TRY_ASSIGN(const auto raw, v.catalog().get(keys::index(cur)));
         if (!raw)
             return Status::notFound(QStringLiteral("no node %1 is attached to the tree").arg(id.toString()));
@@ -359,8 +379,6 @@ Result<QString> Drive::pathOfIn(View &v, const Ruid &id)
             return Status::notFound(QStringLiteral("node %1 is in the trash").arg(id.toString()));
         parts.prepend(idx.name);
         cur = idx.parent;
-        if (depth == kMaxDepth - 1)
-            return Status::corruption(QStringLiteral("node %1: its parents form a cycle").arg(id.toString()));
     }
     return QLatin1Char('/') + parts.join(QLatin1Char('/'));
 }
@@ -371,16 +389,15 @@ Result<std::vector<VNode>> Drive::children(View &v, const VNode &dir)
     Status inner;
     const QByteArray prefix = keys::entryPrefix(dir.id);
     VD_TRY(v.catalog().scan(prefix, keys::entryPrefixEnd(dir.id), [&](QByteArrayView key, QByteArrayView value) {
-        const QString name = utf8ToString(key.sliced(prefix.size()));
         // Names from disk are checked like names from users: a damaged entry
         // named "../x" or "a/b" is never handed to anyone who would write it
         // to a local file system.
-        if (Status valid = validateName(name); !valid || name.toUtf8() != key.sliced(prefix.size())) {
-            inner = Status::corruption(QStringLiteral("folder %1 holds an entry with an invalid name (run fsck): %2")
-                                           .arg(dir.id.toString(), valid ? QStringLiteral("not UTF-8") : valid.message()));
+        auto name = decodeStoredName(dir.id, key.sliced(prefix.size()), QStringLiteral("entry name"));
+        if (!name) {
+            inner = Status::corruption(QStringLiteral("folder %1 holds an entry with an invalid name (run fsck): %2").arg(dir.id.toString(), name.status().message()));
             return false;
         }
-        auto n = VNode::decode(value, dir.id, name);
+        auto n = VNode::decode(value, dir.id, *name);
         if (!n) {
             inner = n.status();
             return false;
@@ -801,7 +818,10 @@ Status Drive::checkPlacement(const VNode &node, const VNode &dstParent, const QS
         return Status::invalidArgument(QStringLiteral("a %1 cannot go inside a JSON document").arg(kindName(node.kind)));
     if (!refuseInsideItself || !node.isContainer())
         return {};
-    for (Ruid cur = dstParent.id; !cur.isNull() && cur != rootId();) {
+    Ruid cur = dstParent.id;
+    for (int steps = 0; !cur.isNull() && cur != rootId(); ++steps) {
+        if (steps == kMaxDepth)
+            return Status::corruption(QStringLiteral("the parents of %1 form a cycle or go more than %2 levels up (run fsck)").arg(to).arg(kMaxDepth));
         if (cur == node.id)
             return Status::invalidArgument(QStringLiteral("cannot put %1 inside itself (%2)").arg(from, to));
         VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
@@ -825,6 +845,10 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
     VD_TRY(checkPlacement(src, dstParent, dstName, from, to, true));
     if (dstParent.id == src.parent && dstName == src.name)
         return src;
+    VD_TRY_ASSIGN(const QStringList fromParts, splitPath(from));
+    VD_TRY_ASSIGN(const QStringList toParts, splitPath(to));
+    VD_TRY(checkDepth(*m_live, src, int(fromParts.size()), int(toParts.size()),
+                      QStringLiteral("moving %1 to %2").arg(elidedPath(from), elidedPath(to))));
     return guard([&]() -> Result<VNode> {
         VNode n = src;
         VD_TRY(eraseNode(src));
@@ -845,29 +869,113 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
     }());
 }
 
-Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal)
+Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth)
 {
-    VNode n = src;
-    n.id = Ruid::generateOrdered();
-    n.parent = dstParent.id;
-    n.name = dstName;
-    n.ordinal = ordinal;
-    n.createdMs = n.modifiedMs = nowMs();
-    n.version = nextVersion();
-    if (n.kind == Kind::File) {
-        VD_TRY(m_col->copyData(from.catalog(), src.id, n.id));
-        m_col->m_root.fileBytes += n.size;
-    } else if (n.kind == Kind::JsonValue) {
-        m_col->m_root.fileBytes += n.size;
+    // made[level]: the copy of the node entered last at that level, which
+    // is the parent of the nodes entered next one level down.
+    std::vector<VNode> made;
+    VD_TRY(walkBelow(from, src, kMaxDepth - depth, [&](const VNode &s, int level) -> Result<Step> {
+        VNode n = s;
+        n.id = Ruid::generateOrdered();
+        if (level == 0) {
+            n.parent = dstParent.id;
+            n.name = dstName;
+            n.ordinal = ordinal;
+        } else {
+            n.parent = made[size_t(level - 1)].id;
+        }
+        n.createdMs = n.modifiedMs = nowMs();
+        n.version = nextVersion();
+        if (n.kind == Kind::File) {
+            VD_TRY(m_col->copyData(from.catalog(), s.id, n.id));
+            m_col->m_root.fileBytes += n.size;
+        } else if (n.kind == Kind::JsonValue) {
+            m_col->m_root.fileBytes += n.size;
+        }
+        VD_TRY(putNode(n, PutMode::New));
+        ++m_col->m_root.vnodeCount;
+        made.resize(size_t(level));
+        made.push_back(std::move(n));
+        return Step::Descend;
+    }));
+    return made.front();
+}
+
+Status Drive::walkBelow(View &v, const VNode &top, int maxLevel, const std::function<Result<Step>(const VNode &, int level)> &enter,
+                        const std::function<Status(const VNode &, int level)> &leave)
+{
+    struct Frame
+    {
+        VNode node;
+        int level = 0;
+        std::vector<VNode> kids;
+        size_t next = 0;
+    };
+    std::vector<Frame> stack;
+    auto visit = [&](const VNode &n, int level) -> Status {
+        VD_TRY_ASSIGN(const Step step, enter(n, level));
+        if (step != Step::Descend || !n.isContainer())
+            return {};
+        VD_TRY_ASSIGN(auto kids, children(v, n));
+        if (!kids.empty() && level >= maxLevel)
+            return Status::corruption(QStringLiteral("'%1' holds entries more than %2 levels below it: a cycle, or a tree deeper than a drive holds (run fsck)")
+                                          .arg(top.name)
+                                          .arg(maxLevel));
+        stack.push_back(Frame{n, level, std::move(kids), 0});
+        return {};
+    };
+    VD_TRY(visit(top, 0));
+    while (!stack.empty()) {
+        Frame &f = stack.back();
+        if (f.next < f.kids.size()) {
+            const VNode kid = std::move(f.kids[f.next++]); // visit() may grow the stack
+            VD_TRY(visit(kid, f.level + 1));
+            continue;
+        }
+        const Frame done = std::move(f);
+        stack.pop_back();
+        if (leave)
+            VD_TRY(leave(done.node, done.level));
     }
-    VD_TRY(putNode(n, PutMode::New));
-    ++m_col->m_root.vnodeCount;
-    if (src.isContainer()) {
-        VD_TRY_ASSIGN(const auto kids, children(from, src));
-        for (const VNode &k : kids)
-            VD_TRY(copyTree(from, k, n, k.name, k.ordinal).status());
+    return {};
+}
+
+Status Drive::checkDepth(View &v, const VNode &node, int depthNow, int depth, const QString &what)
+{
+    // Nothing in the tree is deeper than kMaxDepth, so a node goes no
+    // deeper than it is without anything below it passing the limit.
+    if (depth <= depthNow || !node.isContainer())
+        return {};
+    const int room = kMaxDepth - depth; // levels allowed below the node
+    // Level by level, the containers only, each record read no further than
+    // its kind and id. An entry `room + 1` levels down is one too many (a
+    // cycle below the node, too, ends there).
+    std::vector<Ruid> level{node.id};
+    for (int below = 1; !level.empty(); ++below) {
+        std::vector<Ruid> next;
+        bool tooDeep = false;
+        Status inner;
+        for (const Ruid &dir : level) {
+            VD_TRY(v.catalog().scan(keys::entryPrefix(dir), keys::entryPrefixEnd(dir), [&](QByteArrayView, QByteArrayView value) {
+                if (below > room)
+                    return !(tooDeep = true);
+                auto container = VNode::containerIdOf(value);
+                if (!container) {
+                    inner = container.status();
+                    return false;
+                }
+                if (*container)
+                    next.push_back(**container);
+                return true;
+            }));
+            VD_TRY(inner);
+            if (tooDeep)
+                return Status::invalidArgument(
+                    QStringLiteral("%1 would put what lies below it past level %2: a drive is at most %2 levels deep").arg(what).arg(kMaxDepth));
+        }
+        level = std::move(next);
     }
-    return n;
+    return {};
 }
 
 Result<VNode> Drive::copy(const QString &from, const QString &to, const QString &at)
@@ -881,32 +989,35 @@ Result<VNode> Drive::copy(const QString &from, const QString &to, const QString 
     const VNode &dstParent = pn.first;
     const QString &dstName = pn.second;
     VD_TRY(checkPlacement(s, dstParent, dstName, from, to, at.isEmpty()));
+    VD_TRY_ASSIGN(const QStringList fromParts, splitPath(from));
+    VD_TRY_ASSIGN(const QStringList toParts, splitPath(to));
+    const int depth = int(toParts.size());
+    VD_TRY(checkDepth(*src, s, int(fromParts.size()), depth, QStringLiteral("copying %1 to %2").arg(elidedPath(from), elidedPath(to))));
     return guard([&]() -> Result<VNode> {
         uint64_t ordinal = 0;
         if (dstParent.kind == Kind::JsonObject) {
             VD_TRY_ASSIGN(ordinal, nextOrdinal(dstParent));
         }
-        VD_TRY_ASSIGN(const VNode n, copyTree(*src, s, dstParent, dstName, ordinal));
+        VD_TRY_ASSIGN(const VNode n, copyTree(*src, s, dstParent, dstName, ordinal, depth));
         VD_TRY(touchParent(dstParent.id, +1));
         VD_TRY(recordChange(ChangeOp::Create, n));
         return n;
     }());
 }
 
-Status Drive::removeTree(const VNode &n)
+Status Drive::removeTree(const VNode &n, int depth)
 {
-    if (n.isContainer()) {
-        VD_TRY_ASSIGN(const auto kids, children(*m_live, n));
-        for (const VNode &k : kids)
-            VD_TRY(removeTree(k));
-    }
-    if (n.kind == Kind::File)
-        VD_TRY(m_col->releaseData(n.id));
-    if (n.kind == Kind::File || n.kind == Kind::JsonValue)
-        m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, n.size);
-    VD_TRY(eraseNode(n));
-    --m_col->m_root.vnodeCount;
-    return {};
+    // A folder's entry goes before its children's, so the path of each
+    // node below it is forgotten with the folder's, not looked up one by one.
+    return walkBelow(*m_live, n, kMaxDepth - depth, [&](const VNode &k, int) -> Result<Step> {
+        if (k.kind == Kind::File)
+            VD_TRY(m_col->releaseData(k.id));
+        if (k.kind == Kind::File || k.kind == Kind::JsonValue)
+            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, k.size);
+        VD_TRY(eraseNode(k));
+        --m_col->m_root.vnodeCount;
+        return Step::Descend;
+    });
 }
 
 Status Drive::remove(const QString &path, bool recursive, bool toTrash)
@@ -940,7 +1051,7 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
             rec.deletedMs = nowMs();
             VD_TRY(m_col->m_catalog->put(keys::trash(n.id), rec.encode()));
         } else {
-            VD_TRY(removeTree(n));
+            VD_TRY(removeTree(n, pathDepth(canonical)));
         }
         VD_TRY(touchParent(n.parent, -1));
         VNode gone = n;
@@ -1017,6 +1128,7 @@ Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
     QStringList up = parts;
     const QString name = up.takeLast();
     VD_TRY(checkFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
+    VD_TRY(checkDepth(*m_live, *node, 1, int(parts.size()), QStringLiteral("restoring %1 to %2").arg(id.toString(), elidedPath(target))));
     return guard([&]() -> Result<VNode> {
         VD_TRY_ASSIGN(const VNode parent, ensureFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
         VD_TRY(eraseNode(*node));
@@ -1043,7 +1155,9 @@ Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
             if (e.deletedMs >= deletedBeforeMs)
                 continue;
             VD_TRY_ASSIGN(const auto n, lookupEntry(*m_live, trashId(), e.id.toString()));
-            VD_TRY(removeTree(*n));
+            if (!n)
+                return Status::corruption(QStringLiteral("trash entry %1 has no node").arg(e.id.toString()));
+            VD_TRY(removeTree(*n, 1));
             VD_TRY(touchParent(trashId(), -1));
             VD_TRY(m_col->m_catalog->remove(keys::trash(e.id)).status());
             ++removed;
@@ -1058,8 +1172,9 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at)
 {
     VD_TRY_ASSIGN(View * v, view(at));
     VD_TRY_ASSIGN(const VNode top, resolve(*v, path));
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
     DuInfo info;
-    std::function<Status(const VNode &)> walk = [&](const VNode &n) -> Status {
+    VD_TRY(walkBelow(*v, top, kMaxDepth - int(parts.size()), [&](const VNode &n, int) -> Result<Step> {
         switch (n.kind) {
         case Kind::Directory:
             ++info.directories;
@@ -1073,14 +1188,8 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at)
             if (n.kind == Kind::JsonValue)
                 info.logicalBytes += n.size;
         }
-        if (n.isContainer()) {
-            VD_TRY_ASSIGN(const auto kids, children(*v, n));
-            for (const VNode &k : kids)
-                VD_TRY(walk(k));
-        }
-        return {};
-    };
-    VD_TRY(walk(top));
+        return Step::Descend;
+    }));
     return info;
 }
 

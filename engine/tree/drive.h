@@ -5,6 +5,8 @@
 // Paths are absolute ("/a/b"; "/" is the root); "." and ".." are not
 // allowed, repeated slashes count as one. JSON documents are part of the
 // tree: "/conf/app.json/servers/0/host" names a leaf inside a document.
+// Nothing is more than VNode::kMaxDepth levels deep: a longer path is
+// InvalidArgument, and so is any change that would put a node deeper.
 //
 // Changes are made in memory and in unused parts of idvd, and become
 // durable and visible to other processes together at commit(). A change
@@ -28,6 +30,7 @@
 #include <QStringList>
 #include <QIODevice>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -152,7 +155,8 @@ public:
     // Folders and moves.
     Result<VNode> mkdir(const QString &path, bool parents);
     // Renames or moves from to exactly `to` (its parent must exist, the name
-    // must be free). Moving a folder into itself is refused.
+    // must be free). Moving a folder into itself is refused. A move to a
+    // deeper level reads the folders below `from`, down to the depth limit.
     Result<VNode> move(const QString &from, const QString &to);
     // Copies a file, folder or JSON node (recursively), sharing blocks.
     // `at` copies out of a snapshot.
@@ -193,8 +197,9 @@ public:
     Result<DuInfo> du(const QString &path, const QString &at = {});
     Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
     // The collection's checks plus the tree's: entries and index agree,
-    // every node leads to the root (no cycles, no orphans), sizes and
-    // clusters agree, counters match.
+    // every node leads to the root (no cycles, no orphans) within the depth
+    // limit, sizes and clusters agree, counters match; a part of the tree
+    // that cannot be read is a fault too.
     storage::FsckReport fsck();
 
     // The change feed: committed changes with a sequence >= from (at most limit).
@@ -246,8 +251,23 @@ private:
     Status touchParent(const Ruid &parent, int64_t delta);
     Status recordChange(ChangeOp op, const VNode &n);
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
-    Status removeTree(const VNode &n);
-    Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal);
+    // n is `depth` levels deep (what bounds the walks below it).
+    Status removeTree(const VNode &n, int depth);
+    Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth);
+    // Walks top and everything below it in v, depth first, parents before
+    // children, one listing per container, without recursion. `enter` says
+    // whether to go into a container; `leave`, if given, runs after the last
+    // child of a container gone into. Nothing lies more than maxLevel levels
+    // below top in a sound tree (kMaxDepth minus top's depth): an entry
+    // further down is a cycle or damage, Corruption.
+    enum class Step { Skip, Descend };
+    Status walkBelow(View &v, const VNode &top, int maxLevel, const std::function<Result<Step>(const VNode &, int level)> &enter,
+                     const std::function<Status(const VNode &, int level)> &leave = {});
+    // Refuses (InvalidArgument, starting with `what`) to put `node` of v,
+    // now depthNow levels deep, at level `depth` when that puts anything
+    // below it past kMaxDepth. Only a move deeper reads the subtree (the
+    // kind and id of each entry), and only as far down as the limit.
+    Status checkDepth(View &v, const VNode &node, int depthNow, int depth, const QString &what);
     Result<VNode> ensureFolders(const QString &path);
     Status checkFolders(const QString &path);
     // Refusals shared by move and copy: the name is taken, arrays are placed
@@ -267,7 +287,8 @@ private:
     }
     class JsonBuilder;
     Status jsonImportInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created);
-    Status writeJson(View &v, const VNode &n, class JsonWriter &w, const QString *key);
+    // n is `depth` levels deep.
+    Status writeJson(View &v, const VNode &n, int depth, class JsonWriter &w);
     Status checkTree(storage::FsckReport *report);
 
     std::unique_ptr<storage::Collection> m_col;

@@ -20,7 +20,12 @@ struct Drive::View
     storage::Catalog &catalog();
 };
 
+// A path's names; InvalidArgument for a bad name or more than kMaxDepth names.
 Result<QStringList> splitPath(const QString &path);
 QString joinPath(const QString &dir, const QString &name);
+// How deep the node at a canonical path ("/a/b") is: its number of names.
+int pathDepth(const QString &canonical);
+// A path short enough for a message (the middle cut out).
+QString elidedPath(const QString &path);
 
 } // namespace vd::tree

@@ -9,15 +9,47 @@ namespace vd::tree {
 namespace {
 
 // Checks a document without building anything, so an invalid one is refused
-// before the transaction is touched.
-class NullSink final : public JsonSink
+// before the transaction is touched, and measures how many levels its nodes
+// take below its top.
+class MeasureSink final : public JsonSink
 {
 public:
-    Status beginObject(const QString *) override { return {}; }
-    Status beginArray(const QString *) override { return {}; }
-    Status scalar(const QString *, QByteArrayView) override { return {}; }
-    Status end() override { return {}; }
+    int height = 0;
+
+    Status beginObject(const QString *) override { return open(); }
+    Status beginArray(const QString *) override { return open(); }
+    Status scalar(const QString *, QByteArrayView) override
+    {
+        height = std::max(height, m_open);
+        return {};
+    }
+    Status end() override
+    {
+        --m_open;
+        return {};
+    }
+
+private:
+    Status open()
+    {
+        height = std::max(height, m_open++);
+        return {};
+    }
+    int m_open = 0;
 };
+
+// Refuses a document whose nodes would pass the depth limit below path.
+Status checkDocumentDepth(const QString &path, const MeasureSink &doc)
+{
+    VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
+    if (parts.size() + doc.height > VNode::kMaxDepth)
+        return Status::invalidArgument(QStringLiteral("%1 is %2 levels deep and the document nests %3 levels below it: a drive is at most %4 levels deep")
+                                           .arg(elidedPath(path))
+                                           .arg(parts.size())
+                                           .arg(doc.height)
+                                           .arg(VNode::kMaxDepth));
+    return {};
+}
 
 } // namespace
 
@@ -116,9 +148,10 @@ Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace
     if (!in.isReadable())
         return Status::ioError(QStringLiteral("cannot read the document: %1").arg(in.errorString()));
     const QByteArray text = in.readAll();
-    NullSink check;
+    MeasureSink check;
     VD_TRY(parseJson(text, check));
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    VD_TRY(checkDocumentDepth(path, check));
     const VNode &parent = pn.first;
     const QString &name = pn.second;
     if (isJson(parent.kind))
@@ -129,7 +162,7 @@ Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace
     return guard([&]() -> Result<VNode> {
         if (existing) {
             VD_TRY(invalidate(*existing, true));
-            VD_TRY(removeTree(*existing));
+            VD_TRY(removeTree(*existing, int(splitPath(path)->size())));
             VD_TRY(touchParent(parent.id, -1));
         }
         VNode n;
@@ -140,26 +173,32 @@ Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace
     }());
 }
 
-Status Drive::writeJson(View &v, const VNode &n, JsonWriter &w, const QString *key)
+Status Drive::writeJson(View &v, const VNode &n, int depth, JsonWriter &w)
 {
-    if (n.kind == Kind::JsonValue)
-        return w.scalar(key, n.value);
-    if (n.kind == Kind::JsonObject)
-        VD_TRY(w.beginObject(key));
-    else if (n.kind == Kind::JsonArray)
-        VD_TRY(w.beginArray(key));
-    else
-        return Status::invalidArgument(QStringLiteral("'%1' is a %2, not part of a JSON document").arg(n.name, kindName(n.kind)));
-    VD_TRY_ASSIGN(const auto kids, children(v, n));
-    for (const VNode &k : kids) {
-        if (n.kind == Kind::JsonObject) {
-            VD_TRY_ASSIGN(const QString memberKey, keyForName(k.name));
-            VD_TRY(writeJson(v, k, w, &memberKey));
-        } else {
-            VD_TRY(writeJson(v, k, w, nullptr));
-        }
-    }
-    return w.end();
+    // kinds[level]: the kind of the container entered last at that level,
+    // the parent of what comes next one level down.
+    std::vector<Kind> kinds;
+    return walkBelow(
+        v, n, VNode::kMaxDepth - depth,
+        [&](const VNode &k, int level) -> Result<Step> {
+            if (!isJson(k.kind))
+                return Status::invalidArgument(QStringLiteral("'%1' is a %2, not part of a JSON document").arg(k.name, kindName(k.kind)));
+            QString memberKey;
+            const bool member = level > 0 && kinds[size_t(level - 1)] == Kind::JsonObject;
+            if (member) {
+                VD_TRY_ASSIGN(memberKey, keyForName(k.name));
+            }
+            const QString *key = member ? &memberKey : nullptr;
+            kinds.resize(size_t(level));
+            kinds.push_back(k.kind);
+            if (k.kind == Kind::JsonValue) {
+                VD_TRY(w.scalar(key, k.value));
+                return Step::Skip;
+            }
+            VD_TRY(k.kind == Kind::JsonObject ? w.beginObject(key) : w.beginArray(key));
+            return Step::Descend;
+        },
+        [&](const VNode &, int) { return w.end(); });
 }
 
 Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const QString &at)
@@ -169,16 +208,17 @@ Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const 
     if (!isJson(n.kind))
         return Status::invalidArgument(QStringLiteral("%1 is a %2, not a JSON document").arg(path, kindName(n.kind)));
     JsonWriter w(&out, indent);
-    VD_TRY(writeJson(*v, n, w, nullptr));
+    VD_TRY(writeJson(*v, n, int(splitPath(path)->size()), w));
     return w.finish();
 }
 
 Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
 {
     VD_TRY(m_col->checkWritable());
-    NullSink check;
+    MeasureSink check;
     VD_TRY(parseJson(jsonText, check));
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    VD_TRY(checkDocumentDepth(path, check));
     const VNode &parent = pn.first;
     const QString &name = pn.second;
     VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
@@ -220,7 +260,7 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
         if (existing) {
             ordinal = existing->ordinal;
             VD_TRY(invalidate(*existing, true));
-            VD_TRY(removeTree(*existing));
+            VD_TRY(removeTree(*existing, int(splitPath(path)->size())));
             VD_TRY(touchParent(parent.id, -1));
         } else if (parent.kind == Kind::JsonObject) {
             VD_TRY_ASSIGN(ordinal, nextOrdinal(parent));

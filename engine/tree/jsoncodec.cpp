@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <iterator>
@@ -170,7 +171,7 @@ QString unexpectedByte(unsigned char byte)
 class RawSource
 {
 public:
-    explicit RawSource(QByteArrayView bytes) : m_pos(bytes.data()), m_end(bytes.data() + bytes.size()) {}
+    explicit RawSource(QByteArrayView bytes) : m_begin(bytes.data()), m_pos(m_begin), m_end(bytes.data() + bytes.size()) {}
     explicit RawSource(QIODevice *device) : m_device(device) {}
 
     // Whether another byte is there, reading the next chunk when needed.
@@ -179,12 +180,24 @@ public:
     unsigned char peek() const { return static_cast<unsigned char>(*m_pos); }
     void skip() { ++m_pos; }
     const Status &status() const { return m_status; }
+    // The byte `back` places before the current one (1: the one skipped
+    // last), up to kLookBack bytes into the previous chunk; 0 before the start.
+    static constexpr qsizetype kLookBack = 4;
+    unsigned char before(qsizetype back) const
+    {
+        if (back <= m_pos - m_begin)
+            return static_cast<unsigned char>(m_pos[-back]);
+        const qsizetype intoPrevious = back - (m_pos - m_begin); // 1: the previous chunk's last byte
+        return intoPrevious <= kLookBack ? m_carry[static_cast<std::size_t>(kLookBack - intoPrevious)] : 0;
+    }
 
 private:
     bool refill();
 
+    const char *m_begin = nullptr; // the current chunk
     const char *m_pos = nullptr;
     const char *m_end = nullptr;
+    std::array<unsigned char, kLookBack> m_carry{}; // the bytes just before m_begin, the latest last
     QIODevice *m_device = nullptr;
     QByteArray m_chunk;
     Status m_status;
@@ -197,10 +210,17 @@ bool RawSource::refill()
         return false;
     if (m_chunk.isEmpty())
         m_chunk.resize(kChunkBytes);
+    // The end of this chunk stays in view (see before()).
+    if (m_begin) {
+        for (const char *p = m_end - std::min<qsizetype>(kLookBack, m_end - m_begin); p != m_end; ++p) {
+            std::rotate(m_carry.begin(), m_carry.begin() + 1, m_carry.end());
+            m_carry.back() = static_cast<unsigned char>(*p);
+        }
+    }
     for (;;) {
         const qint64 n = m_device->read(m_chunk.data(), m_chunk.size());
         if (n > 0) {
-            m_pos = m_chunk.constData();
+            m_begin = m_pos = m_chunk.constData();
             m_end = m_pos + n;
             return true;
         }
@@ -231,6 +251,20 @@ Status invalidAt(const Mark &mark, const QString &reason)
     return Status::invalidArgument(QStringLiteral("invalid JSON at line %1, column %2: %3").arg(mark.line).arg(mark.column).arg(reason));
 }
 
+// Where nlohmann's parser is in the document's grammar, as its SAX events
+// tell (SaxHandler keeps it): what it expects next follows from this and
+// from the token before the offending one.
+struct GrammarState
+{
+    // The latest event: none yet, a container opened, a member's key, a
+    // value (a scalar or a container closed).
+    enum class Last : unsigned char { Nothing, Open, Key, Value };
+    Last last = Last::Nothing;
+    bool inObject = false;     // the innermost open container is an object
+    std::size_t depth = 0;     // containers open
+    bool documentDone = false; // the root value is complete
+};
+
 // Feeds nlohmann's lexer from a RawSource one unit at a time and keeps what
 // nlohmann does not:
 // - where things are: nlohmann counts bytes and reports where its lexer
@@ -243,6 +277,12 @@ Status invalidAt(const Mark &mark, const QString &reason)
 // - a byte order mark is skipped here, and the first unit is a space of no
 //   width, so that nlohmann's own BOM skipping never sees one (it would skip a
 //   second BOM, or one where we allow none).
+// - why nlohmann stopped: it runs JSON's lexical rules here alongside
+//   nlohmann's lexer (token starts, words, escapes and surrogate pairs; the
+//   plain bytes of a string only when something fails), so that an error
+//   is placed and named from the input and the parser's state alone. The
+//   wording of nlohmann's messages (which differs between its versions) is
+//   never read.
 class Feeder
 {
 public:
@@ -256,6 +296,7 @@ public:
                 // Not a BOM: hand over what was taken, for nlohmann to refuse.
                 m_replay = 0;
                 m_lex = Lex::Broken;
+                m_lexError = LexError::UnexpectedByte;
                 return;
             }
             m_number.push_back(static_cast<char>(expected));
@@ -300,14 +341,20 @@ public:
     QByteArrayView numberLiteral() const;
     // An error at the token nlohmann has just completed (for the SAX callbacks).
     Status errorAtLastToken(const QString &reason) const;
-    // Turns one of nlohmann's syntax errors (at its `position`, its count of
-    // units read) into our message.
-    Status syntaxError(std::size_t position, std::string_view what) const;
+    // Places and names the syntax error nlohmann stopped at: `position` is its
+    // count of units read (past the last one if it read the end of the
+    // input), `state` where the parser was in the document's grammar.
+    Status syntaxError(std::size_t position, const GrammarState &state) const;
 
 private:
     enum class Unit : unsigned char { None, Lead, Raw, StandIn, Replay };
-    // Just enough of JSON's lexical structure to know where tokens start.
-    enum class Lex : unsigned char { Between, InString, InEscape, InWord, Broken };
+    // JSON's lexical structure, as nlohmann's lexer runs it: where tokens
+    // start, and the bytes inside words, escapes and \u sequences. Inside a
+    // string only '"' and '\\' are looked at as they pass (the rest is
+    // judged when something fails there: see stringError()).
+    enum class Lex : unsigned char { Between, InString, InEscape, InHex, AfterHigh, AfterHighBackslash, InWord, Broken };
+    // The lexical errors found here, in the byte just taken.
+    enum class LexError : unsigned char { None, UnexpectedByte, BadEscape, BadHex, Surrogate, Utf8, Number };
 
     bool prepare();
     void advanceOther();
@@ -332,14 +379,28 @@ private:
     Mark lastUnitMark() const;
     const Mark *tokenBefore(quint64 position, int skip = 0) const;
     Mark endMark() const { return {m_units, m_line, m_column + 1, 0}; }
-    Status lexicalError(std::size_t position, std::string_view message) const;
-    Status grammarError(std::size_t position, std::string_view context, std::string_view token, std::string_view expected) const;
+    void failLexically(LexError error)
+    {
+        m_lexError = error;
+        m_lex = Lex::Broken;
+    }
+    // Whether the bytes of a string up to `back` bytes before the source's
+    // current one (1: the byte taken last) end inside a UTF-8 sequence.
+    bool midUtf8Sequence(qsizetype back) const;
+    QString lexicalReason() const;
+    Status grammarError(std::size_t position, const GrammarState &state) const;
 
     RawSource &m_source;
     Unit m_unit = Unit::Lead; // the unit prepared for nlohmann, if any
     char m_unitByte = ' ';
     Lex m_lex = Lex::Between;
-    int m_wordLeft = 0;
+    LexError m_lexError = LexError::None;
+    Num m_badNumber = Num::Bad; // the state a broken number stopped in
+    std::string_view m_word;  // the word being read ("true", "false", "null")
+    std::size_t m_wordPos = 0;
+    int m_hexLeft = 0;        // hex digits of a \u escape still to come
+    char16_t m_codeUnit = 0;
+    bool m_lowHalf = false;   // the \u escape read is the second of a surrogate pair
     quint64 m_units = 0; // units nlohmann has taken
     qint64 m_line = 1;
     qint64 m_column = 0; // characters of the current line taken
@@ -386,6 +447,8 @@ bool Feeder::prepare()
         m_number.clear();
         m_numberUnit = m_units;
         const Num finalState = cutNumber();
+        if (finalState == Num::Bad)
+            m_lexError = LexError::Number; // for when nlohmann stops in it (m_lex breaks as it is replayed)
         if (finalState != Num::Bad) {
             m_standIn = standInFor(finalState, c == '-');
             m_standInPos = 0;
@@ -412,8 +475,10 @@ Num Feeder::cutNumber()
         const Num next = numberStep(state, c);
         if (next == Num::Done)
             return state;
-        if (next == Num::Bad)
+        if (next == Num::Bad) {
+            m_badNumber = state;
             return Num::Bad;
+        }
         m_number.push_back(static_cast<char>(c));
         m_source.skip();
         state = next;
@@ -434,24 +499,88 @@ void Feeder::step(unsigned char byte)
         if (isJsonSpace(byte))
             break;
         noteToken(Mark{m_units, m_line, m_column + 1, byte});
-        if (byte == '"') {
+        switch (byte) {
+        case '"':
             m_lex = Lex::InString;
-        } else if (byte == 't' || byte == 'n' || byte == 'f') {
+            break;
+        case 't':
+        case 'f':
+        case 'n':
+            m_word = byte == 't' ? std::string_view("true") : byte == 'f' ? std::string_view("false") : std::string_view("null");
+            m_wordPos = 1;
             m_lex = Lex::InWord;
-            m_wordLeft = byte == 'f' ? 4 : 3;
+            break;
+        case '{':
+        case '}':
+        case '[':
+        case ']':
+        case ':':
+        case ',':
+        case '\0': // nlohmann's end of input, outside strings
+            break;
+        default: // numbers never come here: they are cut out
+            failLexically(LexError::UnexpectedByte);
+            break;
         }
         break;
     case Lex::InString:
-        if (byte == '\\')
-            m_lex = Lex::InEscape;
-        else if (byte == '"')
-            m_lex = Lex::Between;
+        // Only '"' and '\\' are stepped inside a string (not yet taken from
+        // the source); either ends a UTF-8 sequence begun before it, which
+        // nlohmann refuses.
+        if (midUtf8Sequence(1))
+            failLexically(LexError::Utf8);
+        else
+            m_lex = byte == '"' ? Lex::Between : Lex::InEscape;
         break;
     case Lex::InEscape:
-        m_lex = Lex::InString;
+        if (byte == 'u') {
+            m_lex = Lex::InHex;
+            m_hexLeft = 4;
+            m_codeUnit = 0;
+        } else if (std::string_view("\"\\/bfnrt").find(static_cast<char>(byte)) != std::string_view::npos) {
+            m_lex = Lex::InString;
+        } else {
+            failLexically(LexError::BadEscape);
+        }
+        break;
+    case Lex::InHex: {
+        const int digit = isDigit(byte) ? byte - '0' : (byte >= 'a' && byte <= 'f') ? byte - 'a' + 10 : (byte >= 'A' && byte <= 'F') ? byte - 'A' + 10 : -1;
+        if (digit < 0) {
+            failLexically(LexError::BadHex);
+            break;
+        }
+        m_codeUnit = static_cast<char16_t>((m_codeUnit << 4) | digit);
+        if (--m_hexLeft > 0)
+            break;
+        const bool high = m_codeUnit >= 0xD800 && m_codeUnit <= 0xDBFF;
+        const bool low = m_codeUnit >= 0xDC00 && m_codeUnit <= 0xDFFF;
+        if (m_lowHalf ? !low : low)
+            failLexically(LexError::Surrogate);
+        else
+            m_lex = high && !m_lowHalf ? Lex::AfterHigh : Lex::InString;
+        m_lowHalf = false;
+        break;
+    }
+    case Lex::AfterHigh:
+        if (byte == '\\')
+            m_lex = Lex::AfterHighBackslash;
+        else
+            failLexically(LexError::Surrogate);
+        break;
+    case Lex::AfterHighBackslash:
+        if (byte == 'u') {
+            m_lex = Lex::InHex;
+            m_hexLeft = 4;
+            m_codeUnit = 0;
+            m_lowHalf = true;
+        } else {
+            failLexically(LexError::Surrogate);
+        }
         break;
     case Lex::InWord:
-        if (--m_wordLeft == 0)
+        if (byte != static_cast<unsigned char>(m_word[m_wordPos]))
+            failLexically(LexError::UnexpectedByte);
+        else if (++m_wordPos == m_word.size())
             m_lex = Lex::Between;
         break;
     case Lex::Broken:
@@ -543,99 +672,113 @@ Status Feeder::errorAtLastToken(const QString &reason) const
     return invalidAt(mark ? *mark : endMark(), reason);
 }
 
-Status Feeder::syntaxError(std::size_t position, std::string_view what) const
+bool Feeder::midUtf8Sequence(qsizetype back) const
 {
-    // nlohmann 3.11 words them "... syntax error while parsing <context> - <detail>",
-    // where detail is "<lexer message>; last read: '<token>'" or
-    // "unexpected <token>[; expected <token>]".
-    static constexpr std::string_view kIntro = "syntax error while parsing ";
-    static constexpr std::string_view kLastRead = "; last read: '";
-    static constexpr std::string_view kUnexpected = "unexpected ";
-    static constexpr std::string_view kExpected = "; expected ";
-    const std::size_t intro = what.find(kIntro);
-    const std::size_t dash = intro == std::string_view::npos ? intro : what.find(" - ", intro);
-    if (dash == std::string_view::npos)
-        return invalidAt(lastUnitMark(), QString::fromUtf8(what.data(), static_cast<qsizetype>(what.size())));
-    const std::string_view context = what.substr(intro + kIntro.size(), dash - intro - kIntro.size());
-    const std::string_view detail = what.substr(dash + 3);
-    const std::size_t lastRead = detail.find(kLastRead);
-    if (lastRead != std::string_view::npos) {
-        // The lexer refused what follows a complete document.
-        static constexpr std::string_view kAfterDocument = "'; expected end of input";
-        if (detail.size() >= kAfterDocument.size() && detail.substr(detail.size() - kAfterDocument.size()) == kAfterDocument) {
-            const Mark *mark = tokenBefore(position);
-            return invalidAt(mark ? *mark : endMark(), QStringLiteral("trailing characters after the document"));
+    // The bytes before the one in question were all taken by nlohmann's
+    // lexer inside this string, so they are well-formed: look back over
+    // continuation bytes to the lead byte of the last sequence.
+    int continuations = 0;
+    for (qsizetype i = back; i < back + 3; ++i) {
+        const unsigned char byte = m_source.before(i);
+        if (isContinuationByte(byte)) {
+            ++continuations;
+            continue;
         }
-        return lexicalError(position, detail.substr(0, lastRead));
+        const int needed = byte >= 0xF0 ? 3 : byte >= 0xE0 ? 2 : byte >= 0xC0 ? 1 : 0;
+        return continuations < needed;
     }
-    std::string_view token = detail.substr(0, detail.find(kExpected));
-    if (token.substr(0, kUnexpected.size()) == kUnexpected)
-        token.remove_prefix(kUnexpected.size());
-    const std::size_t expectedAt = detail.find(kExpected);
-    const std::string_view expected = expectedAt == std::string_view::npos ? std::string_view() : detail.substr(expectedAt + kExpected.size());
-    return grammarError(position, context, token, expected);
+    return false; // three continuation bytes end a complete four-byte sequence
 }
 
-Status Feeder::lexicalError(std::size_t position, std::string_view message) const
+// Why the lexer refused the last byte taken, if it did: from what was found
+// as the byte went past, or, for a plain byte inside a string (which is not
+// looked at as it passes), from that byte and the ones before it.
+QString Feeder::lexicalReason() const
 {
-    // The lexer stops on the offending byte, the last unit it took (it never
-    // gives back the byte it fails on), or past the end.
+    switch (m_lexError) {
+    case LexError::UnexpectedByte:
+        return unexpectedByte(m_lastByte);
+    case LexError::BadEscape:
+        return QStringLiteral("invalid string: invalid escape sequence");
+    case LexError::BadHex:
+        return QStringLiteral("invalid string: \\u must be followed by 4 hex digits");
+    case LexError::Surrogate:
+        return QStringLiteral("invalid string: unpaired UTF-16 surrogate in a \\u escape");
+    case LexError::Utf8:
+        return QStringLiteral("invalid string: ill-formed UTF-8");
+    case LexError::Number:
+        switch (m_badNumber) {
+        case Num::Minus:
+            return QStringLiteral("invalid number: expected digit after '-'");
+        case Num::Dot:
+            return QStringLiteral("invalid number: expected digit after '.'");
+        case Num::Exp:
+            return QStringLiteral("invalid number: expected '+', '-', or digit after exponent");
+        case Num::ExpSign:
+            return QStringLiteral("invalid number: expected digit after exponent sign");
+        default:
+            return QStringLiteral("invalid number");
+        }
+    case LexError::None:
+        break;
+    }
+    if (m_lex != Lex::InString || m_lastUnit != Unit::Raw)
+        return {};
+    // A byte inside a string: the lexer refuses a control character, a byte
+    // that cannot begin a UTF-8 sequence, and one that does not continue the
+    // sequence begun before it.
+    if (m_lastByte < 0x20 && !midUtf8Sequence(2))
+        return QStringLiteral("invalid string: unescaped control character U+%1").arg(hexCode(m_lastByte, 4));
+    return QStringLiteral("invalid string: ill-formed UTF-8");
+}
+
+Status Feeder::syntaxError(std::size_t position, const GrammarState &state) const
+{
+    // After a complete document only the end of the input may follow.
+    if (state.documentDone) {
+        const Mark *mark = tokenBefore(position);
+        return invalidAt(mark ? *mark : endMark(), QStringLiteral("trailing characters after the document"));
+    }
+    // nlohmann counts the end of the input as a unit read.
     if (position > m_units)
-        return invalidAt(endMark(), QStringLiteral("unexpected end of input"));
-    const Mark mark = lastUnitMark();
-    const auto startsWith = [message](std::string_view prefix) { return message.substr(0, prefix.size()) == prefix; };
-    QString reason;
-    if (startsWith("invalid string: ill-formed UTF-8"))
-        reason = QStringLiteral("invalid string: ill-formed UTF-8");
-    else if (startsWith("invalid string: control character"))
-        reason = QStringLiteral("invalid string: unescaped control character U+%1").arg(hexCode(mark.byte, 4));
-    else if (startsWith("invalid string: surrogate"))
-        reason = QStringLiteral("invalid string: unpaired UTF-16 surrogate in a \\u escape");
-    else if (startsWith("invalid string: forbidden character after backslash"))
-        reason = QStringLiteral("invalid string: invalid escape sequence");
-    else if (startsWith("invalid string: '\\u' must be followed by 4 hex digits"))
-        reason = QStringLiteral("invalid string: \\u must be followed by 4 hex digits");
-    else if (startsWith("invalid number; "))
-        reason = QStringLiteral("invalid number: ") + QString::fromUtf8(message.substr(16).data(), static_cast<qsizetype>(message.size() - 16));
-    else if (startsWith("invalid literal"))
-        reason = unexpectedByte(mark.byte);
-    else
-        reason = QString::fromUtf8(message.data(), static_cast<qsizetype>(message.size()));
-    return invalidAt(mark, reason);
+        return invalidAt(endMark(), m_tokenCount == 0 ? QStringLiteral("no JSON value in the input") : QStringLiteral("unexpected end of input"));
+    // The lexer stops on the byte it refuses, the last unit taken. (A
+    // grammar error after a number comes with one unit read ahead and given
+    // back, so it is never mistaken for one in that unit.)
+    if (position == m_units) {
+        const QString reason = lexicalReason();
+        if (!reason.isEmpty())
+            return invalidAt(lastUnitMark(), reason);
+    }
+    return grammarError(position, state);
 }
 
-Status Feeder::grammarError(std::size_t position, std::string_view context, std::string_view token, std::string_view expected) const
+// A whole token nlohmann did not expect where it stands: named by what the
+// grammar wants there, and placed at its start.
+Status Feeder::grammarError(std::size_t position, const GrammarState &state) const
 {
-    if (token == "end of input") {
-        // nlohmann also ends the input at a NUL byte outside strings.
-        if (!m_reachedEnd) {
-            const Mark *nul = tokenBefore(position);
-            return invalidAt(nul ? *nul : endMark(), QStringLiteral("unexpected NUL character"));
-        }
-        if (m_tokenCount == 0)
-            return invalidAt(endMark(), QStringLiteral("no JSON value in the input"));
-        return invalidAt(endMark(), QStringLiteral("unexpected end of input"));
-    }
     const Mark *mark = tokenBefore(position);
     if (!mark)
-        return invalidAt(endMark(), QStringLiteral("unexpected %1").arg(QString::fromUtf8(token.data(), static_cast<qsizetype>(token.size()))));
+        return invalidAt(lastUnitMark(), QStringLiteral("syntax error"));
+    // nlohmann also ends the input at a NUL byte outside strings.
+    if (mark->byte == 0)
+        return invalidAt(*mark, QStringLiteral("unexpected NUL character"));
     const Mark *previous = tokenBefore(position, 1);
-    const bool closes = mark->byte == '}' || mark->byte == ']';
-    if (closes && previous && previous->byte == ',')
+    const bool afterComma = previous && previous->byte == ',';
+    if ((mark->byte == '}' || mark->byte == ']') && afterComma)
         return invalidAt(*previous, QStringLiteral("trailing comma"));
     QString reason;
-    if (context == "value")
-        reason = expected == "end of input" ? QStringLiteral("trailing characters after the document") : QStringLiteral("expected a value");
-    else if (context == "object key")
-        reason = previous && previous->byte == '{' ? QStringLiteral("expected a string key or '}'") : QStringLiteral("expected a string key");
-    else if (context == "object separator")
-        reason = QStringLiteral("expected ':'");
-    else if (context == "object")
-        reason = QStringLiteral("expected ',' or '}'");
-    else if (context == "array")
-        reason = QStringLiteral("expected ',' or ']'");
+    using Last = GrammarState::Last;
+    if (state.depth == 0)
+        reason = QStringLiteral("expected a value");
+    else if (state.last == Last::Open)
+        reason = state.inObject ? QStringLiteral("expected a string key or '}'") : QStringLiteral("expected a value");
+    else if (state.last == Last::Key)
+        reason = previous && previous->byte == ':' ? QStringLiteral("expected a value") : QStringLiteral("expected ':'");
+    else if (afterComma)
+        reason = state.inObject ? QStringLiteral("expected a string key") : QStringLiteral("expected a value");
     else
-        reason = QStringLiteral("unexpected %1").arg(QString::fromUtf8(token.data(), static_cast<qsizetype>(token.size())));
+        reason = state.inObject ? QStringLiteral("expected ',' or '}'") : QStringLiteral("expected ',' or ']'");
     return invalidAt(*mark, reason);
 }
 
@@ -698,9 +841,15 @@ public:
     bool end_object() { return close(); }
     bool end_array() { return close(); }
     bool key(string_t &key);
-    bool parse_error(std::size_t position, const std::string &, const Json::exception &error)
+    // nlohmann's message is not read: its wording differs between versions.
+    bool parse_error(std::size_t position, const std::string &, const Json::exception &)
     {
-        return stop(m_feeder.syntaxError(position, error.what()));
+        GrammarState state;
+        state.last = m_last;
+        state.depth = m_depth;
+        state.inObject = m_depth > 0 && m_frames[m_depth - 1].isObject;
+        state.documentDone = m_depth == 0 && m_last == GrammarState::Last::Value;
+        return stop(m_feeder.syntaxError(position, state));
     }
 
     Status takeStatus() { return std::move(m_status); }
@@ -724,13 +873,18 @@ private:
         return false;
     }
     bool pass(Status status) { return status.isOk() || stop(std::move(status)); }
-    bool scalar(QByteArrayView literal) { return pass(m_sink.scalar(valueKey(), literal)); }
+    bool scalar(QByteArrayView literal)
+    {
+        m_last = GrammarState::Last::Value;
+        return pass(m_sink.scalar(valueKey(), literal));
+    }
     bool open(bool isObject);
     bool close()
     {
         Frame &frame = m_frames[--m_depth];
         frame.fewKeys.clear();
         frame.manyKeys.clear();
+        m_last = GrammarState::Last::Value;
         return pass(m_sink.end());
     }
     bool isNewKey(Frame &frame);
@@ -740,6 +894,7 @@ private:
     const JsonParseOptions &m_options;
     std::vector<Frame> m_frames;
     std::size_t m_depth = 0;
+    GrammarState::Last m_last = GrammarState::Last::Nothing;
     QString m_key;
     std::string m_literal;
     Status m_status;
@@ -755,6 +910,7 @@ bool SaxHandler::open(bool isObject)
     if (m_depth == m_frames.size())
         m_frames.emplace_back();
     m_frames[m_depth++].isObject = isObject;
+    m_last = GrammarState::Last::Open;
     return true;
 }
 
@@ -762,6 +918,7 @@ bool SaxHandler::key(string_t &key)
 {
     if (static_cast<qint64>(key.size()) > m_options.maxKeyBytes)
         return stop(m_feeder.errorAtLastToken(QStringLiteral("object key longer than %1 bytes").arg(m_options.maxKeyBytes)));
+    m_last = GrammarState::Last::Key;
     m_key = utf8ToString(QByteArrayView(key.data(), static_cast<qsizetype>(key.size())));
     if (!isNewKey(m_frames[m_depth - 1]))
         return stop(m_feeder.errorAtLastToken(QStringLiteral("duplicate key %1").arg(quotedForMessage(m_key))));

@@ -35,10 +35,19 @@ Version readVersion(ByteReader &r)
     return v;
 }
 
-QString readName(ByteReader &r)
+// A name field: what decodeStoredName() allows under parent. Sticky failure
+// on the reader otherwise.
+QString readName(ByteReader &r, const Ruid &parent)
 {
-    const QByteArrayView raw = r.blob(VNode::kMaxNameBytes * 4 + 4096);
-    return utf8ToString(raw);
+    const QByteArrayView raw = r.blob(VNode::kMaxNameBytes);
+    if (!r.ok())
+        return {};
+    auto name = decodeStoredName(parent, raw, QStringLiteral("name"));
+    if (!name) {
+        r.fail(name.status().message());
+        return {};
+    }
+    return std::move(name).value();
 }
 } // namespace
 
@@ -134,6 +143,19 @@ Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QStrin
     return n;
 }
 
+Result<std::optional<Ruid>> VNode::containerIdOf(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("VNode record"));
+    if (r.u8() != kRecordFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t kind = r.u8();
+    if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
+        r.fail(QStringLiteral("unknown kind %1").arg(kind));
+    const Ruid id = Ruid::fromView(r.bytes(16));
+    VD_TRY(r.status());
+    return tree::isContainer(Kind(kind)) ? std::optional<Ruid>(id) : std::nullopt;
+}
+
 QByteArray IndexRecord::encode() const
 {
     QByteArray out;
@@ -153,7 +175,7 @@ Result<IndexRecord> IndexRecord::decode(QByteArrayView raw)
         r.fail(QStringLiteral("unknown record format"));
     x.parent = Ruid::fromView(r.bytes(16));
     x.version = readVersion(r);
-    x.name = readName(r);
+    x.name = readName(r, x.parent);
     VD_TRY(r.finish());
     return x;
 }
@@ -178,8 +200,11 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
         r.fail(QStringLiteral("unknown record format"));
     t.originalParent = Ruid::fromView(r.bytes(16));
     t.deletedMs = int64_t(r.u64());
-    t.originalName = readName(r);
-    t.originalPath = utf8ToString(r.blob(1 << 20));
+    t.originalName = readName(r, t.originalParent);
+    const QByteArrayView path = r.blob(VNode::kMaxPathBytes);
+    t.originalPath = utf8ToString(path);
+    if (r.ok() && (!path.startsWith('/') || t.originalPath.toUtf8() != path))
+        r.fail(QStringLiteral("the original path is not an absolute path in UTF-8"));
     VD_TRY(r.finish());
     return t;
 }
@@ -216,7 +241,7 @@ Result<ChangeRecord> ChangeRecord::decode(QByteArrayView raw, uint64_t sequence)
     c.parent = Ruid::fromView(r.bytes(16));
     c.version = readVersion(r);
     c.timeMs = int64_t(r.u64());
-    c.name = readName(r);
+    c.name = readName(r, c.parent);
     VD_TRY(r.finish());
     return c;
 }
@@ -305,6 +330,21 @@ Status validateName(const QString &name)
     if (!QStringView(name).isValidUtf16())
         return Status::invalidArgument(QStringLiteral("a name must be valid Unicode (no lone surrogates)"));
     return {};
+}
+
+Result<QString> decodeStoredName(const Ruid &parent, QByteArrayView utf8, const QString &what)
+{
+    QString name = utf8ToString(utf8);
+    if (parent.isNull()) {
+        if (name.isEmpty() || name == QLatin1String("trash"))
+            return name;
+        return Status::corruption(QStringLiteral("%1 '%2' hangs from the null id, where only the root (\"\") and the trash are").arg(what, name.left(40)));
+    }
+    if (name.toUtf8() != utf8)
+        return Status::corruption(QStringLiteral("%1 is not well-formed UTF-8").arg(what));
+    if (Status valid = validateName(name); !valid)
+        return Status::corruption(QStringLiteral("%1: %2").arg(what, valid.message()));
+    return name;
 }
 
 } // namespace vd::tree

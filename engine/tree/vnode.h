@@ -17,6 +17,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 
 namespace vd::tree {
 
@@ -46,6 +47,18 @@ struct VNode
 {
     static constexpr int kMaxNameBytes = 255;
     static constexpr int kMaxInlineValue = 64 * 1024;
+    // How deep the tree goes: a node is at most kMaxDepth levels below the
+    // root (the root's own entries are level 1), and so is one in the trash
+    // below the trash folder. So a path holds at most kMaxDepth names and at
+    // most kMaxPathBytes bytes: 1,000 keeps the longest path inside one
+    // catalog value with room to spare (a trash record carries its node's
+    // original path; values are at most 256 KiB), far above real trees (and
+    // JSON documents, whose own nesting is at most 256 per parse). Creating,
+    // moving, copying or restoring past it is refused (InvalidArgument);
+    // every walk stops there, so one that would go further meets a cycle or
+    // damage (Corruption).
+    static constexpr int kMaxDepth = 1000;
+    static constexpr int kMaxPathBytes = kMaxDepth * (kMaxNameBytes + 1);
 
     Ruid id;
     Ruid parent;  // null for the root and the trash
@@ -63,6 +76,10 @@ struct VNode
     // The record stored under the 'E' key (parent and name are in the key).
     QByteArray encode() const;
     static Result<VNode> decode(QByteArrayView raw, const Ruid &parent, const QString &name);
+    // The id of the node a record describes when it is a container (nullopt
+    // for a file or a JSON scalar), from the record's first bytes alone: what
+    // a walk over the tree's shape needs.
+    static Result<std::optional<Ruid>> containerIdOf(QByteArrayView raw);
 };
 
 struct IndexRecord
@@ -123,5 +140,11 @@ Ruid trashId();
 
 // Names: 1–255 bytes of UTF-8, no '/', no NUL, not "." or "..".
 Status validateName(const QString &name);
+
+// A name as stored, under a folder entry's key or in a record: well-formed
+// UTF-8 that validateName() accepts — except for the two nodes that hang from
+// the null id, the root (named "") and the trash (named "trash").
+// Corruption (naming `what`) otherwise.
+Result<QString> decodeStoredName(const Ruid &parent, QByteArrayView utf8, const QString &what);
 
 } // namespace vd::tree

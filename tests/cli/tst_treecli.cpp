@@ -519,6 +519,44 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(m_errors.path(u"out"_s)) && !QFileInfo::exists(m_errors.path(u"x"_s)));
     }
 
+    // A drive is at most 1,000 levels deep: a command that would go deeper
+    // says so and exits 2 (changing nothing); a tree exactly that deep
+    // checks clean and can be removed.
+    void depthLimit()
+    {
+        Sandbox sb;
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        auto deep = [](int levels) {
+            QString p;
+            for (int i = 0; i < levels; ++i)
+                p += u"/d"_s;
+            return p;
+        };
+        const QString limit = u"a drive is at most 1000 levels deep"_s;
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"-p"_s, deep(999)}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"-p"_s, deep(1000)}), ExitOk);
+        const qint64 atLimit = generation(sb);
+        const Run tooDeep = run(sb, {u"mkdir"_s, u"-p"_s, deep(1001)});
+        EXPECT_EXIT(tooDeep, ExitUsage);
+        EXPECT_CONTAINS(tooDeep.errText(), limit);
+        QVERIFY2(tooDeep.errText().size() < 400, qPrintable(tooDeep.describe())); // the path is shortened
+        const Run jsonTooDeep = run(sb, {u"json"_s, u"set"_s, deep(998) + u"/doc"_s, u"[[[1]]]"_s});
+        EXPECT_EXIT(jsonTooDeep, ExitUsage);
+        EXPECT_CONTAINS(jsonTooDeep.errText(), limit);
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"/s"_s, u"/s/t"_s}), ExitOk);
+        const Run mvTooDeep = run(sb, {u"mv"_s, u"/s"_s, deep(999) + u"/s"_s});
+        EXPECT_EXIT(mvTooDeep, ExitUsage);
+        EXPECT_CONTAINS(mvTooDeep.errText(), limit);
+        EXPECT_EXIT(run(sb, {u"mv"_s, u"/s"_s, deep(998) + u"/s"_s}), ExitOk);
+        QVERIFY(generation(sb) > atLimit);
+        const Run fsck = run(sb, {u"fsck"_s});
+        EXPECT_EXIT(fsck, ExitOk);
+        QVERIFY2(fsck.outText().startsWith(u"clean: 0 faults"_s), qPrintable(fsck.describe()));
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"--permanent"_s, u"/d"_s}), ExitOk);
+        QCOMPARE(outLines(run(sb, {u"ls"_s, u"/"_s})), QStringList());
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
     // get -r writes only under LOCAL and never through a symbolic link
     // already there, whatever the drive's names (which the engine keeps
     // safe anyway); get of one file refuses a link as its target too.

@@ -5,9 +5,10 @@
 // catalog those come from the key, not from the bytes fuzzed here.
 //
 // None of these records has a checksum (the catalog page holding them has
-// one), so there is nothing to fix up. Their strings are read with
-// QString::fromUtf8, which replaces ill-formed UTF-8, and their lengths are
-// varints that may be over-long; so the first re-encoding may differ from the
+// one), so there is nothing to fix up. A name they accept is one FORMAT.md
+// allows (decodeStoredName: well-formed UTF-8, 1-255 bytes, ...), a trash
+// record's path is absolute and at most kMaxPathBytes; only their lengths,
+// varints that may be over-long, let the first re-encoding differ from the
 // input, and from there encode -> decode -> encode must be stable.
 #include "fuzz_common.h"
 
@@ -21,6 +22,16 @@ namespace {
 bool isValidKind(Kind k)
 {
     return uint8_t(k) >= uint8_t(Kind::Directory) && uint8_t(k) <= uint8_t(Kind::JsonValue);
+}
+
+// What FORMAT.md allows a name to be, checked apart from the decoders.
+bool isAllowedName(const Ruid &parent, const QString &name)
+{
+    if (parent.isNull())
+        return name.isEmpty() || name == QLatin1String("trash");
+    const QByteArray utf8 = name.toUtf8();
+    return !utf8.isEmpty() && utf8.size() <= VNode::kMaxNameBytes && !utf8.contains('/') && !utf8.contains('\0') && name != QLatin1String(".")
+        && name != QLatin1String("..") && name.isValidUtf16();
 }
 
 bool sameVNode(const VNode &a, const VNode &b)
@@ -50,6 +61,7 @@ void fuzzIndex(QByteArrayView raw)
     auto x = IndexRecord::decode(raw);
     if (!x)
         return;
+    FUZZ_CHECK(isAllowedName(x->parent, x->name));
     const QByteArray again = x->encode();
     auto x2 = IndexRecord::decode(again);
     FUZZ_CHECK(x2.isOk() && x2->parent == x->parent && x2->name == x->name && x2->version == x->version);
@@ -61,6 +73,8 @@ void fuzzTrash(QByteArrayView raw)
     auto t = TrashRecord::decode(raw);
     if (!t)
         return;
+    FUZZ_CHECK(isAllowedName(t->originalParent, t->originalName));
+    FUZZ_CHECK(t->originalPath.startsWith(QLatin1Char('/')) && t->originalPath.toUtf8().size() <= VNode::kMaxPathBytes);
     const QByteArray again = t->encode();
     auto t2 = TrashRecord::decode(again);
     FUZZ_CHECK(t2.isOk() && t2->originalParent == t->originalParent && t2->originalName == t->originalName
@@ -73,6 +87,7 @@ void fuzzChange(QByteArrayView raw)
     auto c = ChangeRecord::decode(raw, fuzz::kChangeSequence);
     if (!c)
         return;
+    FUZZ_CHECK(isAllowedName(c->parent, c->name));
     FUZZ_CHECK(c->sequence == fuzz::kChangeSequence && isValidKind(c->kind));
     FUZZ_CHECK(uint8_t(c->op) >= uint8_t(ChangeOp::Create) && uint8_t(c->op) <= uint8_t(ChangeOp::Remove));
     const QByteArray again = c->encode();

@@ -6,9 +6,12 @@
 
 #include "io/env.h"
 #include "storage/collection.h"
+#include "core/bytes.h"
 #include "core/hash.h"
+#include "storage/catalog.h"
 #include "storage/records.h"
 #include "tree/drive.h"
+#include "tree/driveinternal.h"
 
 #include <QBuffer>
 #include <QDir>
@@ -26,6 +29,28 @@ class TreeSurgeon
 public:
     static Status put(Drive &d, QByteArrayView key, QByteArrayView value) { return d.putRawRecord(key, value); }
     static Status remove(Drive &d, QByteArrayView key) { return d.removeRawRecord(key); }
+    // A folder with its entry and index record, as any build may have written it.
+    static Status putFolder(Drive &d, const VNode &n)
+    {
+        VD_TRY(put(d, keys::entry(n.parent, n.name), n.encode()));
+        return put(d, keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode());
+    }
+    // Where the committed catalog leaves holding only keys of one keyspace
+    // lie in idvd: (offset, stored length) of each.
+    static std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(Drive &d, char keyspace)
+    {
+        storage::Catalog &cat = d.m_live->catalog();
+        std::vector<storage::PageRef> leaves;
+        std::vector<std::pair<uint64_t, uint32_t>> out;
+        if (!cat.leavesInRange(cat.rootRef(), QByteArray(1, keyspace), QByteArray(1, char(keyspace + 1)), &leaves))
+            return out;
+        for (const storage::PageRef &ref : leaves) {
+            auto page = cat.readStored(ref);
+            if (page && std::all_of(page->keys.begin(), page->keys.end(), [&](const QByteArray &k) { return k.startsWith(keyspace); }))
+                out.emplace_back(ref.blockOffset + ref.slot.offset, ref.slot.storedLength);
+        }
+        return out;
+    }
 };
 } // namespace vd::tree
 
@@ -41,6 +66,20 @@ QByteArray readAll(Drive &d, const QString &path, const QString &at = {})
     if (!st)
         qWarning("readFile(%s): %s", qPrintable(path), qPrintable(st.toString()));
     return st ? out : QByteArray("<failed>");
+}
+
+// A path of `levels` names: top, then "d" as many times as needed.
+QString deepPath(const QString &top, int levels)
+{
+    QString p = top;
+    for (int i = 1; i < levels; ++i)
+        p += QStringLiteral("/d");
+    return p;
+}
+
+QString joined(const std::vector<QString> &lines)
+{
+    return QStringList(lines.begin(), lines.end()).join(QLatin1Char('\n'));
 }
 
 QStringList names(const std::vector<VNode> &nodes)
@@ -497,6 +536,268 @@ private Q_SLOTS:
             VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(a.parent, a.name), a.encode()));
         });
         QVERIFY2(fault.contains(QStringLiteral("counts 7 entries")), qPrintable(fault));
+    }
+
+    // One limit, VNode::kMaxDepth levels below the root: whatever would put
+    // a node past it is refused before anything changes, with an error that
+    // names the limit, and a tree exactly at it works everywhere.
+    void depthLimitIsEnforcedEverywhere()
+    {
+        const int L = VNode::kMaxDepth;
+        const QString limit = QStringLiteral("at most %1 levels deep").arg(L);
+        auto refusedAtLimit = [&](const Status &st) {
+            return st.code() == ErrorCode::InvalidArgument && st.message().contains(limit) ? QString() : st.toString();
+        };
+        auto d = fresh();
+        // mkdir -p and files: limit - 1 and limit are fine, limit + 1 is not.
+        VD_VERIFY_OK(d->mkdir(deepPath(QStringLiteral("/t"), L - 1), true));
+        VD_VERIFY_OK(d->mkdir(deepPath(QStringLiteral("/t"), L), true));
+        QCOMPARE(refusedAtLimit(test::statusOf(d->mkdir(deepPath(QStringLiteral("/t"), L + 1), true))), QString());
+        QCOMPARE(refusedAtLimit(test::statusOf(d->mkdir(deepPath(QStringLiteral("/u"), L + 1), true))), QString());
+        QCOMPARE(refusedAtLimit(test::statusOf(d->putFileBytes(deepPath(QStringLiteral("/t"), L) + QStringLiteral("/f"), "x"))), QString());
+        VD_VERIFY_OK(d->putFileBytes(deepPath(QStringLiteral("/t"), L - 1) + QStringLiteral("/f"), "at the limit"));
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/u")), ErrorCode::NotFound);
+        VD_VERIFY_OK(d->commit());
+        const uint64_t generation = d->collection().generation();
+
+        // A subtree of 499 levels below /s (its deepest node 500 deep) moved
+        // under folders 499, 500 and 501 deep: the deepest lands at limit - 1,
+        // at the limit, and past it.
+        VD_VERIFY_OK(d->mkdir(deepPath(QStringLiteral("/s"), 500), true));
+        const QString under499 = deepPath(QStringLiteral("/t"), 499), under500 = deepPath(QStringLiteral("/t"), 500),
+                      under501 = deepPath(QStringLiteral("/t"), 501);
+        VD_VERIFY_OK(d->move(QStringLiteral("/s"), under499 + QStringLiteral("/s")));
+        VD_VERIFY_OK(d->move(under499 + QStringLiteral("/s"), under500 + QStringLiteral("/s")));
+        QCOMPARE(refusedAtLimit(test::statusOf(d->move(under500 + QStringLiteral("/s"), under501 + QStringLiteral("/s")))), QString());
+        VD_VERIFY_OK(d->stat(deepPath(under500 + QStringLiteral("/s"), 500)));
+        // Copies the same, from the live tree and from a snapshot.
+        VD_VERIFY_OK(d->copy(under500 + QStringLiteral("/s"), under499 + QStringLiteral("/c")));
+        QCOMPARE(refusedAtLimit(test::statusOf(d->copy(under500 + QStringLiteral("/s"), under501 + QStringLiteral("/c")))), QString());
+        VD_VERIFY_OK(d->createSnapshot(QStringLiteral("deep")));
+        QCOMPARE(refusedAtLimit(test::statusOf(d->copy(under500 + QStringLiteral("/s"), under501 + QStringLiteral("/c"), QStringLiteral("deep")))), QString());
+        QCOMPARE(refusedAtLimit(test::statusOf(d->restore(QStringLiteral("deep"), under500 + QStringLiteral("/s"), under501 + QStringLiteral("/r")))), QString());
+        VD_VERIFY_OK(d->restore(QStringLiteral("deep"), under500 + QStringLiteral("/s"), under500 + QStringLiteral("/r")));
+        // Out of the trash: back where it was, not deeper.
+        VD_VERIFY_OK(d->remove(under499 + QStringLiteral("/c"), true, true));
+        const Ruid trashed = d->listTrash().value().front().id;
+        QCOMPARE(refusedAtLimit(test::statusOf(d->restoreFromTrash(trashed, under501 + QStringLiteral("/c")))), QString());
+        VD_VERIFY_OK(d->restoreFromTrash(trashed, under500 + QStringLiteral("/c")));
+        VD_VERIFY_OK(d->stat(deepPath(under500 + QStringLiteral("/c"), 500)));
+
+        // JSON: a document's own levels count too.
+        const QString doc = deepPath(QStringLiteral("/t"), L - 3) + QStringLiteral("/doc");
+        VD_VERIFY_OK(d->setJson(doc, "[[1]]")); // its scalar is at the limit
+        QCOMPARE(refusedAtLimit(test::statusOf(d->setJson(doc + QStringLiteral("/0/1"), "[2]"))), QString());
+        VD_VERIFY_OK(d->setJson(doc + QStringLiteral("/0/1"), "2"));
+        QBuffer tooDeep;
+        tooDeep.setData("{\"a\":[[1]]}");
+        tooDeep.open(QIODevice::ReadOnly);
+        QCOMPARE(refusedAtLimit(test::statusOf(d->importJson(doc + QStringLiteral("2"), tooDeep))), QString());
+        QByteArray text;
+        QBuffer out(&text);
+        out.open(QIODevice::WriteOnly);
+        VD_VERIFY_OK(d->exportJson(doc, out, -1));
+        QCOMPARE(text.trimmed(), QByteArray("[[1,2]]"));
+        VD_VERIFY_OK(d->commit());
+
+        // At the limit: look-ups both ways, du, fsck, and rm -r.
+        d = reopen(d);
+        const QString bottom = deepPath(QStringLiteral("/t"), L);
+        const VNode b = d->stat(bottom).value();
+        QCOMPARE(d->pathOf(b.id).value(), bottom);
+        QCOMPARE(d->statId(b.id).value().name, QStringLiteral("d"));
+        QCOMPARE(d->du(QStringLiteral("/t")).value().files, uint64_t(1));
+        QVERIFY(d->collection().generation() > generation);
+        verifyClean(*d);
+        VD_VERIFY_OK(d->remove(QStringLiteral("/t"), true, false));
+        VD_VERIFY_OK(d->commit());
+        QVERIFY(d->list(QStringLiteral("/")).value().empty());
+        verifyClean(*d);
+    }
+
+    // A walk that would go past the limit meets a cycle or damage: it
+    // stops there with Corruption instead of running on (or overflowing
+    // the stack), and fsck tells a tree that is merely too deep from a cycle.
+    void walksStopAtTheLimit()
+    {
+        auto d = fresh();
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/x/y"), true));
+        VD_VERIFY_OK(d->commit());
+        // An entry under /x/y that holds /x again: walking down never ends.
+        const VNode x = d->stat(QStringLiteral("/x")).value();
+        const VNode y = d->stat(QStringLiteral("/x/y")).value();
+        VNode again = x;
+        again.parent = y.id;
+        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(y.id, x.name), again.encode()));
+        VNode counted = y;
+        counted.size = 1;
+        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(counted.parent, counted.name), counted.encode()));
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_CODE(d->du(QStringLiteral("/x")), ErrorCode::Corruption);
+        VD_VERIFY_CODE(d->copy(QStringLiteral("/x"), QStringLiteral("/z")), ErrorCode::Corruption);
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/z")), ErrorCode::NotFound); // rolled back
+        // rm -r erases each entry before listing below it, so it ends even so.
+        VD_VERIFY_OK(d->remove(QStringLiteral("/x"), true, false));
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/x")), ErrorCode::NotFound);
+
+        // A chain deeper than the limit (as an older build could write):
+        // one fault where it passes the limit, no cycles; look-ups past the
+        // limit are refused, at it they work.
+        d = fresh();
+        const int L = VNode::kMaxDepth;
+        VD_VERIFY_OK(d->mkdir(deepPath(QStringLiteral("/t"), L), true));
+        VD_VERIFY_OK(d->commit());
+        VNode parent = d->stat(deepPath(QStringLiteral("/t"), L)).value();
+        Ruid deepest;
+        for (int level = L + 1; level <= L + 200; ++level) {
+            parent.size = 1;
+            VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(parent.parent, parent.name), parent.encode()));
+            VNode n;
+            n.id = deepest = Ruid::generate();
+            n.parent = parent.id;
+            n.name = QStringLiteral("d");
+            n.kind = Kind::Directory;
+            VD_VERIFY_OK(TreeSurgeon::putFolder(*d, n));
+            parent = n;
+        }
+        VD_VERIFY_OK(d->commit());
+        const auto report = d->fsck();
+        QStringList pastLimit, cycles;
+        for (const QString &f : report.faults) {
+            if (f.contains(QStringLiteral("past the limit")))
+                pastLimit << f;
+            if (f.contains(QStringLiteral("cycle")))
+                cycles << f;
+        }
+        QVERIFY2(pastLimit.size() == 1 && pastLimit.front().contains(QStringLiteral("%1 levels deep").arg(L + 1)), qPrintable(joined(report.faults)));
+        QVERIFY2(cycles.isEmpty(), qPrintable(cycles.join(QLatin1Char('\n'))));
+        VD_VERIFY_CODE(d->statId(deepest), ErrorCode::Corruption);
+        VD_VERIFY_CODE(d->pathOf(deepest), ErrorCode::Corruption);
+        VD_VERIFY_CODE(d->du(QStringLiteral("/t")), ErrorCode::Corruption);
+        VD_VERIFY_OK(d->stat(deepPath(QStringLiteral("/t"), L)));
+    }
+
+    // Every failure of the tree's fsck reaches the report: a keyspace whose
+    // pages cannot be read (the index, the clusters, the trash records, the
+    // objects) is a fault of its own.
+    void fsckReportsEveryUnreadableKeyspace()
+    {
+        auto d = fresh();
+        // Enough of each keyspace to fill several leaves of its own.
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/files"), false));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/files/f%1").arg(i), QByteArray::number(i)));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->remove(QStringLiteral("/files/f%1").arg(i), false, true));
+        for (int i = 0; i < 1000; ++i)
+            VD_VERIFY_OK(d->collection().putObjectBytes(QStringLiteral("object-%1").arg(i), QByteArray::number(i)));
+        VD_VERIFY_OK(d->commit());
+        verifyClean(*d);
+        const struct
+        {
+            char keyspace;
+            const char *fault;
+        } cases[] = {{keys::kIndex, "tree: cannot read the index"},
+                     {storage::keys::kCluster, "tree: cannot read the clusters"},
+                     {keys::kTrash, "tree: cannot read the trash records"},
+                     {storage::keys::kObject, "tree: cannot read the objects"}};
+        std::vector<std::pair<uint64_t, uint32_t>> damaged;
+        for (const auto &c : cases) {
+            const auto leaves = TreeSurgeon::leavesOnlyOf(*d, c.keyspace);
+            // Not the first or last: a scan of the next keyspace may read those.
+            QVERIFY2(leaves.size() >= 3, c.fault);
+            damaged.push_back(leaves[leaves.size() / 2]);
+        }
+        const QString dir = d->collection().path();
+        d.reset();
+        QFile idvd(dir + QStringLiteral("/idvd"));
+        QVERIFY(idvd.open(QIODevice::ReadWrite));
+        for (const auto &[offset, length] : damaged) {
+            QVERIFY(idvd.seek(qint64(offset + length / 2)));
+            QVERIFY(idvd.write(QByteArray(8, '\xA5')) == 8);
+        }
+        idvd.close();
+        d = Drive::open(*m_env, dir, Access::ReadOnly).value();
+        const auto report = d->fsck();
+        const QString all = joined(report.faults);
+        for (const auto &c : cases)
+            QVERIFY2(all.contains(QLatin1String(c.fault)), qPrintable(QStringLiteral("no '%1' in:\n%2").arg(QLatin1String(c.fault), all)));
+    }
+
+    // The record decoders allow exactly the names FORMAT.md allows: 1-255
+    // bytes of well-formed UTF-8 without '/' or NUL, not "." or "..", and
+    // under the null id only the root's "" and "trash".
+    void recordsRefuseNamesTheFormatForbids()
+    {
+        const Ruid folder = Ruid::generate();
+        auto index = [&](const Ruid &parent, const QByteArray &name) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.bytes(parent.view());
+            w.u64(7);
+            w.bytes(Ruid::generate().view());
+            w.blob(name);
+            return IndexRecord::decode(raw).status();
+        };
+        auto trash = [&](const QByteArray &name, const QByteArray &path) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.bytes(folder.view());
+            w.u64(7);
+            w.blob(name);
+            w.blob(path);
+            return TrashRecord::decode(raw).status();
+        };
+        auto change = [&](const QByteArray &name) {
+            QByteArray raw;
+            ByteWriter w(&raw);
+            w.u8(1);
+            w.u8(1);
+            w.u8(1);
+            w.bytes(Ruid::generate().view());
+            w.bytes(folder.view());
+            w.u64(7);
+            w.bytes(Ruid::generate().view());
+            w.u64(7);
+            w.blob(name);
+            return ChangeRecord::decode(raw, 1).status();
+        };
+        const QByteArray longest(VNode::kMaxNameBytes, 'n');
+        for (const QByteArray &good : {QByteArray("a"), longest, QByteArray("\xE6\x97\xA5\xF0\x9F\x98\x80"), QByteArray("\xEF\xBB\xBF" "bom")}) {
+            VD_VERIFY_OK(index(folder, good));
+            VD_VERIFY_OK(trash(good, "/a/" + good));
+            VD_VERIFY_OK(change(good));
+        }
+        VD_VERIFY_OK(index(Ruid(), QByteArray()));
+        VD_VERIFY_OK(index(Ruid(), "trash"));
+        for (const QByteArray &bad : {QByteArray(), longest + 'n', QByteArray(5116, 'n'), QByteArray("a/b"), QByteArray("."), QByteArray(".."),
+                                      QByteArray("a\0b", 3), QByteArray("\xFF"), QByteArray("\xC3\x28"), QByteArray("\xED\xA0\x80")}) {
+            QCOMPARE(index(folder, bad).code(), ErrorCode::Corruption);
+            QCOMPARE(trash(bad, "/a").code(), ErrorCode::Corruption);
+            QCOMPARE(change(bad).code(), ErrorCode::Corruption);
+        }
+        QCOMPARE(index(Ruid(), "other").code(), ErrorCode::Corruption);
+        // A trash record's original path: absolute, UTF-8, at most kMaxPathBytes.
+        QByteArray longestPath;
+        for (int i = 0; i < VNode::kMaxDepth; ++i)
+            longestPath += '/' + longest;
+        QCOMPARE(longestPath.size(), qsizetype(VNode::kMaxPathBytes));
+        VD_VERIFY_OK(trash("a", longestPath));
+        for (const QByteArray &bad : {QByteArray(), QByteArray("a/b"), longestPath + "/x", QByteArray("/\xFF")})
+            QCOMPARE(trash("a", bad).code(), ErrorCode::Corruption);
+
+        // Entry keys: fsck names an entry under the null id that is neither
+        // the root nor the trash.
+        auto d = fresh();
+        VNode stray;
+        stray.id = Ruid::generate();
+        stray.kind = Kind::Directory;
+        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(Ruid(), QStringLiteral("stray")), stray.encode()));
+        VD_VERIFY_OK(d->commit());
+        const QString faults = joined(d->fsck().faults);
+        QVERIFY2(faults.contains(QStringLiteral("hangs from the null id")), qPrintable(faults));
     }
 
     void changeFeedRecordsEveryChange()

@@ -347,6 +347,18 @@ private Q_SLOTS:
         row("invalid escape", bytes("\"a\\x\""), 1, 4, "invalid string: invalid escape sequence");
         row("short \\u", bytes("\"\\u12g4\""), 1, 6, "invalid string: \\u must be followed by 4 hex digits");
         row("lone low surrogate", bytes("\"\\udc00\""), 1, 7, "invalid string: unpaired UTF-16 surrogate in a \\u escape");
+        row("high surrogate then the end of the string", bytes("\"\\ud800\""), 1, 8, "invalid string: unpaired UTF-16 surrogate in a \\u escape");
+        row("high surrogate then another escape", bytes("\"\\ud800\\n\""), 1, 9, "invalid string: unpaired UTF-16 surrogate in a \\u escape");
+        row("two high surrogates", bytes("\"\\ud800\\udbff\""), 1, 13, "invalid string: unpaired UTF-16 surrogate in a \\u escape");
+        row("bad hex in a low surrogate", bytes("\"\\ud800\\udcz0\""), 1, 12, "invalid string: \\u must be followed by 4 hex digits");
+        row("UTF-8 cut by a quote", bytes("[\"\xE6\x97\"]"), 1, 4, "invalid string: ill-formed UTF-8");
+        row("UTF-8 cut by a backslash", bytes("\"\xF0\x9F\x98\\n\""), 1, 3, "invalid string: ill-formed UTF-8");
+        row("UTF-8 cut by a newline", bytes("\"\xC3\n\""), 1, 3, "invalid string: ill-formed UTF-8");
+        row("control after UTF-8", bytes("\"\xC3\xA9\x01\""), 1, 3, "invalid string: unescaped control character U+0001");
+        row("surrogate in UTF-8", bytes("\"\xED\xA0\x80\""), 1, 2, "invalid string: ill-formed UTF-8");
+        row("misspelt false", bytes("[falsy]"), 1, 6, "unexpected character 'y'");
+        row("bad exponent start", bytes("1e"), 1, 3, "unexpected end of input");
+        row("bad exponent letter", bytes("[1eX]"), 1, 4, "invalid number: expected '+', '-', or digit after exponent");
         row("duplicate key", bytes("{\"k\": 1, \"k\": 2}"), 1, 10, "duplicate key \"k\"");
         row("duplicate key by escape", bytes("{\"a\": 1,\n \"\\u0061\": 2}"), 2, 2, "duplicate key \"a\"");
         const QByteArray many = manyKeys(100);
@@ -384,12 +396,19 @@ private Q_SLOTS:
         const Status status = parseJson(input, sink);
         QCOMPARE(status.code(), ErrorCode::InvalidArgument);
         QCOMPARE(status.message(), expectedError(line, column, reason));
-        // The streaming parser agrees to the character.
+        // The streaming parser agrees to the character, in 64 KiB chunks
+        // and in chunks of 1 to 7 bytes (an error is judged by the bytes
+        // before it, which may lie in earlier chunks).
         QBuffer device(&input);
         device.open(QIODevice::ReadOnly);
         TraceSink streamed;
         QCOMPARE(parseJson(device, streamed).message(), status.message());
         QCOMPARE(streamed.events, sink.events);
+        TrickleDevice pipe(input);
+        pipe.open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+        TraceSink trickled;
+        QCOMPARE(parseJson(pipe, trickled).message(), status.message());
+        QCOMPARE(trickled.events, sink.events);
     }
 
     void depthLimitIsExact()
