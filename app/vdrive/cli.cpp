@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "commands.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <map>
+#include <unistd.h>
 
 namespace vd::cli {
 
@@ -31,19 +33,19 @@ int exitCodeFor(const Status &status)
 
 int Context::fail(const Status &status)
 {
-    err << "vdrive: " << status.toString() << Qt::endl;
+    err << "vdrive: " << safeForStderr(status.toString()) << Qt::endl;
     return exitCodeFor(status);
 }
 
 int Context::usage(const QString &message)
 {
-    err << "vdrive: " << message << Qt::endl << "Try 'vdrive --help'." << Qt::endl;
+    err << "vdrive: " << safeForStderr(message) << Qt::endl << "Try 'vdrive --help'." << Qt::endl;
     return ExitUsage;
 }
 
 void Context::warn(const QString &message)
 {
-    err << "vdrive: warning: " << message << Qt::endl;
+    err << "vdrive: warning: " << safeForStderr(message) << Qt::endl;
 }
 
 namespace {
@@ -142,6 +144,8 @@ QString spelled(const QCommandLineOption &o)
 
 int run(const QStringList &arguments)
 {
+    setTerminals(::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
+
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("vdrive — a distributed virtual drive.\n\n") + commandHelp());
     parser.addHelpOption();
@@ -210,7 +214,7 @@ int run(const QStringList &arguments)
     }
     const auto it = commandTable().find(name);
     if (it == commandTable().end())
-        return ctx.usage(QStringLiteral("unknown command '%1'").arg(name));
+        return ctx.usage(QStringLiteral("unknown command %1").arg(quoted(name)));
     const Command &cmd = it->second;
     if (positional.size() < cmd.minArgs || positional.size() > cmd.maxArgs)
         return ctx.usage(QStringLiteral("usage: vdrive %1").arg(QLatin1String(cmd.synopsis)));
@@ -222,8 +226,8 @@ int run(const QStringList &arguments)
             return ctx.usage(QStringLiteral("--repair belongs to fsck"));
         if (o == &atOpt && cmd.mutates)
             return ctx.usage(
-                QStringLiteral("--at reads a snapshot, and '%1' changes the collection (snapshots are read-only; see snapshot restore)").arg(name));
-        return ctx.usage(QStringLiteral("%1 does not apply to '%2'").arg(spelled(*o), name));
+                QStringLiteral("--at reads a snapshot, and %1 changes the collection (snapshots are read-only; see snapshot restore)").arg(quoted(name)));
+        return ctx.usage(QStringLiteral("%1 does not apply to %2").arg(spelled(*o), quoted(name)));
     }
     if (parser.isSet(atOpt) && parser.value(atOpt).isEmpty())
         return ctx.usage(QStringLiteral("--at needs a snapshot name"));
@@ -248,7 +252,7 @@ int run(const QStringList &arguments)
     ctx.args = positional;
     ctx.env = io::Env::posix();
     if (cmd.needsCollection && ctx.collection.isEmpty())
-        return ctx.usage(QStringLiteral("'%1' needs a collection: vdrive -c NAME %2").arg(name, QLatin1String(cmd.synopsis)));
+        return ctx.usage(QStringLiteral("%1 needs a collection: vdrive -c NAME %2").arg(quoted(name), QLatin1String(cmd.synopsis)));
     const int code = cmd.run(ctx);
     ctx.out.flush();
     ctx.err.flush();

@@ -54,6 +54,8 @@ struct Context
     QTextStream err;
 
     // Prints "vdrive: <message>" to stderr and returns the exit code for it.
+    // On a terminal, characters a name could smuggle in (controls, U+202E)
+    // are shown escaped (terminal.h); to a pipe the message is exact.
     int fail(const Status &status);
     int usage(const QString &message);
     // "vdrive: warning: <message>" on stderr (not silenced by -q).

@@ -1,6 +1,7 @@
 #include "cliutil.h"
 
 #include "progress.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 
@@ -114,7 +115,7 @@ QFileDevice &rawStdout(Context &ctx)
 
 Status cannotRead(const QString &local, const QFile &file)
 {
-    const QString msg = QStringLiteral("cannot read '%1': %2").arg(local, file.errorString());
+    const QString msg = QStringLiteral("cannot read %1: %2").arg(quoted(local), file.errorString());
     if (!QFileInfo(local).isSymLink() && !QFileInfo::exists(local))
         return Status::notFound(msg);
     if (file.error() == QFileDevice::PermissionsError || !QFileInfo(local).isReadable())
@@ -126,7 +127,7 @@ Status refuseSymlink(const QFileInfo &fi)
 {
     if (fi.isSymLink())
         return Status::permissionDenied(
-            QStringLiteral("refusing to write through the symbolic link '%1' (to '%2')").arg(fi.filePath(), fi.symLinkTarget()));
+            QStringLiteral("refusing to write through the symbolic link %1 (to %2)").arg(quoted(fi.filePath()), quoted(fi.symLinkTarget())));
     return {};
 }
 
@@ -134,9 +135,9 @@ Status checkFileTarget(const QFileInfo &fi, bool force)
 {
     VD_TRY(refuseSymlink(fi));
     if (fi.exists() && fi.isDir())
-        return Status::alreadyExists(QStringLiteral("'%1' exists and is a folder").arg(fi.filePath()));
+        return Status::alreadyExists(QStringLiteral("%1 exists and is a folder").arg(quoted(fi.filePath())));
     if (fi.exists() && !force)
-        return Status::alreadyExists(QStringLiteral("'%1' exists (--force replaces it)").arg(fi.filePath()));
+        return Status::alreadyExists(QStringLiteral("%1 exists (--force replaces it)").arg(quoted(fi.filePath())));
     return {};
 }
 
@@ -144,14 +145,14 @@ Status saveLocalFile(const QString &local, const std::function<Status(QIODevice 
 {
     QSaveFile out(local);
     if (!out.open(QIODevice::WriteOnly))
-        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
     const Status st = write(out);
     if (!st) {
         out.cancelWriting();
         return st;
     }
     if (!out.commit())
-        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
     return {};
 }
 

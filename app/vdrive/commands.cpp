@@ -2,6 +2,7 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 #include "tree/drive.h"
@@ -67,9 +68,9 @@ int cmdCollections(Context &ctx)
     } else {
         for (const auto &e : *all) {
             if (e.status.isOk()) {
-                ctx.out << e.ruid.toString() << "  " << e.name << Qt::endl;
+                ctx.out << e.ruid.toString() << "  " << listed(e.name) << Qt::endl;
             } else {
-                ctx.out << e.folder << "  (unreadable: " << e.status.toString() << ")" << Qt::endl;
+                ctx.out << listed(e.folder) << "  (unreadable: " << safeForStdout(e.status.toString()) << ")" << Qt::endl;
                 damaged = true;
             }
         }
@@ -121,8 +122,8 @@ int cmdInfo(Context &ctx)
         return ExitOk;
     }
     QTextStream &o = ctx.out;
-    o << "collection   " << i.name << " (" << i.ruid.toString() << ")\n";
-    o << "path         " << i.path << "\n";
+    o << "collection   " << listed(i.name) << " (" << i.ruid.toString() << ")\n";
+    o << "path         " << listed(i.path) << "\n";
     o << "generation   " << i.generation << ", committed " << isoTime(i.committedMs) << "\n";
     o << "units        " << i.units << " of 16 MiB (idvd " << formatBytes(i.idvdBytes) << ", " << formatBytes(i.allocatedBytes) << " allocated)\n";
     o << "blocks       ";
@@ -181,7 +182,7 @@ int cmdFsck(Context &ctx)
         if (repaired && !ctx.quiet)
             ctx.out << "rebuilt .bitmap from the blocks in use" << Qt::endl;
         for (const QString &f : r.faults)
-            ctx.err << "fault: " << f << Qt::endl;
+            ctx.err << "fault: " << safeForStderr(f) << Qt::endl;
         if (!ctx.quiet || !r.isClean())
             ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
                     << count(r.vnodesChecked, "node", "nodes") << ", " << count(r.objectsChecked, "object", "objects") << ", "
@@ -201,7 +202,7 @@ int cmdPutObject(Context &ctx)
     QFile in;
     const bool fromStdin = local == QStringLiteral("-");
     if (fromStdin ? !in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), !in.open(QIODevice::ReadOnly)))
-        return ctx.fail(Status::notFound(QStringLiteral("cannot read '%1': %2").arg(local, in.errorString())));
+        return ctx.fail(Status::notFound(QStringLiteral("cannot read %1: %2").arg(quoted(local), in.errorString())));
     auto c = openCollection(ctx, Access::ReadWrite);
     if (!c)
         return ctx.fail(c.status());
@@ -218,7 +219,7 @@ int cmdPutObject(Context &ctx)
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("id"), info->id.toString()}});
     else if (!ctx.quiet)
-        ctx.out << "stored " << key << " (" << formatBytes(info->size) << ")" << Qt::endl;
+        ctx.out << "stored " << listed(key) << " (" << formatBytes(info->size) << ")" << Qt::endl;
     return ExitOk;
 }
 
@@ -246,7 +247,7 @@ int cmdGetObject(Context &ctx)
     // has been verified: a failed read never leaves a half file behind.
     QSaveFile out(local);
     if (!out.open(QIODevice::WriteOnly))
-        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString())));
     Status st = (*c)->getObject(key, out, onProgress);
     progress.finish();
     if (!st) {
@@ -254,7 +255,7 @@ int cmdGetObject(Context &ctx)
         return ctx.fail(st);
     }
     if (!out.commit())
-        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString())));
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("file"), local}});
     return ExitOk;
@@ -281,7 +282,7 @@ int cmdObjects(Context &ctx)
         return ExitOk;
     }
     for (const auto &o : *list)
-        ctx.out << QStringLiteral("%1  %2  %3").arg(o.size, 14).arg(isoTime(o.modifiedMs), o.key) << Qt::endl;
+        ctx.out << QStringLiteral("%1  %2  %3").arg(o.size, 14).arg(isoTime(o.modifiedMs), listed(o.key)) << Qt::endl;
     return ExitOk;
 }
 

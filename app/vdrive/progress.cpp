@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include "terminal.h"
+
 #include <csignal>
 #include <cstdio>
 #include <unistd.h>
@@ -60,7 +62,8 @@ bool ProgressLine::tick(const std::function<QString()> &text)
     if (now - m_lastDraw < 100)
         return true;
     m_lastDraw = now;
-    std::fprintf(stderr, "\r\033[K%s", text().toLocal8Bit().constData());
+    // Only ever drawn on a terminal: names in it are shown escaped.
+    std::fprintf(stderr, "\r\033[K%s", terminalSafe(text()).toUtf8().constData());
     std::fflush(stderr);
     m_drawn = true;
     return true;

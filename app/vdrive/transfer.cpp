@@ -13,6 +13,7 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include <QBuffer>
 #include <QDateTime>
@@ -60,7 +61,7 @@ Result<std::vector<QByteArray>> listFolder(const QString &local)
     DIR *dir = ::opendir(QFile::encodeName(local).constData());
     if (!dir) {
         const int error = errno;
-        const QString msg = QStringLiteral("cannot read the folder '%1': %2").arg(local, QString::fromLocal8Bit(std::strerror(error)));
+        const QString msg = QStringLiteral("cannot read the folder %1: %2").arg(quoted(local), QString::fromLocal8Bit(std::strerror(error)));
         return error == EACCES ? Status::permissionDenied(msg) : error == ENOENT ? Status::notFound(msg) : Status::ioError(msg);
     }
     std::vector<QByteArray> names;
@@ -73,7 +74,7 @@ Result<std::vector<QByteArray>> listFolder(const QString &local)
     const int error = errno;
     ::closedir(dir);
     if (error != 0)
-        return Status::ioError(QStringLiteral("cannot read the folder '%1': %2").arg(local, QString::fromLocal8Bit(std::strerror(error))));
+        return Status::ioError(QStringLiteral("cannot read the folder %1: %2").arg(quoted(local), QString::fromLocal8Bit(std::strerror(error))));
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -144,19 +145,20 @@ public:
             const QString name = utf8(raw);
             const QString path = local + QLatin1Char('/') + name;
             if (utf8.hasError()) {
-                skip(QStringLiteral("skipped '%1/%2': its name is not valid UTF-8").arg(local, QString::fromUtf8(raw)));
+                // Shown escaped even to a pipe: the bytes are not text.
+                skip(QStringLiteral("skipped %1: its name is not valid UTF-8").arg(quotedBytes(QFile::encodeName(local) + '/' + raw)));
                 continue;
             }
             const QFileInfo e(path);
             const QString child = childPath(vpath, name);
             if (e.isSymLink())
-                skip(QStringLiteral("skipped the symbolic link '%1'").arg(path));
+                skip(QStringLiteral("skipped the symbolic link %1").arg(quoted(path)));
             else if (e.isDir())
                 items.push_back({path, child, Item::Folder, {}});
             else if (e.isFile())
                 items.push_back({path, child, Item::File, {}});
             else
-                skip(QStringLiteral("skipped '%1': not a regular file or folder").arg(path));
+                skip(QStringLiteral("skipped %1: not a regular file or folder").arg(quoted(path)));
         }
         // Small files are read a few ahead on worker threads while this one
         // stores the current file: the disk and the hashing overlap. A file
@@ -302,11 +304,11 @@ struct PutJob
 Result<QString> safeLocalPath(const QString &root, const QString &dir, const QString &name)
 {
     if (name.isEmpty() || name.contains(QLatin1Char('/')) || name.contains(QChar(0)) || name == QLatin1String(".") || name == QLatin1String(".."))
-        return Status::corruption(QStringLiteral("refusing the unsafe name '%1' from the drive").arg(name));
+        return Status::corruption(QStringLiteral("refusing the unsafe name %1 from the drive").arg(quoted(name)));
     const QString path = QDir::cleanPath(dir + QLatin1Char('/') + name);
     const QString prefix = root.endsWith(QLatin1Char('/')) ? root : root + QLatin1Char('/'); // root may be "/"
     if (!path.startsWith(prefix) || path.size() <= prefix.size())
-        return Status::corruption(QStringLiteral("refusing the name '%1': it would be written outside '%2'").arg(name, root));
+        return Status::corruption(QStringLiteral("refusing the name %1: it would be written outside %2").arg(quoted(name), quoted(root)));
     return path;
 }
 
@@ -314,7 +316,7 @@ Status checkFolderTarget(const QFileInfo &fi)
 {
     VD_TRY(refuseSymlink(fi));
     if (fi.exists() && !fi.isDir())
-        return Status::alreadyExists(QStringLiteral("'%1' exists and is not a folder").arg(fi.filePath()));
+        return Status::alreadyExists(QStringLiteral("%1 exists and is not a folder").arg(quoted(fi.filePath())));
     return {};
 }
 
@@ -377,9 +379,9 @@ int cmdPut(Context &ctx)
         }
         const QFileInfo fi(local);
         if (fi.isDir() && !ctx.recursive)
-            return ctx.usage(QStringLiteral("'%1' is a folder: use put -r").arg(local));
+            return ctx.usage(QStringLiteral("%1 is a folder: use put -r").arg(quoted(local)));
         if (fi.isDir() && localName(local).isEmpty())
-            return ctx.usage(QStringLiteral("'%1' has no name to give it in the drive; put its entries instead").arg(local));
+            return ctx.usage(QStringLiteral("%1 has no name to give it in the drive; put its entries instead").arg(quoted(local)));
     }
 
     auto d = openDrive(ctx, Access::ReadWrite);
@@ -403,11 +405,11 @@ int cmdPut(Context &ctx)
         if (!isStdio(local)) {
             const QFileInfo fi(local);
             if (!fi.exists()) {
-                return ctx.fail(fi.isSymLink() ? Status::notFound(QStringLiteral("cannot read '%1': a symbolic link to nothing").arg(local))
-                                               : Status::notFound(QStringLiteral("cannot read '%1': no such file or folder").arg(local)));
+                return ctx.fail(fi.isSymLink() ? Status::notFound(QStringLiteral("cannot read %1: a symbolic link to nothing").arg(quoted(local)))
+                                               : Status::notFound(QStringLiteral("cannot read %1: no such file or folder").arg(quoted(local))));
             }
             if (!fi.isDir() && !fi.isFile()) {
-                ctx.warn(QStringLiteral("skipped '%1': not a regular file or folder").arg(local));
+                ctx.warn(QStringLiteral("skipped %1: not a regular file or folder").arg(quoted(local)));
                 continue;
             }
             job.folder = fi.isDir();
@@ -421,7 +423,7 @@ int cmdPut(Context &ctx)
         for (size_t j = 0; j < i; ++j)
             if (jobs[i].vpath == jobs[j].vpath)
                 return ctx.fail(Status::invalidArgument(
-                    QStringLiteral("'%1' and '%2' would both become %3").arg(jobs[j].local, jobs[i].local, jobs[i].vpath)));
+                    QStringLiteral("%1 and %2 would both become %3").arg(quoted(jobs[j].local), quoted(jobs[i].local), jobs[i].vpath)));
 
     ProgressLine progress(QString(), 0, !ctx.quiet && !ctx.json);
     Putter putter(ctx, drive, progress);
@@ -455,10 +457,10 @@ int cmdPut(Context &ctx)
                                    {QStringLiteral("targets"), targets}});
     } else if (!ctx.quiet) {
         if (jobs.size() == 1 && !jobs.front().folder)
-            ctx.out << "stored " << jobs.front().vpath << " (" << formatBytes(putter.bytes) << ")\n";
+            ctx.out << "stored " << listed(jobs.front().vpath) << " (" << formatBytes(putter.bytes) << ")\n";
         else
             ctx.out << "stored " << count(putter.files, "file", "files") << " (" << formatBytes(putter.bytes) << ") and "
-                    << count(putter.folders, "folder", "folders") << (into ? " into " : " as ") << dst
+                    << count(putter.folders, "folder", "folders") << (into ? " into " : " as ") << listed(dst)
                     << (putter.skipped ? QStringLiteral("; skipped %1").arg(putter.skipped) : QString()) << "\n";
     }
     return ExitOk;
@@ -517,14 +519,14 @@ int cmdGet(Context &ctx)
     if (rootInfo.isSymLink() && !rootInfo.isDir())
         return ctx.fail(refuseSymlink(rootInfo));
     if (rootInfo.exists() && !rootInfo.isDir())
-        return ctx.fail(Status::alreadyExists(QStringLiteral("'%1' exists and is not a folder").arg(local)));
+        return ctx.fail(Status::alreadyExists(QStringLiteral("%1 exists and is not a folder").arg(quoted(local))));
     const QString root = QDir::cleanPath(rootInfo.absoluteFilePath());
     std::vector<GetItem> items;
     Status st = planTree(drive, vpath, root, root, ctx.at, ctx.force, &items);
     if (!st)
         return ctx.fail(st.withContext(QStringLiteral("nothing was written")));
     if (!QDir().mkpath(root))
-        return ctx.fail(Status::ioError(QStringLiteral("cannot create the folder '%1'").arg(local)));
+        return ctx.fail(Status::ioError(QStringLiteral("cannot create the folder %1").arg(quoted(local))));
     uint64_t files = 0, folders = 1, bytes = 0; // LOCAL is one of the folders
     for (const GetItem &item : items) {
         // Checked again right before writing: the folder may have changed.
@@ -532,7 +534,7 @@ int cmdGet(Context &ctx)
         if (item.node.kind == Kind::Directory) {
             st = checkFolderTarget(fi);
             if (st && !fi.exists() && !QDir().mkdir(item.local))
-                st = Status::ioError(QStringLiteral("cannot create the folder '%1'").arg(item.local));
+                st = Status::ioError(QStringLiteral("cannot create the folder %1").arg(quoted(item.local)));
             if (st)
                 ++folders;
         } else {
@@ -562,7 +564,7 @@ int cmdGet(Context &ctx)
                                    {QStringLiteral("local"), root}});
     else if (!ctx.quiet)
         ctx.out << "wrote " << count(files, "file", "files") << " (" << formatBytes(bytes) << ") and " << count(folders, "folder", "folders") << " into "
-                << local << "\n";
+                << listed(local) << "\n";
     return ExitOk;
 }
 

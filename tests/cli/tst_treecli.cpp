@@ -88,6 +88,45 @@ QJsonObject df(const Sandbox &sb)
 
 const QString kJapanese = u"日本語のファイル.txt"_s;
 
+// The names the terminal tests store: what a shell shows GNU ls printing for
+// them on a terminal, and what vdrive prints (the same, but for the
+// characters GNU ls prints raw: C1 controls and format characters).
+struct ShownName
+{
+    QByteArray raw;
+    QByteArray gnu;    // GNU ls --quoting-style=shell-escape, or empty where vdrive differs
+    QByteArray vdrive; // vdrive on a terminal
+};
+
+const std::vector<ShownName> &shownNames()
+{
+    static const std::vector<ShownName> names = {
+        {"plain.txt", "plain.txt", "plain.txt"},
+        {"a\x1b[31mred", "'a'$'\\033''[31mred'", "'a'$'\\033''[31mred'"},
+        {"\x1b]0;title\x07", "''$'\\033'']0;title'$'\\a'", "''$'\\033'']0;title'$'\\a'"},
+        {"nl\nx", "'nl'$'\\n''x'", "'nl'$'\\n''x'"},
+        {"tab\tx", "'tab'$'\\t''x'", "'tab'$'\\t''x'"},
+        {"del\x7f", "'del'$'\\177'", "'del'$'\\177'"},
+        {"sp ace", "'sp ace'", "'sp ace'"},
+        {"it's", "\"it's\"", "\"it's\""},
+        {"it's $x", "'it'\\''s $x'", "'it'\\''s $x'"},
+        {"#start", "'#start'", "'#start'"},
+        {"mid#dle", "mid#dle", "mid#dle"},
+        {"~tilde", "'~tilde'", "'~tilde'"},
+        {"a=b", "'a=b'", "'a=b'"},
+        {"br{x}", "br{x}", "br{x}"},
+        {"{", "'{'", "'{'"},
+        {"q?", "'q?'", "'q?'"},
+        {"dq\"x", "'dq\"x'", "'dq\"x'"},
+        {"back\\slash", "'back\\slash'", "'back\\slash'"},
+        {"\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac", "\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac", "\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac"}, // é日本
+        {"rlo\xe2\x80\xae" "evil", {}, "'rlo'$'\\u202E''evil'"},                                          // U+202E
+        {"c1\xc2\x85x", {}, "'c1'$'\\u0085''x'"},                                                      // U+0085
+        {"zw\xe2\x80\x8bj", {}, "'zw'$'\\u200B''j'"},                                                 // U+200B
+    };
+    return names;
+}
+
 // The local tree the session stores: nested folders, an empty folder, a
 // hidden file, and files of 0 B, 1 B, 3 KiB, 2 MiB and 17 MiB.
 bool makeSourceTree(const QString &root)
@@ -606,6 +645,100 @@ private Q_SLOTS:
         EXPECT_EXIT(run(sb, {u"ls"_s, u"/new"_s}), ExitNotFound);                                                 // and nothing kept
         EXPECT_EXIT(run(sb, {u"put"_s, src + u"/a"_s, sb.path(u"src/link-to-a"_s), u"/new/deeper"_s}), ExitOk);
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/new/deeper"_s})), (QStringList{u"a"_s, u"link-to-a"_s})); // named links are followed
+    }
+
+    // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
+    // so no stored name can send the terminal an escape sequence, a newline
+    // or a bidi override; through a pipe, and with --json, the bytes are exact.
+    void namesOnTerminal()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"names"_s);
+        QVERIFY(QDir().mkpath(src));
+        QByteArray rawListing; // ls through a pipe: the names, one a line, byte order
+        std::vector<ShownName> sorted = shownNames();
+        std::sort(sorted.begin(), sorted.end(), [](const ShownName &a, const ShownName &b) { return a.raw < b.raw; });
+        for (const ShownName &n : sorted) {
+            QVERIFY(writeFile(src + u'/' + QString::fromUtf8(n.raw), "n"));
+            rawListing += n.raw + '\n';
+        }
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/n"_s}), ExitOk);
+
+        // ls: a pipe gets the bytes, a terminal the quoted names.
+        const Run piped = sb.runBytes({"-c", "d", "ls", "/n"});
+        EXPECT_EXIT(piped, ExitOk);
+        QCOMPARE(piped.out, rawListing);
+        const Run onTty = sb.runBytes({"-c", "d", "ls", "/n"}, Tty::Stdout);
+        EXPECT_EXIT(onTty, ExitOk);
+        QByteArray want;
+        for (const ShownName &n : sorted)
+            want += n.vdrive + '\n';
+        QCOMPARE(onTty.out, want);
+        QVERIFY(!onTty.out.contains('\x1b') && !onTty.out.contains("\xe2\x80\xae"));
+
+        // The same quoting as GNU ls (from coreutils, run here), where GNU escapes.
+        QProcess ls;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(u"LC_ALL"_s, u"C.UTF-8"_s);
+        ls.setProcessEnvironment(env);
+        ls.start(u"ls"_s, {u"-1"_s, u"--quoting-style=shell-escape"_s, src});
+        QVERIFY(ls.waitForFinished(kTimeoutMs));
+        QByteArrayList gnu = ls.readAllStandardOutput().split('\n');
+        gnu.removeAll(QByteArray());
+        std::sort(gnu.begin(), gnu.end());
+        QByteArrayList expectedGnu;
+        for (const ShownName &n : sorted)
+            if (!n.gnu.isEmpty())
+                expectedGnu << n.gnu;
+        std::sort(expectedGnu.begin(), expectedGnu.end());
+        const QByteArrayList outLinesTty = onTty.out.split('\n');
+        for (const QByteArray &g : expectedGnu) {
+            QVERIFY2(gnu.contains(g), qPrintable(u"GNU ls does not print %1"_s.arg(QString::fromUtf8(g))));
+            QVERIFY2(outLinesTty.contains(g), qPrintable(u"vdrive does not print %1"_s.arg(QString::fromUtf8(g))));
+        }
+
+        // Everything else that prints names, on a terminal: quoted, never raw.
+        const QByteArray esc = "a\x1b[31mred";
+        const QByteArray rlo = "rlo\xe2\x80\xae" "evil";
+        EXPECT_EXIT(run(sb, {u"snapshot"_s, u"create"_s, u"before"_s}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "mv", "/n/" + esc, "/n/" + rlo + "2"}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "rm", "/n/nl\nx"}), ExitOk);
+        const std::vector<std::pair<QList<QByteArray>, QByteArrayList>> commands = {
+            {{"ls", "-l", "/n"}, {"  'rlo'$'\\u202E''evil2'\n", "  'tab'$'\\t''x'\n"}},
+            {{"stat", "/n/" + rlo}, {"path      '/n/rlo'$'\\u202E''evil'"}},
+            {{"du", "/n"}, {"/n"}},
+            {{"trash", "list"}, {"'/n/nl'$'\\n''x'"}},
+            {{"snapshot", "diff", "before"}, {"R '/n/a'$'\\033''[31mred' -> '/n/rlo'$'\\u202E''evil2'", "D '/n/nl'$'\\n''x'"}},
+            {{"--at", "before", "ls", "/n"}, {"'a'$'\\033''[31mred'"}},
+        };
+        for (const auto &[args, shown] : commands) {
+            const Run r = sb.runBytes(QList<QByteArray>{"-c", "d"} + args, Tty::Stdout);
+            EXPECT_EXIT(r, ExitOk);
+            for (const QByteArray &s : shown)
+                EXPECT_CONTAINS(r.outText(), QString::fromUtf8(s));
+            QVERIFY2(!r.out.contains('\x1b') && !r.out.contains("\xe2\x80\xae"), qPrintable(r.describe()));
+        }
+        // Errors and warnings on a terminal (stderr).
+        const Run missing = sb.runBytes({"-c", "d", "stat", "/n/missing-" + rlo + "\x1b[2J"}, Tty::Stderr);
+        EXPECT_EXIT(missing, ExitNotFound);
+        EXPECT_CONTAINS(missing.errText(), u"/n/missing-rlo\\u202Eevil\\033[2J"_s);
+        QVERIFY2(!missing.err.contains('\x1b') && !missing.err.contains("\xe2\x80\xae"), qPrintable(missing.describe()));
+        const QString links = sb.path(u"links"_s);
+        QVERIFY(QDir().mkpath(links));
+        QVERIFY(QFile::link(src, links + u"/\x1b]0;owned\x07"_s));
+        const Run warned = sb.runBytes({"-c", "d", "put", "-r", QFile::encodeName(links), "/l"}, Tty::Both);
+        EXPECT_EXIT(warned, ExitOk);
+        EXPECT_CONTAINS(warned.errText(), u"vdrive: warning: skipped the symbolic link '%1/'$'\\033'']0;owned'$'\\a'"_s.arg(links));
+        QVERIFY2(!warned.err.contains('\x1b') && !warned.err.contains('\x07'), qPrintable(warned.describe()));
+        // The same through a pipe: the exact bytes, as before.
+        const Run warnedPiped = sb.runBytes({"-c", "d", "put", "-r", QFile::encodeName(links), "/l2"});
+        EXPECT_CONTAINS(warnedPiped.errText(), u"vdrive: warning: skipped the symbolic link '%1/\x1b]0;owned\x07'"_s.arg(links));
+        // --json is never quoted, terminal or not.
+        const Run json = sb.runBytes({"-c", "d", "--json", "stat", "/n/" + rlo}, Tty::Stdout);
+        EXPECT_EXIT(json, ExitOk);
+        QCOMPARE(parseJson(json).toArray().at(0).toObject().value(u"name"_s).toString().toUtf8(), rlo);
     }
 
     // 2,000 files in one put -r: a few commits, not one per file.
