@@ -62,6 +62,8 @@ struct Context
     void warn(const QString &message);
 };
 
-int run(const QStringList &arguments);
+// `arguments` as QCoreApplication decoded them; `raw`, when given, the same
+// as the bytes the process received (argv), to refuse what is not UTF-8.
+int run(const QStringList &arguments, const QByteArrayList &raw = {});
 
 } // namespace vd::cli

@@ -88,6 +88,29 @@ QJsonObject df(const Sandbox &sb)
 
 const QString kJapanese = u"日本語のファイル.txt"_s;
 
+// A local file named by raw bytes (not UTF-8), created now and removed when
+// the test ends: QTemporaryDir cannot remove it (it decodes names as UTF-8).
+struct RawFile
+{
+    explicit RawFile(QByteArray p) : path(std::move(p))
+    {
+        const int fd = ::open(path.constData(), O_CREAT | O_WRONLY, 0600);
+        ok = fd >= 0;
+        if (ok)
+            ::close(fd);
+    }
+    ~RawFile() { ::unlink(path.constData()); }
+    QByteArray path;
+    bool ok = false;
+};
+
+// Whether a local path given as raw bytes exists (QFile cannot name it).
+bool rawExists(const QByteArray &path)
+{
+    struct stat st{};
+    return ::lstat(path.constData(), &st) == 0;
+}
+
 // The names the terminal tests store: what a shell shows GNU ls printing for
 // them on a terminal, and what vdrive prints (the same, but for the
 // characters GNU ls prints raw: C1 controls and format characters).
@@ -621,9 +644,8 @@ private Q_SLOTS:
         QVERIFY(QFile::link(u"/etc"_s, src + u"/d/etc"_s));
         QCOMPARE(::mkfifo(QFile::encodeName(src + u"/fifo"_s).constData(), 0600), 0);
         // A name that is not UTF-8 (any bytes but '/' and NUL make a Linux name).
-        const int fd = ::open((QFile::encodeName(src) + "/bad-\xff-name").constData(), O_CREAT | O_WRONLY, 0600);
-        QVERIFY(fd >= 0);
-        ::close(fd);
+        const RawFile badName(QFile::encodeName(src) + "/bad-\xff-name");
+        QVERIFY(badName.ok);
         const Run r = run(sb, {u"put"_s, u"-r"_s, src, u"/s"_s});
         EXPECT_EXIT(r, ExitOk);
         EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/link-to-a'"_s.arg(src));
@@ -645,6 +667,58 @@ private Q_SLOTS:
         EXPECT_EXIT(run(sb, {u"ls"_s, u"/new"_s}), ExitNotFound);                                                 // and nothing kept
         EXPECT_EXIT(run(sb, {u"put"_s, src + u"/a"_s, sb.path(u"src/link-to-a"_s), u"/new/deeper"_s}), ExitOk);
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/new/deeper"_s})), (QStringList{u"a"_s, u"link-to-a"_s})); // named links are followed
+    }
+
+    // Arguments that are not valid UTF-8 are refused before anything is
+    // done (exit 2), naming the argument and showing it escaped. Qt would
+    // have turned each invalid byte into U+FFFD, so '/a\xff' and '/a\xfe'
+    // would both have named the node '/a<U+FFFD>'.
+    void invalidUtf8Arguments()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        QVERIFY(writeFile(sb.path(u"x"_s), "x bytes"));
+        const QByteArray fffd = "\xef\xbf\xbd"; // U+FFFD, what Qt makes of an invalid byte
+        const QByteArray local = QFile::encodeName(sb.path(u"local-"_s)) + "\xff";
+        const RawFile localFile(local); // a local file whose name is not UTF-8
+        QVERIFY(localFile.ok);
+        // The names the invalid ones would have become.
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "put", "x", "/a" + fffd}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "put-object", "x", "k" + fffd}), ExitOk);
+        const qint64 before = generation(sb);
+
+        const std::vector<std::pair<QList<QByteArray>, QString>> cases = {
+            {{"-c", "d", "put", "x", "/a\xff"}, u"VPATH '/a'$'\\377' is not valid UTF-8: names, paths and keys in a collection are UTF-8"_s},
+            {{"-c", "d", "rm", "/a\xfe"}, u"VPATH '/a'$'\\376' is not valid UTF-8"_s},
+            {{"-c", "d", "mv", "/a" + fffd, "/b\xc3("}, u"DST '/b'$'\\303''(' is not valid UTF-8"_s},
+            {{"-c", "d", "mkdir", "-p", "/ok", "/also/\xed\xa0\x80"}, u"VPATH '/also/'$'\\355\\240\\200' is not valid UTF-8"_s}, // a surrogate
+            {{"-c", "d", "put-object", "x", "--", "k\xff"}, u"KEY 'k'$'\\377' is not valid UTF-8"_s},
+            {{"-c", "d", "rm-object", "k\xfe"}, u"KEY 'k'$'\\376'"_s},
+            {{"init", "n\xffm"}, u"NAME 'n'$'\\377''m' is not valid UTF-8"_s},
+            {{"-c", "d\xff", "ls"}, u"-c 'd'$'\\377' is not valid UTF-8"_s},
+            {{"-c", "d", "--at", "s\xff", "ls"}, u"--at 's'$'\\377'"_s},
+            {{"-c", "d", "snapshot", "create", "s\xc0\x80"}, u"NAME 's'$'\\300\\200'"_s}, // an overlong NUL
+            {{"-c", "d", "json", "set", "/j.json", "\"\xff\""}, u"JSONTEXT"_s},
+            {{"-c", "d", "put", local, "/c"}, u"LOCAL '%1'$'\\377' is a local path that is not valid UTF-8"_s.arg(sb.path(u"local-"_s))},
+            {{"-c", "d", "get", "/a" + fffd, "out-\xff"}, u"LOCAL 'out-'$'\\377' is a local path that is not valid UTF-8"_s},
+            {{"--data-dir", "elsewhere-\xff", "collections"}, u"--data-dir 'elsewhere-'$'\\377' is a local path"_s},
+            {{"\xff"}, u"the argument ''$'\\377' is not valid UTF-8"_s},
+        };
+        for (const auto &[args, message] : cases) {
+            const Run r = sb.runBytes(args);
+            EXPECT_EXIT(r, ExitUsage);
+            EXPECT_CONTAINS(r.errText(), u"vdrive: "_s + message);
+            EXPECT_CONTAINS(r.errText(), u"Try 'vdrive --help'."_s);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        }
+        // Nothing changed and nothing aliased.
+        QCOMPARE(generation(sb), before);
+        QCOMPARE(run(sb, {u"cat"_s, u"/a\uFFFD"_s}).out, QByteArray("x bytes"));
+        QCOMPARE(outLines(run(sb, {u"ls"_s})), QStringList{u"a\uFFFD"_s});
+        QCOMPARE(sb.objects(kCollection).size(), 1);
+        QCOMPARE(outLines(sb.run({u"collections"_s})).size(), 1);
+        QVERIFY(!rawExists(QFile::encodeName(sb.path(u"out-"_s)) + "\xff"));
     }
 
     // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
