@@ -2,8 +2,10 @@
 
 #include "terminal.h"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace vd::cli {
@@ -79,5 +81,29 @@ void ProgressLine::finish()
 }
 
 bool ProgressLine::interrupted() { return g_interrupted != 0; }
+
+int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
+{
+    // std::signal() restarts an interrupted open(); for this one call the
+    // handler is installed without SA_RESTART, so open() returns EINTR.
+    struct sigaction act{};
+    act.sa_handler = onInterrupt;
+    sigemptyset(&act.sa_mask);
+    struct sigaction oldInt{};
+    struct sigaction oldTerm{};
+    ::sigaction(SIGINT, &act, &oldInt);
+    ::sigaction(SIGTERM, &act, &oldTerm);
+    int fd = -1;
+    while (!g_interrupted) {
+        fd = ::open(path.constData(), flags | O_CLOEXEC);
+        if (fd >= 0 || errno != EINTR)
+            break;
+    }
+    const int error = fd >= 0 ? 0 : g_interrupted ? EINTR : errno;
+    ::sigaction(SIGINT, &oldInt, nullptr);
+    ::sigaction(SIGTERM, &oldTerm, nullptr);
+    errno = error;
+    return fd;
+}
 
 } // namespace vd::cli

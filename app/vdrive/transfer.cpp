@@ -3,6 +3,8 @@
 // put commits in batches (every kBatchFiles entries or kBatchBytes bytes,
 // one sync per batch), so a large tree costs a few commits; a failure rolls
 // back the batch it happened in, and what earlier batches committed stays.
+// A FIFO named on the command line is read like standard input; one met
+// inside a folder is skipped, as are sockets and devices.
 //
 // get -r writes names that come from the drive, which are untrusted: each
 // is checked (no '/', not '.', '..' or empty) and the path it makes must
@@ -30,6 +32,9 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace vd::cli {
 
@@ -51,6 +56,59 @@ bool isStdio(const QString &local)
 QString localName(const QString &local)
 {
     return QFileInfo(QDir::cleanPath(QFileInfo(local).absoluteFilePath())).fileName();
+}
+
+// What a local path is, for the kinds put treats apart (stat(2): a
+// symbolic link counts as what it points to unless `link` is set).
+enum class LocalKind { Missing, File, Folder, Fifo, Socket, CharDevice, BlockDevice, Link, Other };
+
+LocalKind localKind(const QString &local, bool link = false)
+{
+    struct stat st{};
+    const QByteArray path = QFile::encodeName(local);
+    if ((link ? ::lstat(path.constData(), &st) : ::stat(path.constData(), &st)) != 0)
+        return LocalKind::Missing;
+    if (S_ISREG(st.st_mode))
+        return LocalKind::File;
+    if (S_ISDIR(st.st_mode))
+        return LocalKind::Folder;
+    if (S_ISFIFO(st.st_mode))
+        return LocalKind::Fifo;
+    if (S_ISSOCK(st.st_mode))
+        return LocalKind::Socket;
+    if (S_ISCHR(st.st_mode))
+        return LocalKind::CharDevice;
+    if (S_ISBLK(st.st_mode))
+        return LocalKind::BlockDevice;
+    if (S_ISLNK(st.st_mode))
+        return LocalKind::Link;
+    return LocalKind::Other;
+}
+
+QString kindPhrase(LocalKind k)
+{
+    switch (k) {
+    case LocalKind::Fifo: return QStringLiteral("a FIFO");
+    case LocalKind::Socket: return QStringLiteral("a socket");
+    case LocalKind::CharDevice: return QStringLiteral("a character device");
+    case LocalKind::BlockDevice: return QStringLiteral("a block device");
+    default: return QStringLiteral("a special file");
+    }
+}
+
+// A Status for a failed system call on a local path.
+Status localError(const QString &what, int error)
+{
+    const QString msg = QStringLiteral("%1: %2").arg(what, QString::fromLocal8Bit(std::strerror(error)));
+    switch (error) {
+    case ENOENT: return Status::notFound(msg);
+    case EACCES:
+    case EPERM: return Status::permissionDenied(msg);
+    case ENOSPC:
+    case EDQUOT: return Status::noSpace(msg);
+    case EEXIST: return Status::alreadyExists(msg);
+    default: return Status::ioError(msg);
+    }
 }
 
 // ---- put -------------------------------------------------------------------
@@ -90,9 +148,10 @@ public:
 
     uint64_t files = 0, folders = 0, bytes = 0, skipped = 0, commits = 0;
 
-    // A local regular file (or "-") to the file vpath. `read`, when given,
-    // holds the file's bytes, read ahead on another thread.
-    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt)
+    // A local regular file, a FIFO named on the command line, or "-" to
+    // the file vpath. `read`, when given, holds the file's bytes, read ahead
+    // on another thread.
+    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt, bool fifo = false)
     {
         if (ProgressLine::interrupted())
             return cancelled();
@@ -103,6 +162,15 @@ public:
             buffer.setData(*read);
             buffer.open(QIODevice::ReadOnly);
             in = &buffer;
+        } else if (fifo) {
+            // Opening a FIFO waits for its writer: Ctrl-C must still work.
+            const int fd = ProgressLine::openInterruptibly(QFile::encodeName(local), O_RDONLY);
+            if (fd < 0) {
+                if (ProgressLine::interrupted())
+                    return cancelled();
+                return stopAt(localError(QStringLiteral("cannot read %1").arg(quoted(local)), errno));
+            }
+            file.open(fd, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle);
         } else {
             const bool ok = isStdio(local) ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(local), file.open(QIODevice::ReadOnly));
             if (!ok)
@@ -157,8 +225,8 @@ public:
                 items.push_back({path, child, Item::Folder, {}});
             else if (e.isFile())
                 items.push_back({path, child, Item::File, {}});
-            else
-                skip(QStringLiteral("skipped %1: not a regular file or folder").arg(quoted(path)));
+            else // a FIFO, socket or device has no bytes of its own to copy
+                skip(QStringLiteral("skipped %1: %2, not a regular file or folder").arg(quoted(path), kindPhrase(localKind(path, true))));
         }
         // Small files are read a few ahead on worker threads while this one
         // stores the current file: the disk and the hashing overlap. A file
@@ -291,9 +359,10 @@ private:
 
 struct PutJob
 {
-    QString local; // a file, a folder (with -r) or "-"
+    QString local; // a file, a folder (with -r), a FIFO or "-"
     QString vpath; // what it becomes
     bool folder = false;
+    bool fifo = false;
 };
 
 // ---- get -------------------------------------------------------------------
@@ -382,6 +451,12 @@ int cmdPut(Context &ctx)
             return ctx.usage(QStringLiteral("%1 is a folder: use put -r").arg(quoted(local)));
         if (fi.isDir() && localName(local).isEmpty())
             return ctx.usage(QStringLiteral("%1 has no name to give it in the drive; put its entries instead").arg(quoted(local)));
+        // A device or a socket has no contents to store (/dev/zero never
+        // ends, a socket cannot be opened): refused before anything is done.
+        const LocalKind kind = localKind(local);
+        if (kind == LocalKind::CharDevice || kind == LocalKind::BlockDevice || kind == LocalKind::Socket || kind == LocalKind::Other)
+            return ctx.usage(QStringLiteral("%1 is %2: put stores regular files, FIFOs (their stream, as with '-') and folders (-r)")
+                                 .arg(quoted(local), kindPhrase(kind)));
     }
 
     auto d = openDrive(ctx, Access::ReadWrite);
@@ -408,11 +483,10 @@ int cmdPut(Context &ctx)
                 return ctx.fail(fi.isSymLink() ? Status::notFound(QStringLiteral("cannot read %1: a symbolic link to nothing").arg(quoted(local)))
                                                : Status::notFound(QStringLiteral("cannot read %1: no such file or folder").arg(quoted(local))));
             }
-            if (!fi.isDir() && !fi.isFile()) {
-                ctx.warn(QStringLiteral("skipped %1: not a regular file or folder").arg(quoted(local)));
-                continue;
-            }
             job.folder = fi.isDir();
+            job.fifo = localKind(local) == LocalKind::Fifo; // its stream is stored, as with '-'
+            if (!fi.isDir() && !fi.isFile() && !job.fifo)
+                return ctx.usage(QStringLiteral("%1 is %2: put stores regular files, FIFOs and folders").arg(quoted(local), kindPhrase(localKind(local))));
             if (into)
                 job.vpath = childPath(dst, localName(local));
         }
@@ -439,7 +513,7 @@ int cmdPut(Context &ctx)
     for (const PutJob &job : jobs) {
         if (!st)
             break;
-        st = job.folder ? putter.putTree(job.local, job.vpath) : putter.putFile(job.local, job.vpath);
+        st = job.folder ? putter.putTree(job.local, job.vpath) : putter.putFile(job.local, job.vpath, std::nullopt, job.fifo);
     }
     if (st)
         st = putter.finish();

@@ -9,7 +9,9 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -87,6 +89,21 @@ QJsonObject df(const Sandbox &sb)
 }
 
 const QString kJapanese = u"日本語のファイル.txt"_s;
+
+// A Unix socket bound at path (the file stays after the descriptor is closed).
+bool makeSocket(const QString &path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const QByteArray name = QFile::encodeName(path);
+    if (fd < 0 || size_t(name.size()) >= sizeof addr.sun_path)
+        return false;
+    std::memcpy(addr.sun_path, name.constData(), size_t(name.size()));
+    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
 
 // A local file named by raw bytes (not UTF-8), created now and removed when
 // the test ends: QTemporaryDir cannot remove it (it decodes names as UTF-8).
@@ -643,6 +660,7 @@ private Q_SLOTS:
         QVERIFY(QFile::link(src + u"/a"_s, src + u"/link-to-a"_s));
         QVERIFY(QFile::link(u"/etc"_s, src + u"/d/etc"_s));
         QCOMPARE(::mkfifo(QFile::encodeName(src + u"/fifo"_s).constData(), 0600), 0);
+        QVERIFY(makeSocket(src + u"/sock"_s));
         // A name that is not UTF-8 (any bytes but '/' and NUL make a Linux name).
         const RawFile badName(QFile::encodeName(src) + "/bad-\xff-name");
         QVERIFY(badName.ok);
@@ -650,9 +668,10 @@ private Q_SLOTS:
         EXPECT_EXIT(r, ExitOk);
         EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/link-to-a'"_s.arg(src));
         EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/d/etc'"_s.arg(src));
-        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/fifo': not a regular file or folder"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/fifo': a FIFO, not a regular file or folder"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/sock': a socket, not a regular file or folder"_s.arg(src));
         EXPECT_CONTAINS(r.errText(), u"its name is not valid UTF-8"_s);
-        EXPECT_CONTAINS(r.outText(), u"skipped 4"_s);
+        EXPECT_CONTAINS(r.outText(), u"skipped 5"_s);
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s"_s})), (QStringList{u"a"_s, u"d/"_s}));
         QCOMPARE(run(sb, {u"ls"_s, u"/s/d"_s}).out, QByteArray());
         // put into an existing folder puts the folder inside it (cp -r's rule).
@@ -719,6 +738,64 @@ private Q_SLOTS:
         QCOMPARE(sb.objects(kCollection).size(), 1);
         QCOMPARE(outLines(sb.run({u"collections"_s})).size(), 1);
         QVERIFY(!rawExists(QFile::encodeName(sb.path(u"out-"_s)) + "\xff"));
+    }
+
+    // A FIFO named on the command line is stored from its stream, as '-'
+    // stores standard input; here fed by a writer process.
+    void putFifoStoresItsStream()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"/in"_s}), ExitOk);
+        const QString fifo = sb.path(u"pipe"_s);
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+        const QByteArray bytes = randomBytes(3 * MiB + 5, 11); // far more than a pipe holds
+        QVERIFY(writeFile(sb.path(u"src.bin"_s), bytes));
+
+        QProcess put;
+        sb.start(put, {u"-c"_s, kCollection, u"put"_s, fifo, u"/in/"_s});
+        QVERIFY(put.waitForStarted(kTimeoutMs));
+        // The writer opens the FIFO in its own process (a shell redirection),
+        // where the open waits for vdrive to open it too; its destructor
+        // kills it should vdrive never do so.
+        QProcess writer;
+        writer.start(u"/bin/sh"_s, {u"-c"_s, u"exec cat \"$1\" > \"$2\""_s, u"sh"_s, sb.path(u"src.bin"_s), fifo});
+        QVERIFY(put.waitForFinished(kTimeoutMs));
+        const QString err = QString::fromUtf8(put.readAllStandardError());
+        QVERIFY2(put.exitStatus() == QProcess::NormalExit && put.exitCode() == ExitOk, qPrintable(err));
+        QCOMPARE(put.readAllStandardOutput(), QByteArray("stored /in/pipe (3.00 MiB)\n"));
+        QVERIFY(writer.waitForFinished(kTimeoutMs));
+        QCOMPARE(writer.exitCode(), 0);
+        QCOMPARE(run(sb, {u"cat"_s, u"/in/pipe"_s}).out, bytes);
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
+    // A device or a socket named on the command line is refused before
+    // anything is stored (exit 2), alone or among other files.
+    void putRefusesDevicesAndSockets()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        QVERIFY(writeFile(sb.path(u"f.txt"_s), "f"));
+        QVERIFY(makeSocket(sb.path(u"sock"_s)));
+        const qint64 before = generation(sb);
+        const std::vector<std::pair<QStringList, QString>> cases = {
+            {{u"/dev/null"_s, u"/null"_s}, u"'/dev/null' is a character device: put stores regular files, FIFOs"_s},
+            {{u"/dev/zero"_s, u"/zero"_s}, u"'/dev/zero' is a character device"_s},
+            {{u"-r"_s, u"/dev/zero"_s, u"/zero"_s}, u"'/dev/zero' is a character device"_s},
+            {{sb.path(u"sock"_s), u"/sock"_s}, u"'%1' is a socket"_s.arg(sb.path(u"sock"_s))},
+            {{sb.path(u"f.txt"_s), u"/dev/null"_s, u"/dir/"_s}, u"'/dev/null' is a character device"_s},
+        };
+        for (const auto &[args, message] : cases) {
+            const Run r = run(sb, QStringList{u"put"_s} + args);
+            EXPECT_EXIT(r, ExitUsage);
+            EXPECT_CONTAINS(r.errText(), u"vdrive: "_s + message);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        }
+        QCOMPARE(generation(sb), before);
+        QCOMPARE(run(sb, {u"ls"_s}).out, QByteArray());
     }
 
     // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
