@@ -11,6 +11,11 @@
 #include <QSaveFile>
 #include <QStandardPaths>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace vd::cli {
 
 QString count(uint64_t n, const char *singular, const char *plural)
@@ -153,6 +158,16 @@ Status saveLocalFile(const QString &local, const std::function<Status(QIODevice 
     }
     if (!out.commit())
         return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
+    // QSaveFile synced the file before the rename; the rename itself is on
+    // the disk once the folder is synced.
+    const QString dir = QFileInfo(local).absolutePath();
+    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    const int error = errno;
+    if (fd >= 0)
+        ::close(fd);
+    if (!synced)
+        return Status::ioError(QStringLiteral("cannot sync the folder %1: %2").arg(quoted(dir), QString::fromLocal8Bit(std::strerror(error))));
     return {};
 }
 

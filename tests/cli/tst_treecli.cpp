@@ -5,6 +5,7 @@
 #include "clitest.h"
 
 #include <QDirIterator>
+#include <QThread>
 #include <QSet>
 
 #include <csignal>
@@ -798,6 +799,76 @@ private Q_SLOTS:
         QCOMPARE(run(sb, {u"ls"_s}).out, QByteArray());
     }
 
+    // get -r of many files writes exactly them, and nothing else.
+    void getManyFiles()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"many"_s);
+        for (int d = 0; d < 4; ++d)
+            for (int i = 0; i < 250; ++i)
+                QVERIFY(makeFile(u"%1/d%2/sub%3/f-%4"_s.arg(src).arg(d).arg(i % 5).arg(i), randomBytes(i * 7 % 5000, quint32(d * 1000 + i))));
+        QVERIFY(QDir().mkpath(src + u"/empty/deeper"_s));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/many"_s}), ExitOk);
+        const Run get = run(sb, {u"get"_s, u"-r"_s, u"/many"_s, u"restored/here"_s});
+        EXPECT_EXIT(get, ExitOk);
+        QVERIFY2(get.outText().startsWith(u"wrote 1000 files ("_s) && get.outText().endsWith(u") and 27 folders into restored/here\n"_s),
+                 qPrintable(get.describe()));
+        const QString diff = compareTrees(localTree(src), localTree(sb.path(u"restored/here"_s)));
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        // Again with --force over part of the copy (each file replaced whole), and the times kept.
+        QVERIFY(writeFile(sb.path(u"restored/here/d1/sub2/f-7"_s), "changed locally"));
+        EXPECT_EXIT(run(sb, {u"get"_s, u"-r"_s, u"--force"_s, u"/many/d1/sub2"_s, u"restored/here/d1/sub2"_s}), ExitOk);
+        QCOMPARE(compareTrees(localTree(src), localTree(sb.path(u"restored/here"_s))), QString());
+        const QJsonObject st = parseJson(run(sb, {u"--json"_s, u"stat"_s, u"/many/d1/sub2/f-7"_s})).toArray().at(0).toObject();
+        QCOMPARE(QFileInfo(sb.path(u"restored/here/d1/sub2/f-7"_s)).lastModified().toUTC(),
+                 QDateTime::fromString(st.value(u"modified"_s).toString(), Qt::ISODateWithMs));
+    }
+
+    // Ctrl-C during get -r keeps nothing of it: no temporary, no file under
+    // its final name (not even those written completely before), no folder
+    // it created; what LOCAL held before is untouched.
+    void getInterrupted()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (int i = 0; i < 200; ++i) // "a/…" comes before "big.bin": written first
+            QVERIFY(makeFile(u"%1/a/small-%2"_s.arg(src).arg(i), randomBytes(2000, quint32(i))));
+        QVERIFY(makeFile(src + u"/big.bin"_s, randomBytes(96 * MiB, 5)));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        const QString local = sb.path(u"restore"_s);
+        QVERIFY(makeFile(local + u"/mine.txt"_s, "keep me"));
+        const QString copy = local + u"/copy"_s;
+
+        QProcess get;
+        sb.start(get, {u"-c"_s, kCollection, u"get"_s, u"-r"_s, u"/t"_s, copy});
+        QVERIFY(get.waitForStarted(kTimeoutMs));
+        // Wait (bounded) until big.bin is being written: something but the
+        // folder "a" appears in the copy. Then stop vdrive where it is.
+        QElapsedTimer clock;
+        clock.start();
+        auto bigStarted = [&] {
+            return QDir(copy).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot).size() > 1;
+        };
+        while (!bigStarted() && get.state() == QProcess::Running && !clock.hasExpired(kTimeoutMs))
+            QThread::usleep(200);
+        QVERIFY2(bigStarted(), get.readAllStandardError().constData());
+        QCOMPARE(::kill(pid_t(get.processId()), SIGSTOP), 0);
+        QVERIFY2(!QFileInfo::exists(copy + u"/big.bin"_s), "big.bin is under its final name before the copy has ended");
+        QCOMPARE(::kill(pid_t(get.processId()), SIGINT), 0);
+        QCOMPARE(::kill(pid_t(get.processId()), SIGCONT), 0);
+        QVERIFY(get.waitForFinished(kTimeoutMs));
+        const QString err = QString::fromUtf8(get.readAllStandardError());
+        QVERIFY2(get.exitStatus() == QProcess::NormalExit && get.exitCode() == ExitCancelled, qPrintable(err));
+        EXPECT_CONTAINS(err, u"vdrive: cancelled: "_s);
+        EXPECT_CONTAINS(err, u"nothing of the copy was kept"_s);
+        const std::map<QString, QByteArray> want{{u"mine.txt"_s, "keep me"}};
+        QCOMPARE(compareTrees(want, localTree(local)), QString());
+    }
+
     // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
     // so no stored name can send the terminal an escape sequence, a newline
     // or a bidi override; through a pipe, and with --json, the bytes are exact.
@@ -915,8 +986,8 @@ private Q_SLOTS:
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/bulk/many/x"_s})).size(), 1000);
         const QJsonObject du = parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s, u"/bulk"_s})).toArray().at(0).toObject();
         QCOMPARE(du.value(u"files"_s).toInteger(), qint64(2000));
-        // Every name arrived; a sample of contents (get -r syncs every file it
-        // writes, which the session already covers).
+        // Every name arrived; a sample of contents (getManyFiles copies a
+        // whole tree back out).
         QStringList want;
         for (int i = 0; i < 1000; ++i)
             want << u"file-%1.txt"_s.arg(i);
