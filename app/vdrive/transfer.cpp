@@ -892,7 +892,9 @@ int cmdGet(Context &ctx)
         return ctx.fail(refuseSymlink(rootInfo));
     if (rootInfo.exists() && !rootInfo.isDir())
         return ctx.fail(Status::alreadyExists(QStringLiteral("%1 exists and is not a folder").arg(quoted(local))));
-    const QString root = QDir::cleanPath(rootInfo.absoluteFilePath());
+    // A link named on the command line is followed: the copy goes into the
+    // folder it leads to (links inside LOCAL never are).
+    const QString root = rootInfo.isSymLink() ? rootInfo.canonicalFilePath() : QDir::cleanPath(rootInfo.absoluteFilePath());
     std::vector<GetItem> items;
     Status st = planTree(drive, vpath, root, root, ctx.at, ctx.force, &items);
     if (!st)

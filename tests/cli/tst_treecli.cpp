@@ -648,6 +648,11 @@ private Q_SLOTS:
         QCOMPARE(readFile(fresh + u"/sub/f.txt"_s), QByteArray("inside sub"));
         EXPECT_EXIT(run(sb, {u"get"_s, u"/t/top.txt"_s, sb.path(u"fresh"_s)}), ExitOk); // into a folder, under its name
         QCOMPARE(readFile(sb.path(u"fresh/top.txt"_s)), QByteArray("top"));
+        // LOCAL itself, named on the command line, may be a link to a folder: it is followed.
+        QVERIFY(QDir().mkpath(sb.path(u"real"_s)));
+        QVERIFY(QFile::link(sb.path(u"real"_s), sb.path(u"via-link"_s)));
+        EXPECT_EXIT(run(sb, {u"get"_s, u"-r"_s, u"/t"_s, sb.path(u"via-link"_s)}), ExitOk);
+        QCOMPARE(readFile(sb.path(u"real/sub/f.txt"_s)), QByteArray("inside sub"));
     }
 
     void putSkipsLinksAndSpecialFiles()
