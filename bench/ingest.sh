@@ -4,9 +4,9 @@
 #
 # The source: VD_BENCH_FILES (default 100,000) files of 1-16 KiB (uniform
 # sizes) in 100 folders; half random bytes, half text-like (words drawn from
-# a small vocabulary: compressible). Generated once, with a fixed seed, under
-# $VD_BENCH_DIR/vdingest-src (default /var/tmp) and reused while its
-# parameters (vdingest-src.params beside it) match.
+# a small vocabulary: compressible). Generated once by bench/smallfiles.sh,
+# with a fixed seed, under $VD_BENCH_DIR/vdingest-src (default /var/tmp) and
+# reused while its parameters (vdingest-src.params beside it) match.
 #
 # Then VD_BENCH_RUNS (default 3) runs of each, every run into a fresh target,
 # with `sync; echo 3 > /proc/sys/vm/drop_caches` before each (if permitted),
@@ -57,40 +57,7 @@ trap cleanup EXIT
 command -v restic >/dev/null || [[ $TOOLS != *restic* ]] || { echo "ingest.sh: restic is not installed (apt-get install restic)" >&2; exit 2; }
 
 # ---- the source ------------------------------------------------------------
-PARAMS="files=$FILES folders=100 sizes=1024-16384 seed=1"
-if [[ ! -f $SRC.params || $(cat "$SRC.params") != "$PARAMS" ]]; then
-    rm -rf "$SRC" "$SRC.params"
-    mkdir -p "$SRC"
-    echo "generating $FILES files in $SRC ..."
-    python3 - "$SRC" "$FILES" <<'EOF'
-import os, random, sys
-src, files = sys.argv[1], int(sys.argv[2])
-rng = random.Random(1)
-# A vocabulary of 2,000 pseudo-words of 2-10 letters: text-like, compressible.
-letters = "etaoinshrdlcumwfgypbvkjxqz"
-weights = [12, 9, 8, 8, 7, 7, 6, 6, 6, 4, 4, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1]
-vocab = ["".join(rng.choices(letters, weights, k=rng.randint(2, 10))) for _ in range(2000)]
-for d in range(100):
-    os.mkdir(os.path.join(src, "dir%03d" % d))
-for i in range(files):
-    size = rng.randint(1024, 16384)
-    if i % 2 == 0:
-        data = rng.randbytes(size)
-    else:
-        words, n = [], 0
-        while n < size:
-            w = rng.choice(vocab)
-            words.append(w)
-            n += len(w) + 1
-            if rng.random() < 0.08:
-                words.append("\n")
-        data = " ".join(words).encode()[:size]
-    with open(os.path.join(src, "dir%03d" % (i % 100), "file%06d.%s" % (i, "bin" if i % 2 == 0 else "txt")), "wb") as f:
-        f.write(data)
-EOF
-    echo "$PARAMS" > "$SRC.params"
-    sync
-fi
+"$(dirname "$0")/smallfiles.sh" "$SRC" "$FILES"
 LOGICAL=$(find "$SRC" -type f -name 'file*' -printf '%s\n' | awk '{s += $1} END {print s}')
 NFILES=$(find "$SRC" -type f -name 'file*' | wc -l)
 echo "source: $SRC, $NFILES files, $LOGICAL bytes ($(awk -v b="$LOGICAL" 'BEGIN {printf "%.1f MiB", b / 1048576}'))"

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "commands.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <map>
+#include <unistd.h>
 
 namespace vd::cli {
 
@@ -31,19 +33,19 @@ int exitCodeFor(const Status &status)
 
 int Context::fail(const Status &status)
 {
-    err << "vdrive: " << status.toString() << Qt::endl;
+    err << "vdrive: " << safeForStderr(status.toString()) << Qt::endl;
     return exitCodeFor(status);
 }
 
 int Context::usage(const QString &message)
 {
-    err << "vdrive: " << message << Qt::endl << "Try 'vdrive --help'." << Qt::endl;
+    err << "vdrive: " << safeForStderr(message) << Qt::endl << "Try 'vdrive --help'." << Qt::endl;
     return ExitUsage;
 }
 
 void Context::warn(const QString &message)
 {
-    err << "vdrive: warning: " << message << Qt::endl;
+    err << "vdrive: warning: " << safeForStderr(message) << Qt::endl;
 }
 
 namespace {
@@ -139,10 +141,110 @@ QString spelled(const QCommandLineOption &o)
     return (n.size() == 1 ? QStringLiteral("-") : QStringLiteral("--")) + n;
 }
 
+// Whether Qt's UTF-8 decoding keeps these bytes: invalid UTF-8 becomes
+// U+FFFD, and two different names would become one.
+bool decodesFaithfully(const QByteArray &raw)
+{
+    return QString::fromUtf8(raw).toUtf8() == raw;
+}
+
+// The word of the synopsis an argument stands for ("VPATH", "LOCAL", "KEY"):
+// `index` of `count` arguments after the command's words, options ("[-r]",
+// "[--to VPATH]") left out, a "WORD..." taking what the others leave.
+QString synopsisWord(const QString &synopsis, int commandWords, int index, int count)
+{
+    QStringList words;
+    const QStringList tokens = synopsis.split(QLatin1Char(' '), Qt::SkipEmptyParts).mid(commandWords);
+    for (qsizetype i = 0; i < tokens.size(); ++i) {
+        if (tokens[i].startsWith(QLatin1String("[-"))) {
+            while (i < tokens.size() && !tokens[i].endsWith(QLatin1Char(']')))
+                ++i;
+            continue;
+        }
+        QString w = tokens[i];
+        w.remove(QLatin1Char('[')).remove(QLatin1Char(']'));
+        words << w.section(QLatin1Char('|'), 0, 0);
+    }
+    qsizetype variadic = -1;
+    for (qsizetype i = 0; i < words.size(); ++i)
+        if (words[i].endsWith(QLatin1String("...")))
+            variadic = i;
+    auto plain = [](QString w) { return w.remove(QLatin1String("...")); };
+    if (variadic < 0)
+        return index < words.size() ? words[index] : QString();
+    const qsizetype after = words.size() - variadic - 1; // words after the variadic one
+    if (index < variadic)
+        return words[index];
+    if (index >= count - after)
+        return words[words.size() - (count - index)];
+    return plain(words[variadic]);
+}
+
+// The first argument that is not valid UTF-8, as a usage error naming what
+// it stands for (shown escaped); empty when every argument is valid. Names,
+// paths and keys in a collection are UTF-8, and Qt cannot open a local path
+// that is not, so every such argument is refused.
+QString invalidUtf8Argument(const QCommandLineParser &parser, const QByteArrayList &raw,
+                            const std::vector<std::pair<const QCommandLineOption *, bool>> &valueOptions)
+{
+    for (qsizetype r = 1; r < raw.size(); ++r) {
+        if (decodesFaithfully(raw[r]))
+            continue;
+        const QString decoded = QString::fromUtf8(raw[r]); // what Qt made of it
+        const QString shown = quotedBytes(raw[r]);
+        QString role;
+        bool local = false;
+        for (const auto &[o, isLocal] : valueOptions) {
+            if (parser.values(*o).contains(decoded)) {
+                role = spelled(*o);
+                local = isLocal;
+                break;
+            }
+        }
+        QStringList positional = parser.positionalArguments();
+        if (role.isEmpty() && !positional.isEmpty()) {
+            int words = 1;
+            QString name = positional.takeFirst();
+            if (isGroup(name) && !positional.isEmpty()) {
+                name += QLatin1Char(' ') + positional.takeFirst();
+                words = 2;
+            }
+            const auto it = commandTable().find(name);
+            const qsizetype at = positional.indexOf(decoded);
+            if (it != commandTable().end() && at >= 0) {
+                role = synopsisWord(QLatin1String(it->second.synopsis), words, int(at), int(positional.size()));
+                local = role.startsWith(QLatin1String("LOCAL"));
+            }
+        }
+        if (local)
+            return QStringLiteral("%1 %2 is a local path that is not valid UTF-8: vdrive cannot open it faithfully (rename it)").arg(role, shown);
+        if (!role.isEmpty())
+            return QStringLiteral("%1 %2 is not valid UTF-8: names, paths and keys in a collection are UTF-8").arg(role, shown);
+        return QStringLiteral("the argument %1 is not valid UTF-8").arg(shown);
+    }
+    return {};
+}
+
+// The same for the variables that name folders.
+QString invalidUtf8Variable(bool dataDirGiven, bool noCache)
+{
+    for (const char *name : {"VDRIVE_DATA_DIR", "VDRIVE_CACHE_DIR"}) {
+        if ((dataDirGiven && qstrcmp(name, "VDRIVE_DATA_DIR") == 0) || (noCache && qstrcmp(name, "VDRIVE_CACHE_DIR") == 0))
+            continue;
+        const QByteArray value = qgetenv(name);
+        if (!decodesFaithfully(value))
+            return QStringLiteral("$%1 (%2) is not valid UTF-8: vdrive cannot open that folder faithfully")
+                .arg(QLatin1String(name), quotedBytes(value));
+    }
+    return {};
+}
+
 } // namespace
 
-int run(const QStringList &arguments)
+int run(const QStringList &arguments, const QByteArrayList &raw)
 {
+    setTerminals(::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
+
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("vdrive — a distributed virtual drive.\n\n") + commandHelp());
     parser.addHelpOption();
@@ -190,6 +292,10 @@ int run(const QStringList &arguments)
 
     if (!parser.parse(arguments))
         return ctx.usage(parser.errorText());
+    const QString notUtf8 = invalidUtf8Argument(parser, raw,
+                                                {{&dataDirOpt, true}, {&collectionOpt, false}, {&atOpt, false}, {&toOpt, false}, {&olderThanOpt, false}});
+    if (!notUtf8.isEmpty())
+        return ctx.usage(notUtf8);
     // --help-all is added by addHelpOption() and listed by --help; with no Qt
     // specific options worth showing here, it prints the same text.
     if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
@@ -211,7 +317,7 @@ int run(const QStringList &arguments)
     }
     const auto it = commandTable().find(name);
     if (it == commandTable().end())
-        return ctx.usage(QStringLiteral("unknown command '%1'").arg(name));
+        return ctx.usage(QStringLiteral("unknown command %1").arg(quoted(name)));
     const Command &cmd = it->second;
     if (positional.size() < cmd.minArgs || positional.size() > cmd.maxArgs)
         return ctx.usage(QStringLiteral("usage: vdrive %1").arg(QLatin1String(cmd.synopsis)));
@@ -223,8 +329,8 @@ int run(const QStringList &arguments)
             return ctx.usage(QStringLiteral("--repair belongs to fsck"));
         if (o == &atOpt && cmd.mutates)
             return ctx.usage(
-                QStringLiteral("--at reads a snapshot, and '%1' changes the collection (snapshots are read-only; see snapshot restore)").arg(name));
-        return ctx.usage(QStringLiteral("%1 does not apply to '%2'").arg(spelled(*o), name));
+                QStringLiteral("--at reads a snapshot, and %1 changes the collection (snapshots are read-only; see snapshot restore)").arg(quoted(name)));
+        return ctx.usage(QStringLiteral("%1 does not apply to %2").arg(spelled(*o), quoted(name)));
     }
     if (parser.isSet(atOpt) && parser.value(atOpt).isEmpty())
         return ctx.usage(QStringLiteral("--at needs a snapshot name"));
@@ -248,8 +354,10 @@ int run(const QStringList &arguments)
     ctx.olderThan = parser.value(olderThanOpt);
     ctx.args = positional;
     ctx.env = io::Env::posix();
+    if (const QString bad = invalidUtf8Variable(parser.isSet(dataDirOpt), ctx.noCache); !bad.isEmpty())
+        return ctx.usage(bad);
     if (cmd.needsCollection && ctx.collection.isEmpty())
-        return ctx.usage(QStringLiteral("'%1' needs a collection: vdrive -c NAME %2").arg(name, QLatin1String(cmd.synopsis)));
+        return ctx.usage(QStringLiteral("%1 needs a collection: vdrive -c NAME %2").arg(quoted(name), QLatin1String(cmd.synopsis)));
     const int code = cmd.run(ctx);
     ctx.out.flush();
     ctx.err.flush();

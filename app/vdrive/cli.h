@@ -54,12 +54,16 @@ struct Context
     QTextStream err;
 
     // Prints "vdrive: <message>" to stderr and returns the exit code for it.
+    // On a terminal, characters a name could smuggle in (controls, U+202E)
+    // are shown escaped (terminal.h); to a pipe the message is exact.
     int fail(const Status &status);
     int usage(const QString &message);
     // "vdrive: warning: <message>" on stderr (not silenced by -q).
     void warn(const QString &message);
 };
 
-int run(const QStringList &arguments);
+// `arguments` as QCoreApplication decoded them; `raw`, when given, the same
+// as the bytes the process received (argv), to refuse what is not UTF-8.
+int run(const QStringList &arguments, const QByteArrayList &raw = {});
 
 } // namespace vd::cli

@@ -1,6 +1,7 @@
 #include "cliutil.h"
 
 #include "progress.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 
@@ -9,6 +10,11 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 #include <QStandardPaths>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace vd::cli {
 
@@ -116,7 +122,7 @@ QFileDevice &rawStdout(Context &ctx)
 
 Status cannotRead(const QString &local, const QFile &file)
 {
-    const QString msg = QStringLiteral("cannot read '%1': %2").arg(local, file.errorString());
+    const QString msg = QStringLiteral("cannot read %1: %2").arg(quoted(local), file.errorString());
     if (!QFileInfo(local).isSymLink() && !QFileInfo::exists(local))
         return Status::notFound(msg);
     if (file.error() == QFileDevice::PermissionsError || !QFileInfo(local).isReadable())
@@ -128,7 +134,7 @@ Status refuseSymlink(const QFileInfo &fi)
 {
     if (fi.isSymLink())
         return Status::permissionDenied(
-            QStringLiteral("refusing to write through the symbolic link '%1' (to '%2')").arg(fi.filePath(), fi.symLinkTarget()));
+            QStringLiteral("refusing to write through the symbolic link %1 (to %2)").arg(quoted(fi.filePath()), quoted(fi.symLinkTarget())));
     return {};
 }
 
@@ -136,9 +142,9 @@ Status checkFileTarget(const QFileInfo &fi, bool force)
 {
     VD_TRY(refuseSymlink(fi));
     if (fi.exists() && fi.isDir())
-        return Status::alreadyExists(QStringLiteral("'%1' exists and is a folder").arg(fi.filePath()));
+        return Status::alreadyExists(QStringLiteral("%1 exists and is a folder").arg(quoted(fi.filePath())));
     if (fi.exists() && !force)
-        return Status::alreadyExists(QStringLiteral("'%1' exists (--force replaces it)").arg(fi.filePath()));
+        return Status::alreadyExists(QStringLiteral("%1 exists (--force replaces it)").arg(quoted(fi.filePath())));
     return {};
 }
 
@@ -146,14 +152,24 @@ Status saveLocalFile(const QString &local, const std::function<Status(QIODevice 
 {
     QSaveFile out(local);
     if (!out.open(QIODevice::WriteOnly))
-        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
     const Status st = write(out);
     if (!st) {
         out.cancelWriting();
         return st;
     }
     if (!out.commit())
-        return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
+    // QSaveFile synced the file before the rename; the rename itself is on
+    // the disk once the folder is synced.
+    const QString dir = QFileInfo(local).absolutePath();
+    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    const int error = errno;
+    if (fd >= 0)
+        ::close(fd);
+    if (!synced)
+        return Status::ioError(QStringLiteral("cannot sync the folder %1: %2").arg(quoted(dir), QString::fromLocal8Bit(std::strerror(error))));
     return {};
 }
 

@@ -60,8 +60,9 @@ Status refuseSymlink(const QFileInfo &fi);
 // Whether a local file may be written at fi: not a symbolic link, not a
 // folder, and not an existing file unless force.
 Status checkFileTarget(const QFileInfo &fi, bool force);
-// Writes a local file whole or not at all (QSaveFile: a temporary file
-// renamed over the target once write() succeeded).
+// Writes a local file whole or not at all, and durably: a temporary file
+// (QSaveFile), synced, renamed over the target once write() succeeded, and
+// the folder synced so that the new name is on the disk too.
 Status saveLocalFile(const QString &local, const std::function<Status(QIODevice &)> &write);
 
 // A garbage collection's report, in JSON and as one line of text.

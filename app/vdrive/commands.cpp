@@ -2,6 +2,7 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include "storage/datadir.h"
 #include "tree/drive.h"
@@ -66,7 +67,7 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
         if (!preface.isEmpty() && !ctx.quiet)
             ctx.out << preface << Qt::endl;
         for (const QString &f : r.faults)
-            ctx.err << "fault: " << f << Qt::endl;
+            ctx.err << "fault: " << safeForStderr(f) << Qt::endl;
         if (!ctx.quiet || !r.isClean())
             ctx.out << (r.isClean() ? "clean: " : "FAULTS FOUND: ") << count(r.faults.size(), "fault", "faults") << "; checked "
                     << count(r.vnodesChecked, "node", "nodes") << ", " << count(r.objectsChecked, "object", "objects") << ", "
@@ -120,9 +121,9 @@ int cmdCollections(Context &ctx)
     } else {
         for (const auto &e : *all) {
             if (e.status.isOk()) {
-                ctx.out << e.ruid.toString() << "  " << e.name << Qt::endl;
+                ctx.out << e.ruid.toString() << "  " << listed(e.name) << Qt::endl;
             } else {
-                ctx.out << e.folder << "  (unreadable: " << e.status.toString() << ")" << Qt::endl;
+                ctx.out << listed(e.folder) << "  (unreadable: " << safeForStdout(e.status.toString()) << ")" << Qt::endl;
                 damaged = true;
             }
         }
@@ -175,8 +176,8 @@ int cmdInfo(Context &ctx)
         return ExitOk;
     }
     QTextStream &o = ctx.out;
-    o << "collection   " << i.name << " (" << i.ruid.toString() << ")\n";
-    o << "path         " << i.path << "\n";
+    o << "collection   " << listed(i.name) << " (" << i.ruid.toString() << ")\n";
+    o << "path         " << listed(i.path) << "\n";
     o << "generation   " << i.generation << ", committed " << isoTime(i.committedMs) << "\n";
     o << "units        " << i.units << " of 16 MiB (idvd " << formatBytes(i.idvdBytes) << ", " << formatBytes(i.allocatedBytes) << " allocated)\n";
     o << "blocks       ";
@@ -234,7 +235,7 @@ int cmdRecover(Context &ctx)
                           QJsonObject{{QStringLiteral("recoveredGeneration"), qint64(generation)},
                                       {QStringLiteral("name"), name},
                                       {QStringLiteral("warnings"), warned}},
-                          QStringLiteral("recovered generation %1 of '%2' from idvd: rebuilt .meta and .bitmap").arg(generation).arg(name));
+                          QStringLiteral("recovered generation %1 of %2 from idvd: rebuilt .meta and .bitmap").arg(generation).arg(stdoutIsTerminal() ? shellQuote(name.toUtf8(), true) : QLatin1Char('\'') + name + QLatin1Char('\'')));
 }
 
 int cmdPutObject(Context &ctx)
@@ -244,7 +245,7 @@ int cmdPutObject(Context &ctx)
     QFile in;
     const bool fromStdin = local == QStringLiteral("-");
     if (fromStdin ? !in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), !in.open(QIODevice::ReadOnly)))
-        return ctx.fail(Status::notFound(QStringLiteral("cannot read '%1': %2").arg(local, in.errorString())));
+        return ctx.fail(Status::notFound(QStringLiteral("cannot read %1: %2").arg(quoted(local), in.errorString())));
     auto c = openCollection(ctx, Access::ReadWrite);
     if (!c)
         return ctx.fail(c.status());
@@ -261,7 +262,7 @@ int cmdPutObject(Context &ctx)
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("id"), info->id.toString()}});
     else if (!ctx.quiet)
-        ctx.out << "stored " << key << " (" << formatBytes(info->size) << ")" << Qt::endl;
+        ctx.out << "stored " << listed(key) << " (" << formatBytes(info->size) << ")" << Qt::endl;
     return ExitOk;
 }
 
@@ -289,7 +290,7 @@ int cmdGetObject(Context &ctx)
     // has been verified: a failed read never leaves a half file behind.
     QSaveFile out(local);
     if (!out.open(QIODevice::WriteOnly))
-        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString())));
     Status st = (*c)->getObject(key, out, onProgress);
     progress.finish();
     if (!st) {
@@ -297,7 +298,7 @@ int cmdGetObject(Context &ctx)
         return ctx.fail(st);
     }
     if (!out.commit())
-        return ctx.fail(Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString())));
+        return ctx.fail(Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString())));
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("key"), key}, {QStringLiteral("size"), qint64(info->size)}, {QStringLiteral("file"), local}});
     return ExitOk;
@@ -324,7 +325,7 @@ int cmdObjects(Context &ctx)
         return ExitOk;
     }
     for (const auto &o : *list)
-        ctx.out << QStringLiteral("%1  %2  %3").arg(o.size, 14).arg(isoTime(o.modifiedMs), o.key) << Qt::endl;
+        ctx.out << QStringLiteral("%1  %2  %3").arg(o.size, 14).arg(isoTime(o.modifiedMs), listed(o.key)) << Qt::endl;
     return ExitOk;
 }
 

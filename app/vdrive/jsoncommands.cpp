@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "cliutil.h"
+#include "terminal.h"
 
 #include <QFile>
 
@@ -32,7 +33,7 @@ int cmdJsonImport(Context &ctx)
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("path"), vpath}, {QStringLiteral("id"), n->id.toString()}, {QStringLiteral("nodes"), qint64(nodes)}});
     else if (!ctx.quiet)
-        ctx.out << "imported " << vpath << " (" << count(nodes, "node", "nodes") << ")\n";
+        ctx.out << "imported " << listed(vpath) << " (" << count(nodes, "node", "nodes") << ")\n";
     return ExitOk;
 }
 
@@ -93,7 +94,7 @@ int cmdJsonExport(Context &ctx)
     const Status st = saveLocalFile(local, [&](QIODevice &out) -> Status {
         VD_TRY((*d)->exportJson(vpath, out, ctx.compact ? -1 : 2, ctx.at));
         if (ctx.compact && out.write("\n") != 1)
-            return Status::ioError(QStringLiteral("cannot write '%1': %2").arg(local, out.errorString()));
+            return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
         written = out.pos();
         return {};
     });

@@ -1,7 +1,11 @@
 #include "progress.h"
 
+#include "terminal.h"
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace vd::cli {
@@ -60,7 +64,8 @@ bool ProgressLine::tick(const std::function<QString()> &text)
     if (now - m_lastDraw < 100)
         return true;
     m_lastDraw = now;
-    std::fprintf(stderr, "\r\033[K%s", text().toLocal8Bit().constData());
+    // Only ever drawn on a terminal: names in it are shown escaped.
+    std::fprintf(stderr, "\r\033[K%s", terminalSafe(text()).toUtf8().constData());
     std::fflush(stderr);
     m_drawn = true;
     return true;
@@ -76,5 +81,29 @@ void ProgressLine::finish()
 }
 
 bool ProgressLine::interrupted() { return g_interrupted != 0; }
+
+int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
+{
+    // std::signal() restarts an interrupted open(); for this one call the
+    // handler is installed without SA_RESTART, so open() returns EINTR.
+    struct sigaction act{};
+    act.sa_handler = onInterrupt;
+    sigemptyset(&act.sa_mask);
+    struct sigaction oldInt{};
+    struct sigaction oldTerm{};
+    ::sigaction(SIGINT, &act, &oldInt);
+    ::sigaction(SIGTERM, &act, &oldTerm);
+    int fd = -1;
+    while (!g_interrupted) {
+        fd = ::open(path.constData(), flags | O_CLOEXEC);
+        if (fd >= 0 || errno != EINTR)
+            break;
+    }
+    const int error = fd >= 0 ? 0 : g_interrupted ? EINTR : errno;
+    ::sigaction(SIGINT, &oldInt, nullptr);
+    ::sigaction(SIGTERM, &oldTerm, nullptr);
+    errno = error;
+    return fd;
+}
 
 } // namespace vd::cli

@@ -5,6 +5,7 @@
 // (rolling back) instead of being killed mid-write.
 #pragma once
 
+#include <QByteArray>
 #include <QElapsedTimer>
 #include <QString>
 
@@ -27,6 +28,10 @@ public:
     void finish();
 
     static bool interrupted();
+    // open(2) of a path that may wait indefinitely (a FIFO waits for a
+    // writer), which Ctrl-C or SIGTERM can interrupt while a ProgressLine
+    // lives: -1 with errno EINTR once interrupted(). Close-on-exec.
+    static int openInterruptibly(const QByteArray &path, int flags);
 
 private:
     QString m_label;

@@ -4,6 +4,7 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -52,7 +53,7 @@ int cmdSnapshotCreate(Context &ctx)
     if (ctx.json)
         printJson(ctx, snapshotJson(*s));
     else if (!ctx.quiet)
-        ctx.out << "created snapshot " << s->name << " (generation " << s->generation << ": " << count(s->vnodes, "node", "nodes") << ", "
+        ctx.out << "created snapshot " << listed(s->name) << " (generation " << s->generation << ": " << count(s->vnodes, "node", "nodes") << ", "
                 << formatBytes(s->fileBytes) << " in files)\n";
     return ExitOk;
 }
@@ -74,10 +75,10 @@ int cmdSnapshotList(Context &ctx)
     }
     qsizetype width = 4;
     for (const auto &s : *list)
-        width = std::max(width, s.name.size());
+        width = std::max(width, listed(s.name).size());
     for (const auto &s : *list)
         ctx.out << QStringLiteral("%1  %2  generation %3  %4  %5 in files  %6 only here")
-                       .arg(s.name, -int(width))
+                       .arg(listed(s.name), -int(width))
                        .arg(localTime(s.createdMs))
                        .arg(s.generation)
                        .arg(count(s.vnodes, "node", "nodes"), formatBytes(s.fileBytes), formatBytes(s.uniqueBytes.value_or(0)))
@@ -99,11 +100,11 @@ int cmdSnapshotDelete(Context &ctx)
     // The space the snapshot alone kept comes back now.
     auto gc = (*d)->gc();
     if (!gc)
-        return ctx.fail(gc.status().withContext(QStringLiteral("snapshot '%1' is deleted, but collecting its space failed (run vdrive gc)").arg(name)));
+        return ctx.fail(gc.status().withContext(QStringLiteral("snapshot %1 is deleted, but collecting its space failed (run vdrive gc)").arg(quoted(name))));
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("gc"), gcJson(*gc)}});
     else if (!ctx.quiet)
-        ctx.out << "deleted snapshot " << name << "; " << gcText(*gc) << "\n";
+        ctx.out << "deleted snapshot " << listed(name) << "; " << gcText(*gc) << "\n";
     return ExitOk;
 }
 
@@ -131,9 +132,9 @@ int cmdSnapshotDiff(Context &ctx)
     }
     for (const auto &e : *diff) {
         if (e.change == tree::DiffEntry::Change::Moved)
-            ctx.out << "R " << e.oldPath << " -> " << e.path << "\n";
+            ctx.out << "R " << listed(e.oldPath) << " -> " << listed(e.path) << "\n";
         else
-            ctx.out << changeLetter(e.change) << ' ' << e.path << "\n";
+            ctx.out << changeLetter(e.change) << ' ' << listed(e.path) << "\n";
     }
     return ExitOk;
 }
@@ -155,7 +156,7 @@ int cmdSnapshotRestore(Context &ctx)
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("snapshot"), name}, {QStringLiteral("path"), where}, {QStringLiteral("id"), n->id.toString()}});
     else if (!ctx.quiet)
-        ctx.out << "restored " << where << " from snapshot " << name << "\n";
+        ctx.out << "restored " << listed(where) << " from snapshot " << listed(name) << "\n";
     return ExitOk;
 }
 
@@ -183,7 +184,7 @@ int cmdTrashList(Context &ctx)
                        .arg(e.id.toString(), localTime(e.deletedMs))
                        .arg(tree::kindName(e.kind), -11)
                        .arg(e.size, 14)
-                       .arg(e.originalPath)
+                       .arg(listed(e.originalPath))
                 << "\n";
     return ExitOk;
 }
@@ -192,7 +193,7 @@ int cmdTrashRestore(Context &ctx)
 {
     const auto id = Ruid::parse(ctx.args.at(0).toLower());
     if (!id)
-        return ctx.usage(QStringLiteral("'%1' is not a trash id (32 hex digits, see vdrive trash list)").arg(ctx.args.at(0)));
+        return ctx.usage(QStringLiteral("%1 is not a trash id (32 hex digits, see vdrive trash list)").arg(quoted(ctx.args.at(0))));
     auto d = openDrive(ctx, Access::ReadWrite);
     if (!d)
         return ctx.fail(d.status());
@@ -206,7 +207,7 @@ int cmdTrashRestore(Context &ctx)
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("id"), n->id.toString()}, {QStringLiteral("path"), where}});
     else if (!ctx.quiet)
-        ctx.out << "restored " << where << "\n";
+        ctx.out << "restored " << listed(where) << "\n";
     return ExitOk;
 }
 
@@ -217,7 +218,7 @@ int cmdTrashEmpty(Context &ctx)
         bool ok = false;
         const double days = ctx.olderThan.toDouble(&ok);
         if (!ok || days < 0 || days > 1e6)
-            return ctx.usage(QStringLiteral("--older-than takes a number of days, not '%1'").arg(ctx.olderThan));
+            return ctx.usage(QStringLiteral("--older-than takes a number of days, not %1").arg(quoted(ctx.olderThan)));
         before = QDateTime::currentMSecsSinceEpoch() - int64_t(days * 86400.0 * 1000.0);
     }
     auto d = openDrive(ctx, Access::ReadWrite);

@@ -3,16 +3,22 @@
 // put commits in batches (every kBatchFiles entries or kBatchBytes bytes,
 // one sync per batch), so a large tree costs a few commits; a failure rolls
 // back the batch it happened in, and what earlier batches committed stays.
+// A FIFO named on the command line is read like standard input; one met
+// inside a folder is skipped, as are sockets and devices.
 //
 // get -r writes names that come from the drive, which are untrusted: each
 // is checked (no '/', not '.', '..' or empty) and the path it makes must
 // stay under LOCAL; nothing is ever written through a symbolic link that
 // exists in LOCAL. The whole tree is checked before the first byte is
-// written, and every path is checked again right before it is written.
+// written, and every path is checked again right before it is put in place.
+// Files are written under temporary names without a sync each, then the
+// file system is synced once, the files renamed into place, and synced
+// again (LocalTreeWriter): as durable as a sync per file, at the cost of two.
 #include "commands.h"
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include <QBuffer>
 #include <QDateTime>
@@ -20,15 +26,21 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
-#include <QSaveFile>
+#include <QRandomGenerator>
+#include <QThreadPool>
 #include <QStringDecoder>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <optional>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace vd::cli {
 
@@ -52,6 +64,59 @@ QString localName(const QString &local)
     return QFileInfo(QDir::cleanPath(QFileInfo(local).absoluteFilePath())).fileName();
 }
 
+// What a local path is, for the kinds put treats apart (stat(2): a
+// symbolic link counts as what it points to unless `link` is set).
+enum class LocalKind { Missing, File, Folder, Fifo, Socket, CharDevice, BlockDevice, Link, Other };
+
+LocalKind localKind(const QString &local, bool link = false)
+{
+    struct stat st{};
+    const QByteArray path = QFile::encodeName(local);
+    if ((link ? ::lstat(path.constData(), &st) : ::stat(path.constData(), &st)) != 0)
+        return LocalKind::Missing;
+    if (S_ISREG(st.st_mode))
+        return LocalKind::File;
+    if (S_ISDIR(st.st_mode))
+        return LocalKind::Folder;
+    if (S_ISFIFO(st.st_mode))
+        return LocalKind::Fifo;
+    if (S_ISSOCK(st.st_mode))
+        return LocalKind::Socket;
+    if (S_ISCHR(st.st_mode))
+        return LocalKind::CharDevice;
+    if (S_ISBLK(st.st_mode))
+        return LocalKind::BlockDevice;
+    if (S_ISLNK(st.st_mode))
+        return LocalKind::Link;
+    return LocalKind::Other;
+}
+
+QString kindPhrase(LocalKind k)
+{
+    switch (k) {
+    case LocalKind::Fifo: return QStringLiteral("a FIFO");
+    case LocalKind::Socket: return QStringLiteral("a socket");
+    case LocalKind::CharDevice: return QStringLiteral("a character device");
+    case LocalKind::BlockDevice: return QStringLiteral("a block device");
+    default: return QStringLiteral("a special file");
+    }
+}
+
+// A Status for a failed system call on a local path.
+Status localError(const QString &what, int error)
+{
+    const QString msg = QStringLiteral("%1: %2").arg(what, QString::fromLocal8Bit(std::strerror(error)));
+    switch (error) {
+    case ENOENT: return Status::notFound(msg);
+    case EACCES:
+    case EPERM: return Status::permissionDenied(msg);
+    case ENOSPC:
+    case EDQUOT: return Status::noSpace(msg);
+    case EEXIST: return Status::alreadyExists(msg);
+    default: return Status::ioError(msg);
+    }
+}
+
 // ---- put -------------------------------------------------------------------
 
 // The raw names in a local folder (not "." and ".."), in byte order.
@@ -60,7 +125,7 @@ Result<std::vector<QByteArray>> listFolder(const QString &local)
     DIR *dir = ::opendir(QFile::encodeName(local).constData());
     if (!dir) {
         const int error = errno;
-        const QString msg = QStringLiteral("cannot read the folder '%1': %2").arg(local, QString::fromLocal8Bit(std::strerror(error)));
+        const QString msg = QStringLiteral("cannot read the folder %1: %2").arg(quoted(local), QString::fromLocal8Bit(std::strerror(error)));
         return error == EACCES ? Status::permissionDenied(msg) : error == ENOENT ? Status::notFound(msg) : Status::ioError(msg);
     }
     std::vector<QByteArray> names;
@@ -73,10 +138,13 @@ Result<std::vector<QByteArray>> listFolder(const QString &local)
     const int error = errno;
     ::closedir(dir);
     if (error != 0)
-        return Status::ioError(QStringLiteral("cannot read the folder '%1': %2").arg(local, QString::fromLocal8Bit(std::strerror(error))));
+        return Status::ioError(QStringLiteral("cannot read the folder %1: %2").arg(quoted(local), QString::fromLocal8Bit(std::strerror(error))));
     std::sort(names.begin(), names.end());
     return names;
 }
+
+// get -r reads files up to this size whole, and has workers write them.
+constexpr uint64_t kInMemoryFile = 1 << 20;
 
 // Read-ahead of small files during put -r: how many, and up to what size.
 constexpr size_t kReadAheadFiles = 16;
@@ -89,9 +157,10 @@ public:
 
     uint64_t files = 0, folders = 0, bytes = 0, skipped = 0, commits = 0;
 
-    // A local regular file (or "-") to the file vpath. `read`, when given,
-    // holds the file's bytes, read ahead on another thread.
-    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt)
+    // A local regular file, a FIFO named on the command line, or "-" to
+    // the file vpath. `read`, when given, holds the file's bytes, read ahead
+    // on another thread.
+    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt, bool fifo = false)
     {
         if (ProgressLine::interrupted())
             return cancelled();
@@ -102,6 +171,15 @@ public:
             buffer.setData(*read);
             buffer.open(QIODevice::ReadOnly);
             in = &buffer;
+        } else if (fifo) {
+            // Opening a FIFO waits for its writer: Ctrl-C must still work.
+            const int fd = ProgressLine::openInterruptibly(QFile::encodeName(local), O_RDONLY);
+            if (fd < 0) {
+                if (ProgressLine::interrupted())
+                    return cancelled();
+                return stopAt(localError(QStringLiteral("cannot read %1").arg(quoted(local)), errno));
+            }
+            file.open(fd, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle);
         } else {
             const bool ok = isStdio(local) ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(local), file.open(QIODevice::ReadOnly));
             if (!ok)
@@ -144,19 +222,20 @@ public:
             const QString name = utf8(raw);
             const QString path = local + QLatin1Char('/') + name;
             if (utf8.hasError()) {
-                skip(QStringLiteral("skipped '%1/%2': its name is not valid UTF-8").arg(local, QString::fromUtf8(raw)));
+                // Shown escaped even to a pipe: the bytes are not text.
+                skip(QStringLiteral("skipped %1: its name is not valid UTF-8").arg(quotedBytes(QFile::encodeName(local) + '/' + raw)));
                 continue;
             }
             const QFileInfo e(path);
             const QString child = childPath(vpath, name);
             if (e.isSymLink())
-                skip(QStringLiteral("skipped the symbolic link '%1'").arg(path));
+                skip(QStringLiteral("skipped the symbolic link %1").arg(quoted(path)));
             else if (e.isDir())
                 items.push_back({path, child, Item::Folder, {}});
             else if (e.isFile())
                 items.push_back({path, child, Item::File, {}});
-            else
-                skip(QStringLiteral("skipped '%1': not a regular file or folder").arg(path));
+            else // a FIFO, socket or device has no bytes of its own to copy
+                skip(QStringLiteral("skipped %1: %2, not a regular file or folder").arg(quoted(path), kindPhrase(localKind(path, true))));
         }
         // Small files are read a few ahead on worker threads while this one
         // stores the current file: the disk and the hashing overlap. A file
@@ -289,9 +368,10 @@ private:
 
 struct PutJob
 {
-    QString local; // a file, a folder (with -r) or "-"
+    QString local; // a file, a folder (with -r), a FIFO or "-"
     QString vpath; // what it becomes
     bool folder = false;
+    bool fifo = false;
 };
 
 // ---- get -------------------------------------------------------------------
@@ -302,35 +382,68 @@ struct PutJob
 Result<QString> safeLocalPath(const QString &root, const QString &dir, const QString &name)
 {
     if (name.isEmpty() || name.contains(QLatin1Char('/')) || name.contains(QChar(0)) || name == QLatin1String(".") || name == QLatin1String(".."))
-        return Status::corruption(QStringLiteral("refusing the unsafe name '%1' from the drive").arg(name));
+        return Status::corruption(QStringLiteral("refusing the unsafe name %1 from the drive").arg(quoted(name)));
     const QString path = QDir::cleanPath(dir + QLatin1Char('/') + name);
     const QString prefix = root.endsWith(QLatin1Char('/')) ? root : root + QLatin1Char('/'); // root may be "/"
     if (!path.startsWith(prefix) || path.size() <= prefix.size())
-        return Status::corruption(QStringLiteral("refusing the name '%1': it would be written outside '%2'").arg(name, root));
+        return Status::corruption(QStringLiteral("refusing the name %1: it would be written outside %2").arg(quoted(name), quoted(root)));
     return path;
 }
 
-Status checkFolderTarget(const QFileInfo &fi)
-{
-    VD_TRY(refuseSymlink(fi));
-    if (fi.exists() && !fi.isDir())
-        return Status::alreadyExists(QStringLiteral("'%1' exists and is not a folder").arg(fi.filePath()));
-    return {};
-}
-
 // Writes a file or a JSON document (as pretty JSON text) to local, whole
-// or not at all (QSaveFile: a temporary file renamed over the target).
+// or not at all, and durably (saveLocalFile).
 Status writeLocalFile(tree::Drive &drive, const QString &vpath, const VNode &n, const QString &local, const QString &at,
                       const storage::ProgressFn &progress)
 {
     return saveLocalFile(local, [&](QIODevice &out) -> Status {
         VD_TRY(drive.readFile(vpath, out, progress, at));
         // The drive's modification time, set once every byte is in.
-        auto &file = static_cast<QSaveFile &>(out);
+        auto &file = static_cast<QFileDevice &>(out);
         if (file.flush())
             file.setFileTime(QDateTime::fromMSecsSinceEpoch(n.modifiedMs), QFileDevice::FileModificationTime);
         return {};
     });
+}
+
+// What is at a local path, from one lstat() (a link is not followed).
+struct LocalEntry
+{
+    bool exists = false;
+    mode_t mode = 0;
+
+    bool isLink() const { return exists && S_ISLNK(mode); }
+    bool isFolder() const { return exists && S_ISDIR(mode); }
+    bool isFile() const { return exists && S_ISREG(mode); }
+};
+
+LocalEntry localEntry(const QString &path)
+{
+    struct stat st{};
+    if (::lstat(QFile::encodeName(path).constData(), &st) != 0)
+        return {};
+    return {true, st.st_mode};
+}
+
+// Whether get may put a file at path (as checkFileTarget, from one lstat()).
+Status checkFileSlot(const QString &path, const LocalEntry &e, bool force)
+{
+    if (e.isLink())
+        return refuseSymlink(QFileInfo(path));
+    if (e.isFolder())
+        return Status::alreadyExists(QStringLiteral("%1 exists and is a folder").arg(quoted(path)));
+    if (e.exists && !force)
+        return Status::alreadyExists(QStringLiteral("%1 exists (--force replaces it)").arg(quoted(path)));
+    return {};
+}
+
+// Whether get may write into a folder at path: a folder or nothing yet.
+Status checkFolderSlot(const QString &path, const LocalEntry &e)
+{
+    if (e.isLink())
+        return refuseSymlink(QFileInfo(path));
+    if (e.exists && !e.isFolder())
+        return Status::alreadyExists(QStringLiteral("%1 exists and is not a folder").arg(quoted(path)));
+    return {};
 }
 
 struct GetItem
@@ -338,6 +451,7 @@ struct GetItem
     QString vpath;
     QString local;
     VNode node;
+    mode_t replaces = 0; // the mode of the file it replaces (--force), else 0
 };
 
 // Every node below dir and where it goes, checked before anything is written.
@@ -347,19 +461,274 @@ Status planTree(tree::Drive &drive, const QString &vpath, const QString &root, c
     VD_TRY_ASSIGN(const auto entries, drive.list(vpath, at));
     for (const VNode &n : entries) {
         VD_TRY_ASSIGN(const QString local, safeLocalPath(root, localDir, n.name));
-        const QFileInfo fi(local);
+        const LocalEntry e = localEntry(local);
         const QString child = childPath(vpath, n.name);
         if (n.kind == Kind::Directory) {
-            VD_TRY(checkFolderTarget(fi));
+            VD_TRY(checkFolderSlot(local, e));
             items->push_back({child, local, n});
             VD_TRY(planTree(drive, child, root, local, at, force, items));
         } else {
-            VD_TRY(checkFileTarget(fi, force));
-            items->push_back({child, local, n});
+            VD_TRY(checkFileSlot(local, e, force));
+            items->push_back({child, local, n, e.isFile() ? e.mode : mode_t(0)});
         }
     }
     return {};
 }
+
+QString parentOf(const QString &path)
+{
+    const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+    return slash <= 0 ? QStringLiteral("/") : path.left(slash);
+}
+
+// A new local file, never an existing file or a link (O_EXCL), to be filled
+// and then finished with finishTemporary(). `mode`: the permissions of the
+// file it will replace, else 0 (0666 less the umask).
+Result<int> createTemporary(const QByteArray &temp, mode_t mode)
+{
+    const int fd = ::open(temp.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0)
+        return localError(QStringLiteral("cannot create %1").arg(quotedBytes(temp)), errno);
+    if (mode != 0)
+        (void)::fchmod(fd, mode & 07777);
+    return fd;
+}
+
+Status writeAll(int fd, const char *data, qint64 size, const QByteArray &temp)
+{
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size_t(size));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return localError(QStringLiteral("cannot write %1").arg(quotedBytes(temp)), n < 0 ? errno : EIO);
+        data += n;
+        size -= n;
+    }
+    return {};
+}
+
+// Sets the drive's modification time and closes (a close that fails is an error).
+Status finishTemporary(int fd, int64_t modifiedMs, const QByteArray &temp)
+{
+    const timespec times[2] = {{0, UTIME_OMIT}, {time_t(modifiedMs / 1000), long(modifiedMs % 1000) * 1000000}};
+    (void)::futimens(fd, times);
+    if (::close(fd) != 0)
+        return localError(QStringLiteral("cannot write %1").arg(quotedBytes(temp)), errno);
+    return {};
+}
+
+// A QIODevice that writes straight to a descriptor: what the engine streams
+// a large file into.
+class FdOutput : public QIODevice
+{
+public:
+    FdOutput(int fd, QByteArray temp) : m_fd(fd), m_temp(std::move(temp)) { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
+    Status status;
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 size) override
+    {
+        status = writeAll(m_fd, data, size, m_temp);
+        return status ? size : -1;
+    }
+
+private:
+    int m_fd;
+    QByteArray m_temp;
+};
+
+// The folder tree get -r writes. Each file goes to a temporary name in its
+// folder (".vdrive-get-" and 16 hex digits), without a sync; commit() then
+// syncs every file system written to once (syncfs), checks each folder and
+// each final name again, renames every file into place, and syncs again.
+// So a file is never seen under its final name before all its bytes are on
+// the disk, and success is reported only once the names are on the disk
+// too — two syncs in all instead of one per file. Small files, read whole
+// from the drive on the caller's thread, are written by workers, so that
+// reading the drive and creating local files overlap.
+//
+// Until commit() has begun renaming, abandon() (or the destructor) removes
+// every temporary and every folder this writer created that is still empty:
+// a get -r that fails or is cancelled leaves LOCAL as it found it. What a
+// crash leaves at each step is in docs/CLI.md ("get").
+class LocalTreeWriter
+{
+public:
+    LocalTreeWriter() { m_pool.setMaxThreadCount(2); }
+    LocalTreeWriter(const LocalTreeWriter &) = delete;
+    LocalTreeWriter &operator=(const LocalTreeWriter &) = delete;
+    ~LocalTreeWriter()
+    {
+        if (!m_committed)
+            (void)abandon();
+        drain();
+        for (const auto &[device, fd] : m_syncFds)
+            ::close(fd);
+    }
+
+    // A folder of the copy (LOCAL first, created with its missing parents):
+    // it must not be a symbolic link or anything but a folder.
+    Status folder(const QString &path)
+    {
+        VD_TRY(checkFolderSlot(path, localEntry(path)));
+        QStringList missing; // from the top down
+        for (QString p = path; !localEntry(p).exists; p = parentOf(p))
+            missing.prepend(p);
+        for (const QString &p : missing) {
+            if (::mkdir(QFile::encodeName(p).constData(), 0777) != 0)
+                return localError(QStringLiteral("cannot create the folder %1").arg(quoted(p)), errno);
+            m_created.push_back(p);
+        }
+        m_folders.push_back(path);
+        return watch(path);
+    }
+
+    // A file whose bytes are in memory, written by a worker (a failure shows
+    // in a later call, or in commit()). `replaces`: see GetItem.
+    Status file(const QString &local, const QByteArray &bytes, int64_t modifiedMs, mode_t replaces)
+    {
+        VD_TRY(reap(kInFlight - 1));
+        const QByteArray temp = temporaryFor(local);
+        m_pending.push_back(QtConcurrent::run(&m_pool, [temp, bytes, modifiedMs, replaces]() -> Status {
+            VD_TRY_ASSIGN(const int fd, createTemporary(temp, replaces));
+            const Status written = writeAll(fd, bytes.constData(), bytes.size(), temp);
+            const Status finished = finishTemporary(fd, modifiedMs, temp);
+            return written ? finished : written;
+        }));
+        return {};
+    }
+
+    // A file streamed here by `write` (large files, JSON documents); *size
+    // gets its size.
+    Status file(const QString &local, int64_t modifiedMs, mode_t replaces, const std::function<Status(QIODevice &)> &write, uint64_t *size)
+    {
+        const QByteArray temp = temporaryFor(local);
+        VD_TRY_ASSIGN(const int fd, createTemporary(temp, replaces));
+        FdOutput out(fd, temp);
+        Status st = write(out);
+        if (!out.status)
+            st = out.status; // the engine reports the failed write in its own words
+        *size = uint64_t(out.pos());
+        const Status finished = finishTemporary(fd, modifiedMs, temp);
+        return st ? finished : st;
+    }
+
+    // Puts the copy in place durably; `tick` draws the progress line.
+    Status commit(bool force, const std::function<void(const QString &)> &tick)
+    {
+        VD_TRY(reap(0));
+        tick(QStringLiteral("syncing %1 to the disk").arg(count(m_files.size(), "file", "files")));
+        VD_TRY(syncAll()); // every byte, before any file gets its name
+        if (ProgressLine::interrupted())
+            return Status::cancelled(QStringLiteral("get was cancelled"));
+        // Checked again right before the renames: LOCAL may have changed
+        // while the files were written. From here on Ctrl-C waits.
+        for (const QString &f : m_folders) {
+            const LocalEntry e = localEntry(f);
+            if (!e.isFolder())
+                return e.isLink() ? refuseSymlink(QFileInfo(f)) : Status::ioError(QStringLiteral("the folder %1 is gone or was replaced").arg(quoted(f)));
+        }
+        for (const Pending &p : m_files)
+            VD_TRY(checkFileSlot(p.local, localEntry(p.local), force));
+        tick(QStringLiteral("putting %1 in place").arg(count(m_files.size(), "file", "files")));
+        for (; m_renamed < m_files.size(); ++m_renamed) {
+            const Pending &p = m_files[m_renamed];
+            if (::rename(p.temp.constData(), QFile::encodeName(p.local).constData()) != 0)
+                return localError(QStringLiteral("cannot rename %1 to %2").arg(quotedBytes(p.temp), quoted(p.local)), errno);
+        }
+        VD_TRY(syncAll()); // the names
+        m_committed = true;
+        return {};
+    }
+
+    // After a failure: removes what is not in place and says what stays.
+    QString abandon()
+    {
+        drain(); // no worker may create a temporary after this
+        const size_t files = m_files.size();
+        const size_t renamed = m_renamed;
+        for (size_t i = m_renamed; i < m_files.size(); ++i)
+            (void)::unlink(m_files[i].temp.constData());
+        m_files.clear();
+        m_renamed = 0;
+        for (auto it = m_created.rbegin(); it != m_created.rend(); ++it)
+            (void)::rmdir(QFile::encodeName(*it).constData()); // only when empty
+        m_created.clear();
+        if (renamed == 0)
+            return QStringLiteral("nothing of the copy was kept");
+        return QStringLiteral("%1 of %2 files had been put in place and stay; the others were removed").arg(renamed).arg(files);
+    }
+
+private:
+    static constexpr size_t kInFlight = 64; // small files handed to workers, at most (64 MiB)
+
+    struct Pending
+    {
+        QByteArray temp;
+        QString local;
+    };
+
+    QByteArray temporaryFor(const QString &local)
+    {
+        const QString dir = parentOf(local);
+        const QByteArray temp = QFile::encodeName(dir == QLatin1String("/") ? QString() : dir) + "/.vdrive-get-"
+                                + QByteArray::number(QRandomGenerator::global()->generate64(), 16).rightJustified(16, '0');
+        m_files.push_back({temp, local});
+        return temp;
+    }
+
+    // Waits until at most `keep` writes are in flight; the first failure.
+    Status reap(size_t keep)
+    {
+        Status first;
+        while (m_pending.size() > keep) {
+            const Status st = m_pending.front().result();
+            m_pending.pop_front();
+            if (first && !st)
+                first = st;
+        }
+        return first;
+    }
+
+    void drain() { (void)reap(0); }
+
+    // Keeps a descriptor of each file system the copy writes to, opened
+    // before the first file is written there: syncfs() then reports the
+    // write-back errors since (Linux 5.8 and later).
+    Status watch(const QString &folder)
+    {
+        struct stat st{};
+        const QByteArray path = QFile::encodeName(folder);
+        if (::stat(path.constData(), &st) != 0)
+            return localError(QStringLiteral("cannot read the folder %1").arg(quoted(folder)), errno);
+        if (m_syncFds.count(st.st_dev))
+            return {};
+        const int fd = ::open(path.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return localError(QStringLiteral("cannot read the folder %1").arg(quoted(folder)), errno);
+        m_syncFds.emplace(st.st_dev, fd);
+        return {};
+    }
+
+    Status syncAll()
+    {
+        for (const auto &[device, fd] : m_syncFds)
+            if (::syncfs(fd) != 0)
+                return localError(QStringLiteral("cannot sync the files written to the disk"), errno);
+        return {};
+    }
+
+    QThreadPool m_pool;
+    std::deque<QFuture<Status>> m_pending;
+    std::vector<Pending> m_files;
+    size_t m_renamed = 0;
+    QStringList m_folders; // every folder of the copy, LOCAL first
+    QStringList m_created; // the folders this writer made, in order
+    std::map<dev_t, int> m_syncFds;
+    bool m_committed = false;
+};
 
 } // namespace
 
@@ -377,9 +746,15 @@ int cmdPut(Context &ctx)
         }
         const QFileInfo fi(local);
         if (fi.isDir() && !ctx.recursive)
-            return ctx.usage(QStringLiteral("'%1' is a folder: use put -r").arg(local));
+            return ctx.usage(QStringLiteral("%1 is a folder: use put -r").arg(quoted(local)));
         if (fi.isDir() && localName(local).isEmpty())
-            return ctx.usage(QStringLiteral("'%1' has no name to give it in the drive; put its entries instead").arg(local));
+            return ctx.usage(QStringLiteral("%1 has no name to give it in the drive; put its entries instead").arg(quoted(local)));
+        // A device or a socket has no contents to store (/dev/zero never
+        // ends, a socket cannot be opened): refused before anything is done.
+        const LocalKind kind = localKind(local);
+        if (kind == LocalKind::CharDevice || kind == LocalKind::BlockDevice || kind == LocalKind::Socket || kind == LocalKind::Other)
+            return ctx.usage(QStringLiteral("%1 is %2: put stores regular files, FIFOs (their stream, as with '-') and folders (-r)")
+                                 .arg(quoted(local), kindPhrase(kind)));
     }
 
     auto d = openDrive(ctx, Access::ReadWrite);
@@ -403,14 +778,13 @@ int cmdPut(Context &ctx)
         if (!isStdio(local)) {
             const QFileInfo fi(local);
             if (!fi.exists()) {
-                return ctx.fail(fi.isSymLink() ? Status::notFound(QStringLiteral("cannot read '%1': a symbolic link to nothing").arg(local))
-                                               : Status::notFound(QStringLiteral("cannot read '%1': no such file or folder").arg(local)));
-            }
-            if (!fi.isDir() && !fi.isFile()) {
-                ctx.warn(QStringLiteral("skipped '%1': not a regular file or folder").arg(local));
-                continue;
+                return ctx.fail(fi.isSymLink() ? Status::notFound(QStringLiteral("cannot read %1: a symbolic link to nothing").arg(quoted(local)))
+                                               : Status::notFound(QStringLiteral("cannot read %1: no such file or folder").arg(quoted(local))));
             }
             job.folder = fi.isDir();
+            job.fifo = localKind(local) == LocalKind::Fifo; // its stream is stored, as with '-'
+            if (!fi.isDir() && !fi.isFile() && !job.fifo)
+                return ctx.usage(QStringLiteral("%1 is %2: put stores regular files, FIFOs and folders").arg(quoted(local), kindPhrase(localKind(local))));
             if (into)
                 job.vpath = childPath(dst, localName(local));
         }
@@ -421,7 +795,7 @@ int cmdPut(Context &ctx)
         for (size_t j = 0; j < i; ++j)
             if (jobs[i].vpath == jobs[j].vpath)
                 return ctx.fail(Status::invalidArgument(
-                    QStringLiteral("'%1' and '%2' would both become %3").arg(jobs[j].local, jobs[i].local, jobs[i].vpath)));
+                    QStringLiteral("%1 and %2 would both become %3").arg(quoted(jobs[j].local), quoted(jobs[i].local), jobs[i].vpath)));
 
     ProgressLine progress(QString(), 0, !ctx.quiet && !ctx.json);
     Putter putter(ctx, drive, progress);
@@ -437,7 +811,7 @@ int cmdPut(Context &ctx)
     for (const PutJob &job : jobs) {
         if (!st)
             break;
-        st = job.folder ? putter.putTree(job.local, job.vpath) : putter.putFile(job.local, job.vpath);
+        st = job.folder ? putter.putTree(job.local, job.vpath) : putter.putFile(job.local, job.vpath, std::nullopt, job.fifo);
     }
     if (st)
         st = putter.finish();
@@ -455,10 +829,10 @@ int cmdPut(Context &ctx)
                                    {QStringLiteral("targets"), targets}});
     } else if (!ctx.quiet) {
         if (jobs.size() == 1 && !jobs.front().folder)
-            ctx.out << "stored " << jobs.front().vpath << " (" << formatBytes(putter.bytes) << ")\n";
+            ctx.out << "stored " << listed(jobs.front().vpath) << " (" << formatBytes(putter.bytes) << ")\n";
         else
             ctx.out << "stored " << count(putter.files, "file", "files") << " (" << formatBytes(putter.bytes) << ") and "
-                    << count(putter.folders, "folder", "folders") << (into ? " into " : " as ") << dst
+                    << count(putter.folders, "folder", "folders") << (into ? " into " : " as ") << listed(dst)
                     << (putter.skipped ? QStringLiteral("; skipped %1").arg(putter.skipped) : QString()) << "\n";
     }
     return ExitOk;
@@ -517,44 +891,55 @@ int cmdGet(Context &ctx)
     if (rootInfo.isSymLink() && !rootInfo.isDir())
         return ctx.fail(refuseSymlink(rootInfo));
     if (rootInfo.exists() && !rootInfo.isDir())
-        return ctx.fail(Status::alreadyExists(QStringLiteral("'%1' exists and is not a folder").arg(local)));
-    const QString root = QDir::cleanPath(rootInfo.absoluteFilePath());
+        return ctx.fail(Status::alreadyExists(QStringLiteral("%1 exists and is not a folder").arg(quoted(local))));
+    // A link named on the command line is followed: the copy goes into the
+    // folder it leads to (links inside LOCAL never are).
+    const QString root = rootInfo.isSymLink() ? rootInfo.canonicalFilePath() : QDir::cleanPath(rootInfo.absoluteFilePath());
     std::vector<GetItem> items;
     Status st = planTree(drive, vpath, root, root, ctx.at, ctx.force, &items);
     if (!st)
         return ctx.fail(st.withContext(QStringLiteral("nothing was written")));
-    if (!QDir().mkpath(root))
-        return ctx.fail(Status::ioError(QStringLiteral("cannot create the folder '%1'").arg(local)));
+    LocalTreeWriter writer;
     uint64_t files = 0, folders = 1, bytes = 0; // LOCAL is one of the folders
+    st = writer.folder(root);
     for (const GetItem &item : items) {
-        // Checked again right before writing: the folder may have changed.
-        const QFileInfo fi(item.local);
-        if (item.node.kind == Kind::Directory) {
-            st = checkFolderTarget(fi);
-            if (st && !fi.exists() && !QDir().mkdir(item.local))
-                st = Status::ioError(QStringLiteral("cannot create the folder '%1'").arg(item.local));
-            if (st)
-                ++folders;
-        } else {
-            st = checkFileTarget(fi, ctx.force);
-            if (st)
-                st = writeLocalFile(drive, item.vpath, item.node, item.local, ctx.at, [&](uint64_t done) {
-                    return progress.tick([&] {
-                        return QStringLiteral("reading: %1, %2 — %3").arg(count(files, "file", "files"), formatBytes(bytes + done), item.vpath);
-                    });
-                });
-            if (st) {
-                ++files;
-                bytes += uint64_t(QFileInfo(item.local).size()); // a JSON document's size is its text's
-            }
+        if (!st)
+            break;
+        if (ProgressLine::interrupted()) {
+            st = Status::cancelled(QStringLiteral("get was cancelled"));
+            break;
         }
-        if (!st) {
-            progress.finish();
-            return ctx.fail(Status(st.code(), QStringLiteral("%1 (%2 and %3 written before it stay)")
-                                                  .arg(st.message(), count(files, "file", "files"), count(folders, "folder", "folders"))));
+        if (item.node.kind == Kind::Directory) {
+            st = writer.folder(item.local);
+            folders += st ? 1 : 0;
+            continue;
+        }
+        auto tick = [&](uint64_t done) {
+            return progress.tick([&] { return QStringLiteral("reading: %1, %2 — %3").arg(count(files, "file", "files"), formatBytes(bytes + done), item.vpath); });
+        };
+        uint64_t size = item.node.size;
+        if (item.node.kind == Kind::File && item.node.size <= kInMemoryFile) {
+            // Read here, written by a worker while the next one is read.
+            QBuffer buffer;
+            buffer.open(QIODevice::WriteOnly);
+            st = drive.readFile(item.vpath, buffer, tick, ctx.at);
+            if (st)
+                st = writer.file(item.local, buffer.data(), item.node.modifiedMs, item.replaces);
+        } else {
+            st = writer.file(
+                item.local, item.node.modifiedMs, item.replaces, [&](QIODevice &out) { return drive.readFile(item.vpath, out, tick, ctx.at); },
+                &size);
+        }
+        if (st) {
+            ++files;
+            bytes += size; // a JSON document's size is its text's
         }
     }
+    if (st)
+        st = writer.commit(ctx.force, [&](const QString &text) { progress.tick([&] { return text; }); });
     progress.finish();
+    if (!st)
+        return ctx.fail(Status(st.code(), QStringLiteral("%1; %2").arg(st.message(), writer.abandon())));
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("files"), qint64(files)},
                                    {QStringLiteral("folders"), qint64(folders)},
@@ -562,7 +947,7 @@ int cmdGet(Context &ctx)
                                    {QStringLiteral("local"), root}});
     else if (!ctx.quiet)
         ctx.out << "wrote " << count(files, "file", "files") << " (" << formatBytes(bytes) << ") and " << count(folders, "folder", "folders") << " into "
-                << local << "\n";
+                << listed(local) << "\n";
     return ExitOk;
 }
 

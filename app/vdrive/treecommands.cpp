@@ -6,6 +6,7 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "terminal.h"
 
 #include <QJsonArray>
 
@@ -17,10 +18,10 @@ using tree::VNode;
 
 namespace {
 
-// What ls prints for a name: folders get a trailing '/'.
+// What ls prints for a name (quoted on a terminal): folders get a trailing '/'.
 QString listedName(const VNode &n)
 {
-    return n.kind == Kind::Directory ? n.name + QLatin1Char('/') : n.name;
+    return n.kind == Kind::Directory ? listed(n.name) + QLatin1Char('/') : listed(n.name);
 }
 
 QJsonArray layoutJson(const std::vector<tree::ClusterInfo> &clusters)
@@ -46,7 +47,7 @@ QJsonArray layoutJson(const std::vector<tree::ClusterInfo> &clusters)
 void printStat(Context &ctx, const QString &path, const VNode &n, const std::vector<tree::ClusterInfo> &clusters)
 {
     QTextStream &o = ctx.out;
-    o << "path      " << path << "\n";
+    o << "path      " << listed(path) << "\n";
     o << "id        " << n.id.toString() << "\n";
     o << "kind      " << tree::kindName(n.kind) << "\n";
     if (n.isContainer())
@@ -57,7 +58,7 @@ void printStat(Context &ctx, const QString &path, const VNode &n, const std::vec
     o << "modified  " << localTime(n.modifiedMs) << "\n";
     o << "version   " << n.version.toString() << "\n";
     if (n.kind == Kind::JsonValue)
-        o << "value     " << QString::fromUtf8(n.value) << "\n";
+        o << "value     " << safeForStdout(QString::fromUtf8(n.value)) << "\n";
     if (n.kind != Kind::File)
         return;
     o << "clusters  " << n.clusterCount << "\n";
@@ -328,7 +329,7 @@ int cmdDu(Context &ctx)
         if (ctx.json)
             arr.append(duJson(p, i));
         else
-            ctx.out << QStringLiteral("%1  %2").arg(formatBytes(i.logicalBytes), 10).arg(p) << "\n";
+            ctx.out << QStringLiteral("%1  %2").arg(formatBytes(i.logicalBytes), 10).arg(listed(p)) << "\n";
     };
     if (ctx.summarize || node->kind != Kind::Directory) {
         auto i = (*d)->du(path, ctx.at);
@@ -391,7 +392,7 @@ int cmdDf(Context &ctx)
         return ExitOk;
     }
     QTextStream &o = ctx.out;
-    o << "collection  " << i.name << " (" << i.ruid.toString() << ")\n";
+    o << "collection  " << listed(i.name) << " (" << i.ruid.toString() << ")\n";
     o << "logical     " << formatBytes(logical) << " (" << formatBytes(tree->logicalBytes) << " in the tree, " << formatBytes(i.objectBytes)
       << " in objects)\n";
     o << "allocated   " << formatBytes(i.allocatedBytes) << " (" << formatBytes(dataBytes) << " data) in idvd of " << formatBytes(i.idvdBytes) << "\n";

@@ -2,7 +2,9 @@
 // a Sandbox (a throw-away data directory, HOME and cache folder, with the
 // user's own locations removed from the child's environment), one finished
 // run (exit code, stdout, stderr), and checks that print the whole run when
-// they fail. Every wait is bounded by kTimeoutMs.
+// they fail. Every wait is bounded by kTimeoutMs. runBytes() starts vdrive
+// with arguments as raw bytes (QProcess can only pass UTF-8) and, when asked,
+// with stdout and/or stderr on a pseudo-terminal, as a user's shell would.
 #pragma once
 
 #include "testsupport.h"
@@ -22,6 +24,15 @@
 #include <QTest>
 
 #include <map>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 namespace vd::clitest {
 
@@ -44,6 +55,9 @@ enum : int {
 };
 
 inline QByteArray randomBytes(qint64 n, quint32 seed) { return vd::test::randomBytes(qsizetype(n), seed); }
+
+// Which of the child's streams are a terminal (runBytes).
+enum class Tty { None, Stdout, Stderr, Both };
 
 // One finished vdrive run.
 struct Run
@@ -155,6 +169,118 @@ public:
         r.out = p.readAllStandardOutput();
         r.err = p.readAllStandardError();
         r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        return r;
+    }
+
+    // vdrive --data-dir <sandbox>/data ARGS... with ARGS as raw bytes (they
+    // may be invalid UTF-8), stdin from /dev/null, and the streams `tty`
+    // names on a pseudo-terminal in raw mode (so the bytes read back are
+    // exactly those written); the others are pipes.
+    Run runBytes(const QList<QByteArray> &args, Tty tty = Tty::None) const
+    {
+        Run r;
+        QList<QByteArray> argv{QByteArray(VDRIVE_BINARY), "--data-dir", QFile::encodeName(dataDir())};
+        argv += args;
+        for (const QByteArray &a : args)
+            r.what += QString::fromUtf8(a) + u' ';
+        std::vector<char *> cargv;
+        for (QByteArray &a : argv)
+            cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        QList<QByteArray> env;
+        for (const QString &e : m_env.toStringList())
+            env.append(e.toUtf8());
+        std::vector<char *> cenv;
+        for (QByteArray &e : env)
+            cenv.push_back(e.data());
+        cenv.push_back(nullptr);
+        const QByteArray dir = QFile::encodeName(m_tmp.path());
+
+        int master = -1, slave = -1;
+        if (tty != Tty::None) {
+            if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+                r.err = "openpty failed";
+                return r;
+            }
+            ::fcntl(master, F_SETFD, FD_CLOEXEC);
+            ::fcntl(slave, F_SETFD, FD_CLOEXEC); // dup2() gives the child its own, without
+            termios t{};
+            ::tcgetattr(slave, &t);
+            ::cfmakeraw(&t);
+            ::tcsetattr(slave, TCSANOW, &t);
+        }
+        int outPipe[2], errPipe[2];
+        if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
+            r.err = "pipe failed";
+            return r;
+        }
+        const bool outTty = tty == Tty::Stdout || tty == Tty::Both;
+        const bool errTty = tty == Tty::Stderr || tty == Tty::Both;
+        const pid_t pid = ::fork();
+        if (pid == 0) { // the child: async-signal-safe calls only
+            const int devNull = ::open("/dev/null", O_RDONLY);
+            if (devNull < 0 || ::dup2(devNull, 0) < 0 || ::dup2(outTty ? slave : outPipe[1], 1) < 0 || ::dup2(errTty ? slave : errPipe[1], 2) < 0
+                || ::chdir(dir.constData()) != 0)
+                ::_exit(127);
+            ::execve(cargv[0], cargv.data(), cenv.data());
+            ::_exit(127);
+        }
+        ::close(outPipe[1]);
+        ::close(errPipe[1]);
+        if (pid < 0) {
+            r.err = "fork failed";
+            return r;
+        }
+        // The parent keeps the terminal's slave open until the child is
+        // gone, so that nothing written to it is lost, then drains it.
+        QByteArray ttyBytes;
+        pollfd fds[3] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}, {master, POLLIN, 0}};
+        auto drain = [](int fd, QByteArray &to) {
+            char buf[65536];
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n > 0)
+                to.append(buf, n);
+            return n;
+        };
+        QElapsedTimer clock;
+        clock.start();
+        int status = 0;
+        bool exited = false;
+        while (!exited || fds[0].fd >= 0 || fds[1].fd >= 0) {
+            if (clock.hasExpired(kTimeoutMs)) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, &status, 0);
+                r.err = "did not finish within the bound; killed\n" + r.err;
+                r.code = -1;
+                for (int fd : {outPipe[0], errPipe[0], master, slave})
+                    if (fd >= 0)
+                        ::close(fd);
+                return r;
+            }
+            ::poll(fds, master >= 0 ? 3 : 2, 50);
+            for (int k = 0; k < 2; ++k)
+                if (fds[k].fd >= 0 && (fds[k].revents & (POLLIN | POLLHUP)) && drain(fds[k].fd, k == 0 ? r.out : r.err) <= 0) {
+                    ::close(fds[k].fd);
+                    fds[k].fd = -1;
+                }
+            if (master >= 0 && (fds[2].revents & POLLIN))
+                drain(master, ttyBytes);
+            if (!exited && ::waitpid(pid, &status, WNOHANG) == pid)
+                exited = true;
+        }
+        if (master >= 0) {
+            ::fcntl(master, F_SETFL, O_NONBLOCK);
+            while (drain(master, ttyBytes) > 0) {
+            }
+            ::close(master);
+            ::close(slave);
+        }
+        // One terminal for both streams: what it showed counts as both.
+        if (outTty)
+            r.out = ttyBytes;
+        if (errTty)
+            r.err = ttyBytes;
+        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         return r;
     }
 

@@ -5,11 +5,14 @@
 #include "clitest.h"
 
 #include <QDirIterator>
+#include <QThread>
 #include <QSet>
 
 #include <csignal>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -87,6 +90,83 @@ QJsonObject df(const Sandbox &sb)
 }
 
 const QString kJapanese = u"日本語のファイル.txt"_s;
+
+// A Unix socket bound at path (the file stays after the descriptor is closed).
+bool makeSocket(const QString &path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const QByteArray name = QFile::encodeName(path);
+    if (fd < 0 || size_t(name.size()) >= sizeof addr.sun_path)
+        return false;
+    std::memcpy(addr.sun_path, name.constData(), size_t(name.size()));
+    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// A local file named by raw bytes (not UTF-8), created now and removed when
+// the test ends: QTemporaryDir cannot remove it (it decodes names as UTF-8).
+struct RawFile
+{
+    explicit RawFile(QByteArray p) : path(std::move(p))
+    {
+        const int fd = ::open(path.constData(), O_CREAT | O_WRONLY, 0600);
+        ok = fd >= 0;
+        if (ok)
+            ::close(fd);
+    }
+    ~RawFile() { ::unlink(path.constData()); }
+    QByteArray path;
+    bool ok = false;
+};
+
+// Whether a local path given as raw bytes exists (QFile cannot name it).
+bool rawExists(const QByteArray &path)
+{
+    struct stat st{};
+    return ::lstat(path.constData(), &st) == 0;
+}
+
+// The names the terminal tests store: what a shell shows GNU ls printing for
+// them on a terminal, and what vdrive prints (the same, but for the
+// characters GNU ls prints raw: C1 controls and format characters).
+struct ShownName
+{
+    QByteArray raw;
+    QByteArray gnu;    // GNU ls --quoting-style=shell-escape, or empty where vdrive differs
+    QByteArray vdrive; // vdrive on a terminal
+};
+
+const std::vector<ShownName> &shownNames()
+{
+    static const std::vector<ShownName> names = {
+        {"plain.txt", "plain.txt", "plain.txt"},
+        {"a\x1b[31mred", "'a'$'\\033''[31mred'", "'a'$'\\033''[31mred'"},
+        {"\x1b]0;title\x07", "''$'\\033'']0;title'$'\\a'", "''$'\\033'']0;title'$'\\a'"},
+        {"nl\nx", "'nl'$'\\n''x'", "'nl'$'\\n''x'"},
+        {"tab\tx", "'tab'$'\\t''x'", "'tab'$'\\t''x'"},
+        {"del\x7f", "'del'$'\\177'", "'del'$'\\177'"},
+        {"sp ace", "'sp ace'", "'sp ace'"},
+        {"it's", "\"it's\"", "\"it's\""},
+        {"it's $x", "'it'\\''s $x'", "'it'\\''s $x'"},
+        {"#start", "'#start'", "'#start'"},
+        {"mid#dle", "mid#dle", "mid#dle"},
+        {"~tilde", "'~tilde'", "'~tilde'"},
+        {"a=b", "'a=b'", "'a=b'"},
+        {"br{x}", "br{x}", "br{x}"},
+        {"{", "'{'", "'{'"},
+        {"q?", "'q?'", "'q?'"},
+        {"dq\"x", "'dq\"x'", "'dq\"x'"},
+        {"back\\slash", "'back\\slash'", "'back\\slash'"},
+        {"\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac", "\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac", "\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac"}, // é日本
+        {"rlo\xe2\x80\xae" "evil", {}, "'rlo'$'\\u202E''evil'"},                                          // U+202E
+        {"c1\xc2\x85x", {}, "'c1'$'\\u0085''x'"},                                                      // U+0085
+        {"zw\xe2\x80\x8bj", {}, "'zw'$'\\u200B''j'"},                                                 // U+200B
+    };
+    return names;
+}
 
 // The local tree the session stores: nested folders, an empty folder, a
 // hidden file, and files of 0 B, 1 B, 3 KiB, 2 MiB and 17 MiB.
@@ -606,6 +686,11 @@ private Q_SLOTS:
         QCOMPARE(readFile(fresh + u"/sub/f.txt"_s), QByteArray("inside sub"));
         EXPECT_EXIT(run(sb, {u"get"_s, u"/t/top.txt"_s, sb.path(u"fresh"_s)}), ExitOk); // into a folder, under its name
         QCOMPARE(readFile(sb.path(u"fresh/top.txt"_s)), QByteArray("top"));
+        // LOCAL itself, named on the command line, may be a link to a folder: it is followed.
+        QVERIFY(QDir().mkpath(sb.path(u"real"_s)));
+        QVERIFY(QFile::link(sb.path(u"real"_s), sb.path(u"via-link"_s)));
+        EXPECT_EXIT(run(sb, {u"get"_s, u"-r"_s, u"/t"_s, sb.path(u"via-link"_s)}), ExitOk);
+        QCOMPARE(readFile(sb.path(u"real/sub/f.txt"_s)), QByteArray("inside sub"));
     }
 
     void putSkipsLinksAndSpecialFiles()
@@ -619,17 +704,18 @@ private Q_SLOTS:
         QVERIFY(QFile::link(src + u"/a"_s, src + u"/link-to-a"_s));
         QVERIFY(QFile::link(u"/etc"_s, src + u"/d/etc"_s));
         QCOMPARE(::mkfifo(QFile::encodeName(src + u"/fifo"_s).constData(), 0600), 0);
+        QVERIFY(makeSocket(src + u"/sock"_s));
         // A name that is not UTF-8 (any bytes but '/' and NUL make a Linux name).
-        const int fd = ::open((QFile::encodeName(src) + "/bad-\xff-name").constData(), O_CREAT | O_WRONLY, 0600);
-        QVERIFY(fd >= 0);
-        ::close(fd);
+        const RawFile badName(QFile::encodeName(src) + "/bad-\xff-name");
+        QVERIFY(badName.ok);
         const Run r = run(sb, {u"put"_s, u"-r"_s, src, u"/s"_s});
         EXPECT_EXIT(r, ExitOk);
         EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/link-to-a'"_s.arg(src));
         EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped the symbolic link '%1/d/etc'"_s.arg(src));
-        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/fifo': not a regular file or folder"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/fifo': a FIFO, not a regular file or folder"_s.arg(src));
+        EXPECT_CONTAINS(r.errText(), u"vdrive: warning: skipped '%1/sock': a socket, not a regular file or folder"_s.arg(src));
         EXPECT_CONTAINS(r.errText(), u"its name is not valid UTF-8"_s);
-        EXPECT_CONTAINS(r.outText(), u"skipped 4"_s);
+        EXPECT_CONTAINS(r.outText(), u"skipped 5"_s);
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/s"_s})), (QStringList{u"a"_s, u"d/"_s}));
         QCOMPARE(run(sb, {u"ls"_s, u"/s/d"_s}).out, QByteArray());
         // put into an existing folder puts the folder inside it (cp -r's rule).
@@ -644,6 +730,280 @@ private Q_SLOTS:
         EXPECT_EXIT(run(sb, {u"ls"_s, u"/new"_s}), ExitNotFound);                                                 // and nothing kept
         EXPECT_EXIT(run(sb, {u"put"_s, src + u"/a"_s, sb.path(u"src/link-to-a"_s), u"/new/deeper"_s}), ExitOk);
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/new/deeper"_s})), (QStringList{u"a"_s, u"link-to-a"_s})); // named links are followed
+    }
+
+    // Arguments that are not valid UTF-8 are refused before anything is
+    // done (exit 2), naming the argument and showing it escaped. Qt would
+    // have turned each invalid byte into U+FFFD, so '/a\xff' and '/a\xfe'
+    // would both have named the node '/a<U+FFFD>'.
+    void invalidUtf8Arguments()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        QVERIFY(writeFile(sb.path(u"x"_s), "x bytes"));
+        const QByteArray fffd = "\xef\xbf\xbd"; // U+FFFD, what Qt makes of an invalid byte
+        const QByteArray local = QFile::encodeName(sb.path(u"local-"_s)) + "\xff";
+        const RawFile localFile(local); // a local file whose name is not UTF-8
+        QVERIFY(localFile.ok);
+        // The names the invalid ones would have become.
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "put", "x", "/a" + fffd}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "put-object", "x", "k" + fffd}), ExitOk);
+        const qint64 before = generation(sb);
+
+        const std::vector<std::pair<QList<QByteArray>, QString>> cases = {
+            {{"-c", "d", "put", "x", "/a\xff"}, u"VPATH '/a'$'\\377' is not valid UTF-8: names, paths and keys in a collection are UTF-8"_s},
+            {{"-c", "d", "rm", "/a\xfe"}, u"VPATH '/a'$'\\376' is not valid UTF-8"_s},
+            {{"-c", "d", "mv", "/a" + fffd, "/b\xc3("}, u"DST '/b'$'\\303''(' is not valid UTF-8"_s},
+            {{"-c", "d", "mkdir", "-p", "/ok", "/also/\xed\xa0\x80"}, u"VPATH '/also/'$'\\355\\240\\200' is not valid UTF-8"_s}, // a surrogate
+            {{"-c", "d", "put-object", "x", "--", "k\xff"}, u"KEY 'k'$'\\377' is not valid UTF-8"_s},
+            {{"-c", "d", "rm-object", "k\xfe"}, u"KEY 'k'$'\\376'"_s},
+            {{"init", "n\xffm"}, u"NAME 'n'$'\\377''m' is not valid UTF-8"_s},
+            {{"-c", "d\xff", "ls"}, u"-c 'd'$'\\377' is not valid UTF-8"_s},
+            {{"-c", "d", "--at", "s\xff", "ls"}, u"--at 's'$'\\377'"_s},
+            {{"-c", "d", "snapshot", "create", "s\xc0\x80"}, u"NAME 's'$'\\300\\200'"_s}, // an overlong NUL
+            {{"-c", "d", "json", "set", "/j.json", "\"\xff\""}, u"JSONTEXT"_s},
+            {{"-c", "d", "put", local, "/c"}, u"LOCAL '%1'$'\\377' is a local path that is not valid UTF-8"_s.arg(sb.path(u"local-"_s))},
+            {{"-c", "d", "get", "/a" + fffd, "out-\xff"}, u"LOCAL 'out-'$'\\377' is a local path that is not valid UTF-8"_s},
+            {{"--data-dir", "elsewhere-\xff", "collections"}, u"--data-dir 'elsewhere-'$'\\377' is a local path"_s},
+            {{"\xff"}, u"the argument ''$'\\377' is not valid UTF-8"_s},
+        };
+        for (const auto &[args, message] : cases) {
+            const Run r = sb.runBytes(args);
+            EXPECT_EXIT(r, ExitUsage);
+            EXPECT_CONTAINS(r.errText(), u"vdrive: "_s + message);
+            EXPECT_CONTAINS(r.errText(), u"Try 'vdrive --help'."_s);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        }
+        // Nothing changed and nothing aliased.
+        QCOMPARE(generation(sb), before);
+        QCOMPARE(run(sb, {u"cat"_s, u"/a\uFFFD"_s}).out, QByteArray("x bytes"));
+        QCOMPARE(outLines(run(sb, {u"ls"_s})), QStringList{u"a\uFFFD"_s});
+        QCOMPARE(sb.objects(kCollection).size(), 1);
+        QCOMPARE(outLines(sb.run({u"collections"_s})).size(), 1);
+        QVERIFY(!rawExists(QFile::encodeName(sb.path(u"out-"_s)) + "\xff"));
+    }
+
+    // A FIFO named on the command line is stored from its stream, as '-'
+    // stores standard input; here fed by a writer process.
+    void putFifoStoresItsStream()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        EXPECT_EXIT(run(sb, {u"mkdir"_s, u"/in"_s}), ExitOk);
+        const QString fifo = sb.path(u"pipe"_s);
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+        const QByteArray bytes = randomBytes(3 * MiB + 5, 11); // far more than a pipe holds
+        QVERIFY(writeFile(sb.path(u"src.bin"_s), bytes));
+
+        QProcess put;
+        sb.start(put, {u"-c"_s, kCollection, u"put"_s, fifo, u"/in/"_s});
+        QVERIFY(put.waitForStarted(kTimeoutMs));
+        // The writer opens the FIFO in its own process (a shell redirection),
+        // where the open waits for vdrive to open it too; its destructor
+        // kills it should vdrive never do so.
+        QProcess writer;
+        writer.start(u"/bin/sh"_s, {u"-c"_s, u"exec cat \"$1\" > \"$2\""_s, u"sh"_s, sb.path(u"src.bin"_s), fifo});
+        QVERIFY(put.waitForFinished(kTimeoutMs));
+        const QString err = QString::fromUtf8(put.readAllStandardError());
+        QVERIFY2(put.exitStatus() == QProcess::NormalExit && put.exitCode() == ExitOk, qPrintable(err));
+        QCOMPARE(put.readAllStandardOutput(), QByteArray("stored /in/pipe (3.00 MiB)\n"));
+        QVERIFY(writer.waitForFinished(kTimeoutMs));
+        QCOMPARE(writer.exitCode(), 0);
+        QCOMPARE(run(sb, {u"cat"_s, u"/in/pipe"_s}).out, bytes);
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+    }
+
+    // A device or a socket named on the command line is refused before
+    // anything is stored (exit 2), alone or among other files.
+    void putRefusesDevicesAndSockets()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        QVERIFY(writeFile(sb.path(u"f.txt"_s), "f"));
+        QVERIFY(makeSocket(sb.path(u"sock"_s)));
+        const qint64 before = generation(sb);
+        const std::vector<std::pair<QStringList, QString>> cases = {
+            {{u"/dev/null"_s, u"/null"_s}, u"'/dev/null' is a character device: put stores regular files, FIFOs"_s},
+            {{u"/dev/zero"_s, u"/zero"_s}, u"'/dev/zero' is a character device"_s},
+            {{u"-r"_s, u"/dev/zero"_s, u"/zero"_s}, u"'/dev/zero' is a character device"_s},
+            {{sb.path(u"sock"_s), u"/sock"_s}, u"'%1' is a socket"_s.arg(sb.path(u"sock"_s))},
+            {{sb.path(u"f.txt"_s), u"/dev/null"_s, u"/dir/"_s}, u"'/dev/null' is a character device"_s},
+        };
+        for (const auto &[args, message] : cases) {
+            const Run r = run(sb, QStringList{u"put"_s} + args);
+            EXPECT_EXIT(r, ExitUsage);
+            EXPECT_CONTAINS(r.errText(), u"vdrive: "_s + message);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        }
+        QCOMPARE(generation(sb), before);
+        QCOMPARE(run(sb, {u"ls"_s}).out, QByteArray());
+    }
+
+    // get -r of many files writes exactly them, and nothing else.
+    void getManyFiles()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"many"_s);
+        for (int d = 0; d < 4; ++d)
+            for (int i = 0; i < 250; ++i)
+                QVERIFY(makeFile(u"%1/d%2/sub%3/f-%4"_s.arg(src).arg(d).arg(i % 5).arg(i), randomBytes(i * 7 % 5000, quint32(d * 1000 + i))));
+        QVERIFY(QDir().mkpath(src + u"/empty/deeper"_s));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/many"_s}), ExitOk);
+        const Run get = run(sb, {u"get"_s, u"-r"_s, u"/many"_s, u"restored/here"_s});
+        EXPECT_EXIT(get, ExitOk);
+        QVERIFY2(get.outText().startsWith(u"wrote 1000 files ("_s) && get.outText().endsWith(u") and 27 folders into restored/here\n"_s),
+                 qPrintable(get.describe()));
+        const QString diff = compareTrees(localTree(src), localTree(sb.path(u"restored/here"_s)));
+        QVERIFY2(diff.isEmpty(), qPrintable(diff));
+        // Again with --force over part of the copy (each file replaced whole), and the times kept.
+        QVERIFY(writeFile(sb.path(u"restored/here/d1/sub2/f-7"_s), "changed locally"));
+        EXPECT_EXIT(run(sb, {u"get"_s, u"-r"_s, u"--force"_s, u"/many/d1/sub2"_s, u"restored/here/d1/sub2"_s}), ExitOk);
+        QCOMPARE(compareTrees(localTree(src), localTree(sb.path(u"restored/here"_s))), QString());
+        const QJsonObject st = parseJson(run(sb, {u"--json"_s, u"stat"_s, u"/many/d1/sub2/f-7"_s})).toArray().at(0).toObject();
+        QCOMPARE(QFileInfo(sb.path(u"restored/here/d1/sub2/f-7"_s)).lastModified().toUTC(),
+                 QDateTime::fromString(st.value(u"modified"_s).toString(), Qt::ISODateWithMs));
+    }
+
+    // Ctrl-C during get -r keeps nothing of it: no temporary, no file under
+    // its final name (not even those written completely before), no folder
+    // it created; what LOCAL held before is untouched.
+    void getInterrupted()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (int i = 0; i < 200; ++i) // "a/…" comes before "big.bin": written first
+            QVERIFY(makeFile(u"%1/a/small-%2"_s.arg(src).arg(i), randomBytes(2000, quint32(i))));
+        QVERIFY(makeFile(src + u"/big.bin"_s, randomBytes(96 * MiB, 5)));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        const QString local = sb.path(u"restore"_s);
+        QVERIFY(makeFile(local + u"/mine.txt"_s, "keep me"));
+        const QString copy = local + u"/copy"_s;
+
+        QProcess get;
+        sb.start(get, {u"-c"_s, kCollection, u"get"_s, u"-r"_s, u"/t"_s, copy});
+        QVERIFY(get.waitForStarted(kTimeoutMs));
+        // Wait (bounded) until big.bin is being written: something but the
+        // folder "a" appears in the copy. Then stop vdrive where it is.
+        QElapsedTimer clock;
+        clock.start();
+        auto bigStarted = [&] {
+            return QDir(copy).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot).size() > 1;
+        };
+        while (!bigStarted() && get.state() == QProcess::Running && !clock.hasExpired(kTimeoutMs))
+            QThread::usleep(200);
+        QVERIFY2(bigStarted(), get.readAllStandardError().constData());
+        QCOMPARE(::kill(pid_t(get.processId()), SIGSTOP), 0);
+        QVERIFY2(!QFileInfo::exists(copy + u"/big.bin"_s), "big.bin is under its final name before the copy has ended");
+        QCOMPARE(::kill(pid_t(get.processId()), SIGINT), 0);
+        QCOMPARE(::kill(pid_t(get.processId()), SIGCONT), 0);
+        QVERIFY(get.waitForFinished(kTimeoutMs));
+        const QString err = QString::fromUtf8(get.readAllStandardError());
+        QVERIFY2(get.exitStatus() == QProcess::NormalExit && get.exitCode() == ExitCancelled, qPrintable(err));
+        EXPECT_CONTAINS(err, u"vdrive: cancelled: "_s);
+        EXPECT_CONTAINS(err, u"nothing of the copy was kept"_s);
+        const std::map<QString, QByteArray> want{{u"mine.txt"_s, "keep me"}};
+        QCOMPARE(compareTrees(want, localTree(local)), QString());
+    }
+
+    // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
+    // so no stored name can send the terminal an escape sequence, a newline
+    // or a bidi override; through a pipe, and with --json, the bytes are exact.
+    void namesOnTerminal()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"names"_s);
+        QVERIFY(QDir().mkpath(src));
+        QByteArray rawListing; // ls through a pipe: the names, one a line, byte order
+        std::vector<ShownName> sorted = shownNames();
+        std::sort(sorted.begin(), sorted.end(), [](const ShownName &a, const ShownName &b) { return a.raw < b.raw; });
+        for (const ShownName &n : sorted) {
+            QVERIFY(writeFile(src + u'/' + QString::fromUtf8(n.raw), "n"));
+            rawListing += n.raw + '\n';
+        }
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/n"_s}), ExitOk);
+
+        // ls: a pipe gets the bytes, a terminal the quoted names.
+        const Run piped = sb.runBytes({"-c", "d", "ls", "/n"});
+        EXPECT_EXIT(piped, ExitOk);
+        QCOMPARE(piped.out, rawListing);
+        const Run onTty = sb.runBytes({"-c", "d", "ls", "/n"}, Tty::Stdout);
+        EXPECT_EXIT(onTty, ExitOk);
+        QByteArray want;
+        for (const ShownName &n : sorted)
+            want += n.vdrive + '\n';
+        QCOMPARE(onTty.out, want);
+        QVERIFY(!onTty.out.contains('\x1b') && !onTty.out.contains("\xe2\x80\xae"));
+
+        // The same quoting as GNU ls (from coreutils, run here), where GNU escapes.
+        QProcess ls;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(u"LC_ALL"_s, u"C.UTF-8"_s);
+        ls.setProcessEnvironment(env);
+        ls.start(u"ls"_s, {u"-1"_s, u"--quoting-style=shell-escape"_s, src});
+        QVERIFY(ls.waitForFinished(kTimeoutMs));
+        QByteArrayList gnu = ls.readAllStandardOutput().split('\n');
+        gnu.removeAll(QByteArray());
+        std::sort(gnu.begin(), gnu.end());
+        QByteArrayList expectedGnu;
+        for (const ShownName &n : sorted)
+            if (!n.gnu.isEmpty())
+                expectedGnu << n.gnu;
+        std::sort(expectedGnu.begin(), expectedGnu.end());
+        const QByteArrayList outLinesTty = onTty.out.split('\n');
+        for (const QByteArray &g : expectedGnu) {
+            QVERIFY2(gnu.contains(g), qPrintable(u"GNU ls does not print %1"_s.arg(QString::fromUtf8(g))));
+            QVERIFY2(outLinesTty.contains(g), qPrintable(u"vdrive does not print %1"_s.arg(QString::fromUtf8(g))));
+        }
+
+        // Everything else that prints names, on a terminal: quoted, never raw.
+        const QByteArray esc = "a\x1b[31mred";
+        const QByteArray rlo = "rlo\xe2\x80\xae" "evil";
+        EXPECT_EXIT(run(sb, {u"snapshot"_s, u"create"_s, u"before"_s}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "mv", "/n/" + esc, "/n/" + rlo + "2"}), ExitOk);
+        EXPECT_EXIT(sb.runBytes({"-c", "d", "rm", "/n/nl\nx"}), ExitOk);
+        const std::vector<std::pair<QList<QByteArray>, QByteArrayList>> commands = {
+            {{"ls", "-l", "/n"}, {"  'rlo'$'\\u202E''evil2'\n", "  'tab'$'\\t''x'\n"}},
+            {{"stat", "/n/" + rlo}, {"path      '/n/rlo'$'\\u202E''evil'"}},
+            {{"du", "/n"}, {"/n"}},
+            {{"trash", "list"}, {"'/n/nl'$'\\n''x'"}},
+            {{"snapshot", "diff", "before"}, {"R '/n/a'$'\\033''[31mred' -> '/n/rlo'$'\\u202E''evil2'", "D '/n/nl'$'\\n''x'"}},
+            {{"--at", "before", "ls", "/n"}, {"'a'$'\\033''[31mred'"}},
+        };
+        for (const auto &[args, shown] : commands) {
+            const Run r = sb.runBytes(QList<QByteArray>{"-c", "d"} + args, Tty::Stdout);
+            EXPECT_EXIT(r, ExitOk);
+            for (const QByteArray &s : shown)
+                EXPECT_CONTAINS(r.outText(), QString::fromUtf8(s));
+            QVERIFY2(!r.out.contains('\x1b') && !r.out.contains("\xe2\x80\xae"), qPrintable(r.describe()));
+        }
+        // Errors and warnings on a terminal (stderr).
+        const Run missing = sb.runBytes({"-c", "d", "stat", "/n/missing-" + rlo + "\x1b[2J"}, Tty::Stderr);
+        EXPECT_EXIT(missing, ExitNotFound);
+        EXPECT_CONTAINS(missing.errText(), u"/n/missing-rlo\\u202Eevil\\033[2J"_s);
+        QVERIFY2(!missing.err.contains('\x1b') && !missing.err.contains("\xe2\x80\xae"), qPrintable(missing.describe()));
+        const QString links = sb.path(u"links"_s);
+        QVERIFY(QDir().mkpath(links));
+        QVERIFY(QFile::link(src, links + u"/\x1b]0;owned\x07"_s));
+        const Run warned = sb.runBytes({"-c", "d", "put", "-r", QFile::encodeName(links), "/l"}, Tty::Both);
+        EXPECT_EXIT(warned, ExitOk);
+        EXPECT_CONTAINS(warned.errText(), u"vdrive: warning: skipped the symbolic link '%1/'$'\\033'']0;owned'$'\\a'"_s.arg(links));
+        QVERIFY2(!warned.err.contains('\x1b') && !warned.err.contains('\x07'), qPrintable(warned.describe()));
+        // The same through a pipe: the exact bytes, as before.
+        const Run warnedPiped = sb.runBytes({"-c", "d", "put", "-r", QFile::encodeName(links), "/l2"});
+        EXPECT_CONTAINS(warnedPiped.errText(), u"vdrive: warning: skipped the symbolic link '%1/\x1b]0;owned\x07'"_s.arg(links));
+        // --json is never quoted, terminal or not.
+        const Run json = sb.runBytes({"-c", "d", "--json", "stat", "/n/" + rlo}, Tty::Stdout);
+        EXPECT_EXIT(json, ExitOk);
+        QCOMPARE(parseJson(json).toArray().at(0).toObject().value(u"name"_s).toString().toUtf8(), rlo);
     }
 
     // 2,000 files in one put -r: a few commits, not one per file.
@@ -669,8 +1029,8 @@ private Q_SLOTS:
         QCOMPARE(outLines(run(sb, {u"ls"_s, u"/bulk/many/x"_s})).size(), 1000);
         const QJsonObject du = parseJson(run(sb, {u"du"_s, u"-s"_s, u"--json"_s, u"/bulk"_s})).toArray().at(0).toObject();
         QCOMPARE(du.value(u"files"_s).toInteger(), qint64(2000));
-        // Every name arrived; a sample of contents (get -r syncs every file it
-        // writes, which the session already covers).
+        // Every name arrived; a sample of contents (getManyFiles copies a
+        // whole tree back out).
         QStringList want;
         for (int i = 0; i < 1000; ++i)
             want << u"file-%1.txt"_s.arg(i);
