@@ -2,6 +2,8 @@
 
 #include "core/bytes.h"
 
+#include <algorithm>
+
 namespace vd::storage {
 
 QByteArray BitmapCopy::encode() const
@@ -80,7 +82,8 @@ Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta)
     return alloc;
 }
 
-Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc)
+Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc,
+                                   bool requireNextRoom)
 {
     BitmapCopy copy;
     copy.generation = generation;
@@ -90,6 +93,15 @@ Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committ
     loc.length = uint32_t(bytes.size());
     loc.offset = nextBitmapOffset(committed, loc.length);
     loc.hash = Hash256::fromView(QByteArrayView(bytes).last(32));
+    // The disk space of this copy and of where the next one of the same
+    // size goes is taken now: a commit that does not grow idvd (a delete on
+    // a full disk) then writes only where space is already allocated.
+    const uint64_t end = loc.offset + loc.length;
+    const uint64_t nextEnd = std::max(end, nextBitmapOffset(loc, loc.length) + loc.length);
+    Status room = file.allocate(0, nextEnd);
+    if (!room && !requireNextRoom && room.code() == ErrorCode::NoSpace)
+        room = file.allocate(0, end);
+    VD_TRY(room);
     VD_TRY(file.write(loc.offset, bytes));
     return loc;
 }

@@ -33,6 +33,11 @@ uint64_t nextBitmapOffset(const BitmapLocation &committed, uint32_t newLength);
 // Reads the copy .meta points at and checks it against .meta.
 Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta);
 // Writes a copy for `generation` and returns where it went (not synced).
-Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc);
+// The file's disk space is taken first for this copy and for the next one
+// of the same size (so a commit that does not grow idvd never needs new
+// space here); without requireNextRoom, a full disk only fails it when this
+// copy itself has no room.
+Result<BitmapLocation> writeBitmap(io::File &file, const BitmapLocation &committed, uint64_t generation, const BlockAllocator &alloc,
+                                   bool requireNextRoom = true);
 
 } // namespace vd::storage

@@ -55,6 +55,8 @@ Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out
         return {};
     };
     out->emplace_back(Extent{0, 0}, QStringLiteral("the head block"));
+    for (const Extent &e : m_space->reserve())
+        out->emplace_back(e, QStringLiteral("a block of the free-space reserve"));
     for (const auto &[offset, seg] : m_catalogStore->segments())
         out->emplace_back(seg.extent, QStringLiteral("catalog block at %1").arg(offset));
     Status inner;

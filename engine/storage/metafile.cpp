@@ -62,8 +62,8 @@ Result<Meta> Meta::decodeCopy(QByteArrayView bytes)
         return Status::corruption(QStringLiteral(".meta copy: body length %1 out of range").arg(bodyLength));
     if (sha256(bytes.first(bodyLength)) != Hash256::fromView(bytes.sliced(bodyLength, 32)))
         return Status::corruption(QStringLiteral(".meta copy: checksum mismatch"));
-    if (format != kFormat)
-        return Status::versionMismatch(QStringLiteral(".meta is format %1; this build of vdrive reads format %2").arg(format).arg(kFormat));
+    if (format != 2 && format != kFormat)
+        return Status::versionMismatch(QStringLiteral(".meta is format %1; this build of vdrive reads formats 2 to %2").arg(format).arg(kFormat));
     ByteReader body(bytes.first(bodyLength), QStringLiteral(".meta copy"));
     body.skip(16);
     Meta m;
@@ -103,7 +103,7 @@ Result<Meta> Meta::decodeCopy(QByteArrayView bytes)
         return Status::corruption(QStringLiteral(".meta copy: packing parameters out of range"));
     if (m.bitmap.length > 64 + 4 * uint64_t(kMaxUnits) || m.bitmap.offset > (uint64_t(1) << 40))
         return Status::corruption(QStringLiteral(".meta copy: bitmap location out of range"));
-    auto root = RootRecord::decode(rootBytes);
+    auto root = RootRecord::decode(rootBytes, format >= 3);
     if (!root)
         return root.status().withContext(QStringLiteral(".meta copy"));
     m.root = std::move(root).value();

@@ -29,7 +29,10 @@ struct BitmapLocation
 struct Meta
 {
     static constexpr int kCopySize = 4096;
-    static constexpr uint16_t kFormat = 2; // 2: the root record carries the tree's counters
+    // 2: the root record carries the tree's counters; 3: and the catalog
+    // format and the free-space reserve. Format 2 copies are still read (the
+    // next commit writes format 3).
+    static constexpr uint16_t kFormat = 3;
     static constexpr int kMaxNameBytes = 255;
     static constexpr int kMaxMembers = 64;
 

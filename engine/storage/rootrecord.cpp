@@ -55,10 +55,14 @@ QByteArray RootRecord::encode() const
     w.u64(firstChange);
     w.u64(vnodeCount);
     w.u64(fileBytes);
+    w.u16(catalogFormat);
+    w.u8(uint8_t(reserve.size()));
+    for (const Extent &e : reserve)
+        w.u64(e.offset | e.sizeClass);
     return out;
 }
 
-Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
+Result<RootRecord> RootRecord::decode(QByteArrayView bytes, bool withTail)
 {
     ByteReader r(bytes, QStringLiteral("root record"));
     RootRecord rec;
@@ -85,7 +89,27 @@ Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
     rec.firstChange = r.u64();
     rec.vnodeCount = r.u64();
     rec.fileBytes = r.u64();
+    rec.catalogFormat = 1;
+    if (withTail) {
+        rec.catalogFormat = r.u16();
+        const uint8_t reserved = r.u8();
+        if (reserved > kMaxReserveBlocks)
+            r.fail(QStringLiteral("%1 reserve blocks, at most %2 allowed").arg(reserved).arg(kMaxReserveBlocks));
+        for (uint8_t i = 0; i < reserved && r.ok(); ++i) {
+            const uint64_t v = r.u64();
+            const Extent e{v & ~uint64_t(0xff), uint8_t(v & 0xff)};
+            if (r.ok() && (!e.isValid() || e.offset < kSlotSize))
+                r.fail(QStringLiteral("reserve block %1 at offset %2 class %3 is not a block").arg(i).arg(e.offset).arg(e.sizeClass));
+            rec.reserve.push_back(e);
+        }
+    }
     VD_TRY(r.finish());
+    if (rec.catalogFormat == 0)
+        return Status::corruption(QStringLiteral("root record: catalog format 0"));
+    if (rec.catalogFormat > kCatalogFormat)
+        return Status::versionMismatch(QStringLiteral("the catalog is format %1; this build of vdrive reads formats 1 to %2 (a newer vdrive wrote it)")
+                                           .arg(rec.catalogFormat)
+                                           .arg(kCatalogFormat));
     if (rec.pinnedThrough > rec.generation || rec.firstChange > rec.nextChange || rec.firstChange == 0)
         return Status::corruption(QStringLiteral("root record: tree counters out of range"));
     if (rec.openSegmentOffset != 0) {
@@ -103,7 +127,7 @@ QByteArray HeadSlot::encode(const Ruid &collection, const RootRecord &root)
     QByteArray out;
     ByteWriter w(&out);
     w.u32(kMagic);
-    w.u16(2);
+    w.u16(kFormat);
     w.u16(uint16_t(body.size()));
     w.bytes(collection.view());
     w.bytes(body);
@@ -116,8 +140,9 @@ Result<RootRecord> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection
     ByteReader r(bytes, QStringLiteral("idvd head root record"));
     if (r.u32() != kMagic)
         return Status::corruption(QStringLiteral("idvd head root record: bad magic"));
-    if (r.u16() != 2)
-        return Status::versionMismatch(QStringLiteral("idvd head root record: unknown format"));
+    const uint16_t format = r.u16();
+    if (format != 2 && format != kFormat)
+        return Status::versionMismatch(QStringLiteral("idvd head root record: unknown format %1").arg(format));
     const uint16_t len = r.u16();
     if (len > RootRecord::kMaxEncodedSize)
         return Status::corruption(QStringLiteral("idvd head root record: length %1 too large").arg(len));
@@ -130,7 +155,7 @@ Result<RootRecord> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection
         return Status::corruption(QStringLiteral("idvd head root record: checksum mismatch"));
     if (owner != collection)
         return Status::corruption(QStringLiteral("idvd head belongs to collection %1, not %2").arg(owner.toString(), collection.toString()));
-    return RootRecord::decode(body);
+    return RootRecord::decode(body, format >= 3);
 }
 
 } // namespace vd::storage

@@ -52,6 +52,7 @@ struct DriveOptions
 
 struct PieceInfo
 {
+    bool zero = false;   // a run of zeros: nothing stored (no block, no hash)
     bool packed = false; // a slot in a SmallBlock, else a whole block
     Ruid blockId;
     uint64_t version = 0;
@@ -138,8 +139,10 @@ public:
     Result<std::vector<ClusterInfo>> clusters(const QString &path, const QString &at = {});
 
     // Files.
-    // Creates or replaces a file with the bytes of in (any size).
-    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {});
+    // Creates or replaces a file with the bytes of in (any size). Blocks of
+    // zeros cost no space; holes (optional) says where in is known to be
+    // zero (a sparse file's holes), which is then not even read.
+    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {}, io::ZeroRuns *holes = nullptr);
     Result<VNode> putFileBytes(const QString &path, QByteArrayView bytes);
     // Writes data at offset (past the end: the gap reads as zeros), creating
     // the file if needed; only the clusters the range touches are rewritten.
@@ -158,7 +161,11 @@ public:
     // `at` copies out of a snapshot.
     Result<VNode> copy(const QString &from, const QString &to, const QString &at = {});
     // Removes path (a folder only with recursive). toTrash keeps it in the
-    // trash, where restoreFromTrash() finds it.
+    // trash, where restoreFromTrash() finds it. Removing works on a full
+    // disk (its commit may use the reserve); a permanent removal too large
+    // for the room left commits in batches as it goes — what is left of the
+    // node then waits in the trash, so a failure or crash part way leaves a
+    // consistent tree and `emptyTrash` finishes the job.
     Status remove(const QString &path, bool recursive, bool toTrash);
 
     Result<std::vector<TrashEntry>> listTrash();
@@ -247,6 +254,18 @@ private:
     Status recordChange(ChangeOp op, const VNode &n);
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
     Status removeTree(const VNode &n);
+    // A permanent removal that may commit part way (see remove()).
+    struct Removal
+    {
+        VNode top;           // as it hangs now: in its folder, or in the trash
+        bool inTrash = false;
+        QString originalPath;
+        // The folders being emptied (outermost first) and the entries
+        // removed from each since the last commit.
+        std::vector<std::pair<Ruid, int64_t>> pending;
+    };
+    Status removeInBatches(Removal &r, const VNode &n);
+    Status commitRemoval(Removal &r);
     Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal);
     Result<VNode> ensureFolders(const QString &path);
     Status checkFolders(const QString &path);
