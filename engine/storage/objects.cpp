@@ -546,22 +546,58 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         // When the input's length is known (a file, a buffer), a small one
         // is read into a buffer of its size, not a 1 MiB one grown later.
         const qint64 known = in.isSequential() ? -1 : std::max<qint64>(0, in.size() - in.pos());
-        for (;;) {
-            if (filled == 0) {
-                // At a block boundary inside a run of zeros: one zero piece
-                // per whole block of it, after the blocks still on their way.
-                const uint64_t zeros = zerosHere();
-                if (zeros >= uint64_t(fullBlock)) {
-                    while (!pipeline.jobs.empty())
-                        VD_TRY(finishOldest());
-                    for (uint64_t n = zeros / uint64_t(fullBlock); n > 0; --n) {
-                        VD_TRY(addPiece(Piece::zeros(uint32_t(fullBlock))));
-                        inPos += uint64_t(fullBlock);
-                        VD_TRY(advance(uint64_t(fullBlock)));
-                    }
-                    mustSeek = true;
-                    continue;
+        // What is buffered goes into the largest blocks it fills, the tail
+        // into a SmallBlock (or, all zeros, into zero pieces): at the end of
+        // the input, and where a long run of known zeros begins.
+        auto writeBuffered = [&]() -> Status {
+            while (!pipeline.jobs.empty())
+                VD_TRY(finishOldest());
+            const QByteArray &buffer = buffers[size_t(cur)];
+            qsizetype pos = 0;
+            for (int c = kClassCount - 1; c >= 0; --c) {
+                const qsizetype cap = qsizetype(BlockHeader::capacity(c));
+                while (filled - pos >= cap) {
+                    VD_TRY_ASSIGN(const Piece p, payloadPiece(c, QByteArrayView(buffer).sliced(pos, cap)));
+                    VD_TRY(addPiece(p));
+                    pos += cap;
                 }
+            }
+            const qsizetype tail = filled - pos;
+            if (tail > 0) {
+                const QByteArrayView bytes = QByteArrayView(buffer).sliced(pos, tail);
+                if (isAllZero(bytes)) {
+                    VD_TRY(addPiece(Piece::zeros(uint32_t(tail))));
+                } else if (uint64_t(tail) < m_meta.smallThreshold) {
+                    VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes));
+                    VD_TRY(addPiece(p));
+                } else {
+                    VD_TRY_ASSIGN(const Piece p, writeBlockPiece(0, bytes));
+                    VD_TRY(addPiece(p));
+                }
+            }
+            filled = 0;
+            return {};
+        };
+        for (;;) {
+            // A known run of zeros of a slot or more (or any, at a block
+            // boundary) is not read: the data before it is written out as
+            // if the input ended there, and the run becomes zero pieces.
+            // Shorter runs inside data are read as zeros (a block that ends
+            // up all zeros still becomes a zero piece).
+            if (const uint64_t zeros = zerosHere(); zeros >= kSlotSize || (zeros > 0 && filled == 0)) {
+                if (filled > 0)
+                    VD_TRY(writeBuffered());
+                while (!pipeline.jobs.empty())
+                    VD_TRY(finishOldest());
+                for (uint64_t left = zeros; left > 0;) {
+                    const uint64_t n = std::min<uint64_t>(left, uint64_t(fullBlock));
+                    VD_TRY(addPiece(Piece::zeros(uint32_t(n))));
+                    inPos += n;
+                    left -= n;
+                    VD_TRY(advance(n));
+                }
+                mustSeek = true;
+                continue;
             }
             qsizetype want = std::min(kReadChunk, fullBlock - filled);
             if (known >= 0 && uint64_t(known) + 1 > done)
@@ -573,8 +609,8 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             if (filled < fullBlock)
                 continue;
             // A full block goes to disk only once more bytes are known to
-            // follow (else the end-of-input rules below decide): peek, or
-            // see that a run of zeros follows.
+            // follow (else the end-of-input rules decide): peek, or see that
+            // a run of zeros follows.
             if (freeBuffers.empty())
                 VD_TRY(finishOldest());
             const int next = freeBuffers.back();
@@ -609,32 +645,7 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             filled = 0;
             VD_TRY(took(m));
         }
-        while (!pipeline.jobs.empty())
-            VD_TRY(finishOldest());
-        const QByteArray &buffer = buffers[size_t(cur)];
-        // The rest goes into the largest blocks it fills, the tail into a SmallBlock.
-        qsizetype pos = 0;
-        for (int c = kClassCount - 1; c >= 0; --c) {
-            const qsizetype cap = qsizetype(BlockHeader::capacity(c));
-            while (filled - pos >= cap) {
-                VD_TRY_ASSIGN(const Piece p, payloadPiece(c, QByteArrayView(buffer).sliced(pos, cap)));
-                VD_TRY(addPiece(p));
-                pos += cap;
-            }
-        }
-        const qsizetype tail = filled - pos;
-        if (tail > 0) {
-            const QByteArrayView bytes = QByteArrayView(buffer).sliced(pos, tail);
-            if (isAllZero(bytes)) {
-                VD_TRY(addPiece(Piece::zeros(uint32_t(tail))));
-            } else if (uint64_t(tail) < m_meta.smallThreshold) {
-                VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes));
-                VD_TRY(addPiece(p));
-            } else {
-                VD_TRY_ASSIGN(const Piece p, writeBlockPiece(0, bytes));
-                VD_TRY(addPiece(p));
-            }
-        }
+        VD_TRY(writeBuffered());
         if (!cluster.pieces.empty()) {
             VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
             ++written.clusters;
