@@ -111,6 +111,8 @@ QJsonObject nodeJson(const tree::VNode &n)
 
 QString pieceClass(const tree::PieceInfo &p)
 {
+    if (p.zero)
+        return QStringLiteral("zero");
     return p.packed ? QStringLiteral("packed") : QStringLiteral("%1MiB").arg(1 << p.sizeClass);
 }
 

@@ -164,6 +164,7 @@ int cmdInfo(Context &ctx)
                            {QStringLiteral("catalogBlocks"), qint64(i.catalogBlocks)},
                            {QStringLiteral("catalogBytes"), qint64(i.catalogBytes)},
                            {QStringLiteral("catalogLiveBytes"), qint64(i.catalogLiveBytes)},
+                           {QStringLiteral("reserveBytes"), qint64(i.reserveBytes)},
                            {QStringLiteral("objects"), qint64(i.objects)},
                            {QStringLiteral("objectBytes"), qint64(i.objectBytes)},
                            {QStringLiteral("vnodes"), qint64(i.vnodes)},
@@ -189,6 +190,7 @@ int cmdInfo(Context &ctx)
       << " in " << formatBytes(i.smallStoredBytes) << "\n";
     o << "catalog      " << count(i.catalogBlocks, "block", "blocks") << " (" << formatBytes(i.catalogBytes) << "), "
       << formatBytes(i.catalogLiveBytes) << " live\n";
+    o << "reserve      " << formatBytes(i.reserveBytes) << " kept on disk so that deleting works when the disk is full\n";
     o << "tree         " << count(i.vnodes, "node", "nodes") << " holding " << formatBytes(i.treeBytes) << " (the trash included), "
       << count(i.snapshots, "snapshot", "snapshots") << "\n";
     o << "objects      " << i.objects << " holding " << formatBytes(i.objectBytes) << "\n";

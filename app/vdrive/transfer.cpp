@@ -167,6 +167,7 @@ public:
         QFile file;
         QBuffer buffer;
         QIODevice *in = &file;
+        std::unique_ptr<io::FileHoles> holes;
         if (read) {
             buffer.setData(*read);
             buffer.open(QIODevice::ReadOnly);
@@ -184,10 +185,14 @@ public:
             const bool ok = isStdio(local) ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(local), file.open(QIODevice::ReadOnly));
             if (!ok)
                 return stopAt(cannotRead(local, file));
+            // A sparse file's holes are learnt from the file system (as cp
+            // --sparse does) and never read: they cost the drive nothing.
+            if (!isStdio(local) && !file.isSequential())
+                if (auto h = io::FileHoles::open(local))
+                    holes = std::move(h).value();
         }
-        auto n = m_drive.putFile(vpath, *in, [&](uint64_t done) {
-            return m_progress.tick([&] { return line(done, vpath); });
-        });
+        auto n = m_drive.putFile(
+            vpath, *in, [&](uint64_t done) { return m_progress.tick([&] { return line(done, vpath); }); }, holes.get());
         if (!n)
             return lost(n.status());
         ++files;

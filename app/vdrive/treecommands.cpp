@@ -65,13 +65,18 @@ void printStat(Context &ctx, const QString &path, const VNode &n, const std::vec
     for (const tree::ClusterInfo &c : clusters) {
         o << "  bytes " << c.start << "–" << c.start + c.length << " (" << formatBytes(c.length) << "), " << count(c.pieces.size(), "piece", "pieces")
           << ":\n";
-        for (const tree::PieceInfo &p : c.pieces)
+        for (const tree::PieceInfo &p : c.pieces) {
+            if (p.zero) {
+                o << QStringLiteral("    %1  %2  zeros (nothing stored)\n").arg(pieceClass(p), -6).arg(formatBytes(p.length), 10);
+                continue;
+            }
             o << QStringLiteral("    %1  %2  block %3 v%4  sha256 %5…\n")
                      .arg(pieceClass(p), -6)
                      .arg(formatBytes(p.length), 10)
                      .arg(p.blockId.toString())
                      .arg(p.version)
                      .arg(p.hash.left(16));
+        }
     }
 }
 

@@ -41,6 +41,17 @@ public:
     // Makes every earlier write and truncate of this file durable.
     virtual Status sync() = 0;
     virtual Status truncate(uint64_t size) = 0;
+    // Gives the disk space under [offset, offset + len) back to the file
+    // system: those bytes read as zeros afterwards and the file keeps its
+    // length (fallocate PUNCH_HOLE | KEEP_SIZE). Like a write, not durable
+    // until sync().
+    virtual Status punchHole(uint64_t offset, uint64_t len) = 0;
+    // Makes sure [offset, offset + len) has disk space of its own, so that
+    // writing there later cannot fail for want of space (fallocate mode 0):
+    // bytes already there are unchanged, new ones read as zeros, and the
+    // file is extended when it ends before offset + len. NoSpace when the
+    // disk cannot hold it.
+    virtual Status allocate(uint64_t offset, uint64_t len) = 0;
     virtual Result<uint64_t> size() = 0;
     virtual QString path() const = 0;
     // A hint that [offset, offset + len) will be read soon, so the system can
@@ -81,6 +92,9 @@ public:
     // Takes an advisory lock on an existing file without waiting. When another
     // holder has it, fails with Busy and a message naming the holder.
     virtual Result<std::unique_ptr<FileLock>> lock(const QString &path, LockMode mode) = 0;
+    // Bytes the file system holding path can still allocate (statvfs's
+    // f_bavail blocks): what a change may write before it gets NoSpace.
+    virtual Result<uint64_t> availableBytes(const QString &path) = 0;
 
     // The process-wide real file system.
     static Env *posix();

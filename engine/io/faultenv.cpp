@@ -36,6 +36,14 @@ public:
     {
         return m_env->guard(QStringLiteral("truncate '%1'").arg(path()), [&] { return m_base->truncate(size); });
     }
+    Status punchHole(uint64_t offset, uint64_t len) override
+    {
+        return m_env->guard(QStringLiteral("punch a hole in '%1'").arg(path()), [&] { return m_base->punchHole(offset, len); });
+    }
+    Status allocate(uint64_t offset, uint64_t len) override
+    {
+        return m_env->guard(QStringLiteral("allocate space for '%1'").arg(path()), [&] { return m_base->allocate(offset, len); });
+    }
     Result<uint64_t> size() override { return m_base->size(); }
     QString path() const override { return m_base->path(); }
     void adviseWillNeed(uint64_t offset, uint64_t len) override { m_base->adviseWillNeed(offset, len); }

@@ -1,8 +1,8 @@
 // FaultEnv: wraps another Env and injects a fault at the k-th mutating step.
 //
-// The mutating steps are file writes, syncs, truncates, file creation,
-// directory syncs, removes and renames, counted from 1 across all files. At
-// the chosen step FaultEnv can
+// The mutating steps are file writes, syncs, truncates, hole punches,
+// allocations, file creation, directory syncs, removes and renames, counted
+// from 1 across all files. At the chosen step FaultEnv can
 //   - cut the power: the step does not happen (a write may be torn: only a
 //     prefix of it lands) and every later mutating step fails with IoError,
 //     as if the machine had stopped; reads still work. The test then calls
@@ -49,6 +49,7 @@ public:
     Status remove(const QString &path) override;
     Status rename(const QString &from, const QString &to) override;
     Result<std::unique_ptr<FileLock>> lock(const QString &path, LockMode mode) override { return m_base->lock(path, mode); }
+    Result<uint64_t> availableBytes(const QString &path) override { return m_base->availableBytes(path); }
 
     // Called by FaultEnv's files before each mutating step. Returns the
     // fault to apply to this step (None to proceed normally).

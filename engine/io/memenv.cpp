@@ -21,24 +21,86 @@ struct MemEnv::Node
 {
     struct Op
     {
-        bool isTruncate;
-        uint64_t offset; // write offset, or new size
+        enum class Type { Write, Truncate, Punch, Allocate };
+        Type type;
+        uint64_t offset; // write, punch or allocate offset, or new size
+        uint64_t length; // punch or allocate length
         QByteArray bytes;
     };
-    QByteArray data;
-    QByteArray durable;
+    // The file's bytes and which of its pages have disk space, now and as
+    // of the last sync.
+    struct Image
+    {
+        QByteArray data;
+        std::vector<bool> pages;
+        uint64_t allocated = 0; // pages set
+
+        static uint64_t firstPage(uint64_t offset) { return offset / kPageSize; }
+        static uint64_t endPage(uint64_t end) { return (end + kPageSize - 1) / kPageSize; }
+        // Pages in [from, to) that have no space yet.
+        uint64_t missing(uint64_t from, uint64_t to) const
+        {
+            uint64_t n = 0;
+            for (uint64_t p = from; p < to; ++p)
+                n += p >= pages.size() || !pages[p] ? 1 : 0;
+            return n;
+        }
+        void mark(uint64_t from, uint64_t to)
+        {
+            if (pages.size() < to)
+                pages.resize(to, false);
+            for (uint64_t p = from; p < to; ++p)
+                if (!pages[p]) {
+                    pages[p] = true;
+                    ++allocated;
+                }
+        }
+        void unmark(uint64_t from, uint64_t to)
+        {
+            for (uint64_t p = from; p < std::min<uint64_t>(to, pages.size()); ++p)
+                if (pages[p]) {
+                    pages[p] = false;
+                    --allocated;
+                }
+        }
+        void write(uint64_t off, QByteArrayView bytes)
+        {
+            if (bytes.isEmpty())
+                return;
+            const uint64_t end = off + uint64_t(bytes.size());
+            if (uint64_t(data.size()) < end)
+                data.resize(qsizetype(end), '\0');
+            std::memcpy(data.data() + off, bytes.data(), size_t(bytes.size()));
+            mark(firstPage(off), endPage(end));
+        }
+        void truncate(uint64_t size)
+        {
+            data.resize(qsizetype(size), '\0');
+            unmark(endPage(size), pages.size());
+            pages.resize(size_t(endPage(size)), false);
+        }
+        void punch(uint64_t off, uint64_t len)
+        {
+            const uint64_t end = std::min<uint64_t>(off + len, uint64_t(data.size()));
+            if (off >= end)
+                return;
+            std::memset(data.data() + off, 0, size_t(end - off));
+            // Only whole pages lose their space; the ends of a partial one are zeroed.
+            unmark(endPage(off), end == uint64_t(data.size()) ? endPage(end) : firstPage(end));
+        }
+        void allocate(uint64_t off, uint64_t len)
+        {
+            const uint64_t end = off + len;
+            if (uint64_t(data.size()) < end)
+                data.resize(qsizetype(end), '\0');
+            mark(firstPage(off), endPage(end));
+        }
+    };
+    Image now;
+    Image durable;
     std::vector<Op> pending;
     bool entryDurable = false;
     uint64_t epoch = 0;
-
-    void applyWrite(QByteArray &img, uint64_t off, QByteArrayView bytes)
-    {
-        const uint64_t end = off + uint64_t(bytes.size());
-        if (uint64_t(img.size()) < end)
-            img.resize(qsizetype(end), '\0');
-        std::memcpy(img.data() + off, bytes.data(), size_t(bytes.size()));
-    }
-    void applyTruncate(QByteArray &img, uint64_t size) { img.resize(qsizetype(size), '\0'); }
 };
 
 class MemFile final : public File
@@ -53,7 +115,7 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        const QByteArray &d = m_node->data;
+        const QByteArray &d = m_node->now.data;
         if (offset > uint64_t(d.size()) || len > uint64_t(d.size()) - offset)
             return Status::corruption(QStringLiteral("'%1' is %2 bytes long; %3 bytes were expected at offset %4")
                                           .arg(m_path)
@@ -67,11 +129,12 @@ public:
     Status write(uint64_t offset, QByteArrayView data) override
     {
         QMutexLocker lock(&m_env->m_mutex);
-        VD_TRY(alive());
-        if (!m_writable)
-            return Status::permissionDenied(QStringLiteral("'%1' is open read-only").arg(m_path));
-        m_node->applyWrite(m_node->data, offset, data);
-        m_node->pending.push_back({false, offset, data.toByteArray()});
+        VD_TRY(mutable_());
+        using Image = MemEnv::Node::Image;
+        const uint64_t end = offset + uint64_t(data.size());
+        VD_TRY(m_env->claim(m_node->now.missing(Image::firstPage(offset), Image::endPage(end)), QStringLiteral("write"), m_path));
+        m_node->now.write(offset, data);
+        m_node->pending.push_back({MemEnv::Node::Op::Type::Write, offset, 0, data.toByteArray()});
         return {};
     }
 
@@ -79,7 +142,7 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        m_node->durable = m_node->data;
+        m_node->durable = m_node->now;
         m_node->pending.clear();
         return {};
     }
@@ -87,11 +150,29 @@ public:
     Status truncate(uint64_t size) override
     {
         QMutexLocker lock(&m_env->m_mutex);
-        VD_TRY(alive());
-        if (!m_writable)
-            return Status::permissionDenied(QStringLiteral("'%1' is open read-only").arg(m_path));
-        m_node->applyTruncate(m_node->data, size);
-        m_node->pending.push_back({true, size, {}});
+        VD_TRY(mutable_());
+        m_node->now.truncate(size);
+        m_node->pending.push_back({MemEnv::Node::Op::Type::Truncate, size, 0, {}});
+        return {};
+    }
+
+    Status punchHole(uint64_t offset, uint64_t len) override
+    {
+        QMutexLocker lock(&m_env->m_mutex);
+        VD_TRY(mutable_());
+        m_node->now.punch(offset, len);
+        m_node->pending.push_back({MemEnv::Node::Op::Type::Punch, offset, len, {}});
+        return {};
+    }
+
+    Status allocate(uint64_t offset, uint64_t len) override
+    {
+        QMutexLocker lock(&m_env->m_mutex);
+        VD_TRY(mutable_());
+        using Image = MemEnv::Node::Image;
+        VD_TRY(m_env->claim(m_node->now.missing(Image::firstPage(offset), Image::endPage(offset + len)), QStringLiteral("allocate space for"), m_path));
+        m_node->now.allocate(offset, len);
+        m_node->pending.push_back({MemEnv::Node::Op::Type::Allocate, offset, len, {}});
         return {};
     }
 
@@ -99,7 +180,7 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        return uint64_t(m_node->data.size());
+        return uint64_t(m_node->now.data.size());
     }
 
     QString path() const override { return m_path; }
@@ -109,6 +190,13 @@ private:
     {
         if (m_epoch != m_env->m_epoch)
             return Status::ioError(QStringLiteral("'%1': handle lost in a simulated crash").arg(m_path));
+        return {};
+    }
+    Status mutable_() const
+    {
+        VD_TRY(alive());
+        if (!m_writable)
+            return Status::permissionDenied(QStringLiteral("'%1' is open read-only").arg(m_path));
         return {};
     }
 
@@ -270,6 +358,7 @@ void MemEnv::simulateCrash(CrashMode mode, uint64_t seed)
 {
     QMutexLocker lock(&m_mutex);
     QRandomGenerator rng(quint32(seed ^ (seed >> 32)));
+    using Op = Node::Op;
     for (auto it = m_files.begin(); it != m_files.end();) {
         Node &n = *it->second;
         if (!n.entryDurable) {
@@ -277,27 +366,32 @@ void MemEnv::simulateCrash(CrashMode mode, uint64_t seed)
             continue;
         }
         if (mode == CrashMode::DropUnsynced) {
-            n.data = n.durable;
+            n.now = n.durable;
         } else if (mode == CrashMode::Random) {
-            QByteArray img = n.durable;
-            for (const Node::Op &op : n.pending) {
+            Node::Image img = n.durable;
+            for (const Op &op : n.pending) {
                 const int roll = int(rng.bounded(10));
                 if (roll < 4)
                     continue; // dropped
-                if (op.isTruncate) {
-                    n.applyTruncate(img, op.offset);
-                } else if (roll < 8 || op.bytes.size() <= 512) {
-                    n.applyWrite(img, op.offset, op.bytes);
-                } else {
-                    // torn: only the first k sectors reached the disk
-                    const qsizetype sectors = (op.bytes.size() + 511) / 512;
-                    const qsizetype keep = qsizetype(rng.bounded(quint32(sectors))) * 512;
-                    n.applyWrite(img, op.offset, QByteArrayView(op.bytes).first(keep));
+                switch (op.type) {
+                case Op::Type::Truncate: img.truncate(op.offset); break;
+                case Op::Type::Punch: img.punch(op.offset, op.length); break;
+                case Op::Type::Allocate: img.allocate(op.offset, op.length); break;
+                case Op::Type::Write:
+                    if (roll < 8 || op.bytes.size() <= 512) {
+                        img.write(op.offset, op.bytes);
+                    } else {
+                        // torn: only the first k sectors reached the disk
+                        const qsizetype sectors = (op.bytes.size() + 511) / 512;
+                        const qsizetype keep = qsizetype(rng.bounded(quint32(sectors))) * 512;
+                        img.write(op.offset, QByteArrayView(op.bytes).first(keep));
+                    }
+                    break;
                 }
             }
-            n.data = img;
+            n.now = img;
         }
-        n.durable = n.data;
+        n.durable = n.now;
         n.pending.clear();
         ++it;
     }
@@ -311,7 +405,7 @@ Result<QByteArray> MemEnv::contents(const QString &path)
     auto it = m_files.find(clean(path));
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("no file '%1'").arg(path));
-    return it->second->data;
+    return it->second->now.data;
 }
 
 Status MemEnv::setContents(const QString &path, const QByteArray &bytes)
@@ -320,8 +414,11 @@ Status MemEnv::setContents(const QString &path, const QByteArray &bytes)
     auto it = m_files.find(clean(path));
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("no file '%1'").arg(path));
-    it->second->data = bytes;
-    it->second->durable = bytes;
+    Node::Image img;
+    img.write(0, bytes);
+    img.truncate(uint64_t(bytes.size()));
+    it->second->now = img;
+    it->second->durable = img;
     it->second->pending.clear();
     return {};
 }
@@ -330,7 +427,53 @@ uint64_t MemEnv::fileSize(const QString &path)
 {
     QMutexLocker lock(&m_mutex);
     auto it = m_files.find(clean(path));
-    return it == m_files.end() ? 0 : uint64_t(it->second->data.size());
+    return it == m_files.end() ? 0 : uint64_t(it->second->now.data.size());
+}
+
+uint64_t MemEnv::allocatedBytes(const QString &path)
+{
+    QMutexLocker lock(&m_mutex);
+    auto it = m_files.find(clean(path));
+    return it == m_files.end() ? 0 : it->second->now.allocated * kPageSize;
+}
+
+void MemEnv::setCapacity(uint64_t bytes)
+{
+    QMutexLocker lock(&m_mutex);
+    m_capacity = bytes;
+}
+
+uint64_t MemEnv::usedBytes()
+{
+    QMutexLocker lock(&m_mutex);
+    return usedBytesLocked();
+}
+
+uint64_t MemEnv::usedBytesLocked() const
+{
+    uint64_t pages = 0;
+    for (const auto &f : m_files)
+        pages += f.second->now.allocated;
+    return pages * kPageSize;
+}
+
+Status MemEnv::claim(uint64_t pages, const QString &what, const QString &path) const
+{
+    if (m_capacity == 0 || pages == 0)
+        return {};
+    if (usedBytesLocked() + pages * kPageSize > m_capacity)
+        return Status::noSpace(QStringLiteral("cannot %1 '%2': No space left on device (in-memory disk of %3 bytes)").arg(what, path).arg(m_capacity));
+    return {};
+}
+
+Result<uint64_t> MemEnv::availableBytes(const QString &path)
+{
+    (void)path;
+    QMutexLocker lock(&m_mutex);
+    if (m_capacity == 0)
+        return kUnlimited;
+    const uint64_t used = usedBytesLocked();
+    return used >= m_capacity ? 0 : m_capacity - used;
 }
 
 } // namespace vd::io

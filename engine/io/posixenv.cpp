@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -92,6 +94,35 @@ public:
     {
         if (::ftruncate(m_fd, off_t(size)) != 0)
             return errnoStatus(errno, QStringLiteral("cannot resize"), m_path);
+        return {};
+    }
+
+    Status punchHole(uint64_t offset, uint64_t len) override
+    {
+        if (len == 0)
+            return {};
+        if (::fallocate(m_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) != 0)
+            return errnoStatus(errno, QStringLiteral("cannot punch a hole in"), m_path);
+        return {};
+    }
+
+    Status allocate(uint64_t offset, uint64_t len) override
+    {
+        if (len == 0)
+            return {};
+        int rc;
+        do {
+            rc = ::fallocate(m_fd, 0, off_t(offset), off_t(len));
+        } while (rc != 0 && errno == EINTR);
+        if (rc == 0)
+            return {};
+        if (errno != EOPNOTSUPP)
+            return errnoStatus(errno, QStringLiteral("cannot allocate space for"), m_path);
+        // A file system without fallocate: posix_fallocate writes zeros
+        // where nothing is allocated, which reserves the space the same way.
+        const int err = ::posix_fallocate(m_fd, off_t(offset), off_t(len));
+        if (err != 0)
+            return errnoStatus(err, QStringLiteral("cannot allocate space for"), m_path);
         return {};
     }
 
@@ -269,6 +300,14 @@ public:
         if (holder.isEmpty())
             holder = QStringLiteral("a process this user cannot inspect");
         return Status::busy(QStringLiteral("'%1' is locked by %2").arg(path, holder));
+    }
+
+    Result<uint64_t> availableBytes(const QString &path) override
+    {
+        struct statvfs sv;
+        if (::statvfs(nativePath(path).constData(), &sv) != 0)
+            return errnoStatus(errno, QStringLiteral("cannot stat the file system of"), path);
+        return uint64_t(sv.f_bavail) * uint64_t(sv.f_frsize);
     }
 };
 

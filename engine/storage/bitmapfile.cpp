@@ -4,6 +4,8 @@
 
 #include "core/bytes.h"
 
+#include <algorithm>
+
 namespace vd::storage {
 
 QByteArray BitmapCopy::encode() const
@@ -92,6 +94,21 @@ PreparedBitmap prepareBitmap(const BitmapLocation &committed, uint64_t generatio
     out.location.offset = nextBitmapOffset(committed, out.location.length);
     out.location.hash = Hash256::fromView(QByteArrayView(out.bytes).last(32));
     return out;
+}
+
+Status writePreparedBitmap(io::File &file, const PreparedBitmap &bitmap, bool requireNextRoom)
+{
+    // The disk space of this copy and of where the next one of the same
+    // size goes is taken now: a commit that does not grow idvd (a delete on
+    // a full disk) then writes only where space is already allocated.
+    const BitmapLocation &loc = bitmap.location;
+    const uint64_t end = loc.offset + loc.length;
+    const uint64_t nextEnd = std::max(end, nextBitmapOffset(loc, loc.length) + loc.length);
+    Status room = file.allocate(0, nextEnd);
+    if (!room && !requireNextRoom && room.code() == ErrorCode::NoSpace)
+        room = file.allocate(0, end);
+    VD_TRY(room);
+    return file.write(loc.offset, bitmap.bytes);
 }
 
 } // namespace vd::storage

@@ -40,5 +40,10 @@ PreparedBitmap prepareBitmap(const BitmapLocation &committed, uint64_t generatio
 
 // Reads the copy .meta points at and checks it against .meta.
 Result<BlockAllocator> readBitmap(io::File &file, const Meta &meta);
+// Writes a prepared copy (not synced). The file's disk space is taken first
+// for this copy and for the next one of the same size (so a commit that does
+// not grow idvd never needs new space here); without requireNextRoom, a full
+// disk only fails it when this copy itself has no room.
+Status writePreparedBitmap(io::File &file, const PreparedBitmap &bitmap, bool requireNextRoom = true);
 
 } // namespace vd::storage

@@ -235,6 +235,22 @@ std::vector<Extent> BlockAllocator::blocks() const
     return out;
 }
 
+std::vector<ByteRange> BlockAllocator::freeRanges() const
+{
+    std::vector<ByteRange> ranges;
+    for (uint32_t u = 0; u < m_words.size(); ++u)
+        for (int s = 0; s < kSlotsPerUnit; ++s) {
+            if ((m_words[u] >> s) & 1)
+                continue;
+            const uint64_t at = uint64_t(u) * kUnitSize + uint64_t(s) * kSlotSize;
+            if (!ranges.empty() && ranges.back().offset + ranges.back().length == at)
+                ranges.back().length += kSlotSize;
+            else
+                ranges.push_back(ByteRange{at, kSlotSize});
+        }
+    return ranges;
+}
+
 uint64_t BlockAllocator::allocatedBytes() const
 {
     uint64_t total = 0;

@@ -58,6 +58,8 @@ public:
 
     // Every allocated block, in offset order.
     std::vector<Extent> blocks() const;
+    // The free parts of idvd, in offset order, neighbours merged.
+    std::vector<ByteRange> freeRanges() const;
     std::array<uint64_t, kClassCount> blocksPerClass() const { return m_perClass; }
     uint64_t allocatedBytes() const;
 

@@ -42,7 +42,7 @@ struct BlockHeader
     static Result<BlockHeader> decode(QByteArrayView bytes);
 
     // Capacity of a block of this class for payload bytes.
-    static uint64_t capacity(int sizeClass) { return classSize(sizeClass) - kSize; }
+    static constexpr uint64_t capacity(int sizeClass) { return classSize(sizeClass) - kSize; }
 };
 
 } // namespace vd::storage

@@ -112,6 +112,7 @@ void Catalog::adopt(Node &n, size_t i, std::vector<Split> &&splits)
         n.loaded.insert(n.loaded.begin() + qsizetype(at), std::move(splits[k].right));
         n.bytes += CatalogPage::internalEntrySize(n.page.keys[at]);
     }
+    m_dirtyPages += splits.size();
 }
 
 void Catalog::growRoot(std::vector<Split> &&splits)
@@ -119,6 +120,7 @@ void Catalog::growRoot(std::vector<Split> &&splits)
     while (!splits.empty()) {
         auto root = std::make_unique<Node>();
         root->dirty = true;
+        ++m_dirtyPages;
         root->page.level = m_root->page.level + 1;
         root->page.keys = {QByteArray()};
         root->page.children = {PageRef()};
@@ -145,11 +147,30 @@ void Catalog::reset(const PageRef &root)
     m_rootRef = root;
     m_root.reset();
     m_emptied = false;
+    m_dirtyPages = 0;
 }
 
 PageRef Catalog::rootRef() const { return m_rootRef; }
 
 bool Catalog::isDirty() const { return m_emptied || (m_root && m_root->dirty); }
+
+size_t Catalog::dirtyPages() const { return m_dirtyPages; }
+
+uint64_t Catalog::dirtyBytes() const
+{
+    // A dirty page's parent is dirty too (touch() runs down the path), so
+    // the dirty pages hang together from the root.
+    std::function<uint64_t(const Node &)> sum = [&](const Node &n) -> uint64_t {
+        if (!n.dirty)
+            return 0;
+        uint64_t b = n.bytes;
+        for (const auto &c : n.loaded)
+            if (c)
+                b += sum(*c);
+        return b;
+    };
+    return m_root ? sum(*m_root) : 0;
+}
 
 Status Catalog::ensureRoot()
 {
@@ -204,6 +225,7 @@ void Catalog::touch(Node &n)
         m_store->releasePage(n.ref);
     n.ref = PageRef();
     n.dirty = true;
+    ++m_dirtyPages;
 }
 
 Result<std::optional<QByteArray>> Catalog::get(QByteArrayView key)
@@ -255,6 +277,7 @@ Status Catalog::put(QByteArrayView key, QByteArrayView value)
     if (!m_root) {
         m_root = std::make_unique<Node>();
         m_root->dirty = true;
+        ++m_dirtyPages;
     }
     VD_TRY_ASSIGN(auto splits, insert(*m_root, key, value));
     growRoot(std::move(splits));
@@ -444,6 +467,7 @@ Result<PageRef> Catalog::flush()
         return m_rootRef;
     }
     VD_TRY_ASSIGN(m_rootRef, flushNode(*m_root));
+    m_dirtyPages = 0;
     return m_rootRef;
 }
 
@@ -533,6 +557,10 @@ Status Catalog::rewritePages(const std::function<bool(const PageRef &)> &matches
         bool dirtyBelow = false;
         if (!n.isLeaf()) {
             for (size_t i = 0; i < n.count(); ++i) {
+                // A leaf not in memory is read only if it must move: its
+                // reference, held here, says where it lies.
+                if (n.page.level == 1 && !n.loaded[i] && !matches(n.page.children[i]))
+                    continue;
                 VD_TRY_ASSIGN(Node * c, child(n, i));
                 VD_TRY_ASSIGN(const bool d, visit(*c));
                 dirtyBelow = dirtyBelow || d;

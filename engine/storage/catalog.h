@@ -69,6 +69,12 @@ public:
     Result<std::optional<std::pair<QByteArray, QByteArray>>> floor(QByteArrayView key);
 
     bool isDirty() const;
+    // At most this many pages are written by the next flush() (an upper
+    // bound kept as pages turn dirty: one merged away still counts).
+    size_t dirtyPages() const;
+    // The encoded (uncompressed) bytes of the dirty pages: what the next
+    // flush() writes at most, before each page's directory entry.
+    uint64_t dirtyBytes() const;
     // Writes dirty pages; returns the root (null for an empty tree).
     Result<PageRef> flush();
     // The root as last flushed or reset.
@@ -107,7 +113,7 @@ private:
     // nullopt when the key is not there; else the pages n was cut into.
     Result<std::optional<std::vector<Split>>> erase(Node &n, QByteArrayView key);
     static std::vector<Split> splitIfNeeded(Node &n);
-    static void adopt(Node &n, size_t i, std::vector<Split> &&splits);
+    void adopt(Node &n, size_t i, std::vector<Split> &&splits);
     void growRoot(std::vector<Split> &&splits);
     Status fixUnderflow(Node &n, size_t i);
     Result<std::optional<std::pair<QByteArray, QByteArray>>> floorIn(Node &n, QByteArrayView key);
@@ -120,6 +126,7 @@ private:
     PageRef m_rootRef;
     std::unique_ptr<Node> m_root;
     bool m_emptied = false; // the last entry went since the last flush
+    size_t m_dirtyPages = 0;
 };
 
 // Key validation shared by the catalog's users.

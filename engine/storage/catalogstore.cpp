@@ -2,6 +2,9 @@
 
 #include "core/bytes.h"
 
+#include <algorithm>
+#include <set>
+
 namespace vd::storage {
 
 CatalogStore::CatalogStore(IdvdFile *idvd, Space *space, int segmentClass)
@@ -111,7 +114,10 @@ Status CatalogStore::openNewSegment()
         }
         m_open.reset();
     }
-    VD_TRY_ASSIGN(const Extent e, m_space->allocate(m_segmentClass));
+    // Its disk space is taken before anything is written: a commit then
+    // never stops half way for want of space (and a delete's commit may be
+    // given a block of the reserve).
+    VD_TRY_ASSIGN(const Extent e, m_space->allocateBacked(m_segmentClass));
     SmallBlockState st;
     st.extent = e;
     VD_TRY(SmallBlockLog::writeHeader(m_idvd, BlockKind::CatalogLog, st, m_generation));
@@ -225,6 +231,32 @@ bool CatalogStore::wantsCompaction() const
             dead += s.writtenEnd - BlockHeader::kSize - std::min<uint64_t>(s.liveBytes, s.writtenEnd - BlockHeader::kSize);
     }
     return dead > (uint64_t(8) << 20) && dead > live;
+}
+
+Status CatalogStore::compactWithin(Catalog &catalog, uint64_t budget)
+{
+    // The emptiest sealed blocks first, as long as rewriting their live
+    // pages (plus a directory entry each, generously) fits the budget and
+    // frees more than it writes.
+    std::vector<std::pair<uint64_t, uint64_t>> candidates; // live bytes, offset
+    for (const auto &[offset, s] : m_segments) {
+        const uint64_t used = s.writtenEnd - BlockHeader::kSize;
+        if (offset != openSegmentOffset() && s.liveBytes * 2 < used)
+            candidates.emplace_back(s.liveBytes, offset);
+    }
+    std::sort(candidates.begin(), candidates.end());
+    std::set<uint64_t> victims;
+    uint64_t cost = 0;
+    for (const auto &[live, offset] : candidates) {
+        const uint64_t more = live + live / 4 + 256;
+        if (cost + more > budget)
+            break;
+        cost += more;
+        victims.insert(offset);
+    }
+    if (victims.empty())
+        return {};
+    return catalog.rewritePages([&](const PageRef &ref) { return victims.count(ref.blockOffset) > 0; });
 }
 
 Status CatalogStore::compact(Catalog &catalog)

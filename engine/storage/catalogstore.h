@@ -59,9 +59,15 @@ public:
     // dead bytes of sealed blocks exceed both 8 MiB and the live bytes.
     bool wantsCompaction() const;
     Status compact(Catalog &catalog);
+    // Compaction on a full disk: the live pages of the emptiest blocks that
+    // are mostly dead are rewritten, as many as `budget` bytes allow, so
+    // that their blocks are freed by this commit and their space comes back.
+    Status compactWithin(Catalog &catalog, uint64_t budget);
 
     const std::map<uint64_t, SegmentInfo> &segments() const { return m_segments; }
     uint64_t openSegmentOffset() const { return m_open ? m_open->state().extent.offset : 0; }
+    // Bytes the open block can still take (its disk space is allocated).
+    uint64_t openRoom() const { return m_open ? m_open->freeBytes() : 0; }
     PageRef segmentTableRef() const { return m_tableRef; }
 
     static QByteArray encodeTable(const std::map<uint64_t, SegmentInfo> &segments);

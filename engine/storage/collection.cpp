@@ -78,6 +78,9 @@ Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QStri
     {
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kDataFile), io::OpenMode::CreateNew));
         VD_TRY(file->truncate(kUnitSize));
+        // The head's header and both root record slots are rewritten in
+        // place by every commit: their disk space is taken once, here.
+        VD_TRY(file->allocate(0, HeadSlot::offsetFor(1) + HeadSlot::kSlotSize));
         BlockHeader head;
         head.kind = BlockKind::Head;
         head.sizeClass = 0;
@@ -92,7 +95,7 @@ Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QStri
     }
     {
         VD_TRY_ASSIGN(auto file, env.open(join(dir, kBitmapFile), io::OpenMode::CreateNew));
-        VD_TRY(file->write(bitmap.location.offset, bitmap.bytes));
+        VD_TRY(writePreparedBitmap(*file, bitmap));
         VD_TRY(file->sync());
     }
     {
@@ -320,8 +323,13 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
         return alloc.status().withContext(QStringLiteral("reading .bitmap (vdrive fsck --repair rebuilds it)"));
     m_meta = meta;
     m_root = m_meta.root;
+    // A catalog of an older format is read as it is; a writer's next commit
+    // records this build's format, whose records are a superset of it.
+    if (m_access == Access::ReadWrite)
+        m_root.catalogFormat = RootRecord::kCatalogFormat;
     const bool readable = alloc.isOk();
     m_space = std::make_unique<Space>(m_idvd.get(), readable ? std::move(alloc).value() : BlockAllocator(m_meta.units));
+    m_space->setReserve(m_meta.root.reserve);
     if (readable)
         VD_TRY(checkIdvdLength()); // before anything is read from idvd: a cut file is named as such
     m_catalogStore = std::make_unique<CatalogStore>(m_idvd.get(), m_space.get(), m_meta.catalogBlockClass);
@@ -364,6 +372,9 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
     }
     if (!m_space->allocator().isAllocated(Extent{0, 0}))
         return Status::corruption(QStringLiteral(".bitmap does not reserve the head block"));
+    for (const Extent &e : m_space->reserve())
+        if (!m_space->allocator().isAllocated(e))
+            return Status::corruption(QStringLiteral("the free-space reserve block at offset %1 is not allocated in .bitmap").arg(e.offset));
     VD_TRY(checkIdvdLength());
     m_broken = Status();
     return {};
@@ -628,10 +639,30 @@ Status Collection::commit()
     if (!m_dirty)
         return {};
     const uint64_t generation = m_meta.generation + 1;
+    const bool deleting = m_space->reserveAllowed();
     Status st = [&]() -> Status {
+        // The reserve is made whole first. An ordinary change that cannot
+        // have it back fails here, before it wrote anything the reserve was
+        // kept for; a delete goes on without it and may draw on it.
+        const Status refill = m_space->refillReserve(m_meta.catalogBlockClass, kReserveBlocks);
+        if (!refill && !(deleting && refill.code() == ErrorCode::NoSpace))
+            return refill.code() == ErrorCode::NoSpace
+                       ? Status::noSpace(QStringLiteral("%1 (the disk is full: free space with vdrive rm --permanent, trash empty, snapshot delete and gc, "
+                                                        "which always work)")
+                                             .arg(refill.message()))
+                       : refill;
         VD_TRY(flushSmallLogs());
-        if (m_catalogStore->wantsCompaction())
+        // Compaction needs room. A delete on a full disk (the reserve could
+        // not be made whole) compacts only what the room it has left allows:
+        // mostly dead catalog blocks, so that their space comes back.
+        if (!deleting && m_catalogStore->wantsCompaction())
             VD_TRY(m_catalogStore->compact(*m_catalog));
+        if (deleting && m_space->reserve().size() < kReserveBlocks) {
+            const uint64_t room = commitRoom();
+            const uint64_t need = commitNeed(true);
+            if (room > need)
+                VD_TRY(m_catalogStore->compactWithin(*m_catalog, (room - need) / 2));
+        }
         RootRecord root = m_root;
         root.generation = generation;
         VD_TRY_ASSIGN(root.catalogRoot, m_catalog->flush());
@@ -639,6 +670,7 @@ Status Collection::commit()
         root.openSmallBlocks.clear();
         for (const auto &log : m_openSmall)
             root.openSmallBlocks.push_back(log->state().id);
+        root.reserve = m_space->reserve(); // after the catalog's last block was allocated
         // The commit's last allocation is behind us: blocks freed by this
         // transaction are free in the generation it writes, and so are the
         // units at the tail they empty. The file itself is cut only once the
@@ -655,7 +687,7 @@ Status Collection::commit()
         m.root = root;
         // The head slot holds the whole state, so idvd alone is enough.
         VD_TRY(m_idvd->write(HeadSlot::offsetFor(generation), HeadSlot::encode(m)));
-        VD_TRY(m_bitmapFile->write(bitmap.location.offset, bitmap.bytes));
+        VD_TRY(writePreparedBitmap(*m_bitmapFile, bitmap, !deleting));
         VD_TRY(m_idvd->sync());
         VD_TRY(m_bitmapFile->sync());
         VD_TRY(writeMeta(*m_metaFile, m)); // the commit point
@@ -670,12 +702,65 @@ Status Collection::commit()
     if (!st)
         return failAndReload(st);
     m_dirty = false;
+    m_space->setReserveAllowed(false);
     m_catalogStore->setGeneration(generation + 1);
     m_catalog->trimCache(4096);
-    // Free units at the tail go back to the file system. Failing here loses
-    // nothing: the next open trims them.
+    // The space of the blocks this commit freed goes back to the file
+    // system: holes where they lie, and free units at the tail cut off.
+    // Never earlier: until the commit point the previous generation needed
+    // them. Failing here loses nothing but disk space (gc punches every free
+    // part again; the next open trims the tail).
+    (void)m_space->punchFreed();
     (void)m_idvd->resizeToUnits(m_space->allocator().unitCount());
     return {};
+}
+
+void Collection::beginDelete()
+{
+    if (!m_dirty && m_space)
+        m_space->setReserveAllowed(true);
+}
+
+void Collection::noteGrowth()
+{
+    if (m_space)
+        m_space->setReserveAllowed(false);
+}
+
+uint64_t Collection::commitRoom() const
+{
+    uint64_t room = m_catalogStore->openRoom();
+    if (m_space->reserveAllowed())
+        room += m_space->reserveBytes();
+    return room;
+}
+
+uint64_t Collection::commitNeed(bool precise) const
+{
+    // What the commit writes into CatalogLog blocks at most: each dirty page
+    // (raw: compression never makes a page bigger) with its directory entry,
+    // the segment table and a directory.
+    const uint64_t perPage = SlotLocation::kEncodedSize + 64;
+    const uint64_t pages = m_catalog->dirtyPages() + 2;
+    const uint64_t fixed = 4 + 28 * uint64_t(m_catalogStore->segments().size() + 1) + 64 * SlotLocation::kEncodedSize + 4096;
+    if (!precise)
+        return pages * (Catalog::kPageTarget + perPage) + fixed; // a cheap bound
+    return m_catalog->dirtyBytes() + pages * perPage + fixed;
+}
+
+Result<bool> Collection::commitMayNotFit()
+{
+    const uint64_t room = commitRoom();
+    // On a disk that is already short, half the room stays for compaction.
+    const uint64_t usable = m_space->reserve().size() < kReserveBlocks ? room / 2 : room;
+    if (commitNeed(false) <= usable || commitNeed(true) <= usable)
+        return false;
+    // Free disk space counts, after what the commit takes first to make the
+    // reserve whole again, and only half of it (others write there too).
+    VD_TRY_ASSIGN(uint64_t available, m_env.availableBytes(m_dir));
+    const uint64_t shortfall = (kReserveBlocks - std::min(kReserveBlocks, m_space->reserve().size())) * classSize(m_meta.catalogBlockClass);
+    available = available > shortfall ? available - shortfall : 0;
+    return commitNeed(true) > usable + available / 2;
 }
 
 Result<CollectionInfo> Collection::info()
@@ -713,6 +798,7 @@ Result<CollectionInfo> Collection::info()
         i.catalogBytes += seg.extent.size();
         i.catalogLiveBytes += seg.liveBytes;
     }
+    i.reserveBytes = m_space->reserveBytes();
     i.objects = m_root.objectCount;
     i.objectBytes = m_root.logicalBytes;
     i.vnodes = m_root.vnodeCount;

@@ -26,6 +26,7 @@
 
 #include "core/status.h"
 #include "io/env.h"
+#include "io/zeroruns.h"
 
 #include <QCache>
 #include <QFuture>
@@ -94,6 +95,7 @@ struct CollectionInfo
     uint64_t catalogBlocks = 0;
     uint64_t catalogBytes = 0;
     uint64_t catalogLiveBytes = 0;
+    uint64_t reserveBytes = 0; // the free-space reserve (see Space)
     uint64_t objects = 0;
     uint64_t logicalBytes = 0; // objects' bytes plus the tree's (files and JSON leaves)
     uint64_t objectBytes = 0;
@@ -234,6 +236,19 @@ public:
     Status commit();
     Status rollback();
 
+    // The free-space reserve (see Space): blocks of the catalog's size class
+    // kept allocated on disk so that deleting always works on a full disk.
+    static constexpr size_t kReserveBlocks = 2;
+    // Marks the transaction as one that only deletes, so its commit may use
+    // the reserve; only when nothing else is pending. Anything that adds
+    // data afterwards (noteGrowth) takes the permission away again.
+    void beginDelete();
+    void noteGrowth();
+    // True when the pending commit may not find room on the disk (with the
+    // reserve, if this transaction may use it): a long delete then commits
+    // what it has done so far and goes on in a new transaction.
+    Result<bool> commitMayNotFit();
+
     // Caches. Packed payloads read recently are kept in memory, up to this
     // many bytes (keyed by their SHA-256, so an entry is never stale).
     void setPayloadCacheBytes(qint64 bytes) { m_payloadCache.setMaxCost(bytes); }
@@ -296,6 +311,11 @@ private:
     // Every extent the committed state uses, with what uses it.
     Status collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report);
     Status checkUsable() const;
+    // What a commit may write into catalog blocks without new disk space
+    // (the open block, and the reserve if allowed), and at most what the
+    // pending one writes (precise: from the dirty pages' sizes).
+    uint64_t commitRoom() const;
+    uint64_t commitNeed(bool precise) const;
     Status checkWritable() const;
     Status failAndReload(Status cause);
 
@@ -319,7 +339,10 @@ private:
     // The bytes of one owner (an object or a VNode), as cluster records keyed
     // by owner id and start offset. Writers mark the transaction dirty and
     // leave rolling back a failure to their caller.
-    Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what);
+    // holes (optional) tells where the input is known to be zero, so it is
+    // not read (a sparse file's holes).
+    Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what,
+                                      io::ZeroRuns *holes = nullptr);
     Status writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result);
     Status streamData(Catalog &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
     Result<QByteArray> readData(Catalog &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);

@@ -55,6 +55,8 @@ Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out
         return {};
     };
     out->emplace_back(Extent{0, 0}, QStringLiteral("the head block"));
+    for (const Extent &e : m_space->reserve())
+        out->emplace_back(e, QStringLiteral("a block of the free-space reserve"));
     for (const auto &[offset, seg] : m_catalogStore->segments())
         out->emplace_back(seg.extent, QStringLiteral("catalog block at %1").arg(offset));
     Status inner;
@@ -96,7 +98,7 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
         auto slot = readHeadSlot(m_meta.generation, m_meta.ruid);
         if (!slot)
             fault(QStringLiteral("idvd head: %1 (vdrive fsck --repair commits a new one)").arg(slot.status().message()));
-        else if (slot->isComplete() ? !(slot->state == m_meta) : !(slot->state.root == m_meta.root))
+        else if (slot->isComplete() ? !(slot->state == m_meta) : slot->state.root.encode(false) != m_meta.root.encode(false))
             fault(QStringLiteral("idvd head: its slot for generation %1 differs from .meta's copy (vdrive fsck --repair commits a new one)")
                       .arg(m_meta.generation));
     }

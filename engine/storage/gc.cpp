@@ -91,6 +91,8 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
                 seenVersions.insert(version);
                 ++census->clusterVersions;
                 for (const Piece &p : c.pieces) {
+                    if (p.isZero())
+                        continue; // nothing stored, nothing to count or verify
                     if (p.kind == Piece::Kind::Block)
                         ++census->blockRefs[{p.blockId, p.version}];
                     else {
@@ -138,6 +140,10 @@ Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
     if (progress && !progress(1))
         return Status::cancelled(QStringLiteral("garbage collection was cancelled"));
 
+    // First the exact counts and the frees, committed on their own: they
+    // only delete, so on a full disk they may draw on the reserve, and the
+    // space they free is back on the disk before anything is repacked.
+    beginDelete();
     Status st = [&]() -> Status {
         m_dirty = true;
         VD_TRY_ASSIGN(const auto snapshots, snapshotRecords());
@@ -191,13 +197,28 @@ Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
                 ++report.countsFixed;
             }
         }
-
-        VD_TRY(repackSmallBlocks(census, &report));
         return {};
     }();
     if (!st)
         return failAndReload(st);
     VD_TRY(commit());
+
+    // Then the repack, which writes payloads anew and so needs room: on a
+    // full disk it is left for a later gc, and what was freed stays freed.
+    st = repackSmallBlocks(census, &report);
+    if (st && m_dirty)
+        st = commit();
+    if (!st) {
+        if (m_dirty)
+            (void)failAndReload(st);
+        if (st.code() != ErrorCode::NoSpace)
+            return st;
+        report.smallBlocksRepacked = 0;
+        report.slotsMoved = 0;
+    }
+    // Every free part of idvd goes back to the file system, including what
+    // an interrupted commit or an older vdrive left allocated there.
+    (void)m_space->punchAllFree();
     return report;
 }
 
@@ -218,6 +239,8 @@ Status Collection::repackSmallBlocks(const Census &census, GcReport *report)
     Status inner;
     if (victims.empty())
         return {};
+    noteGrowth();
+    m_dirty = true;
     std::vector<std::pair<QByteArray, ClusterRecord>> moving;
     VD_TRY(m_catalog->scan(QByteArray(1, keys::kCluster), QByteArray(1, keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView value) {
         auto rec = ClusterRecord::decode(value);

@@ -35,4 +35,12 @@ struct Extent
     auto operator<=>(const Extent &) const = default;
 };
 
+// A run of bytes of idvd (not necessarily one block).
+struct ByteRange
+{
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    bool operator==(const ByteRange &) const = default;
+};
+
 } // namespace vd::storage

@@ -38,6 +38,13 @@ public:
     QString path() const { return m_file->path(); }
     void adviseWillNeed(const Extent &extent, uint64_t length) { m_file->adviseWillNeed(extent.offset, BlockHeader::kSize + length); }
 
+    // Takes disk space for the whole block now (see io::File::allocate).
+    Status allocate(const Extent &extent) { return m_file->allocate(extent.offset, extent.size()); }
+    // Gives the disk space of a free range back to the file system. Only
+    // for ranges no committed generation uses (after the commit that freed
+    // them is durable).
+    Status punchHole(const ByteRange &range) { return m_file->punchHole(range.offset, range.length); }
+
     // Makes the file exactly units * 16 MiB long.
     Status resizeToUnits(uint32_t units) { return m_file->truncate(uint64_t(units) * kUnitSize); }
     // Makes the file at least units * 16 MiB long (never shorter).

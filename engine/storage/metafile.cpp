@@ -44,7 +44,7 @@ void encodeState(QByteArray *out, const Meta &m)
 }
 
 // Reads what encodeState wrote and checks it; what names the structure.
-Status decodeState(ByteReader &body, Meta *m, const QString &what)
+Status decodeState(ByteReader &body, Meta *m, const QString &what, bool rootWithTail)
 {
     m->createdMs = int64_t(body.u64());
     m->committedMs = int64_t(body.u64());
@@ -80,7 +80,7 @@ Status decodeState(ByteReader &body, Meta *m, const QString &what)
         return Status::corruption(QStringLiteral("%1: packing parameters out of range").arg(what));
     if (m->bitmap.length > 64 + 4 * uint64_t(kMaxUnits) || m->bitmap.offset > (uint64_t(1) << 40))
         return Status::corruption(QStringLiteral("%1: bitmap location out of range").arg(what));
-    auto root = RootRecord::decode(rootBytes);
+    auto root = RootRecord::decode(rootBytes, rootWithTail);
     if (!root)
         return root.status().withContext(what);
     m->root = std::move(root).value();
@@ -126,13 +126,14 @@ Result<Meta> Meta::decodeCopy(QByteArrayView bytes)
     // The checksum before the format: a flipped bit in the format field is damage.
     if (sha256(bytes.first(bodyLength)) != Hash256::fromView(bytes.sliced(bodyLength, 32)))
         return Status::corruption(QStringLiteral(".meta copy: checksum mismatch"));
-    VD_TRY(checkFormat(QStringLiteral(".meta"), format, kFormat, kFormat, olderBuildAdvice()));
+    VD_TRY(checkFormat(QStringLiteral(".meta"), format, kOldestReadable, kFormat, olderBuildAdvice()));
     ByteReader body(bytes.first(bodyLength), QStringLiteral(".meta copy"));
     body.skip(16);
     Meta m;
     m.generation = body.u64();
     m.ruid = Ruid::fromView(body.bytes(16));
-    VD_TRY(decodeState(body, &m, QStringLiteral(".meta copy")));
+    // Format 2's root record ends before the catalog format and the reserve.
+    VD_TRY(decodeState(body, &m, QStringLiteral(".meta copy"), format >= 3));
     return m;
 }
 
@@ -177,7 +178,7 @@ Result<HeadSlot> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection)
     slot.format = format;
     slot.state.ruid = owner;
     if (format == 2) {
-        auto root = RootRecord::decode(body);
+        auto root = RootRecord::decode(body, false);
         if (!root)
             return root.status().withContext(what);
         slot.state.root = std::move(root).value();
@@ -186,7 +187,7 @@ Result<HeadSlot> HeadSlot::decode(QByteArrayView bytes, const Ruid &collection)
     }
     ByteReader b(body, what);
     slot.state.generation = b.u64();
-    VD_TRY(decodeState(b, &slot.state, what));
+    VD_TRY(decodeState(b, &slot.state, what, true));
     return slot;
 }
 

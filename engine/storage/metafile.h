@@ -36,7 +36,11 @@ struct BitmapLocation
 struct Meta
 {
     static constexpr int kCopySize = 4096;
-    static constexpr uint16_t kFormat = 2; // 2: the root record carries the tree's counters
+    // 2: the root record carries the tree's counters; 3: and the catalog
+    // format and the free-space reserve. Format 2 copies are still read (the
+    // next commit writes format 3).
+    static constexpr uint16_t kFormat = 3;
+    static constexpr uint16_t kOldestReadable = 2;
     static constexpr int kMaxNameBytes = 255;
     static constexpr int kMaxMembers = 64;
 
@@ -64,7 +68,8 @@ struct Meta
 struct HeadSlot
 {
     static constexpr uint32_t kMagic = 0x54524456; // "VDRT"
-    // 3: the whole state a .meta copy holds; 2: the root record only (read,
+    // 3: the whole state a .meta copy holds (a format 3 root record, with the
+    // catalog format and the reserve); 2: the root record only (read,
     // and replaced by format 3 at the first writable open); 1: before births.
     static constexpr uint16_t kFormat = 3;
     static constexpr uint16_t kOldestReadable = 2;

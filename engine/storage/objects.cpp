@@ -39,6 +39,7 @@ struct BlockJobs
         Extent extent;
         Ruid blockId;
         int buffer;
+        bool zeros = false; // an all-zero block: a zero piece, nothing written
     };
     std::deque<Job> jobs;
     QMutex writeLock;
@@ -77,6 +78,25 @@ struct ReadQueue
             e.bytes.waitForFinished();
     }
 };
+
+// True when every byte is zero. Data that is not zero is told at its first
+// non-zero byte, so this costs next to nothing on ordinary payloads.
+bool isAllZero(QByteArrayView bytes)
+{
+    if (bytes.isEmpty())
+        return true;
+    return bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, size_t(bytes.size() - 1)) == 0;
+}
+
+// The bytes of a zero piece. Full-size pieces (the common case: holes of
+// sparse files) share one buffer, so reading them allocates nothing.
+QByteArray zeroBytes(uint32_t length)
+{
+    static const QByteArray full(qsizetype(Piece::kMaxZeroLength), '\0');
+    if (length == Piece::kMaxZeroLength)
+        return full;
+    return QByteArray(qsizetype(length), '\0');
+}
 
 QByteArray clusterPrefixEnd(const Ruid &objectId)
 {
@@ -211,6 +231,8 @@ Result<Extent> Collection::locateDataBlock(const Piece &piece)
 
 Result<QByteArray> Collection::readPiece(const Piece &piece)
 {
+    if (piece.isZero())
+        return zeroBytes(piece.length);
     if (piece.kind == Piece::Kind::Block) {
         const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
         if (m_locator) {
@@ -250,6 +272,8 @@ Result<QByteArray> Collection::readPiece(const Piece &piece)
 
 Status Collection::releasePiece(const Piece &piece)
 {
+    if (piece.isZero())
+        return {}; // nothing stored, nothing counted
     if (piece.kind == Piece::Kind::Block) {
         const QByteArray key = keys::block(piece.blockId, piece.version);
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
@@ -283,6 +307,8 @@ Status Collection::releasePiece(const Piece &piece)
 
 Status Collection::addPieceRef(const Piece &piece)
 {
+    if (piece.isZero())
+        return {};
     if (piece.kind == Piece::Kind::Block) {
         const QByteArray key = keys::block(piece.blockId, piece.version);
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
@@ -385,6 +411,7 @@ Status Collection::releaseData(const Ruid &owner)
 
 Status Collection::copyData(Catalog &source, const Ruid &from, const Ruid &to)
 {
+    noteGrowth();
     std::vector<std::pair<uint64_t, ClusterRecord>> clusters;
     VD_TRY(forEachClusterIn(source, from, [&](uint64_t start, const ClusterRecord &c) {
         clusters.emplace_back(start, c);
@@ -399,13 +426,14 @@ Status Collection::copyData(Catalog &source, const Ruid &from, const Ruid &to)
 }
 
 Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress,
-                                              const QString &what)
+                                              const QString &what, io::ZeroRuns *holes)
 {
     StreamWritten written;
     ClusterRecord cluster;
     cluster.birth = m_meta.generation + 1;
     uint64_t clusterStart = startOffset;
     uint64_t offset = startOffset;
+    noteGrowth();
     m_dirty = true;
     auto addPiece = [&](const Piece &p) -> Status {
         cluster.pieces.push_back(p);
@@ -418,11 +446,18 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         cluster.pieces.clear();
         return {};
     };
+    // A payload of zeros costs a zero piece, not a block.
+    auto payloadPiece = [&](int sizeClass, QByteArrayView bytes) -> Result<Piece> {
+        if (isAllZero(bytes))
+            return Piece::zeros(uint32_t(bytes.size()));
+        return writeBlockPiece(sizeClass, bytes);
+    };
     {
         // Three block buffers: while workers hash and write full blocks
         // (SHA-256 is most of the CPU time), this thread reads the next one.
         // Memory stays at three 16 MiB blocks whatever the object's size.
         const qsizetype fullBlock = qsizetype(BlockHeader::capacity(kClassCount - 1));
+        static_assert(Piece::kMaxZeroLength == BlockHeader::capacity(kClassCount - 1));
         // Buffers grow as bytes arrive: a small object never costs a whole block.
         std::vector<QByteArray> buffers(kWriteBuffers);
         auto room = [&](int b, qsizetype need) -> char * {
@@ -439,17 +474,60 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         int cur = 0;
         qsizetype filled = 0;
         uint64_t done = 0;
-        auto took = [&](qsizetype n) -> Status {
-            filled += n;
-            done += uint64_t(n);
+        auto advance = [&](uint64_t n) -> Status {
+            done += n;
             if (progress && !progress(done))
                 return Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(what));
             return {};
         };
-        auto readInto = [&](char *dst, qsizetype max) -> Result<qsizetype> {
-            const qint64 n = in.read(dst, max);
+        auto took = [&](qsizetype n) -> Status {
+            filled += n;
+            return advance(uint64_t(n));
+        };
+
+        // Where the input is known to be zero (holes of a sparse file), it
+        // is not read: the bytes are zeros, and whole blocks of them become
+        // zero pieces without being touched at all. Only a random-access
+        // input can be skipped through.
+        const bool seekable = !in.isSequential();
+        uint64_t inPos = seekable ? uint64_t(in.pos()) : 0;
+        bool holesLeft = holes != nullptr && seekable;
+        io::ZeroRun run; // the next known run of zeros at or after inPos
+        bool mustSeek = false;
+        // Zeros known to start right at inPos (0: data, or nothing known).
+        auto zerosHere = [&]() -> uint64_t {
+            if (!holesLeft)
+                return 0;
+            if (run.length == 0 || run.offset + run.length <= inPos) {
+                run = holes->nextZeroRun(inPos);
+                if (run.length == 0 || run.offset + run.length <= inPos) {
+                    holesLeft = false;
+                    return 0;
+                }
+            }
+            return run.offset <= inPos ? run.offset + run.length - inPos : 0;
+        };
+        // Puts up to max input bytes into buffer b at `at`: zeros from a
+        // known run, else what the input reads, stopping where a run starts.
+        auto fill = [&](int b, qsizetype at, qsizetype max) -> Result<qsizetype> {
+            if (const uint64_t zeros = zerosHere(); zeros > 0) {
+                const qsizetype n = qsizetype(std::min<uint64_t>(zeros, uint64_t(max)));
+                std::memset(room(b, at + n) + at, 0, size_t(n));
+                inPos += uint64_t(n);
+                mustSeek = true;
+                return n;
+            }
+            if (holesLeft && run.offset > inPos)
+                max = qsizetype(std::min<uint64_t>(uint64_t(max), run.offset - inPos));
+            if (mustSeek) {
+                if (!in.seek(qint64(inPos)))
+                    return Status::ioError(QStringLiteral("cannot seek in the input to %1: %2").arg(inPos).arg(in.errorString()));
+                mustSeek = false;
+            }
+            const qint64 n = in.read(room(b, at + max) + at, max);
             if (n < 0)
                 return Status::ioError(QStringLiteral("cannot read the input: %1").arg(in.errorString()));
+            inPos += uint64_t(n);
             return qsizetype(n);
         };
         // Takes the oldest block's result: its record and its piece, in order.
@@ -460,75 +538,114 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             freeBuffers.push_back(job.buffer);
             if (!hash)
                 return hash.status();
+            if (job.zeros)
+                return addPiece(Piece::zeros(uint32_t(fullBlock)));
             VD_TRY_ASSIGN(const Piece p, recordBlock(job.extent, dataBlockHeader(job.extent, job.blockId, uint32_t(fullBlock), *hash, generation)));
             return addPiece(p);
         };
         // When the input's length is known (a file, a buffer), a small one
         // is read into a buffer of its size, not a 1 MiB one grown later.
         const qint64 known = in.isSequential() ? -1 : std::max<qint64>(0, in.size() - in.pos());
+        // What is buffered goes into the largest blocks it fills, the tail
+        // into a SmallBlock (or, all zeros, into zero pieces): at the end of
+        // the input, and where a long run of known zeros begins.
+        auto writeBuffered = [&]() -> Status {
+            while (!pipeline.jobs.empty())
+                VD_TRY(finishOldest());
+            const QByteArray &buffer = buffers[size_t(cur)];
+            qsizetype pos = 0;
+            for (int c = kClassCount - 1; c >= 0; --c) {
+                const qsizetype cap = qsizetype(BlockHeader::capacity(c));
+                while (filled - pos >= cap) {
+                    VD_TRY_ASSIGN(const Piece p, payloadPiece(c, QByteArrayView(buffer).sliced(pos, cap)));
+                    VD_TRY(addPiece(p));
+                    pos += cap;
+                }
+            }
+            const qsizetype tail = filled - pos;
+            if (tail > 0) {
+                const QByteArrayView bytes = QByteArrayView(buffer).sliced(pos, tail);
+                if (isAllZero(bytes)) {
+                    VD_TRY(addPiece(Piece::zeros(uint32_t(tail))));
+                } else if (uint64_t(tail) < m_meta.smallThreshold) {
+                    VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes));
+                    VD_TRY(addPiece(p));
+                } else {
+                    VD_TRY_ASSIGN(const Piece p, writeBlockPiece(0, bytes));
+                    VD_TRY(addPiece(p));
+                }
+            }
+            filled = 0;
+            return {};
+        };
         for (;;) {
+            // A known run of zeros of a slot or more (or any, at a block
+            // boundary) is not read: the data before it is written out as
+            // if the input ended there, and the run becomes zero pieces.
+            // Shorter runs inside data are read as zeros (a block that ends
+            // up all zeros still becomes a zero piece).
+            if (const uint64_t zeros = zerosHere(); zeros >= kSlotSize || (zeros > 0 && filled == 0)) {
+                if (filled > 0)
+                    VD_TRY(writeBuffered());
+                while (!pipeline.jobs.empty())
+                    VD_TRY(finishOldest());
+                for (uint64_t left = zeros; left > 0;) {
+                    const uint64_t n = std::min<uint64_t>(left, uint64_t(fullBlock));
+                    VD_TRY(addPiece(Piece::zeros(uint32_t(n))));
+                    inPos += n;
+                    left -= n;
+                    VD_TRY(advance(n));
+                }
+                mustSeek = true;
+                continue;
+            }
             qsizetype want = std::min(kReadChunk, fullBlock - filled);
             if (known >= 0 && uint64_t(known) + 1 > done)
                 want = std::min<qsizetype>(want, qsizetype(std::min<uint64_t>(uint64_t(known) + 1 - done, uint64_t(kReadChunk))));
-            VD_TRY_ASSIGN(const qsizetype n, readInto(room(cur, filled + want) + filled, want));
+            VD_TRY_ASSIGN(const qsizetype n, fill(cur, filled, want));
             if (n == 0)
                 break; // end of input
             VD_TRY(took(n));
             if (filled < fullBlock)
                 continue;
             // A full block goes to disk only once more bytes are known to
-            // follow (else the end-of-input rules below decide): peek.
+            // follow (else the end-of-input rules decide): peek, or see that
+            // a run of zeros follows.
             if (freeBuffers.empty())
                 VD_TRY(finishOldest());
             const int next = freeBuffers.back();
             freeBuffers.pop_back();
-            VD_TRY_ASSIGN(const qsizetype m, readInto(room(next, kReadChunk), kReadChunk));
-            if (m == 0) {
-                freeBuffers.push_back(next);
-                break;
+            qsizetype m = 0;
+            if (zerosHere() == 0) {
+                VD_TRY_ASSIGN(m, fill(next, 0, kReadChunk));
+                if (m == 0) {
+                    freeBuffers.push_back(next);
+                    break;
+                }
             }
-            VD_TRY_ASSIGN(const Extent extent, m_space->allocate(kClassCount - 1));
-            const Ruid id = Ruid::generate();
-            IdvdFile *idvd = m_idvd.get();
             const QByteArrayView payload = QByteArrayView(buffers[size_t(cur)]).first(fullBlock);
-            QMutex *writeLock = &pipeline.writeLock;
-            pipeline.jobs.push_back({QtConcurrent::run([idvd, extent, id, payload, generation, writeLock]() -> Result<Hash256> {
-                                         const Hash256 hash = sha256(payload);
-                                         // One writer at a time: concurrent writes to one file only
-                                         // spin on its inode lock, burning the CPU the hashing needs.
-                                         QMutexLocker locked(writeLock);
-                                         VD_TRY(idvd->writeDataBlock(extent, dataBlockHeader(extent, id, uint32_t(payload.size()), hash, generation), payload));
-                                         return hash;
-                                     }),
-                                     extent, id, cur});
+            if (isAllZero(payload)) {
+                pipeline.jobs.push_back({QtFuture::makeReadyFuture(Result<Hash256>(Hash256())), Extent(), Ruid(), cur, true});
+            } else {
+                VD_TRY_ASSIGN(const Extent extent, m_space->allocate(kClassCount - 1));
+                const Ruid id = Ruid::generate();
+                IdvdFile *idvd = m_idvd.get();
+                QMutex *writeLock = &pipeline.writeLock;
+                pipeline.jobs.push_back({QtConcurrent::run([idvd, extent, id, payload, generation, writeLock]() -> Result<Hash256> {
+                                             const Hash256 hash = sha256(payload);
+                                             // One writer at a time: concurrent writes to one file only
+                                             // spin on its inode lock, burning the CPU the hashing needs.
+                                             QMutexLocker locked(writeLock);
+                                             VD_TRY(idvd->writeDataBlock(extent, dataBlockHeader(extent, id, uint32_t(payload.size()), hash, generation), payload));
+                                             return hash;
+                                         }),
+                                         extent, id, cur});
+            }
             cur = next;
             filled = 0;
             VD_TRY(took(m));
         }
-        while (!pipeline.jobs.empty())
-            VD_TRY(finishOldest());
-        const QByteArray &buffer = buffers[size_t(cur)];
-        // The rest goes into the largest blocks it fills, the tail into a SmallBlock.
-        qsizetype pos = 0;
-        for (int c = kClassCount - 1; c >= 0; --c) {
-            const qsizetype cap = qsizetype(BlockHeader::capacity(c));
-            while (filled - pos >= cap) {
-                VD_TRY_ASSIGN(const Piece p, writeBlockPiece(c, QByteArrayView(buffer).sliced(pos, cap)));
-                VD_TRY(addPiece(p));
-                pos += cap;
-            }
-        }
-        const qsizetype tail = filled - pos;
-        if (tail > 0) {
-            const QByteArrayView bytes = QByteArrayView(buffer).sliced(pos, tail);
-            if (uint64_t(tail) < m_meta.smallThreshold) {
-                VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes));
-                VD_TRY(addPiece(p));
-            } else {
-                VD_TRY_ASSIGN(const Piece p, writeBlockPiece(0, bytes));
-                VD_TRY(addPiece(p));
-            }
-        }
+        VD_TRY(writeBuffered());
         if (!cluster.pieces.empty()) {
             VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
             ++written.clusters;
@@ -580,7 +697,7 @@ Status Collection::putObjectBytes(const QString &key, QByteArrayView bytes)
 
 Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piece)
 {
-    if (piece.kind == Piece::Kind::Slot) // small: read here, it is quick
+    if (piece.kind != Piece::Kind::Block) // zeros, or small: read here, it is quick
         return QtFuture::makeReadyFuture(readPiece(piece));
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
     // This thread reads, in order, so the disk sees one sequential stream;
@@ -694,7 +811,9 @@ Result<QByteArray> Collection::readData(Catalog &catalog, const Ruid &owner, uin
         uint64_t pos = start;
         for (const Piece &p : rec->pieces) {
             const uint64_t pEnd = pos + p.length;
-            if (pEnd > offset && pos < end) {
+            if (pEnd > offset && pos < end && p.isZero()) {
+                out.append(qsizetype(std::min(pEnd, end) - std::max(pos, offset)), '\0');
+            } else if (pEnd > offset && pos < end) {
                 auto bytes = readPiece(p);
                 if (!bytes) {
                     inner = bytes.status();
@@ -747,8 +866,10 @@ Status Collection::writeRange(const Ruid &owner, uint64_t size, uint64_t offset,
     for (const auto &[start, c] : touched) {
         uint64_t pos = start;
         for (const Piece &p : c.pieces) {
-            VD_TRY_ASSIGN(const QByteArray bytes, readPiece(p));
-            std::memcpy(region.data() + (pos - regionStart), bytes.constData(), size_t(bytes.size()));
+            if (!p.isZero()) { // the region starts as zeros
+                VD_TRY_ASSIGN(const QByteArray bytes, readPiece(p));
+                std::memcpy(region.data() + (pos - regionStart), bytes.constData(), size_t(bytes.size()));
+            }
             pos += p.length;
         }
     }
@@ -802,6 +923,7 @@ Status Collection::removeObject(const QString &key)
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
+    beginDelete();
     m_dirty = true;
     Status st = [&]() -> Status {
         VD_TRY(removeObjectData(*obj));

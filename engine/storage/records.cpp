@@ -180,6 +180,10 @@ QByteArray ClusterRecord::encode() const
     w.u64(birth);
     for (const Piece &p : pieces) {
         w.u8(uint8_t(p.kind));
+        if (p.kind == Piece::Kind::Zero) {
+            w.u32(p.length);
+            continue;
+        }
         w.bytes(p.blockId.view());
         if (p.kind == Piece::Kind::Block) {
             w.u64(p.version);
@@ -204,6 +208,13 @@ Result<ClusterRecord> ClusterRecord::decode(QByteArrayView raw)
     for (uint8_t i = 0; i < count && r.ok(); ++i) {
         Piece p;
         const uint8_t kind = r.u8();
+        if (kind == uint8_t(Piece::Kind::Zero)) {
+            p = Piece::zeros(r.u32());
+            if (r.ok() && (p.length == 0 || p.length > Piece::kMaxZeroLength))
+                r.fail(QStringLiteral("piece %1: a run of %2 zeros").arg(i).arg(p.length));
+            c.pieces.push_back(p);
+            continue;
+        }
         p.blockId = Ruid::fromView(r.bytes(16));
         if (kind == uint8_t(Piece::Kind::Block)) {
             p.kind = Piece::Kind::Block;

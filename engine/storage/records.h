@@ -66,17 +66,30 @@ struct ObjectRecord
     static Result<ObjectRecord> decode(QByteArrayView raw);
 };
 
-// One contiguous piece of an object: a whole data block, or a packed slot.
+// One contiguous piece of an object: a whole data block, a packed slot, or
+// a run of zeros that takes no space at all (catalog format 2).
 struct Piece
 {
-    enum class Kind : uint8_t { Block = 1, Slot = 2 };
+    enum class Kind : uint8_t { Block = 1, Slot = 2, Zero = 3 };
+    // A zero piece stands for at most what one 16 MiB block holds, so a
+    // cluster spans what it would with blocks (range writes rely on it).
+    static constexpr uint32_t kMaxZeroLength = 16u * 1024 * 1024 - 128;
     Kind kind = Kind::Block;
-    Ruid blockId;
+    Ruid blockId;           // Block, Slot
     uint64_t version = 0;   // Block
     uint8_t sizeClass = 0;  // Block
     uint32_t length = 0;    // logical bytes of the object in this piece
     Hash256 hash;           // Block: SHA-256 of the payload
     SlotLocation slot;      // Slot: where in the SmallBlock (its rawHash is the check)
+
+    static Piece zeros(uint32_t length)
+    {
+        Piece p;
+        p.kind = Kind::Zero;
+        p.length = length;
+        return p;
+    }
+    bool isZero() const { return kind == Kind::Zero; }
 };
 
 struct ClusterRecord

@@ -30,7 +30,7 @@ PageRef PageRef::decode(ByteReader &r)
     return p;
 }
 
-QByteArray RootRecord::encode() const
+QByteArray RootRecord::encode(bool withTail) const
 {
     QByteArray out;
     ByteWriter w(&out);
@@ -55,10 +55,16 @@ QByteArray RootRecord::encode() const
     w.u64(firstChange);
     w.u64(vnodeCount);
     w.u64(fileBytes);
+    if (!withTail)
+        return out;
+    w.u16(catalogFormat);
+    w.u8(uint8_t(reserve.size()));
+    for (const Extent &e : reserve)
+        w.u64(e.offset | e.sizeClass);
     return out;
 }
 
-Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
+Result<RootRecord> RootRecord::decode(QByteArrayView bytes, bool withTail)
 {
     ByteReader r(bytes, QStringLiteral("root record"));
     RootRecord rec;
@@ -85,7 +91,27 @@ Result<RootRecord> RootRecord::decode(QByteArrayView bytes)
     rec.firstChange = r.u64();
     rec.vnodeCount = r.u64();
     rec.fileBytes = r.u64();
+    rec.catalogFormat = 1;
+    if (withTail) {
+        rec.catalogFormat = r.u16();
+        const uint8_t reserved = r.u8();
+        if (reserved > kMaxReserveBlocks)
+            r.fail(QStringLiteral("%1 reserve blocks, at most %2 allowed").arg(reserved).arg(kMaxReserveBlocks));
+        for (uint8_t i = 0; i < reserved && r.ok(); ++i) {
+            const uint64_t v = r.u64();
+            const Extent e{v & ~uint64_t(0xff), uint8_t(v & 0xff)};
+            if (r.ok() && (!e.isValid() || e.offset < kSlotSize))
+                r.fail(QStringLiteral("reserve block %1 at offset %2 class %3 is not a block").arg(i).arg(e.offset).arg(e.sizeClass));
+            rec.reserve.push_back(e);
+        }
+    }
     VD_TRY(r.finish());
+    if (rec.catalogFormat == 0)
+        return Status::corruption(QStringLiteral("root record: catalog format 0"));
+    if (rec.catalogFormat > kCatalogFormat)
+        return Status::versionMismatch(QStringLiteral("the catalog is format %1; this build of vdrive reads formats 1 to %2 (a newer vdrive wrote it)")
+                                           .arg(rec.catalogFormat)
+                                           .arg(kCatalogFormat));
     if (rec.pinnedThrough > rec.generation || rec.firstChange > rec.nextChange || rec.firstChange == 0)
         return Status::corruption(QStringLiteral("root record: tree counters out of range"));
     if (rec.openSegmentOffset != 0) {

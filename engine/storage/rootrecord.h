@@ -36,6 +36,12 @@ struct RootRecord
 {
     static constexpr int kMaxOpenSmallBlocks = 4;
     static constexpr int kMaxEncodedSize = 1024;
+    // The catalog's format: the one number that covers the layout of its
+    // pages, its segment table and the block and cluster records
+    // (FORMAT.md §Versioning). 1: records before .meta format 3 (where the
+    // field is absent); 2: cluster records may hold zero pieces.
+    static constexpr uint16_t kCatalogFormat = 2;
+    static constexpr int kMaxReserveBlocks = 16;
 
     uint64_t generation = 0;
     PageRef catalogRoot;  // the B+tree of records; null when empty
@@ -64,9 +70,19 @@ struct RootRecord
     uint64_t firstChange = 1;
     uint64_t vnodeCount = 0; // attached VNodes, the root included
     uint64_t fileBytes = 0;  // logical bytes of files and JSON leaves in the live tree
+    // Added in .meta / head slot format 3, at the end.
+    uint16_t catalogFormat = kCatalogFormat;
+    // The free-space reserve: blocks allocated in idvd and on the disk
+    // that only deleting transactions may use (see Space).
+    std::vector<Extent> reserve;
 
-    QByteArray encode() const;
-    static Result<RootRecord> decode(QByteArrayView bytes);
+    // withTail: as format 3 writes it; without, as format 2 did (for
+    // tests that make an earlier build's collection).
+    QByteArray encode(bool withTail = true) const;
+    // withTail: the record has the fields added in format 3 (catalogFormat,
+    // reserve); without them it is read as catalog format 1, no reserve.
+    // A catalog format newer than this build's is VersionMismatch.
+    static Result<RootRecord> decode(QByteArrayView bytes, bool withTail = true);
     bool operator==(const RootRecord &) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "space.h"
 
+#include <algorithm>
+
 namespace vd::storage {
 
 Result<Extent> Space::allocate(int sizeClass)
@@ -10,15 +12,78 @@ Result<Extent> Space::allocate(int sizeClass)
     return m_alloc.allocate(sizeClass);
 }
 
+void Space::unallocate(const Extent &e)
+{
+    // It was free in the committed generation and nothing refers to it:
+    // give back whatever part the disk had already allocated, and the slot.
+    (void)m_idvd->punchHole(ByteRange{e.offset, e.size()});
+    (void)m_alloc.free(e);
+}
+
+Result<Extent> Space::allocateBacked(int sizeClass)
+{
+    VD_TRY_ASSIGN(const Extent e, m_alloc.allocate(sizeClass));
+    const Status st = m_idvd->allocate(e);
+    if (st)
+        return e;
+    unallocate(e);
+    if (st.code() == ErrorCode::NoSpace && m_reserveAllowed) {
+        const auto it = std::find_if(m_reserve.begin(), m_reserve.end(), [&](const Extent &r) { return r.sizeClass == sizeClass; });
+        if (it != m_reserve.end()) {
+            const Extent r = *it;
+            m_reserve.erase(it);
+            return r;
+        }
+    }
+    return st;
+}
+
 Status Space::applyFrees()
 {
+    m_freed.clear();
     for (const Extent &e : m_pendingFrees) {
         Status st = m_alloc.free(e);
         if (!st)
             return Status::internal(QStringLiteral("releasing a block at commit: %1").arg(st.message()));
+        m_freed.push_back(e);
     }
     m_pendingFrees.clear();
     return {};
+}
+
+Status Space::punchFreed()
+{
+    std::vector<Extent> freed = std::move(m_freed);
+    m_freed.clear();
+    std::sort(freed.begin(), freed.end());
+    const uint64_t fileEnd = uint64_t(m_alloc.unitCount()) * kUnitSize; // the tail beyond is cut off instead
+    std::vector<ByteRange> runs;
+    for (const Extent &e : freed) {
+        if (e.offset >= fileEnd)
+            continue;
+        if (!runs.empty() && runs.back().offset + runs.back().length == e.offset)
+            runs.back().length += e.size();
+        else
+            runs.push_back(ByteRange{e.offset, e.size()});
+    }
+    Status first;
+    for (const ByteRange &r : runs) {
+        Status st = m_idvd->punchHole(r);
+        if (!st && first)
+            first = st;
+    }
+    return first;
+}
+
+Status Space::punchAllFree()
+{
+    Status first;
+    for (const ByteRange &r : m_alloc.freeRanges()) {
+        Status st = m_idvd->punchHole(r);
+        if (!st && first)
+            first = st;
+    }
+    return first;
 }
 
 Status Space::shrinkTail()
@@ -26,6 +91,28 @@ Status Space::shrinkTail()
     if (m_alloc.shrinkTail() == 0)
         return {};
     return m_idvd->resizeToUnits(m_alloc.unitCount());
+}
+
+Status Space::refillReserve(int sizeClass, size_t count)
+{
+    while (m_reserve.size() < count) {
+        VD_TRY_ASSIGN(const Extent e, m_alloc.allocate(sizeClass));
+        const Status st = m_idvd->allocate(e);
+        if (!st) {
+            unallocate(e);
+            return st;
+        }
+        m_reserve.push_back(e);
+    }
+    return {};
+}
+
+uint64_t Space::reserveBytes() const
+{
+    uint64_t n = 0;
+    for (const Extent &e : m_reserve)
+        n += e.size();
+    return n;
 }
 
 } // namespace vd::storage

@@ -453,6 +453,12 @@ Result<std::vector<ClusterInfo>> Drive::clusters(const QString &path, const QStr
         ci.birth = c.birth;
         for (const storage::Piece &p : c.pieces) {
             PieceInfo pi;
+            if (p.isZero()) {
+                pi.zero = true;
+                pi.length = p.length;
+                ci.pieces.push_back(pi);
+                continue;
+            }
             pi.packed = p.kind == storage::Piece::Kind::Slot;
             pi.blockId = p.blockId;
             pi.version = p.version;
@@ -478,6 +484,8 @@ Version Drive::nextVersion()
 Status Drive::putNode(const VNode &n, PutMode mode)
 {
     Catalog &cat = *m_col->m_catalog;
+    if (mode == PutMode::New)
+        m_col->noteGrowth(); // creating is not deleting: no reserve for this transaction
     m_col->m_dirty = true;
     if (m_lmdb && mode != PutMode::New)
         m_lmdb->removeRecord(n.id); // a new id has nothing cached
@@ -681,7 +689,7 @@ Result<VNode> Drive::ensureFolders(const QString &path)
     return cur;
 }
 
-Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress)
+Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes)
 {
     VD_TRY(m_col->checkWritable());
     VD_TRY_ASSIGN(const auto pn, resolveParent(path));
@@ -707,7 +715,7 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
             n.kind = Kind::File;
             n.createdMs = nowMs();
         }
-        VD_TRY_ASSIGN(const storage::StreamWritten w, m_col->writeStream(n.id, 0, in, progress, path));
+        VD_TRY_ASSIGN(const storage::StreamWritten w, m_col->writeStream(n.id, 0, in, progress, path, holes));
         n.size = w.bytes;
         n.clusterCount = w.clusters;
         n.modifiedMs = nowMs();
@@ -1035,8 +1043,24 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
     }
     VD_TRY_ASSIGN(const QString canonical, pathOfIn(*m_live, n.id));
     return guard([&]() -> Status {
+        // Removing never needs new space: on a full disk its commit may use
+        // the reserve.
+        m_col->beginDelete();
         VD_TRY(invalidate(n, true));
-        if (toTrash) {
+        if (!toTrash && !isJson(n.kind)) {
+            // Files and folders go in batches when the disk is too full for
+            // one commit (a JSON document goes whole, below).
+            Removal r;
+            r.top = n;
+            r.originalPath = canonical;
+            VD_TRY(removeInBatches(r, n, pathDepth(canonical)));
+            if (r.inTrash) {
+                // A batch moved it to the trash and said so in the feed;
+                // its entry there is what went last.
+                VD_TRY(touchParent(trashId(), -1));
+                return m_col->m_catalog->remove(keys::trash(n.id)).status();
+            }
+        } else if (toTrash) {
             VD_TRY(eraseNode(n));
             VNode t = n;
             t.parent = trashId();
@@ -1065,6 +1089,106 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
         }
         return {};
     }());
+}
+
+Status Drive::removeInBatches(Removal &r, const VNode &n, int depth)
+{
+    // Children go before their folder (so a commit between two entries
+    // leaves a whole tree), without recursion and no deeper than the limit.
+    auto eraseOne = [&](const VNode &k) -> Status {
+        const VNode &self = k.id == r.top.id ? r.top : k; // the top may have moved to the trash
+        if (self.kind == Kind::File)
+            VD_TRY(m_col->releaseData(self.id));
+        if (self.kind == Kind::File || self.kind == Kind::JsonValue)
+            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, self.size);
+        VD_TRY(eraseNode(self));
+        --m_col->m_root.vnodeCount;
+        return {};
+    };
+    // An entry of the innermost folder being emptied is gone: between two
+    // entries of a folder the tree is whole, so a commit may go here when
+    // the next one might not fit on the disk.
+    auto entryGone = [&](const VNode &k) -> Status {
+        if (k.id == r.top.id || r.pending.empty())
+            return {};
+        --r.pending.back().second;
+        VD_TRY_ASSIGN(const bool tight, m_col->commitMayNotFit());
+        if (tight)
+            VD_TRY(commitRemoval(r));
+        return {};
+    };
+    return walkBelow(
+        *m_live, n, kMaxDepth - depth,
+        [&](const VNode &k, int level) -> Result<Step> {
+            if (isJson(k.kind)) {
+                // A JSON document goes in one piece.
+                VD_TRY(removeTree(k, depth + level));
+                VD_TRY(entryGone(k));
+                return Step::Skip;
+            }
+            if (k.isContainer()) {
+                const bool cycle = std::any_of(r.pending.begin(), r.pending.end(), [&](const auto &p) { return p.first == k.id; });
+                if (cycle) {
+                    // Damage: an entry that holds a folder being emptied
+                    // above it. The entry goes; the folder goes once, at
+                    // its own place.
+                    const QByteArray key = keys::entry(k.parent, k.name);
+                    VD_TRY(m_col->m_catalog->remove(key).status());
+                    m_live->entries.remove(key);
+                    VD_TRY(entryGone(k));
+                    return Step::Skip;
+                }
+                r.pending.emplace_back(k.id, 0);
+                return Step::Descend;
+            }
+            VD_TRY(eraseOne(k));
+            VD_TRY(entryGone(k));
+            return Step::Skip;
+        },
+        [&](const VNode &k, int) -> Status {
+            r.pending.pop_back();
+            VD_TRY(eraseOne(k));
+            return entryGone(k);
+        });
+}
+
+Status Drive::commitRemoval(Removal &r)
+{
+    // The folders part-way emptied get their entry counts...
+    for (auto &[id, removed] : r.pending) {
+        if (removed != 0)
+            VD_TRY(touchParent(id, removed));
+        removed = 0;
+    }
+    // ...and what is left of the node waits in the trash, where a crash or
+    // a failure leaves it (`trash empty` finishes the job).
+    if (!r.inTrash) {
+        VD_TRY_ASSIGN(const auto now, lookupEntry(*m_live, r.top.parent, r.top.name));
+        if (!now || now->id != r.top.id)
+            return Status::corruption(QStringLiteral("%1 has no entry any more").arg(r.originalPath));
+        VD_TRY(eraseNode(*now));
+        VNode t = *now;
+        t.parent = trashId();
+        t.name = now->id.toString();
+        t.version = nextVersion();
+        VD_TRY(putNode(t));
+        VD_TRY(touchParent(trashId(), +1));
+        TrashRecord rec;
+        rec.originalParent = now->parent;
+        rec.originalName = now->name;
+        rec.originalPath = r.originalPath;
+        rec.deletedMs = nowMs();
+        VD_TRY(m_col->m_catalog->put(keys::trash(now->id), rec.encode()));
+        VD_TRY(touchParent(now->parent, -1));
+        VNode gone = *now;
+        gone.version = nextVersion();
+        VD_TRY(recordChange(ChangeOp::Remove, gone));
+        r.top = t;
+        r.inTrash = true;
+    }
+    VD_TRY(commit());
+    m_col->beginDelete();
+    return {};
 }
 
 Status Drive::renumberArray(const VNode &array)
@@ -1151,13 +1275,18 @@ Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
     VD_TRY_ASSIGN(const auto entries, listTrash());
     uint64_t removed = 0;
     Status st = [&]() -> Status {
+        m_col->beginDelete();
         for (const TrashEntry &e : entries) {
             if (e.deletedMs >= deletedBeforeMs)
                 continue;
             VD_TRY_ASSIGN(const auto n, lookupEntry(*m_live, trashId(), e.id.toString()));
             if (!n)
                 return Status::corruption(QStringLiteral("trash entry %1 has no node").arg(e.id.toString()));
-            VD_TRY(removeTree(*n, 1));
+            Removal r;
+            r.top = *n;
+            r.inTrash = true;
+            r.originalPath = e.originalPath;
+            VD_TRY(removeInBatches(r, *n, 1));
             VD_TRY(touchParent(trashId(), -1));
             VD_TRY(m_col->m_catalog->remove(keys::trash(e.id)).status());
             ++removed;

@@ -55,6 +55,7 @@ struct DriveOptions
 
 struct PieceInfo
 {
+    bool zero = false;   // a run of zeros: nothing stored (no block, no hash)
     bool packed = false; // a slot in a SmallBlock, else a whole block
     Ruid blockId;
     uint64_t version = 0;
@@ -141,8 +142,10 @@ public:
     Result<std::vector<ClusterInfo>> clusters(const QString &path, const QString &at = {});
 
     // Files.
-    // Creates or replaces a file with the bytes of in (any size).
-    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {});
+    // Creates or replaces a file with the bytes of in (any size). Blocks of
+    // zeros cost no space; holes (optional) says where in is known to be
+    // zero (a sparse file's holes), which is then not even read.
+    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {}, io::ZeroRuns *holes = nullptr);
     Result<VNode> putFileBytes(const QString &path, QByteArrayView bytes);
     // Writes data at offset (past the end: the gap reads as zeros), creating
     // the file if needed; only the clusters the range touches are rewritten.
@@ -162,7 +165,11 @@ public:
     // `at` copies out of a snapshot.
     Result<VNode> copy(const QString &from, const QString &to, const QString &at = {});
     // Removes path (a folder only with recursive). toTrash keeps it in the
-    // trash, where restoreFromTrash() finds it.
+    // trash, where restoreFromTrash() finds it. Removing works on a full
+    // disk (its commit may use the reserve); a permanent removal too large
+    // for the room left commits in batches as it goes — what is left of the
+    // node then waits in the trash, so a failure or crash part way leaves a
+    // consistent tree and `emptyTrash` finishes the job.
     Status remove(const QString &path, bool recursive, bool toTrash);
 
     Result<std::vector<TrashEntry>> listTrash();
@@ -253,6 +260,19 @@ private:
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
     // n is `depth` levels deep (what bounds the walks below it).
     Status removeTree(const VNode &n, int depth);
+    // A permanent removal that may commit part way (see remove()).
+    struct Removal
+    {
+        VNode top;           // as it hangs now: in its folder, or in the trash
+        bool inTrash = false;
+        QString originalPath;
+        // The folders being emptied (outermost first) and the entries
+        // removed from each since the last commit.
+        std::vector<std::pair<Ruid, int64_t>> pending;
+    };
+    // n is `depth` levels deep.
+    Status removeInBatches(Removal &r, const VNode &n, int depth);
+    Status commitRemoval(Removal &r);
     Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth);
     // Walks top and everything below it in v, depth first, parents before
     // children, one listing per container, without recursion. `enter` says

@@ -111,6 +111,8 @@ Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
                         continue;
                     VD_TRY_ASSIGN(const storage::ClusterRecord c, storage::ClusterRecord::decode(page.values[i]));
                     for (const storage::Piece &p : c.pieces) {
+                        if (p.isZero())
+                            continue; // takes no space
                         QByteArray id(p.kind == storage::Piece::Kind::Block ? "D" : "S");
                         id.append(p.blockId.view());
                         if (p.kind == storage::Piece::Kind::Block)
@@ -142,6 +144,7 @@ Status Drive::deleteSnapshot(const QString &name)
     if (!raw)
         return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
     Status st = [&]() -> Status {
+        m_col->beginDelete(); // works on a full disk
         m_col->m_dirty = true;
         VD_TRY(m_col->m_catalog->remove(storage::keys::snapshot(name)).status());
         VD_TRY_ASSIGN(const auto rest, m_col->snapshotRecords());

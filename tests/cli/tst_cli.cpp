@@ -873,7 +873,7 @@ private Q_SLOTS:
         const QStringList fields = {u"allocatedBytes"_s, u"blocksPerClass"_s, u"catalogBlocks"_s, u"catalogBytes"_s, u"catalogLiveBytes"_s,
                                     u"committed"_s, u"created"_s, u"dataBlockBytes"_s, u"dataBlocks"_s, u"generation"_s,
                                     u"idvdBytes"_s, u"logicalBytes"_s, u"name"_s, u"objectBytes"_s, u"objects"_s, u"paddingRatio"_s,
-                                    u"path"_s, u"ruid"_s, u"smallBlockBytes"_s, u"smallBlocks"_s, u"smallSlots"_s,
+                                    u"path"_s, u"reserveBytes"_s, u"ruid"_s, u"smallBlockBytes"_s, u"smallBlocks"_s, u"smallSlots"_s,
                                     u"smallStoredBytes"_s, u"snapshots"_s, u"treeBytes"_s, u"units"_s, u"vnodes"_s, u"warnings"_s};
         QCOMPARE(fresh.keys(), fields);
         QCOMPARE(fresh.value(u"ruid"_s).toString(), ruid);
@@ -1308,7 +1308,8 @@ private:
             allocated += perClass.value(u"%1MiB"_s.arg(1 << k)).toInteger() * (MiB << k);
         QCOMPARE(i.value(u"allocatedBytes"_s).toInteger(), allocated);
         QCOMPARE(i.value(u"allocatedBytes"_s).toInteger(),
-                 MiB + i.value(u"dataBlockBytes"_s).toInteger() + i.value(u"smallBlockBytes"_s).toInteger() + i.value(u"catalogBytes"_s).toInteger());
+                 MiB + i.value(u"dataBlockBytes"_s).toInteger() + i.value(u"smallBlockBytes"_s).toInteger() + i.value(u"catalogBytes"_s).toInteger()
+                     + i.value(u"reserveBytes"_s).toInteger());
         QVERIFY(i.value(u"allocatedBytes"_s).toInteger() <= i.value(u"idvdBytes"_s).toInteger());
         QCOMPARE(i.value(u"idvdBytes"_s).toInteger(), i.value(u"units"_s).toInteger() * 16 * MiB);
         QVERIFY(i.value(u"smallStoredBytes"_s).toInteger() <= i.value(u"smallBlockBytes"_s).toInteger());

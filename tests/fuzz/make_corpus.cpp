@@ -175,6 +175,7 @@ RootRecord sampleRoot(uint64_t generation, bool full)
         r.nextChange = 7002;
         r.vnodeCount = 250;
         r.fileBytes = 987654321;
+        r.reserve = {Extent{6 * kSlotSize, 0}, Extent{7 * kSlotSize, 0}};
     }
     return r;
 }
@@ -493,6 +494,7 @@ void records()
     slotPiece.slot = slotFor(packPayload(text(3000)), 4096);
     slotPiece.length = slotPiece.slot.rawLength;
     c.pieces.push_back(slotPiece);
+    c.pieces.push_back(Piece::zeros(Piece::kMaxZeroLength)); // a hole of a sparse file
     put("records", "cluster", prefixed(2, c.encode()));
     ClusterRecord tail;
     tail.birth = 1;

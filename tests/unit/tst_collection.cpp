@@ -648,7 +648,7 @@ private Q_SLOTS:
             VD_VERIFY_OK(slot);
             QByteArray old;
             ByteWriter w(&old);
-            const QByteArray body = slot->state.root.encode();
+            const QByteArray body = slot->state.root.encode(false);
             w.u32(HeadSlot::kMagic);
             w.u16(2);
             w.u16(uint16_t(body.size()));
@@ -689,7 +689,7 @@ private Q_SLOTS:
         VD_VERIFY_OK(idvd);
         QByteArray old;
         ByteWriter w(&old);
-        const QByteArray body = t.newest.root.encode();
+        const QByteArray body = t.newest.root.encode(false);
         w.u32(HeadSlot::kMagic);
         w.u16(2);
         w.u16(uint16_t(body.size()));
