@@ -1,10 +1,10 @@
 #include "memenv.h"
+#include "sparsebytes.h"
 
 #include <QDir>
 #include <QRandomGenerator>
 
 #include <algorithm>
-#include <cstring>
 
 namespace vd::io {
 
@@ -25,20 +25,15 @@ struct MemEnv::Node
         uint64_t offset; // write offset, or new size
         QByteArray bytes;
     };
-    QByteArray data;
-    QByteArray durable;
+    // Copies share their chunks: keeping the durable image costs little.
+    SparseBytes data;
+    SparseBytes durable;
     std::vector<Op> pending;
     bool entryDurable = false;
     uint64_t epoch = 0;
 
-    void applyWrite(QByteArray &img, uint64_t off, QByteArrayView bytes)
-    {
-        const uint64_t end = off + uint64_t(bytes.size());
-        if (uint64_t(img.size()) < end)
-            img.resize(qsizetype(end), '\0');
-        std::memcpy(img.data() + off, bytes.data(), size_t(bytes.size()));
-    }
-    void applyTruncate(QByteArray &img, uint64_t size) { img.resize(qsizetype(size), '\0'); }
+    void applyWrite(SparseBytes &img, uint64_t off, QByteArrayView bytes) { img.write(off, bytes); }
+    void applyTruncate(SparseBytes &img, uint64_t size) { img.resize(size); }
 };
 
 class MemFile final : public File
@@ -53,14 +48,14 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        const QByteArray &d = m_node->data;
-        if (offset > uint64_t(d.size()) || len > uint64_t(d.size()) - offset)
+        const SparseBytes &d = m_node->data;
+        if (offset > d.size() || len > d.size() - offset)
             return Status::corruption(QStringLiteral("'%1' is %2 bytes long; %3 bytes were expected at offset %4")
                                           .arg(m_path)
                                           .arg(d.size())
                                           .arg(len)
                                           .arg(offset));
-        std::memcpy(out, d.constData() + offset, len);
+        d.read(offset, out, len);
         return {};
     }
 
@@ -279,7 +274,7 @@ void MemEnv::simulateCrash(CrashMode mode, uint64_t seed)
         if (mode == CrashMode::DropUnsynced) {
             n.data = n.durable;
         } else if (mode == CrashMode::Random) {
-            QByteArray img = n.durable;
+            SparseBytes img = n.durable;
             for (const Node::Op &op : n.pending) {
                 const int roll = int(rng.bounded(10));
                 if (roll < 4)
@@ -311,7 +306,7 @@ Result<QByteArray> MemEnv::contents(const QString &path)
     auto it = m_files.find(clean(path));
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("no file '%1'").arg(path));
-    return it->second->data;
+    return it->second->data.toByteArray();
 }
 
 Status MemEnv::setContents(const QString &path, const QByteArray &bytes)
@@ -320,8 +315,8 @@ Status MemEnv::setContents(const QString &path, const QByteArray &bytes)
     auto it = m_files.find(clean(path));
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("no file '%1'").arg(path));
-    it->second->data = bytes;
-    it->second->durable = bytes;
+    it->second->data = SparseBytes(bytes);
+    it->second->durable = it->second->data;
     it->second->pending.clear();
     return {};
 }
@@ -330,7 +325,7 @@ uint64_t MemEnv::fileSize(const QString &path)
 {
     QMutexLocker lock(&m_mutex);
     auto it = m_files.find(clean(path));
-    return it == m_files.end() ? 0 : uint64_t(it->second->data.size());
+    return it == m_files.end() ? 0 : it->second->data.size();
 }
 
 } // namespace vd::io
