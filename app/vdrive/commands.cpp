@@ -176,7 +176,8 @@ int cmdFsck(Context &ctx)
                                    {QStringLiteral("slots"), qint64(r.slotsChecked)},
                                    {QStringLiteral("pages"), qint64(r.pagesChecked)},
                                    {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
-                                   {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)}});
+                                   {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)},
+                                   {QStringLiteral("overcountedBlocks"), qint64(r.overcountedBlocks)}});
     } else {
         if (repaired && !ctx.quiet)
             ctx.out << "rebuilt .bitmap from the blocks in use" << Qt::endl;
@@ -190,6 +191,9 @@ int cmdFsck(Context &ctx)
                     << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
         if (!ctx.quiet && r.reclaimableBytes > 0)
             ctx.out << "reclaimable: " << formatBytes(r.reclaimableBytes) << " no longer referenced ('vdrive gc' gives it back)" << Qt::endl;
+        if (!ctx.quiet && r.overcountedBlocks > 0)
+            ctx.out << "recount: " << count(r.overcountedBlocks, "block counts", "blocks count")
+                    << " references that are gone ('vdrive gc' recounts them)" << Qt::endl;
     }
     return r.isClean() ? ExitOk : ExitCorrupt;
 }
