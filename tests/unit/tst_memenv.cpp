@@ -50,12 +50,12 @@ private Q_SLOTS:
         Model m;
         QRandomGenerator rng(7);
         constexpr quint32 kSpan = 600 << 10; // about nine chunks
-        for (int round = 0; round < 40; ++round) {
-            for (int op = 0; op < 25; ++op) {
+        for (int round = 0; round < 30; ++round) {
+            for (int op = 0; op < 20; ++op) {
                 const int what = int(rng.bounded(10));
                 if (what < 6) {
                     const qsizetype off = rng.bounded(kSpan);
-                    const QByteArray bytes = test::randomBytes(rng.bounded(1, 200000), rng.generate());
+                    const QByteArray bytes = test::randomBytes(rng.bounded(1, 140000), rng.generate());
                     VD_VERIFY_OK(file->write(uint64_t(off), bytes));
                     if (m.now.size() < off + bytes.size())
                         m.now.resize(off + bytes.size(), '\0');
