@@ -24,10 +24,6 @@ QByteArray randomBytes(qsizetype n, quint32 seed, bool compressible)
     return out;
 }
 
-} // namespace vd::test
-
-namespace vd::test {
-
 const SweepPlan &SweepPlan::fromEnvironment()
 {
     static const SweepPlan plan = [] {
@@ -38,8 +34,12 @@ const SweepPlan &SweepPlan::fromEnvironment()
             bool ok = false;
             const quint64 seed = qEnvironmentVariable("VD_SWEEP_SEED").toULongLong(&ok);
             p.m_seed = ok ? seed : quint64(QDateTime::currentMSecsSinceEpoch()) % 1000000;
-            const int steps = qEnvironmentVariableIntValue("VD_SWEEP_STEPS", &ok);
-            p.m_perChange = ok && steps >= 2 ? uint64_t(steps) : 4;
+            if (qEnvironmentVariableIsSet("VD_SWEEP_STEPS")) {
+                const int steps = qEnvironmentVariableIntValue("VD_SWEEP_STEPS", &ok);
+                if (!ok || steps < 2)
+                    qFatal("VD_SWEEP_STEPS must be 2 or more (the first and the last step are always taken)");
+                p.m_perChange = uint64_t(steps);
+            }
         } else if (!mode.isEmpty() && mode != "full") {
             qFatal("VD_SWEEP is '%s'; it must be 'full' or 'sample'", mode.constData());
         }

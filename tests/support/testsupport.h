@@ -40,10 +40,6 @@ Status statusOf(const Result<T> &r)
 // Deterministic pseudo-random bytes (compressible when `compressible`).
 QByteArray randomBytes(qsizetype n, quint32 seed, bool compressible = false);
 
-} // namespace vd::test
-
-namespace vd::test {
-
 // Which steps of a change a crash sweep interrupts. The sweeps (tst_crash,
 // tst_treecrash) cut the power, tear a write or fail at step k of a change,
 // for every k. That is run in full once per CI run, in the fastest build;
