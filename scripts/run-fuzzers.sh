@@ -19,8 +19,10 @@ fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+built=$SECONDS
 cmake --preset fuzz
 cmake --build --preset fuzz
+echo "run-fuzzers: configured and built in $((SECONDS - built)) s"
 
 bindir="$root/build/fuzz/tests/fuzz"
 rundir="$root/build/fuzz/fuzz-run"

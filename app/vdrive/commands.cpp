@@ -59,7 +59,8 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
                       {QStringLiteral("slots"), qint64(r.slotsChecked)},
                       {QStringLiteral("pages"), qint64(r.pagesChecked)},
                       {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
-                      {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)}};
+                      {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)},
+                      {QStringLiteral("overcountedBlocks"), qint64(r.overcountedBlocks)}};
         for (auto it = extra.begin(); it != extra.end(); ++it)
             o[it.key()] = it.value();
         printJson(ctx, o);
@@ -76,6 +77,9 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
                     << ", " << formatBytes(r.bytesVerified) << " verified" << Qt::endl;
         if (!ctx.quiet && r.reclaimableBytes > 0)
             ctx.out << "reclaimable: " << formatBytes(r.reclaimableBytes) << " no longer referenced ('vdrive gc' gives it back)" << Qt::endl;
+        if (!ctx.quiet && r.overcountedBlocks > 0)
+            ctx.out << "recount: " << count(r.overcountedBlocks, "block counts", "blocks count")
+                    << " references that are gone ('vdrive gc' recounts them)" << Qt::endl;
     }
     return r.isClean() ? ExitOk : ExitCorrupt;
 }

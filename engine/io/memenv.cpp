@@ -1,10 +1,10 @@
 #include "memenv.h"
+#include "sparsebytes.h"
 
 #include <QDir>
 #include <QRandomGenerator>
 
 #include <algorithm>
-#include <cstring>
 
 namespace vd::io {
 
@@ -31,7 +31,7 @@ struct MemEnv::Node
     // of the last sync.
     struct Image
     {
-        QByteArray data;
+        SparseBytes data; // copies share their chunks: a durable image costs little
         std::vector<bool> pages;
         uint64_t allocated = 0; // pages set
 
@@ -68,31 +68,29 @@ struct MemEnv::Node
             if (bytes.isEmpty())
                 return;
             const uint64_t end = off + uint64_t(bytes.size());
-            if (uint64_t(data.size()) < end)
-                data.resize(qsizetype(end), '\0');
-            std::memcpy(data.data() + off, bytes.data(), size_t(bytes.size()));
+            data.write(off, bytes);
             mark(firstPage(off), endPage(end));
         }
         void truncate(uint64_t size)
         {
-            data.resize(qsizetype(size), '\0');
+            data.resize(size);
             unmark(endPage(size), pages.size());
             pages.resize(size_t(endPage(size)), false);
         }
         void punch(uint64_t off, uint64_t len)
         {
-            const uint64_t end = std::min<uint64_t>(off + len, uint64_t(data.size()));
+            const uint64_t end = std::min<uint64_t>(off + len, data.size());
             if (off >= end)
                 return;
-            std::memset(data.data() + off, 0, size_t(end - off));
+            data.zero(off, end - off);
             // Only whole pages lose their space; the ends of a partial one are zeroed.
-            unmark(endPage(off), end == uint64_t(data.size()) ? endPage(end) : firstPage(end));
+            unmark(endPage(off), end == data.size() ? endPage(end) : firstPage(end));
         }
         void allocate(uint64_t off, uint64_t len)
         {
             const uint64_t end = off + len;
-            if (uint64_t(data.size()) < end)
-                data.resize(qsizetype(end), '\0');
+            if (data.size() < end)
+                data.resize(end);
             mark(firstPage(off), endPage(end));
         }
     };
@@ -115,14 +113,14 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        const QByteArray &d = m_node->now.data;
-        if (offset > uint64_t(d.size()) || len > uint64_t(d.size()) - offset)
+        const SparseBytes &d = m_node->now.data;
+        if (offset > d.size() || len > d.size() - offset)
             return Status::corruption(QStringLiteral("'%1' is %2 bytes long; %3 bytes were expected at offset %4")
                                           .arg(m_path)
                                           .arg(d.size())
                                           .arg(len)
                                           .arg(offset));
-        std::memcpy(out, d.constData() + offset, len);
+        d.read(offset, out, len);
         return {};
     }
 
@@ -180,7 +178,7 @@ public:
     {
         QMutexLocker lock(&m_env->m_mutex);
         VD_TRY(alive());
-        return uint64_t(m_node->now.data.size());
+        return m_node->now.data.size();
     }
 
     QString path() const override { return m_path; }
@@ -405,7 +403,7 @@ Result<QByteArray> MemEnv::contents(const QString &path)
     auto it = m_files.find(clean(path));
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("no file '%1'").arg(path));
-    return it->second->now.data;
+    return it->second->now.data.toByteArray();
 }
 
 Status MemEnv::setContents(const QString &path, const QByteArray &bytes)
@@ -427,7 +425,7 @@ uint64_t MemEnv::fileSize(const QString &path)
 {
     QMutexLocker lock(&m_mutex);
     auto it = m_files.find(clean(path));
-    return it == m_files.end() ? 0 : uint64_t(it->second->now.data.size());
+    return it == m_files.end() ? 0 : it->second->now.data.size();
 }
 
 uint64_t MemEnv::allocatedBytes(const QString &path)

@@ -119,6 +119,10 @@ struct FsckReport
     // Counted but no longer referenced (after a snapshot was deleted):
     // garbage collection gives it back. Not a fault.
     uint64_t reclaimableBytes = 0;
+    // Block records that count more references than the trees hold (after a
+    // snapshot was deleted): garbage collection recounts them, so right
+    // after it this is 0. Not a fault; a count below the references is.
+    uint64_t overcountedBlocks = 0;
     std::vector<QString> notes;
     bool isClean() const { return faults.empty(); }
 };

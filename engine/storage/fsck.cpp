@@ -170,8 +170,10 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
                       .arg(logical));
     }
 
-    // Block records: reference counts never below the census (above it only
-    // until garbage collection), each SmallBlock's directories intact.
+    // Block records: reference counts never below the census (a fault), above
+    // it only until garbage collection recounts (counted, not a fault: what a
+    // deleted snapshot alone referenced stays counted until then); each
+    // SmallBlock's directories intact.
     Status scan = m_catalog->scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
         Ruid id;
         uint64_t version = 0;
@@ -186,6 +188,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
                 fault(QStringLiteral("data block %1 v%2 is referenced %3 times but its record counts %4").arg(id.toString()).arg(version).arg(refs).arg(rec->refs));
             else if (counted && refs == 0)
                 r.reclaimableBytes += rec->extent.size();
+            else if (counted && refs < rec->refs)
+                ++r.overcountedBlocks;
             return true;
         }
         const SmallBlockLog *log = openSmallLog(id);
@@ -201,6 +205,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
                       .arg(use.first));
         else if (counted && use.second == 0 && !log)
             r.reclaimableBytes += rec->extent.size();
+        else if (counted && (use.first < st.liveBytes || use.second < st.liveSlots))
+            ++r.overcountedBlocks;
         auto header = m_idvd->readHeader(rec->extent);
         if (!header || header->kind != BlockKind::SmallData || header->blockId != id)
             fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), header ? QStringLiteral("its header names another block") : header.status().message()));

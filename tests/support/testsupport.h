@@ -8,6 +8,8 @@
 #include <QString>
 #include <QTest>
 
+#include <vector>
+
 // Fails the test with the Status's message when it is not OK.
 #define VD_VERIFY_OK(expr)                                                                                             \
     do {                                                                                                               \
@@ -37,5 +39,38 @@ Status statusOf(const Result<T> &r)
 
 // Deterministic pseudo-random bytes (compressible when `compressible`).
 QByteArray randomBytes(qsizetype n, quint32 seed, bool compressible = false);
+
+// Which steps of a change a crash sweep interrupts. The sweeps (tst_crash,
+// tst_treecrash) cut the power, tear a write or fail at step k of a change,
+// for every k. That is run in full once per CI run, in the fastest build;
+// under the sanitizers it would take too long, so there a seeded sample of
+// the steps is run instead:
+//   VD_SWEEP=full            every step (the default)
+//   VD_SWEEP=sample          VD_SWEEP_STEPS steps per change (default 4):
+//                            the first, the last (around the commit point)
+//                            and others picked by VD_SWEEP_SEED (from the
+//                            clock when unset; printed, so a failure can be
+//                            rerun).
+// The ctest presets set these (CMakePresets.json).
+class SweepPlan
+{
+public:
+    // Read from the environment once; prints what it will do.
+    static const SweepPlan &fromEnvironment();
+
+    bool isFull() const { return m_full; }
+    // The steps of a change that has `steps` steps to interrupt, ascending.
+    // `change` (the data row) gives each change its own sample.
+    std::vector<uint64_t> pick(uint64_t steps, const char *change) const;
+    // "full sweep", or the sample and how to reproduce it.
+    QString describe() const;
+    // "9 steps", or "steps 1, 4, 7, 9 of 9".
+    static QString summary(const std::vector<uint64_t> &picked, uint64_t steps);
+
+private:
+    bool m_full = true;
+    quint64 m_seed = 0;
+    uint64_t m_perChange = 4;
+};
 
 } // namespace vd::test

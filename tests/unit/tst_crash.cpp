@@ -138,27 +138,33 @@ private Q_SLOTS:
         const Scenario sc = scenarios()[size_t(scenario)];
         const Mode md = modes()[size_t(mode)];
 
-        // The states before and after the change, from a run without faults.
+        // The states before and after the change, and the number of its
+        // mutating steps, from a run without faults.
         State before, after;
+        uint64_t steps = 0;
         {
             io::MemEnv mem;
-            auto c = Collection::create(mem, kParent, QStringLiteral("ref"));
+            io::FaultEnv counting(&mem);
+            auto c = Collection::create(counting, kParent, QStringLiteral("victim"));
             VD_VERIFY_OK(c);
             VD_VERIFY_OK(setupBase(**c));
             auto b = snapshot(**c);
             VD_VERIFY_OK(b);
             before = *b;
+            counting.arm(0, io::FaultEnv::Fault::None);
             VD_VERIFY_OK(sc.op(**c));
+            steps = counting.steps();
             auto a = snapshot(**c);
             VD_VERIFY_OK(a);
             after = *a;
             QVERIFY(before != after);
         }
+        QVERIFY2(steps > 3, "too few steps: the fault injection is not reaching the commit");
 
+        const test::SweepPlan &plan = test::SweepPlan::fromEnvironment();
+        const std::vector<uint64_t> sweep = plan.pick(steps, QTest::currentDataTag());
         int sawBefore = 0, sawAfter = 0;
-        uint64_t step = 1;
-        for (;; ++step) {
-            QVERIFY2(step < 2000, "the change never ran out of steps");
+        for (const uint64_t step : sweep) {
             io::MemEnv mem;
             io::FaultEnv faulty(&mem);
             auto created = Collection::create(faulty, kParent, QStringLiteral("victim"));
@@ -169,12 +175,10 @@ private Q_SLOTS:
 
             faulty.arm(step, md.fault);
             const Status st = sc.op(*c);
-            const bool fired = faulty.fired();
-            if (!fired) {
-                VD_VERIFY_OK(st); // past the last step: the change simply worked
-                break;
-            }
-            QString where = QStringLiteral("step %1 (%2)").arg(step).arg(st.toString());
+            QString where = QStringLiteral("step %1 of %2 (%3)").arg(step).arg(steps).arg(st.toString());
+            if (!plan.isFull())
+                where += QStringLiteral(" [%1]").arg(plan.describe());
+            QVERIFY2(faulty.fired(), qPrintable(where + QStringLiteral(": the change took fewer steps than without faults")));
 
             if (md.crashes) {
                 c.reset();
@@ -209,10 +213,9 @@ private Q_SLOTS:
             VD_VERIFY_OK((*reopened)->putObjectBytes(QStringLiteral("after-crash"), "ok"));
             VD_VERIFY_OK((*reopened)->commit());
         }
-        QVERIFY2(step > 3, "too few steps: the fault injection is not reaching the commit");
         if (md.crashes && md.crash == io::MemEnv::CrashMode::DropUnsynced)
             QVERIFY(sawBefore > 0); // cutting the power early must lose the change
-        qInfo("%s / %s: %llu steps, %d reopened before, %d after", sc.name, md.name, qulonglong(step - 1), sawBefore, sawAfter);
+        qInfo("%s / %s: %s, %d reopened before, %d after", sc.name, md.name, qPrintable(test::SweepPlan::summary(sweep, steps)), sawBefore, sawAfter);
     }
 
     // Every step of a change interrupted by a crash, and then the .meta copy

@@ -374,6 +374,47 @@ private Q_SLOTS:
         QCOMPARE(readAll(*d, QStringLiteral("/p/file")), v2);
     }
 
+    // A deleted snapshot leaves counts higher than the references: fsck says
+    // so without calling it a fault, gc lowers them to the truth, and then
+    // the last reference going frees the block at once.
+    void gcLowersCountsADeletedSnapshotLeftHigh()
+    {
+        auto d = fresh();
+        const QByteArray shared = test::randomBytes(qsizetype(3 * MiB), 21);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/f"), shared));
+        VD_VERIFY_OK(d->copy(QStringLiteral("/f"), QStringLiteral("/g"))); // one block, two references
+        VD_VERIFY_OK(d->createSnapshot(QStringLiteral("s")));
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/f"), "overwritten")); // the snapshot keeps the old version counted
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->deleteSnapshot(QStringLiteral("s")));
+        VD_VERIFY_OK(d->commit());
+
+        // Two counted, one left (/g): not corruption, but reported.
+        auto r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(r.faults.empty() ? QString() : r.faults.front()));
+        QVERIFY(r.overcountedBlocks >= 1);
+
+        const auto report = d->gc();
+        VD_VERIFY_OK(report);
+        QVERIFY(report->countsFixed >= 1);
+        r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(r.faults.empty() ? QString() : r.faults.front()));
+        QCOMPARE(r.overcountedBlocks, uint64_t(0)); // every count is the truth again
+        QCOMPARE(r.reclaimableBytes, uint64_t(0));
+
+        // The last reference goes: the block is free in the same commit.
+        const uint64_t allocated = d->collection().info().value().allocatedBytes;
+        VD_VERIFY_OK(d->remove(QStringLiteral("/g"), false, false));
+        VD_VERIFY_OK(d->commit());
+        const uint64_t after = d->collection().info().value().allocatedBytes;
+        QVERIFY2(after + 3 * MiB <= allocated, qPrintable(QStringLiteral("%1 bytes allocated before, %2 after").arg(allocated).arg(after)));
+        d = reopen(d);
+        r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(r.faults.empty() ? QString() : r.faults.front()));
+        QCOMPARE(r.reclaimableBytes, uint64_t(0));
+        QCOMPARE(r.overcountedBlocks, uint64_t(0));
+    }
+
     void lmdbCacheIsOnlyACache()
     {
         const QString cacheDir = m_tmp.path() + QStringLiteral("/lmdb");

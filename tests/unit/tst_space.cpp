@@ -455,13 +455,17 @@ private Q_SLOTS:
             return c.commit();
         };
         State before, after;
+        uint64_t steps = 0;
         {
             io::MemEnv mem;
-            auto c = setup(mem, mem);
+            io::FaultEnv counting(&mem);
+            auto c = setup(mem, counting);
             VD_VERIFY_OK(c);
             before = stateOf(**c).value();
             const uint64_t usedBefore = mem.usedBytes();
+            counting.arm(0, io::FaultEnv::Fault::None);
             VD_VERIFY_OK(op(**c));
+            steps = counting.steps();
             after = stateOf(**c).value();
             QVERIFY(scenario == 1 || before != after);
             if (scenario == 0)
@@ -469,9 +473,12 @@ private Q_SLOTS:
             else
                 QVERIFY(mem.usedBytes() <= usedBefore);
         }
+        QVERIFY2(steps > 3, "too few steps: the fault injection is not reaching the commit");
+        // Every step in the dev build, a seeded sample under the sanitizers.
+        const test::SweepPlan &plan = test::SweepPlan::fromEnvironment();
+        const std::vector<uint64_t> sweep = plan.pick(steps, QTest::currentDataTag());
         int sawAfter = 0;
-        for (uint64_t step = 1;; ++step) {
-            QVERIFY2(step < 500, "the change never ran out of steps");
+        for (const uint64_t step : sweep) {
             io::MemEnv mem;
             io::FaultEnv faulty(&mem);
             auto created = setup(mem, faulty);
@@ -480,11 +487,10 @@ private Q_SLOTS:
             const QString dir = c->path();
             faulty.arm(step, f);
             const Status st = op(*c);
-            if (!faulty.fired()) {
-                VD_VERIFY_OK(st);
-                break;
-            }
-            const QString where = QStringLiteral("step %1 (%2)").arg(step).arg(st.toString());
+            QString where = QStringLiteral("step %1 of %2 (%3)").arg(step).arg(steps).arg(st.toString());
+            if (!plan.isFull())
+                where += QStringLiteral(" [%1]").arg(plan.describe());
+            QVERIFY2(faulty.fired(), qPrintable(where + QStringLiteral(": the change took fewer steps than without faults")));
             if (crashes) {
                 c.reset();
                 mem.simulateCrash(io::MemEnv::CrashMode(crash), step * 7919 + uint64_t(fault));

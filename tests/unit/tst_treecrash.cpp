@@ -176,10 +176,14 @@ private Q_SLOTS:
         const Scenario sc = scenarios()[size_t(scenario)];
         const Mode md = modes()[size_t(mode)];
 
+        // The states before and after the change, and the number of its
+        // mutating steps, from a run without faults.
         State before, after;
+        uint64_t steps = 0;
         {
             io::MemEnv mem;
-            auto c = storage::Collection::create(mem, kParent, QStringLiteral("ref"));
+            io::FaultEnv counting(&mem);
+            auto c = storage::Collection::create(counting, kParent, QStringLiteral("victim"));
             VD_VERIFY_OK(c);
             auto d = Drive::attach(std::move(c).value());
             VD_VERIFY_OK(d);
@@ -188,17 +192,20 @@ private Q_SLOTS:
             auto b = observe(**d);
             VD_VERIFY_OK(b);
             before = *b;
+            counting.arm(0, io::FaultEnv::Fault::None);
             VD_VERIFY_OK(sc.op(**d));
+            steps = counting.steps();
             auto a = observe(**d);
             VD_VERIFY_OK(a);
             after = *a;
             QVERIFY(before != after);
         }
+        QVERIFY2(steps > 3, "too few steps: the fault injection is not reaching the commit");
 
+        const test::SweepPlan &plan = test::SweepPlan::fromEnvironment();
+        const std::vector<uint64_t> sweep = plan.pick(steps, QTest::currentDataTag());
         int sawBefore = 0, sawAfter = 0;
-        uint64_t step = 1;
-        for (;; ++step) {
-            QVERIFY2(step < 3000, "the change never ran out of steps");
+        for (const uint64_t step : sweep) {
             io::MemEnv mem;
             io::FaultEnv faulty(&mem);
             auto created = storage::Collection::create(faulty, kParent, QStringLiteral("victim"));
@@ -212,11 +219,10 @@ private Q_SLOTS:
 
             faulty.arm(step, md.fault);
             const Status st = sc.op(*d);
-            if (!faulty.fired()) {
-                VD_VERIFY_OK(st);
-                break;
-            }
-            const QString where = QStringLiteral("step %1 (%2)").arg(step).arg(st.toString());
+            QString where = QStringLiteral("step %1 of %2 (%3)").arg(step).arg(steps).arg(st.toString());
+            if (!plan.isFull())
+                where += QStringLiteral(" [%1]").arg(plan.describe());
+            QVERIFY2(faulty.fired(), qPrintable(where + QStringLiteral(": the change took fewer steps than without faults")));
             if (md.crashes) {
                 d.reset();
                 mem.simulateCrash(md.crash, step * 7919 + uint64_t(mode));
@@ -241,8 +247,7 @@ private Q_SLOTS:
             VD_VERIFY_OK((*reopened)->putFileBytes(QStringLiteral("/after-crash"), "ok"));
             VD_VERIFY_OK((*reopened)->commit());
         }
-        QVERIFY2(step > 3, "too few steps: the fault injection is not reaching the commit");
-        qInfo("%s / %s: %llu steps, %d reopened before, %d after", sc.name, md.name, qulonglong(step - 1), sawBefore, sawAfter);
+        qInfo("%s / %s: %s, %d reopened before, %d after", sc.name, md.name, qPrintable(test::SweepPlan::summary(sweep, steps)), sawBefore, sawAfter);
     }
 };
 

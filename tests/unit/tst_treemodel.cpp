@@ -482,7 +482,7 @@ private Q_SLOTS:
             }
         }
         // Finally: everything committed, a gc, a reopen read-only, fsck clean
-        // and no byte counted that nothing references.
+        // and no byte or reference counted that nothing references.
         VD_VERIFY_OK(d->commit());
         VD_VERIFY_OK(d->gc());
         d.reset();
@@ -495,6 +495,7 @@ private Q_SLOTS:
         const auto r = d->fsck();
         QVERIFY2(r.isClean(), qPrintable(r.faults.empty() ? QString() : r.faults.front()));
         QCOMPARE(r.reclaimableBytes, uint64_t(0));
+        QCOMPARE(r.overcountedBlocks, uint64_t(0)); // gc left every reference count exact
     }
 };
 
