@@ -415,7 +415,7 @@ void rootrecord()
     // Format 2, as an earlier build wrote it: the root record alone.
     QByteArray old;
     ByteWriter w(&old);
-    const QByteArray body = sampleRoot(3, true).encode();
+    const QByteArray body = sampleRoot(3, true).encode(false);
     w.u32(HeadSlot::kMagic);
     w.u16(2);
     w.u16(uint16_t(body.size()));
