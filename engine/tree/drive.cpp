@@ -1322,6 +1322,11 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at)
     return info;
 }
 
+uint64_t Drive::nextChangeSequence() const
+{
+    return m_col->m_root.nextChange;
+}
+
 Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limit)
 {
     VD_TRY(m_col->checkUsable());
