@@ -77,15 +77,13 @@ void DriveHost::writerLoop()
                 break; // closing, and nothing left to run
             }
             m_busy = true;
-            // Reads run alone; writes as a group of what waits, up to the
-            // limit — and only one at a time until the transaction can take
-            // a failed request back alone (savepoints), so that a refused
-            // request never costs its neighbours their work.
-            const size_t limit = m_queue.front().kind == Kind::Read ? 1 : std::min<size_t>(m_maxGroup, 1);
-            while (!m_queue.empty() && group.size() < limit && m_queue.front().kind == Kind::Write) {
-                group.push_back(std::move(m_queue.front()));
-                m_queue.pop_front();
-            }
+            // Reads and lone writes run by themselves; replayable writes
+            // as a group of what waits, up to the limit.
+            if (m_queue.front().kind == Kind::Write)
+                while (!m_queue.empty() && group.size() < m_maxGroup && m_queue.front().kind == Kind::Write) {
+                    group.push_back(std::move(m_queue.front()));
+                    m_queue.pop_front();
+                }
             if (group.empty()) {
                 group.push_back(std::move(m_queue.front()));
                 m_queue.pop_front();
@@ -104,18 +102,33 @@ void DriveHost::runGroup(std::vector<Request> &group)
 {
     tree::Drive &d = *m_drive;
     std::vector<Status> outcome(group.size());
+    std::vector<bool> skipped(group.size(), false);
+    uint64_t replays = 0;
     size_t ran = 0;
     for (size_t i = 0; i < group.size(); ++i) {
         Request &r = group[i];
         if (r.cancelled()) {
             r.publish(Status::cancelled(QStringLiteral("cancelled before it started")));
-            r.publish = [](const Status &) {};
+            skipped[i] = true;
             continue;
         }
         outcome[i] = r.run(d);
         ++ran;
-        if (!outcome[i] && d.hasUncommittedChanges())
-            (void)d.rollback(); // (the drive rolls back what failed; this makes sure)
+        if (outcome[i])
+            continue;
+        // A failed change takes the transaction back with it (the drive
+        // rolls back; this makes sure). The members before it in the
+        // group run again, so only the failed one's changes are gone.
+        if (d.hasUncommittedChanges())
+            (void)d.rollback();
+        for (size_t j = 0; j < i; ++j) {
+            if (skipped[j] || !outcome[j])
+                continue;
+            outcome[j] = group[j].run(d);
+            ++replays;
+            if (!outcome[j] && d.hasUncommittedChanges())
+                (void)d.rollback(); // (cannot happen for a replayable request; then it fails too)
+        }
     }
     Status committed;
     if (d.hasUncommittedChanges())
@@ -123,8 +136,9 @@ void DriveHost::runGroup(std::vector<Request> &group)
     bool wrote = false;
     {
         std::lock_guard lock(m_mutex);
+        m_counters.replayed += replays;
         for (size_t i = 0; i < group.size(); ++i) {
-            if (group[i].kind != Kind::Write)
+            if (group[i].kind == Kind::Read || skipped[i])
                 continue;
             wrote = true;
             ++m_counters.requests;
@@ -139,6 +153,8 @@ void DriveHost::runGroup(std::vector<Request> &group)
         }
     }
     for (size_t i = 0; i < group.size(); ++i) {
+        if (skipped[i])
+            continue;
         if (!outcome[i])
             group[i].publish({}); // its own error (or Cancelled) stands
         else

@@ -5,13 +5,17 @@
 // A request is a function of the Drive. Writes run one after another on
 // the writer thread in the order they were submitted; the host commits
 // after them, and a request's future is fulfilled only once its changes
-// are durable (or with the error that stopped them). Requests waiting in
-// the queue when the writer comes round are committed as a group: one
-// commit, one set of syncs, for all of them. A request refused for its own
-// reasons (a bad name, not found, already exists, no space for its bytes)
-// takes back only its own changes — each runs under a savepoint of the
-// transaction — and a commit that fails fails every request of its group,
-// each told why.
+// are durable (or with the error that stopped them). Short requests that
+// may run twice (Grouping::Replayable: they read nothing but their own
+// arguments) and wait in the queue when the writer comes round are
+// committed as a group: one commit, one set of syncs, for all of them. A
+// request refused for its own reasons (a bad name, not found, already
+// exists, no space for its bytes) takes back only its own changes: a
+// failure rolls the transaction back, and the requests of the group that
+// ran before it run again (they are replayable), so a neighbour never
+// loses its work. A commit that fails fails every request of its group,
+// each told why. Requests that read a stream or run long (put from a
+// device, rm -r, copy, import, gc) run alone: their own group.
 //
 // Long requests report progress and stop when cancelled: the OpContext a
 // request gets turns QFuture::cancel() into the `false` a ProgressFn
@@ -72,6 +76,7 @@ struct HostCounters
     uint64_t requests = 0;      // write requests run
     uint64_t commits = 0;       // commits made (a group is one)
     uint64_t rolledBack = 0;    // requests whose changes were taken back alone
+    uint64_t replayed = 0;      // runs of group members again after a neighbour failed
     uint64_t failedCommits = 0; // commits that failed (every request of the group told)
     uint64_t largestGroup = 0;
     uint64_t queued = 0;        // requests waiting now
@@ -92,13 +97,16 @@ public:
     Ruid ruid() const { return m_ruid; }
     QString name() const { return m_name; }
 
-    // A change (or a read that must see the latest uncommitted state) on
-    // the writer thread. fn's changes are committed before the future
-    // reports its result; a failed fn leaves nothing behind.
+    enum class Grouping {
+        Alone,      // its own group (reads a stream, runs long, or must not run twice)
+        Replayable, // may share a group: running it again gives the same change
+    };
+    // A change on the writer thread. fn's changes are committed before the
+    // future reports its result; a failed fn leaves nothing behind.
     template<typename T>
-    QFuture<Result<T>> write(std::function<Result<T>(tree::Drive &, OpContext &)> fn)
+    QFuture<Result<T>> write(std::function<Result<T>(tree::Drive &, OpContext &)> fn, Grouping grouping = Grouping::Alone)
     {
-        return submit<T>(std::move(fn), Kind::Write);
+        return submit<T>(std::move(fn), grouping == Grouping::Alone ? Kind::WriteAlone : Kind::Write);
     }
     // A read of the committed tree. (Runs on the writer thread between
     // groups for now; it never sees another request's uncommitted work.)
@@ -126,7 +134,7 @@ Q_SIGNALS:
     void resyncNeeded(const QString &why);
 
 private:
-    enum class Kind { Read, Write };
+    enum class Kind { Read, Write, WriteAlone };
     struct Request
     {
         Kind kind = Kind::Write;

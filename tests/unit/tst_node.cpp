@@ -8,6 +8,7 @@
 #include "testsupport.h"
 
 #include <QBuffer>
+#include <QDeadlineTimer>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -92,10 +93,12 @@ private Q_SLOTS:
                 for (int i = 0; i < kEach; ++i) {
                     const QString path = QStringLiteral("/t%1/f%2").arg(t).arg(i);
                     const QByteArray bytes = QByteArray::number(t * 1000 + i);
-                    auto r = await(h->write<VNode>([path, bytes](Drive &d, OpContext &) -> Result<VNode> {
-                        VD_TRY(d.mkdir(path.section(QLatin1Char('/'), 0, 1), true).status());
-                        return d.putFileBytes(path, bytes);
-                    }));
+                    auto r = await(h->write<VNode>(
+                        [path, bytes](Drive &d, OpContext &) -> Result<VNode> {
+                            VD_TRY(d.mkdir(path.section(QLatin1Char('/'), 0, 1), true).status());
+                            return d.putFileBytes(path, bytes);
+                        },
+                        DriveHost::Grouping::Replayable));
                     if (!r)
                         ++failures;
                 }
@@ -119,17 +122,31 @@ private Q_SLOTS:
     }
 
     // A request refused for its own reasons fails alone: what was asked
-    // before and after it is kept.
+    // before and after it in the same group is kept. The writer is held
+    // busy until all three wait, so they are committed as one group.
     void aRefusedRequestFailsAlone()
     {
         auto node = freshNode(QStringLiteral("alone"));
         DriveHost *h = node->create(QStringLiteral("c")).value();
-        auto before = h->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/a"), "a"); });
-        auto refused = h->write<VNode>([](Drive &d, OpContext &) -> Result<VNode> {
-            VD_TRY(d.putFileBytes(QStringLiteral("/half"), "written, then taken back").status());
-            return d.mkdir(QStringLiteral("/a"), false); // a file is there
+        std::atomic<bool> release{false};
+        auto blocker = h->write<bool>([&release](Drive &, OpContext &) -> Result<bool> {
+            QDeadlineTimer deadline(30000);
+            while (!release.load() && !deadline.hasExpired())
+                QThread::msleep(1);
+            return true;
         });
-        auto after = h->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/b"), "b"); });
+        using G = DriveHost::Grouping;
+        auto before = h->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/a"), "a"); }, G::Replayable);
+        auto refused = h->write<VNode>(
+            [](Drive &d, OpContext &) -> Result<VNode> {
+                VD_TRY(d.putFileBytes(QStringLiteral("/half"), "written, then taken back").status());
+                return d.mkdir(QStringLiteral("/a"), false); // a file is there
+            },
+            G::Replayable);
+        auto after = h->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/b"), "b"); }, G::Replayable);
+        QTRY_COMPARE_WITH_TIMEOUT(h->counters().queued, uint64_t(3), 10000);
+        release = true;
+        VD_VERIFY_OK(await(blocker));
         VD_VERIFY_OK(await(before));
         VD_VERIFY_CODE(await(refused), ErrorCode::AlreadyExists);
         VD_VERIFY_OK(await(after));
@@ -139,7 +156,12 @@ private Q_SLOTS:
         for (const VNode &n : *names)
             got << n.name;
         QCOMPARE(got, (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
-        QCOMPARE(h->counters().rolledBack, uint64_t(1));
+        const HostCounters c = h->counters();
+        QCOMPARE(c.rolledBack, uint64_t(1));
+        QCOMPARE(c.largestGroup, uint64_t(3));
+        QVERIFY(c.replayed >= 1);
+        // One commit for the blocker, one for the group.
+        QCOMPARE(c.commits, uint64_t(2));
     }
 
     // Cancelling a long put stops it part way; nothing of it stays, and
