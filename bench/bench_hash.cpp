@@ -15,6 +15,9 @@
 //   hash/blake2s_chunks/threads:N  the same with BLAKE2s-256
 //   tool/sha256sum, tool/b2sum     `sha256sum FILE`, `b2sum -l 256 FILE` of the
 //                                  same bytes, FILE in the page cache
+//   tool/b3sum/threads:N           `b3sum --num-threads N FILE`: BLAKE3, for
+//                                  scale (Debian 12 ships the tool, not a C
+//                                  library); only when b3sum is installed
 //   range/verify_chunk             what a read of a few bytes in a 16 MiB block
 //                                  costs to verify with per-chunk hashes: hash
 //                                  its 1 MiB chunk, hash the 16 chunk hashes,
@@ -37,6 +40,7 @@
 
 #include <QElapsedTimer>
 #include <QProcess>
+#include <QStandardPaths>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -238,6 +242,16 @@ int main(int argc, char **argv)
     benchmark::RegisterBenchmark("tool/b2sum", [](benchmark::State &s) { tool(s, QStringLiteral("b2sum"), {QStringLiteral("-l"), QStringLiteral("256")}); })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
+    const bool haveB3sum = !QStandardPaths::findExecutable(QStringLiteral("b3sum")).isEmpty();
+    if (haveB3sum) {
+        for (int t : {1, 2})
+            benchmark::RegisterBenchmark(("tool/b3sum/threads:" + std::to_string(t)).c_str(),
+                                         [t](benchmark::State &s) { tool(s, QStringLiteral("b3sum"), {QStringLiteral("--num-threads"), QString::number(t)}); })
+                ->UseManualTime()
+                ->Unit(benchmark::kMillisecond);
+    } else {
+        std::printf("b3sum is not installed (apt-get install b3sum): no BLAKE3 figures\n");
+    }
     benchmark::RegisterBenchmark("range/verify_chunk", verifyChunk)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("range/verify_block", verifyBlock)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMicrosecond);
     benchmark::RunSpecifiedBenchmarks(&reporter);
@@ -281,6 +295,12 @@ int main(int argc, char **argv)
     }
     std::printf("%-20s %7d %7.2f %9.2f\n", "sha256sum (tool)", 1, sha256sum, sha256sumCpu);
     std::printf("%-20s %7d %7.2f %9.2f\n", "b2sum -l 256 (tool)", 1, b2sum, b2sumCpu);
+    for (int t : {1, 2}) {
+        const std::string name = "tool/b3sum/threads:" + std::to_string(t);
+        if (find(name, "GB/s") > 0)
+            std::printf("%-20s %7d %7.2f %9.2f %9s %9s %9s %9s\n", "b3sum (tool)", t, find(name, "GB/s"), cpuRate(name), "", "",
+                        qPrintable(ratio(find(name, "GB/s"), today)), qPrintable(ratio(cpuRate(name), todayCpu)));
+    }
     const double chunkUs = find("range/verify_chunk", "real_time_s") * 1e6, chunkCpuUs = find("range/verify_chunk", "cpu_time_s") * 1e6;
     const double blockUs = find("range/verify_block", "real_time_s") * 1e6, blockCpuUs = find("range/verify_block", "cpu_time_s") * 1e6;
     if (chunkUs > 0 && blockUs > 0)
