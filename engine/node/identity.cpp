@@ -411,7 +411,9 @@ Result<NodeIdentity> NodeIdentity::loadOrCreate(const QString &dataDir, bool cre
         VD_TRY_ASSIGN(Cert made, makeCertificate(key.get(), identity.m_id));
         VD_TRY_ASSIGN(QByteArray pem, certificateToPem(made.get()));
         VD_TRY(writeCertificate(dataDir, pem));
-        certPem = std::move(pem);
+        // Read back what is there now (ours, or one made at the same time
+        // for the same key), through the same checks as every later open.
+        certPem = readIdentityFile(certFile, false);
     }
     const QString remake = QStringLiteral("remove it, and vdrive makes a new one from key.pem (the node id stays %1)").arg(identity.m_id.toString());
     if (!certPem && certPem.status().code() == ErrorCode::Corruption)

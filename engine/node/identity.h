@@ -45,7 +45,8 @@ public:
     // damaged or missing key.pem; a damaged or mismatched cert.pem),
     // VersionMismatch (a sound key of another algorithm or curve), IoError.
     static Result<NodeIdentity> open(const QString &dataDir);
-    // The same without making anything: NotFound when dataDir has no identity.
+    // The same, but it never makes a key: NotFound when dataDir has no
+    // identity. (A missing cert.pem beside a good key is made, as by open().)
     static Result<NodeIdentity> load(const QString &dataDir);
 
     static QString folder(const QString &dataDir); // <data dir>/node
