@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     cmake ninja-build pkg-config g++ dpkg-dev
     qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-svg-dev
-    liblmdb-dev libzstd-dev libssl-dev nlohmann-json3-dev
+    liblmdb-dev libzstd-dev libssl-dev openssl nlohmann-json3-dev
     libbenchmark-dev
     clang-14 libclang-rt-14-dev
 )

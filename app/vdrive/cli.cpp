@@ -73,6 +73,7 @@ const std::map<QString, Command> &commandTable()
         // The collections and their objects.
         {QStringLiteral("init"), {"init NAME", "Create a collection named NAME; prints its RUID.", cmdInit, 1, 1, false, "", true}},
         {QStringLiteral("collections"), {"collections", "List the collections in the data directory.", cmdCollections, 0, 0, false, "", false}},
+        {QStringLiteral("id"), {"id", "Print this node's id (its key and certificate, in <data dir>/node/, are made on first use).", cmdId, 0, 0, false, "", false}},
         {QStringLiteral("info"), {"info", "Units, blocks per size class, SmallBlocks, logical and allocated bytes, padding ratio.", cmdInfo, 0, 0, true, "", false}},
         {QStringLiteral("fsck"), {"fsck [--repair]", "Verify every checksum, the tree and the bitmap against the blocks in use. --repair rebuilds .bitmap from what is reachable.", cmdFsck, 0, 0, true, "repair", false}},
         {QStringLiteral("recover"), {"recover", "Rebuild .meta and .bitmap from idvd alone (after either was lost or damaged), then check everything as fsck does.", cmdRecover, 0, 0, true, "", true}},

@@ -16,6 +16,9 @@ int cmdGetObject(Context &ctx);
 int cmdObjects(Context &ctx);
 int cmdRemoveObject(Context &ctx);
 
+// The node (identitycommands.cpp).
+int cmdId(Context &ctx);
+
 // The tree (treecommands.cpp).
 int cmdLs(Context &ctx);
 int cmdStat(Context &ctx);

@@ -6,6 +6,8 @@
 #include "fuzz_common.h"
 
 #include "core/bytes.h"
+#include "core/versionvector.h"
+#include "node/nodeid.h"
 #include "storage/bitmapfile.h"
 #include "storage/blockheader.h"
 #include "storage/catalogpage.h"
@@ -88,6 +90,16 @@ bool decodes(const QByteArray &target, const QByteArray &in)
     }
     if (target == "json")
         return parsesAsJson(in);
+    if (target == "versionvector") { // one vector, or two back to back
+        if (VersionVector::decode(in).isOk())
+            return true;
+        ByteReader r(in, QStringLiteral("pair"));
+        (void)VersionVector::decodeFrom(r);
+        (void)VersionVector::decodeFrom(r);
+        return r.finish().isOk();
+    }
+    if (target == "nodeid")
+        return node::NodeId::parse(QString::fromUtf8(in)).isOk();
     return false;
 }
 
@@ -621,6 +633,38 @@ void json()
 
 } // namespace
 
+// Node ids as vdrive prints them and as people type them back.
+void nodeIds()
+{
+    node::NodeId id;
+    for (int i = 0; i < node::NodeId::size; ++i)
+        id.bytes[size_t(i)] = uint8_t(i);
+    const QString text = id.toString();
+    put("nodeid", "printed", text.toLatin1());
+    put("nodeid", "typed", text.toLower().replace(QLatin1Char('-'), QLatin1Char(' ')).toLatin1() + "\n");
+    put("nodeid", "plain", QString(text).remove(QLatin1Char('-')).toLatin1());
+    id.bytes.fill(0xff);
+    put("nodeid", "ones", id.toString().toLatin1());
+}
+
+// Version vectors: empty, one node, a few nodes with small and large counters,
+// and two vectors back to back (read as a pair by the target).
+void versionVectors()
+{
+    VersionVector one;
+    (void)one.increment(0x0001020304050607);
+    VersionVector few = one;
+    (void)few.increment(0x7fffffffffffffff, 300);
+    (void)few.increment(0xfedcba9876543210, VersionVector::kMaxCounter);
+    VersionVector other;
+    (void)other.increment(0x0001020304050607, 2);
+    (void)other.increment(0x1111111111111111);
+    put("versionvector", "empty", VersionVector().encode());
+    put("versionvector", "one", one.encode());
+    put("versionvector", "few", few.encode());
+    put("versionvector", "pair", few.encode() + other.encode());
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -638,5 +682,7 @@ int main(int argc, char **argv)
     records();
     treeRecords();
     json();
+    nodeIds();
+    versionVectors();
     return g_failures == 0 ? 0 : 1;
 }
