@@ -284,7 +284,7 @@ private:
         fail(QStringLiteral("field '%1' of a %2 is not %3").arg(QLatin1String(key), m_kind, QLatin1String(what)));
     }
 
-    const QCborMap &m_map;
+    const QCborMap m_map; // a copy (shared, cheap): callers pass temporaries
     QString m_kind;
     Status m_status;
 };

@@ -17,6 +17,17 @@ uint64_t argU64(const QCborValue &args, const char *key, uint64_t fallback)
 
 } // namespace
 
+QByteArray streamBytes(uint64_t offset, qsizetype n)
+{
+    static const QByteArray pattern = [] {
+        QByteArray p(qsizetype(kStreamPeriod) + (1 << 20), '\0');
+        for (qsizetype i = 0; i < p.size(); ++i)
+            p[i] = streamByte(uint64_t(i));
+        return p;
+    }();
+    return pattern.mid(qsizetype(offset % kStreamPeriod), std::min<qsizetype>(n, 1 << 20));
+}
+
 ToyHandler::~ToyHandler()
 {
     std::vector<std::thread> threads;
@@ -59,13 +70,9 @@ void ToyHandler::handle(const control::Request &request, Responder responder)
         responder.onCancel([this] { ++cancelsSeen; });
         spawn([this, responder, total, chunk, forever]() mutable {
             uint64_t sent = 0;
-            QByteArray buf;
             while (forever || sent < total) {
                 const uint64_t n = forever ? chunk : std::min(chunk, total - sent);
-                buf.resize(qsizetype(n));
-                for (uint64_t i = 0; i < n; ++i)
-                    buf[qsizetype(i)] = streamByte(sent + i);
-                const Status s = responder.sendData(buf);
+                const Status s = responder.sendData(streamBytes(sent, qsizetype(n)));
                 if (!s.isOk()) {
                     noteSendError(s);
                     responder.fail(s);

@@ -15,8 +15,17 @@
 
 namespace vd::test {
 
-// The byte at offset i of every "stream" method's data.
-inline char streamByte(uint64_t i) { return char((i * 131 + (i >> 12)) & 0xff); }
+// The byte at offset i of every "stream" method's data: a pattern whose
+// period (a prime) is no multiple of any chunk size, so a chunk out of place
+// shows.
+constexpr uint64_t kStreamPeriod = 65521;
+inline char streamByte(uint64_t i)
+{
+    const uint64_t k = i % kStreamPeriod;
+    return char((k * 131 + (k >> 7)) & 0xff);
+}
+// The stream's bytes [offset, offset + n), n at most 1 MiB.
+QByteArray streamBytes(uint64_t offset, qsizetype n);
 
 class ToyHandler final : public control::RequestHandler
 {
