@@ -169,7 +169,7 @@ Result<std::optional<FrameReader::Frame>> ControlClient::readFrame(int timeoutMs
         if (*frame)
             return frame;
         if (m_socket->bytesAvailable() > 0) {
-            m_reader.append(m_socket->readAll());
+            m_reader.readFrom(*m_socket);
             continue;
         }
         if (m_socket->state() != QLocalSocket::ConnectedState) {

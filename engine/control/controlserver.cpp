@@ -199,7 +199,7 @@ class ServerCore : public QObject
 {
 public:
     ServerCore(RequestHandler &handler, ControlServer::Options options)
-        : m_handler(handler), m_options(std::move(options))
+        : m_handler(handler), m_options(sane(std::move(options)))
     {
     }
 
@@ -220,6 +220,16 @@ public:
     }
 
 private:
+    static ControlServer::Options sane(ControlServer::Options o)
+    {
+        // The handler grants more after each quarter window it reads: with two
+        // chunk frames' worth, a client never waits for credit that never comes.
+        o.uploadWindow = std::max(o.uploadWindow, 2 * kMaxChunkFrameBytes);
+        o.maxClients = std::max(o.maxClients, 1);
+        o.maxRequestsPerClient = std::max(o.maxRequestsPerClient, 1);
+        return o;
+    }
+
     struct Connection
     {
         quint64 id = 0;
@@ -257,6 +267,7 @@ private:
     void onOwnRequest(Connection &c, const Request &request);
     void onUploadChunk(Connection &c, Chunk &&chunk, uint32_t frameSize);
     void writeFrame(Connection &c, const Message &message);
+    void writeBytes(Connection &c, const QByteArray &bytes);
     void writeProgress(Connection &c, std::vector<std::shared_ptr<RequestState>> &states);
     void afterWrite(Connection &c);
     // Sends error as an error frame, then closes the connection.
@@ -390,8 +401,7 @@ void ServerCore::onReadyRead(quint64 id)
         return;
     }
     while (!c->readPaused && c->socket->bytesAvailable() > 0) {
-        const QByteArray bytes = c->socket->read(64 << 10);
-        c->reader.append(bytes);
+        c->reader.readFrom(*c->socket);
         for (;;) {
             auto frame = c->reader.next();
             if (!frame) {
@@ -615,6 +625,23 @@ void ServerCore::writeFrame(Connection &c, const Message &message)
     c.shared->post(OutFrame{std::move(frame).value(), std::nullopt});
 }
 
+// Straight to the kernel while the socket's own buffer is empty (no copy into
+// it, and the order of bytes kept); what the kernel does not take now, Qt's
+// buffer keeps and writes when the socket can take more.
+void ServerCore::writeBytes(Connection &c, const QByteArray &bytes)
+{
+    qsizetype sent = 0;
+    if (c.socket->bytesToWrite() == 0) {
+        const ssize_t n = ::send(int(c.socket->socketDescriptor()), bytes.constData(), size_t(bytes.size()),
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        // An error other than a full socket: left to Qt, which reports it.
+        if (n > 0)
+            sent = n;
+    }
+    if (sent < bytes.size())
+        c.socket->write(bytes.constData() + sent, bytes.size() - sent);
+}
+
 void ServerCore::flush(quint64 connId)
 {
     Connection *c = find(connId);
@@ -630,7 +657,7 @@ void ServerCore::flush(quint64 connId)
     }
     for (OutFrame &f : frames) {
         if (!c->closing)
-            c->socket->write(f.bytes);
+            writeBytes(*c, f.bytes);
         if (f.finishes) {
             if (c->requests.erase(*f.finishes)) {
                 std::lock_guard lock(m_statsMutex);
@@ -664,7 +691,7 @@ void ServerCore::writeProgress(Connection &c, std::vector<std::shared_ptr<Reques
             st->progressQueued = false;
         }
         if (auto frame = encodeFrame(*report))
-            c.socket->write(*frame);
+            writeBytes(c, *frame);
     }
     states = std::move(later);
 }
@@ -689,7 +716,7 @@ void ServerCore::afterWrite(Connection &c)
         QCborMap payload;
         payload.insert(QLatin1String("missed"), qint64(missed));
         if (auto frame = encodeFrame(Event{QStringLiteral("control.missed"), payload}))
-            c.socket->write(*frame);
+            writeBytes(c, *frame);
         buffered = c.socket->bytesToWrite();
     }
     {
@@ -764,11 +791,11 @@ void ServerCore::dropClient(Connection &c, const Status &error)
         queued.swap(c.shared->outbox);
     }
     for (const OutFrame &f : queued)
-        c.socket->write(f.bytes);
+        writeBytes(c, f.bytes);
     c.closing = true;
     teardown(c);
     if (auto frame = encodeFrame(Error{error}))
-        c.socket->write(*frame);
+        writeBytes(c, *frame);
     // A half-close once the error frame is out: the client reads it, then the
     // end of the stream. What the client still sends is read and thrown away
     // until it closes (a socket closed with unread data makes the kernel reset
@@ -833,8 +860,7 @@ void ServerCore::onDisconnected(quint64 id)
         return;
     if (!c->closing) {
         // What was left unread, then whether the client stopped mid-frame.
-        if (c->socket->bytesAvailable() > 0)
-            c->reader.append(c->socket->readAll());
+        c->reader.readFrom(*c->socket);
         for (;;) {
             auto frame = c->reader.next();
             if (!frame || !*frame || c->closing)
@@ -862,7 +888,7 @@ void ServerCore::shutdown()
             c->closing = true;
             teardown(*c);
             if (auto frame = encodeFrame(Error{Status::peerUnavailable(QStringLiteral("the node is stopping"))}))
-                c->socket->write(*frame);
+                writeBytes(*c, *frame);
             c->socket->flush();
         }
         c->socket->abort();

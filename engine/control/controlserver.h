@@ -124,7 +124,8 @@ public:
         int maxClients = 256;
         int maxRequestsPerClient = 64;
         // The credit granted to each upload: bytes of chunk frames a client
-        // may send ahead of what the handler has read.
+        // may send ahead of what the handler has read (at least two chunk
+        // frames' worth).
         uint32_t uploadWindow = 1u << 20;
         // Events waiting for one client beyond this many bytes are dropped.
         qint64 eventBufferBytes = 256 << 10;

@@ -4,6 +4,7 @@
 #include <QCborMap>
 #include <QCborStreamReader>
 #include <QCborStreamWriter>
+#include <QIODevice>
 #include <QSet>
 
 #include <cstring>
@@ -289,17 +290,10 @@ private:
     Status m_status;
 };
 
-Result<Message> decodeMap(const QCborMap &map)
+// The fields of a message (its map, keys checked) and the bytes of a "data"
+// field, read apart so that a chunk's payload is copied once.
+Result<Message> decodeMap(const QCborMap &map, std::optional<QByteArray> &&dataBytes)
 {
-    QSet<QString> keys;
-    for (auto it = map.constBegin(); it != map.constEnd(); ++it) {
-        if (!it.key().isString())
-            return bad(QStringLiteral("a frame's map has a key that is not text"));
-        const QString key = it.key().toString();
-        if (keys.contains(key))
-            return bad(QStringLiteral("a frame's map has key '%1' twice").arg(key.left(kMaxNameLength)));
-        keys.insert(key);
-    }
     const QCborValue kindValue = map.value(QLatin1String("kind"));
     if (!kindValue.isString())
         return bad(map.contains(QLatin1String("kind")) ? QStringLiteral("field 'kind' of a frame is not a text string")
@@ -344,10 +338,12 @@ Result<Message> decodeMap(const QCborMap &map)
         Chunk m;
         m.id = f.u64("id");
         m.seq = f.u64("seq");
-        const bool hasData = f.has("data");
+        const bool hasData = dataBytes || f.has("data");
         const bool hasItems = f.has("items");
         if (hasData == hasItems) {
             f.fail(QStringLiteral("a chunk must have exactly one of 'data' and 'items'"));
+        } else if (dataBytes) {
+            m.data = std::move(*dataBytes);
         } else if (hasData) {
             const QCborValue v = f.any("data", true);
             if (!v.isByteArray())
@@ -451,14 +447,53 @@ Result<QByteArray> encodeFrame(const Message &message)
 Result<Message> decodeBody(QByteArrayView body)
 {
     VD_TRY(checkShape(body));
-    QCborParserError error;
-    const QCborValue value =
-        QCborValue::fromCbor(QByteArray::fromRawData(body.data(), body.size()), &error);
-    if (error.error != QCborError::NoError)
-        return bad(QStringLiteral("the body is not CBOR: %1").arg(error.errorString()));
-    if (!value.isMap())
+    // The map is read with a stream reader: each value becomes a QCborValue,
+    // except the bytes of "data", read straight into their own array.
+    QCborStreamReader r(body.data(), body.size());
+    if (!r.isMap())
         return bad(QStringLiteral("the body is not a CBOR map"));
-    return decodeMap(value.toMap());
+    const auto notCbor = [&] {
+        return bad(QStringLiteral("the body is not CBOR: %1").arg(r.lastError().toString()));
+    };
+    if (!r.enterContainer())
+        return notCbor();
+    QCborMap map;
+    std::optional<QByteArray> data;
+    QSet<QString> keys;
+    while (r.hasNext()) {
+        if (!r.isString())
+            return bad(QStringLiteral("a frame's map has a key that is not text"));
+        QString key;
+        auto chunk = r.readString();
+        while (chunk.status == QCborStreamReader::Ok) {
+            key += chunk.data;
+            chunk = r.readString();
+        }
+        if (chunk.status != QCborStreamReader::EndOfString)
+            return notCbor();
+        if (keys.contains(key))
+            return bad(QStringLiteral("a frame's map has key '%1' twice").arg(key.left(kMaxNameLength)));
+        keys.insert(key);
+        if (key == QLatin1String("data") && r.isByteArray()) {
+            QByteArray bytes;
+            auto piece = r.readByteArray();
+            while (piece.status == QCborStreamReader::Ok) {
+                bytes += piece.data;
+                piece = r.readByteArray();
+            }
+            if (piece.status != QCborStreamReader::EndOfString)
+                return notCbor();
+            data = std::move(bytes);
+            continue;
+        }
+        QCborValue value = QCborValue::fromCbor(r);
+        if (r.lastError() != QCborError::NoError)
+            return notCbor();
+        map.insert(key, std::move(value));
+    }
+    if (!r.leaveContainer())
+        return notCbor();
+    return decodeMap(map, std::move(data));
 }
 
 QString wireCodeName(ErrorCode code) { return QString::fromLatin1(errorCodeName(code)); }
@@ -487,6 +522,21 @@ void FrameReader::append(QByteArrayView bytes)
         m_offset = 0;
     }
     m_buffer.append(bytes.data(), bytes.size());
+}
+
+qint64 FrameReader::readFrom(QIODevice &device)
+{
+    if (!m_error.isOk())
+        return 0;
+    const qint64 available = device.bytesAvailable();
+    if (available <= 0)
+        return 0;
+    append(QByteArrayView()); // compacts
+    const qsizetype old = m_buffer.size();
+    m_buffer.resize(old + qsizetype(available));
+    const qint64 got = device.read(m_buffer.data() + old, available);
+    m_buffer.resize(old + qsizetype(std::max<qint64>(got, 0)));
+    return got;
 }
 
 Result<std::optional<FrameReader::Frame>> FrameReader::next()

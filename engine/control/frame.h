@@ -24,6 +24,8 @@
 #include <optional>
 #include <variant>
 
+class QIODevice;
+
 namespace vd::control {
 
 // The protocol version this build speaks. Both sides must speak the same one:
@@ -160,6 +162,9 @@ public:
     explicit FrameReader(uint32_t maxFrameBytes = kMaxFrameBytes);
 
     void append(QByteArrayView bytes);
+    // Appends what device has ready, read straight into the buffer; returns
+    // how many bytes (-1 on a read error).
+    qint64 readFrom(QIODevice &device);
 
     struct Frame
     {

@@ -636,7 +636,7 @@ void json()
 
 // Control protocol frames: one of each kind as a stream read in small
 // pieces, and single bodies.
-void control()
+void controlFrames()
 {
     using namespace vd::control;
     auto frame = [](const Message &m) { return *encodeFrame(m); };
@@ -687,6 +687,6 @@ int main(int argc, char **argv)
     records();
     treeRecords();
     json();
-    control();
+    controlFrames();
     return g_failures == 0 ? 0 : 1;
 }

@@ -742,7 +742,8 @@ private Q_SLOTS:
         QTest::newRow("upload beyond its credit")
             << helloFrame() + frameOf(Request{3, QStringLiteral("wait"), {}, 0, true}) +
                    frameOf(Chunk{3, 0, false, QByteArray(200 << 10, 'x'), {}, false}) +
-                   frameOf(Chunk{3, 1, false, QByteArray(200 << 10, 'x'), {}, false})
+                   frameOf(Chunk{3, 1, false, QByteArray(200 << 10, 'x'), {}, false}) +
+                   frameOf(Chunk{3, 2, false, QByteArray(200 << 10, 'x'), {}, false})
             << true << QStringLiteral("protocol-error") << QStringLiteral("beyond the credit");
     }
 
@@ -753,7 +754,7 @@ private Q_SLOTS:
         QFETCH(QString, code);
         QFETCH(QString, expected);
         ControlServer::Options options;
-        options.uploadWindow = 256 << 10;
+        options.uploadWindow = 512 << 10;
         Served s(options);
         const QString path = newSocketPath();
         VD_VERIFY_OK(s.server.listen(path));
