@@ -10,6 +10,7 @@
 #include <QThread>
 #include <QTimer>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -368,11 +369,10 @@ void ServerCore::onNewConnection()
                                  QStringLiteral("this node serves uid %1 only; the connection came from %2").arg(::geteuid()).arg(who)));
             continue;
         }
-        int clients = 0;
-        {
-            std::lock_guard lock(m_statsMutex);
-            clients = m_stats.clients;
-        }
+        // Every open connection counts, said hello or not.
+        const int clients = int(std::count_if(m_conns.begin(), m_conns.end(), [](const auto &entry) {
+                                    return !entry.second->closing;
+                                })) - 1;
         if (clients >= m_options.maxClients) {
             qCWarning(lcControl, "refused %s: already serving %d clients", qUtf8Printable(describe(conn)), clients);
             bumpStat(&ServerStats::connectionsRefused);
@@ -384,6 +384,12 @@ void ServerCore::onNewConnection()
             std::lock_guard lock(m_registryMutex);
             m_registry.push_back(conn.shared);
         }
+        // A connection that never says hello does not hold its place for ever.
+        QTimer::singleShot(m_options.helloTimeoutMs, this, [this, id] {
+            Connection *late = find(id);
+            if (late && !late->helloDone && !late->closing)
+                dropClient(*late, Status::protocolError(QStringLiteral("no hello within %1 ms").arg(m_options.helloTimeoutMs)));
+        });
         // Bytes may have arrived with the connection.
         onReadyRead(id);
     }

@@ -121,7 +121,10 @@ public:
     struct Options
     {
         QString name = QStringLiteral("vdrive node"); // the welcome's "server"
+        // Connections at once (those that have not said hello yet included).
         int maxClients = 256;
+        // A connection that says no hello within this long is dropped.
+        int helloTimeoutMs = 10000;
         int maxRequestsPerClient = 64;
         // The credit granted to each upload: bytes of chunk frames a client
         // may send ahead of what the handler has read (at least two chunk

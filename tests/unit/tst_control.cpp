@@ -793,6 +793,36 @@ private Q_SLOTS:
         QTRY_COMPARE(s.server.stats().requestsInFlight, 0);
     }
 
+    void connectionsAreBounded()
+    {
+        ControlServer::Options options;
+        options.maxClients = 2;
+        options.helloTimeoutMs = 300;
+        Served s(options);
+        const QString path = newSocketPath();
+        VD_VERIFY_OK(s.server.listen(path));
+        ControlClient first, second, third;
+        VD_VERIFY_OK(first.connectToSocket(path, QStringLiteral("first"), 10000));
+        // Silent connections count too, until they are dropped for saying nothing.
+        RawClient mute(path);
+        QVERIFY(mute.isConnected());
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("already serving 2 clients")));
+        const Status refused = second.connectToSocket(path, QStringLiteral("second"), 10000);
+        VD_VERIFY_CODE(refused, ErrorCode::Busy);
+        QVERIFY2(refused.message().contains(QStringLiteral("already serves 2 clients")), qPrintable(refused.message()));
+        bool closed = false;
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("no hello within 300 ms")));
+        const QByteArray answer = mute.readToEnd(30000, &closed);
+        QVERIFY(closed);
+        const std::vector<Message> frames = framesIn(answer);
+        QCOMPARE(frames.size(), size_t(1));
+        QVERIFY(std::get<Error>(frames[0]).status.message().contains(QStringLiteral("no hello within 300 ms")));
+        VD_VERIFY_OK(third.connectToSocket(path, QStringLiteral("third"), 10000)); // the dropped one no longer counts
+        VD_VERIFY_OK(first.call(QStringLiteral("echo"), 1));
+        VD_VERIFY_OK(third.call(QStringLiteral("echo"), 1));
+        QCOMPARE(s.server.stats().connectionsRefused, uint64_t(1));
+    }
+
     void aClientCutOffMidFrameIsLogged()
     {
         Served s;
