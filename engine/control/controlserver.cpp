@@ -24,7 +24,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-Q_LOGGING_CATEGORY(lcControl, "vd.control")
+// Warnings (refused and dropped clients) by default; debug (connections come
+// and go) with QT_LOGGING_RULES="vd.control.debug=true".
+Q_LOGGING_CATEGORY(lcControl, "vd.control", QtInfoMsg)
 
 namespace vd::control {
 
@@ -325,7 +327,7 @@ Status ServerCore::listen(const QString &path)
         std::lock_guard lock(m_statsMutex);
         m_path = path;
     }
-    qCInfo(lcControl, "listening on %s", qUtf8Printable(path));
+    qCDebug(lcControl, "listening on %s", qUtf8Printable(path));
     return {};
 }
 
@@ -496,7 +498,7 @@ void ServerCore::handleMessage(Connection &c, FrameReader::Frame &&frame)
         onUploadChunk(c, std::move(*chunk), frame.size);
         return;
     } else if (auto *error = std::get_if<Error>(&message)) {
-        qCInfo(lcControl, "%s closed the connection: %s", qUtf8Printable(describe(c)),
+        qCDebug(lcControl, "%s closed the connection: %s", qUtf8Printable(describe(c)),
                qUtf8Printable(error->status.toString()));
         c.closing = true;
         teardown(c);

@@ -138,6 +138,7 @@ public:
     ControlServer(RequestHandler &handler, Options options);
     // Disconnects every client (their requests see cancel and
     // PeerUnavailable), removes the socket file, and joins the I/O thread.
+    // Not from the I/O thread (the handler's handle(), a cancel callback).
     ~ControlServer();
     ControlServer(const ControlServer &) = delete;
     ControlServer &operator=(const ControlServer &) = delete;
