@@ -8,6 +8,7 @@
 #include "control/controlserver.h"
 #include "control/frame.h"
 #include "control/nodelock.h"
+#include "io/memenv.h"
 #include "controltoy.h"
 
 #include <QCborMap>
@@ -1186,6 +1187,34 @@ private Q_SLOTS:
         VD_VERIFY_OK(after);
         QVERIFY(!after->has_value());
         VD_VERIFY_OK(NodeLock::acquire(env, dataDir));
+    }
+
+    // The same through the in-memory Env (its lock test is Env's default: a
+    // shared lock tried and let go).
+    void oneNodePerDataDirectoryInMemory()
+    {
+        io::MemEnv env;
+        const QString dataDir = QStringLiteral("/mem/data");
+        auto first = NodeLock::acquire(env, dataDir, QStringLiteral("memory node"));
+        VD_VERIFY_OK(first);
+        VD_VERIFY_OK((*first)->setSocketPath(QStringLiteral("/mem/node.sock")));
+        auto held = env.isLockedExclusively(NodeLock::lockPath(dataDir));
+        VD_VERIFY_OK(held);
+        QVERIFY(*held);
+        auto second = NodeLock::acquire(env, dataDir);
+        VD_VERIFY_CODE(second, ErrorCode::Busy);
+        QVERIFY2(second.status().message().contains(QStringLiteral("pid %1 (memory node)").arg(::getpid())),
+                 qPrintable(second.status().message()));
+        auto found = NodeLock::find(env, dataDir);
+        VD_VERIFY_OK(found);
+        QCOMPARE((*found)->socketPath, QStringLiteral("/mem/node.sock"));
+        first = Result<std::unique_ptr<NodeLock>>(Status::cancelled(QString()));
+        held = env.isLockedExclusively(NodeLock::lockPath(dataDir));
+        VD_VERIFY_OK(held);
+        QVERIFY(!*held);
+        auto gone = NodeLock::find(env, dataDir);
+        VD_VERIFY_OK(gone);
+        QVERIFY(!gone->has_value());
     }
 
     void aKilledNodeLeavesNoNode()
