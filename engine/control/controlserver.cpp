@@ -829,6 +829,19 @@ void ServerCore::finishClosing(Connection &c)
 
 void ServerCore::teardown(Connection &c)
 {
+    // The requests first: a handler thread that sends meanwhile sees its
+    // request gone (under the request's lock) before it could see the
+    // connection dead, so the cancel callbacks are taken before any handler
+    // can answer because of the teardown itself.
+    std::vector<std::function<void()>> cancels;
+    for (auto &[id, st] : c.requests) {
+        std::lock_guard lock(st->m);
+        st->gone = true;
+        if (!st->cancelled && !st->replied && st->onCancel)
+            cancels.push_back(std::move(st->onCancel));
+        st->cancelled = true;
+        st->cv.notify_all();
+    }
     {
         std::lock_guard lock(c.shared->m);
         c.shared->alive = false;
@@ -838,15 +851,6 @@ void ServerCore::teardown(Connection &c)
     {
         std::lock_guard lock(m_registryMutex);
         std::erase(m_registry, c.shared);
-    }
-    std::vector<std::function<void()>> cancels;
-    for (auto &[id, st] : c.requests) {
-        std::lock_guard lock(st->m);
-        st->gone = true;
-        if (!st->cancelled && !st->replied && st->onCancel)
-            cancels.push_back(std::move(st->onCancel));
-        st->cancelled = true;
-        st->cv.notify_all();
     }
     {
         std::lock_guard lock(m_statsMutex);
