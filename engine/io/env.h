@@ -92,6 +92,10 @@ public:
     // Takes an advisory lock on an existing file without waiting. When another
     // holder has it, fails with Busy and a message naming the holder.
     virtual Result<std::unique_ptr<FileLock>> lock(const QString &path, LockMode mode) = 0;
+    // Whether someone (this process included) holds an exclusive lock on an
+    // existing file, without taking one: a look that never gets in a holder's
+    // way. The default tries a shared lock and lets it go at once.
+    virtual Result<bool> isLockedExclusively(const QString &path);
     // Bytes the file system holding path can still allocate (statvfs's
     // f_bavail blocks): what a change may write before it gets NoSpace.
     virtual Result<uint64_t> availableBytes(const QString &path) = 0;

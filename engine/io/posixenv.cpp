@@ -302,6 +302,23 @@ public:
         return Status::busy(QStringLiteral("'%1' is locked by %2").arg(path, holder));
     }
 
+    Result<bool> isLockedExclusively(const QString &path) override
+    {
+        const int fd = ::open(nativePath(path).constData(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return errnoStatus(errno, QStringLiteral("cannot open for locking"), path);
+        struct flock fl;
+        std::memset(&fl, 0, sizeof fl);
+        fl.l_type = F_RDLCK; // what would conflict with a shared lock: an exclusive one
+        fl.l_whence = SEEK_SET;
+        const int rc = ::fcntl(fd, F_OFD_GETLK, &fl);
+        const int err = errno;
+        ::close(fd);
+        if (rc != 0)
+            return errnoStatus(err, QStringLiteral("cannot test the lock of"), path);
+        return fl.l_type != F_UNLCK;
+    }
+
     Result<uint64_t> availableBytes(const QString &path) override
     {
         struct statvfs sv;
@@ -317,6 +334,16 @@ Env *Env::posix()
 {
     static PosixEnv env;
     return &env;
+}
+
+Result<bool> Env::isLockedExclusively(const QString &path)
+{
+    auto probe = lock(path, LockMode::Shared);
+    if (probe)
+        return false;
+    if (probe.status().code() == ErrorCode::Busy)
+        return true;
+    return probe.takeStatus();
 }
 
 Result<QByteArray> readWholeFile(Env &env, const QString &path, uint64_t maxBytes)

@@ -5,6 +5,7 @@
 // Usage: make_corpus <dir>   fills <dir>/<target>/ (see README.md).
 #include "fuzz_common.h"
 
+#include "control/frame.h"
 #include "core/bytes.h"
 #include "core/versionvector.h"
 #include "node/nodeid.h"
@@ -20,6 +21,7 @@
 #include "tree/vnode.h"
 
 #include <QBuffer>
+#include <QCborMap>
 #include <QDir>
 #include <QFile>
 
@@ -72,6 +74,19 @@ bool decodes(const QByteArray &target, const QByteArray &in)
     }
     if (target == "catalogtable")
         return CatalogStore::decodeTable(in).isOk();
+    if (target == "control") {
+        if (in[0] & 1)
+            return control::decodeBody(rest).isOk();
+        control::FrameReader reader;
+        reader.append(rest);
+        for (;;) {
+            auto frame = reader.next();
+            if (!frame)
+                return false;
+            if (!*frame)
+                return reader.atEnd().isOk();
+        }
+    }
     if (target == "records") {
         switch (in[0]) {
         case 0: return BlockRecord::decode(rest).isOk();
@@ -631,6 +646,40 @@ void json()
     put("json", "scalar-number", QByteArrayLiteral(" \n-12.5e+3\t"));
 }
 
+// Control protocol frames: one of each kind as a stream read in small
+// pieces, and single bodies.
+void controlFrames()
+{
+    using namespace vd::control;
+    auto frame = [](const Message &m) { return *encodeFrame(m); };
+    auto body = [&](const Message &m) { return QByteArray(1, '\x01') + frame(m).sliced(4); };
+    QCborMap args;
+    args.insert(QLatin1String("path"), QStringLiteral("/docs/写真"));
+    args.insert(QLatin1String("recursive"), true);
+    args.insert(QLatin1String("limit"), 100);
+    Chunk data;
+    data.id = 2;
+    data.data = QByteArray("some bytes\0\x01\xff", 13);
+    Chunk items;
+    items.id = 3;
+    items.seq = 1;
+    items.isItems = true;
+    items.items.append(args);
+    items.items.append(QStringLiteral("name"));
+    items.end = true;
+    QByteArray session = frame(Hello{1, QStringLiteral("vdrive ls")}) + frame(Request{1, QStringLiteral("ls"), args, 2 << 20, false}) +
+                         frame(Credit{1, 65536}) + frame(Cancel{1});
+    put("control", "client-stream", QByteArray(1, char(6 << 1)) + session); // pieces of 7 bytes
+    QByteArray answers = frame(Welcome{1, QStringLiteral("vdrive serve"), 4242}) + frame(data) + frame(items) +
+                         frame(Progress{2, 5, 10}) + frame(Reply{2, {}, args}) +
+                         frame(Reply{3, Status::notFound(QStringLiteral("no '/x'")), {}}) +
+                         frame(Event{QStringLiteral("changes/docs"), args});
+    put("control", "server-stream", QByteArray(1, char(63 << 1)) + answers); // pieces of 64 bytes
+    put("control", "request", body(Request{7, QStringLiteral("put"), args, 0, true}));
+    put("control", "error", body(Error{Status::versionMismatch(QStringLiteral("speaks 2"))}));
+    put("control", "chunk-items", body(items));
+}
+
 } // namespace
 
 // Node ids as vdrive prints them and as people type them back.
@@ -684,5 +733,6 @@ int main(int argc, char **argv)
     json();
     nodeIds();
     versionVectors();
+    controlFrames();
     return g_failures == 0 ? 0 : 1;
 }
