@@ -5,7 +5,6 @@
 #include "driveinternal.h"
 
 #include "storage/catalog.h"
-#include "storage/catalogstore.h"
 #include "cache/lmdbcache.h"
 
 #include <QBuffer>
@@ -15,8 +14,6 @@
 #include <cstring>
 
 namespace vd::tree {
-
-using storage::Catalog;
 
 namespace {
 constexpr uint64_t kMaxChangesKept = 200000;
@@ -126,10 +123,10 @@ QByteArray Drive::stamp() const
     // The committed state the LMDB cache describes: collection, generation
     // and the catalog root's hash (a rebuilt or restored collection with the
     // same generation number still differs).
-    QByteArray s = m_col->m_meta.ruid.view().toByteArray();
-    const uint64_t gen = m_col->m_meta.generation;
+    QByteArray s = m_col->ruid().view().toByteArray();
+    const uint64_t gen = m_col->generation();
     s.append(reinterpret_cast<const char *>(&gen), sizeof gen);
-    s.append(m_col->m_meta.root.catalogRoot.slot.rawHash.view());
+    s.append(m_col->committedRoot().slot.rawHash.view());
     return s;
 }
 
@@ -196,7 +193,7 @@ Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection
 
 Status Drive::initialize()
 {
-    VD_TRY_ASSIGN(const auto root, m_col->m_catalog->get(keys::entry(Ruid(), QString())));
+    VD_TRY_ASSIGN(const auto root, m_col->catalog().get(keys::entry(Ruid(), QString())));
     if (root || m_col->isReadOnly())
         return {};
     // A new collection: its root folder and its trash.
@@ -209,16 +206,16 @@ Status Drive::initialize()
             n.createdMs = n.modifiedMs = nowMs();
             n.version = nextVersion();
             VD_TRY(putNode(n));
-            ++m_col->m_root.vnodeCount;
+            m_col->addVnodes(1);
         }
         return m_col->commit();
     }();
     return guard(st);
 }
 
-Catalog &Drive::View::catalog()
+storage::CatalogReader &Drive::View::catalog()
 {
-    return own ? *own : *drive->m_col->m_catalog;
+    return own ? *own : drive->m_col->catalog();
 }
 
 Result<Drive::View *> Drive::view(const QString &at)
@@ -229,15 +226,11 @@ Result<Drive::View *> Drive::view(const QString &at)
     auto it = m_snapshots.find(at);
     if (it != m_snapshots.end())
         return it->second.get();
-    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(at)));
-    if (!raw)
-        return Status::notFound(QStringLiteral("no snapshot '%1'").arg(at));
-    VD_TRY_ASSIGN(const storage::SnapshotRecord rec, storage::SnapshotRecord::decode(*raw));
+    VD_TRY_ASSIGN(auto catalog, m_col->snapshotCatalog(at));
     auto v = std::make_unique<View>();
     v->drive = this;
     v->snapshot = at;
-    v->own = std::make_unique<Catalog>(m_col->m_catalogStore.get());
-    v->own->reset(rec.root);
+    v->own = std::move(catalog);
     v->entries.setMaxCost(m_options.entryCacheBytes / 4);
     View *p = v.get();
     m_snapshots[at] = std::move(v);
@@ -446,7 +439,7 @@ Result<std::vector<ClusterInfo>> Drive::clusters(const QString &path, const QStr
     VD_TRY_ASSIGN(View * v, view(at));
     VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
     std::vector<ClusterInfo> out;
-    VD_TRY(m_col->forEachClusterIn(v->catalog(), n.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+    VD_TRY(storage::Collection::forEachCluster(v->catalog(), n.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
         ClusterInfo ci;
         ci.start = start;
         ci.length = c.length();
@@ -478,31 +471,28 @@ Result<std::vector<ClusterInfo>> Drive::clusters(const QString &path, const QStr
 
 Version Drive::nextVersion()
 {
-    return Version{++m_col->m_root.versionCounter, m_col->m_root.origin};
+    const uint64_t counter = m_col->takeVersion();
+    return Version{counter, m_col->origin()};
 }
 
 Status Drive::putNode(const VNode &n, PutMode mode)
 {
-    Catalog &cat = *m_col->m_catalog;
     if (mode == PutMode::New)
         m_col->noteGrowth(); // creating is not deleting: no reserve for this transaction
-    m_col->m_dirty = true;
     if (m_lmdb && mode != PutMode::New)
         m_lmdb->removeRecord(n.id); // a new id has nothing cached
     const QByteArray key = keys::entry(n.parent, n.name);
-    VD_TRY(cat.put(key, n.encode()));
+    VD_TRY(m_col->putRecord(key, n.encode()));
     // The index holds where the node hangs and its version: a folder's
     // entry count and time changing touch neither.
     if (mode != PutMode::EntryOnly)
-        VD_TRY(cat.put(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
+        VD_TRY(m_col->putRecord(keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode()));
     m_live->entries.insert(key, new VNode(n), costOf(n));
     return {};
 }
 
 Status Drive::eraseNode(const VNode &n)
 {
-    Catalog &cat = *m_col->m_catalog;
-    m_col->m_dirty = true;
     if (m_lmdb) {
         // Every cached path through this node goes with it; a node in the
         // trash has no path to forget.
@@ -511,15 +501,15 @@ Status Drive::eraseNode(const VNode &n)
             m_lmdb->invalidatePaths(*p);
     }
     const QByteArray key = keys::entry(n.parent, n.name);
-    VD_TRY(cat.remove(key).status());
-    VD_TRY(cat.remove(keys::index(n.id)).status());
+    VD_TRY(m_col->removeRecord(key).status());
+    VD_TRY(m_col->removeRecord(keys::index(n.id)).status());
     m_live->entries.remove(key);
     return {};
 }
 
 Status Drive::touchParent(const Ruid &parent, int64_t delta)
 {
-    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(parent)));
+    VD_TRY_ASSIGN(const auto raw, m_col->catalog().get(keys::index(parent)));
     Ruid grand;
     QString name;
     if (raw) {
@@ -545,16 +535,15 @@ Status Drive::recordChange(ChangeOp op, const VNode &n)
     c.kind = n.kind;
     c.version = n.version;
     c.timeMs = nowMs();
-    const uint64_t seq = m_col->m_root.nextChange++;
-    return m_col->m_catalog->put(keys::change(seq), c.encode());
+    const uint64_t seq = m_col->takeChangeSequence();
+    return m_col->putRecord(keys::change(seq), c.encode());
 }
 
 Status Drive::trimChanges()
 {
-    auto &root = m_col->m_root;
-    while (root.nextChange - root.firstChange > kMaxChangesKept) {
-        VD_TRY(m_col->m_catalog->remove(keys::change(root.firstChange)).status());
-        ++root.firstChange;
+    while (m_col->nextChange() - m_col->firstChange() > kMaxChangesKept) {
+        VD_TRY(m_col->removeRecord(keys::change(m_col->firstChange())).status());
+        m_col->dropOldestChange();
     }
     return {};
 }
@@ -566,7 +555,7 @@ Status Drive::guard(Status st)
     // The transaction is gone (the collection reloaded its committed state):
     // so are the caches' views of it.
     if (m_col->hasUncommittedChanges())
-        (void)m_col->failAndReload(st);
+        (void)m_col->abandonTransaction(st);
     dropCaches();
     return st;
 }
@@ -626,7 +615,7 @@ Result<VNode> Drive::createNode(const VNode &parent, const QString &name, Kind k
     n.version = nextVersion();
     VD_TRY(putNode(n, PutMode::New));
     VD_TRY(touchParent(parent.id, +1));
-    ++m_col->m_root.vnodeCount;
+    m_col->addVnodes(1);
     VD_TRY(recordChange(ChangeOp::Create, n));
     return n;
 }
@@ -705,7 +694,7 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
         if (existing) {
             n = *existing;
             VD_TRY(m_col->releaseData(n.id));
-            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, n.size);
+            m_col->subtractFileBytes(n.size);
         } else {
             // The bytes first, then the node, once: a new file costs one
             // entry, one index record, its folder's entry and the feed.
@@ -720,11 +709,11 @@ Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::
         n.clusterCount = w.clusters;
         n.modifiedMs = nowMs();
         n.version = nextVersion();
-        m_col->m_root.fileBytes += n.size;
+        m_col->addFileBytes(n.size);
         VD_TRY(putNode(n, existing ? PutMode::Update : PutMode::New));
         if (!existing) {
             VD_TRY(touchParent(parent.id, +1));
-            ++m_col->m_root.vnodeCount;
+            m_col->addVnodes(1);
         }
         VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
@@ -761,7 +750,7 @@ Result<VNode> Drive::writeFile(const QString &path, uint64_t offset, QByteArrayV
         }
         storage::StreamWritten w;
         VD_TRY(m_col->writeRange(n.id, n.size, offset, data, &w));
-        m_col->m_root.fileBytes += w.bytes - n.size;
+        m_col->addFileBytes(w.bytes - n.size);
         n.size = w.bytes;
         n.clusterCount = n.clusterCount - w.replaced + w.clusters;
         n.modifiedMs = nowMs();
@@ -832,7 +821,7 @@ Status Drive::checkPlacement(const VNode &node, const VNode &dstParent, const QS
             return Status::corruption(QStringLiteral("the parents of %1 form a cycle or go more than %2 levels up (run fsck)").arg(to).arg(kMaxDepth));
         if (cur == node.id)
             return Status::invalidArgument(QStringLiteral("cannot put %1 inside itself (%2)").arg(from, to));
-        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::index(cur)));
+        VD_TRY_ASSIGN(const auto raw, m_col->catalog().get(keys::index(cur)));
         if (!raw)
             break;
         VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*raw));
@@ -896,12 +885,12 @@ Result<VNode> Drive::copyTree(View &from, const VNode &src, const VNode &dstPare
         n.version = nextVersion();
         if (n.kind == Kind::File) {
             VD_TRY(m_col->copyData(from.catalog(), s.id, n.id));
-            m_col->m_root.fileBytes += n.size;
+            m_col->addFileBytes(n.size);
         } else if (n.kind == Kind::JsonValue) {
-            m_col->m_root.fileBytes += n.size;
+            m_col->addFileBytes(n.size);
         }
         VD_TRY(putNode(n, PutMode::New));
-        ++m_col->m_root.vnodeCount;
+        m_col->addVnodes(1);
         made.resize(size_t(level));
         made.push_back(std::move(n));
         return Step::Descend;
@@ -1021,9 +1010,9 @@ Status Drive::removeTree(const VNode &n, int depth)
         if (k.kind == Kind::File)
             VD_TRY(m_col->releaseData(k.id));
         if (k.kind == Kind::File || k.kind == Kind::JsonValue)
-            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, k.size);
+            m_col->subtractFileBytes(k.size);
         VD_TRY(eraseNode(k));
-        --m_col->m_root.vnodeCount;
+        m_col->addVnodes(-1);
         return Step::Descend;
     });
 }
@@ -1058,7 +1047,7 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
                 // A batch moved it to the trash and said so in the feed;
                 // its entry there is what went last.
                 VD_TRY(touchParent(trashId(), -1));
-                return m_col->m_catalog->remove(keys::trash(n.id)).status();
+                return m_col->removeRecord(keys::trash(n.id)).status();
             }
         } else if (toTrash) {
             VD_TRY(eraseNode(n));
@@ -1073,7 +1062,7 @@ Status Drive::remove(const QString &path, bool recursive, bool toTrash)
             rec.originalName = n.name;
             rec.originalPath = canonical;
             rec.deletedMs = nowMs();
-            VD_TRY(m_col->m_catalog->put(keys::trash(n.id), rec.encode()));
+            VD_TRY(m_col->putRecord(keys::trash(n.id), rec.encode()));
         } else {
             VD_TRY(removeTree(n, pathDepth(canonical)));
         }
@@ -1100,9 +1089,9 @@ Status Drive::removeInBatches(Removal &r, const VNode &n, int depth)
         if (self.kind == Kind::File)
             VD_TRY(m_col->releaseData(self.id));
         if (self.kind == Kind::File || self.kind == Kind::JsonValue)
-            m_col->m_root.fileBytes -= std::min(m_col->m_root.fileBytes, self.size);
+            m_col->subtractFileBytes(self.size);
         VD_TRY(eraseNode(self));
-        --m_col->m_root.vnodeCount;
+        m_col->addVnodes(-1);
         return {};
     };
     // An entry of the innermost folder being emptied is gone: between two
@@ -1133,7 +1122,7 @@ Status Drive::removeInBatches(Removal &r, const VNode &n, int depth)
                     // above it. The entry goes; the folder goes once, at
                     // its own place.
                     const QByteArray key = keys::entry(k.parent, k.name);
-                    VD_TRY(m_col->m_catalog->remove(key).status());
+                    VD_TRY(m_col->removeRecord(key).status());
                     m_live->entries.remove(key);
                     VD_TRY(entryGone(k));
                     return Step::Skip;
@@ -1178,7 +1167,7 @@ Status Drive::commitRemoval(Removal &r)
         rec.originalName = now->name;
         rec.originalPath = r.originalPath;
         rec.deletedMs = nowMs();
-        VD_TRY(m_col->m_catalog->put(keys::trash(now->id), rec.encode()));
+        VD_TRY(m_col->putRecord(keys::trash(now->id), rec.encode()));
         VD_TRY(touchParent(now->parent, -1));
         VNode gone = *now;
         gone.version = nextVersion();
@@ -1212,7 +1201,7 @@ Result<std::vector<TrashEntry>> Drive::listTrash()
     std::vector<TrashEntry> out;
     std::vector<std::pair<Ruid, TrashRecord>> recs;
     Status inner;
-    VD_TRY(m_col->m_catalog->scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView value) {
+    VD_TRY(m_col->catalog().scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView value) {
         auto rec = TrashRecord::decode(value);
         if (!rec || key.size() != 17) {
             inner = rec ? Status::corruption(QStringLiteral("malformed trash key")) : rec.status();
@@ -1235,7 +1224,7 @@ Result<std::vector<TrashEntry>> Drive::listTrash()
 Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
 {
     VD_TRY(m_col->checkWritable());
-    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(keys::trash(id)));
+    VD_TRY_ASSIGN(const auto raw, m_col->catalog().get(keys::trash(id)));
     if (!raw)
         return Status::notFound(QStringLiteral("nothing with id %1 is in the trash").arg(id.toString()));
     VD_TRY_ASSIGN(const TrashRecord rec, TrashRecord::decode(*raw));
@@ -1263,7 +1252,7 @@ Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
         n.version = nextVersion();
         VD_TRY(putNode(n));
         VD_TRY(touchParent(parent.id, +1));
-        VD_TRY(m_col->m_catalog->remove(keys::trash(id)).status());
+        VD_TRY(m_col->removeRecord(keys::trash(id)).status());
         VD_TRY(recordChange(ChangeOp::Create, n));
         return n;
     }());
@@ -1288,7 +1277,7 @@ Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
             r.originalPath = e.originalPath;
             VD_TRY(removeInBatches(r, *n, 1));
             VD_TRY(touchParent(trashId(), -1));
-            VD_TRY(m_col->m_catalog->remove(keys::trash(e.id)).status());
+            VD_TRY(m_col->removeRecord(keys::trash(e.id)).status());
             ++removed;
         }
         return {};
@@ -1327,7 +1316,7 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
     VD_TRY(m_col->checkUsable());
     std::vector<ChangeRecord> out;
     Status inner;
-    VD_TRY(m_col->m_catalog->scan(keys::change(std::max<uint64_t>(from, 1)), QByteArray(1, keys::kChange + 1), [&](QByteArrayView key, QByteArrayView value) {
+    VD_TRY(m_col->catalog().scan(keys::change(std::max<uint64_t>(from, 1)), QByteArray(1, keys::kChange + 1), [&](QByteArrayView key, QByteArrayView value) {
         uint64_t seq = 0;
         if (!keys::parseChangeKey(key, &seq)) {
             inner = Status::corruption(QStringLiteral("malformed change key"));
@@ -1347,16 +1336,14 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
 
 Status Drive::putRawRecord(QByteArrayView key, QByteArrayView value)
 {
-    m_col->m_dirty = true;
     dropCaches();
-    return m_col->m_catalog->put(key, value);
+    return m_col->putRecord(key, value);
 }
 
 Status Drive::removeRawRecord(QByteArrayView key)
 {
-    m_col->m_dirty = true;
     dropCaches();
-    return m_col->m_catalog->remove(key).status();
+    return m_col->removeRecord(key).status();
 }
 
 Drive::CacheStats Drive::cacheStats() const

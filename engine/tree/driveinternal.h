@@ -3,7 +3,7 @@
 
 #include "drive.h"
 
-#include "storage/catalog.h"
+#include "storage/catalogreader.h"
 
 #include <QStringList>
 
@@ -15,9 +15,9 @@ struct Drive::View
 {
     Drive *drive = nullptr;
     QString snapshot; // empty: live
-    std::unique_ptr<storage::Catalog> own;
+    std::unique_ptr<storage::CatalogReader> own; // a snapshot's; null: the working catalog
     QCache<QByteArray, VNode> entries; // (folder id, name) -> node
-    storage::Catalog &catalog();
+    storage::CatalogReader &catalog();
 };
 
 // A path's names; InvalidArgument for a bad name or more than kMaxDepth names.

@@ -119,9 +119,9 @@ private:
         if (kind == Kind::JsonValue) {
             n.value = literal.toByteArray();
             n.size = uint64_t(n.value.size());
-            m_drive->m_col->m_root.fileBytes += n.size;
+            m_drive->m_col->addFileBytes(n.size);
         }
-        ++m_drive->m_col->m_root.vnodeCount;
+        m_drive->m_col->addVnodes(1);
         VD_TRY(m_drive->putNode(n, PutMode::New));
         m_stack.push_back(Frame{n, 0});
         return {};
@@ -243,10 +243,10 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
                 return Status::invalidArgument(QStringLiteral("a JSON value of %1 bytes is larger than the %2 bytes a leaf holds").arg(literal->size()).arg(VNode::kMaxInlineValue));
             return guard([&]() -> Result<VNode> {
                 VNode n = *existing;
-                m_col->m_root.fileBytes -= std::min<uint64_t>(m_col->m_root.fileBytes, n.size);
+                m_col->subtractFileBytes(n.size);
                 n.value = *literal;
                 n.size = uint64_t(n.value.size());
-                m_col->m_root.fileBytes += n.size;
+                m_col->addFileBytes(n.size);
                 n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
                 n.version = nextVersion();
                 VD_TRY(putNode(n));

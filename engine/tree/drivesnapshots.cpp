@@ -2,8 +2,6 @@
 #include "driveinternal.h"
 #include "core/utf8.h"
 
-#include "storage/catalogpage.h"
-#include "storage/catalogstore.h"
 
 #include <QDateTime>
 
@@ -15,8 +13,6 @@
 #include <unordered_set>
 
 namespace vd::tree {
-
-using storage::Catalog;
 
 QString changeName(DiffEntry::Change change)
 {
@@ -37,25 +33,15 @@ Result<SnapshotInfo> Drive::createSnapshot(const QString &name)
 {
     VD_TRY(m_col->checkWritable());
     VD_TRY(validateName(name).withContext(QStringLiteral("snapshot name")));
-    VD_TRY_ASSIGN(const auto taken, m_col->m_catalog->get(storage::keys::snapshot(name)));
+    VD_TRY_ASSIGN(const auto taken, m_col->findSnapshot(name));
     if (taken)
         return Status::alreadyExists(QStringLiteral("a snapshot named '%1' exists").arg(name));
     // A snapshot is a committed generation's root: commit what is pending,
     // then record that root. Nothing is copied, whatever the tree's size.
     VD_TRY(commit());
     storage::SnapshotRecord rec;
-    rec.root = m_col->m_meta.root.catalogRoot;
-    rec.generation = m_col->m_meta.generation;
-    rec.createdMs = QDateTime::currentMSecsSinceEpoch();
-    rec.vnodes = m_col->m_root.vnodeCount;
-    rec.fileBytes = m_col->m_root.fileBytes;
     Status st = [&]() -> Status {
-        // Pinned first: the page the record goes into is part of the snapshot.
-        m_col->m_dirty = true;
-        m_col->m_root.pinnedThrough = rec.generation;
-        ++m_col->m_root.snapshotCount;
-        m_col->m_catalogStore->setPinnedThrough(rec.generation);
-        VD_TRY(m_col->m_catalog->put(storage::keys::snapshot(name), rec.encode()));
+        VD_TRY_ASSIGN(rec, m_col->addSnapshot(name, QDateTime::currentMSecsSinceEpoch()));
         return commit();
     }();
     VD_TRY(guard(st));
@@ -72,92 +58,20 @@ Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
     std::sort(out.begin(), out.end(), [](const SnapshotInfo &a, const SnapshotInfo &b) { return a.generation < b.generation; });
     if (!withUniqueBytes || out.empty())
         return out;
-    // What only one snapshot keeps: every page, data block and packed slot
-    // counted per tree (the live one too); those in exactly one snapshot and
-    // nowhere else are what deleting it would free.
-    struct Item
-    {
-        uint32_t trees = 0;
-        int lastTree = -1;
-        uint64_t bytes = 0;
-        int only = -1;
-    };
-    std::unordered_map<QByteArray, Item> items;
-    std::vector<storage::PageRef> roots;
-    for (const auto &[name, rec] : recs)
-        roots.push_back(rec.root);
-    roots.push_back(m_col->m_meta.root.catalogRoot); // the committed live tree
-    auto note = [&](const QByteArray &id, uint64_t bytes, int tree) {
-        Item &it = items[id];
-        if (it.lastTree == tree)
-            return;
-        it.lastTree = tree;
-        it.bytes = bytes;
-        it.only = ++it.trees == 1 ? tree : -1;
-    };
-    for (int t = 0; t < int(roots.size()); ++t) {
-        VD_TRY(m_col->m_catalog->walkStored(
-            roots[size_t(t)],
-            [&](const storage::PageRef &ref, int) {
-                QByteArray id("P");
-                const uint64_t loc = ref.blockOffset + ref.slot.offset;
-                id.append(reinterpret_cast<const char *>(&loc), sizeof loc);
-                note(id, ref.slot.storedLength, t);
-                return true;
-            },
-            [&](const storage::PageRef &, const storage::CatalogPage &page) -> Status {
-                for (size_t i = 0; i < page.count(); ++i) {
-                    if (page.keys[i].isEmpty() || page.keys[i][0] != storage::keys::kCluster)
-                        continue;
-                    VD_TRY_ASSIGN(const storage::ClusterRecord c, storage::ClusterRecord::decode(page.values[i]));
-                    for (const storage::Piece &p : c.pieces) {
-                        if (p.isZero())
-                            continue; // takes no space
-                        QByteArray id(p.kind == storage::Piece::Kind::Block ? "D" : "S");
-                        id.append(p.blockId.view());
-                        if (p.kind == storage::Piece::Kind::Block)
-                            note(id, storage::BlockHeader::capacity(p.sizeClass) + storage::BlockHeader::kSize, t);
-                        else {
-                            id.append(reinterpret_cast<const char *>(&p.slot.offset), sizeof p.slot.offset);
-                            note(id, p.slot.storedLength, t);
-                        }
-                    }
-                }
-                return {};
-            }));
-    }
-    std::vector<uint64_t> unique(recs.size(), 0);
-    for (const auto &[id, it] : items)
-        if (it.only >= 0 && it.only < int(recs.size()))
-            unique[size_t(it.only)] += it.bytes;
+    VD_TRY_ASSIGN(const auto unique, m_col->snapshotUniqueBytes());
     for (SnapshotInfo &s : out)
-        for (size_t i = 0; i < recs.size(); ++i)
-            if (recs[i].first == s.name)
-                s.uniqueBytes = unique[i];
+        if (const auto it = unique.find(s.name); it != unique.end())
+            s.uniqueBytes = it->second;
     return out;
 }
 
 Status Drive::deleteSnapshot(const QString &name)
 {
     VD_TRY(m_col->checkWritable());
-    VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(name)));
-    if (!raw)
+    VD_TRY_ASSIGN(const auto found, m_col->findSnapshot(name));
+    if (!found)
         return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
-    Status st = [&]() -> Status {
-        m_col->beginDelete(); // works on a full disk
-        m_col->m_dirty = true;
-        VD_TRY(m_col->m_catalog->remove(storage::keys::snapshot(name)).status());
-        VD_TRY_ASSIGN(const auto rest, m_col->snapshotRecords());
-        uint64_t pinned = 0;
-        for (const auto &r : rest)
-            pinned = std::max(pinned, r.second.generation);
-        // Lowering the pin is safe: what the deleted snapshot alone held
-        // stays counted until gc() recounts, so nothing is freed early.
-        m_col->m_root.pinnedThrough = pinned;
-        m_col->m_root.snapshotCount = rest.size();
-        m_col->m_catalogStore->setPinnedThrough(pinned);
-        return {};
-    }();
+    Status st = m_col->removeSnapshot(name);
     m_snapshots.erase(name);
     return guard(st);
 }
@@ -170,7 +84,7 @@ struct Placed
     Version version;
 };
 
-Status indexEntries(Catalog &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out)
+Status indexEntries(storage::CatalogReader &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out)
 {
     for (const storage::PageRef &ref : leaves) {
         VD_TRY_ASSIGN(const storage::CatalogPage page, cat.readStored(ref));
@@ -185,7 +99,7 @@ Status indexEntries(Catalog &cat, const std::vector<storage::PageRef> &leaves, s
     return {};
 }
 
-Status scanIndex(Catalog &cat, std::unordered_map<Ruid, Placed> *out)
+Status scanIndex(storage::CatalogReader &cat, std::unordered_map<Ruid, Placed> *out)
 {
     Status inner;
     VD_TRY(cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
@@ -284,12 +198,11 @@ Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &t
     std::unordered_map<Ruid, Placed> ia, ib;
     auto rootOf = [&](const QString &name) -> Result<storage::PageRef> {
         if (name.isEmpty())
-            return m_col->m_meta.root.catalogRoot;
-        VD_TRY_ASSIGN(const auto raw, m_col->m_catalog->get(storage::keys::snapshot(name)));
-        if (!raw)
+            return m_col->committedRoot();
+        VD_TRY_ASSIGN(const auto rec, m_col->findSnapshot(name));
+        if (!rec)
             return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
-        VD_TRY_ASSIGN(const storage::SnapshotRecord rec, storage::SnapshotRecord::decode(*raw));
-        return rec.root;
+        return rec->root;
     };
     if (exhaustive || (to.isEmpty() && m_col->hasUncommittedChanges())) {
         // The live tree has pages only in memory: compare whole indexes.
@@ -300,7 +213,7 @@ Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &t
         VD_TRY_ASSIGN(const storage::PageRef rb, rootOf(to));
         const QByteArray lo(1, keys::kIndex), hi(1, keys::kIndex + 1);
         std::vector<storage::PageRef> la, lb;
-        Catalog &cat = *m_col->m_catalog;
+        storage::CatalogReader &cat = m_col->catalog();
         VD_TRY(cat.leavesInRange(ra, lo, hi, &la));
         VD_TRY(cat.leavesInRange(rb, lo, hi, &lb));
         std::unordered_set<uint64_t> inA, inB;
@@ -449,7 +362,7 @@ storage::FsckReport Drive::fsck()
         auto p = pathOfIn(*m_live, owner);
         return p ? *p : QString();
     });
-    if (m_col->m_broken.isOk()) {
+    if (m_col->checkUsable().isOk()) {
         if (Status st = checkTree(&r); !st)
             r.faults.push_back(QStringLiteral("tree: the check stopped: %1").arg(st.toString()));
     }
@@ -466,7 +379,7 @@ Status Drive::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: cannot read %1: %2").arg(what, st.toString()));
         return !st;
     };
-    Catalog &cat = *m_col->m_catalog;
+    storage::CatalogReader &cat = m_col->catalog();
     // Every entry: decodable, indexed where it hangs, its clusters adding up.
     std::unordered_map<Ruid, Seen> nodes;
     std::unordered_map<Ruid, uint64_t> childCount;
@@ -525,7 +438,7 @@ Status Drive::checkTree(storage::FsckReport *r)
     for (const VNode &f : files) {
         uint64_t expected = 0;
         uint32_t count = 0;
-        Status st = m_col->forEachCluster(f.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+        Status st = storage::Collection::forEachCluster(cat, f.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
             if (start != expected)
                 return Status::corruption(QStringLiteral("a cluster starts at %1 where %2 was expected").arg(start).arg(expected));
             expected += c.length();
@@ -553,11 +466,11 @@ Status Drive::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: a cluster of %1 belongs to no file or object").arg(owner.toString()));
         return true;
     }));
-    const auto &root = m_col->m_root;
-    if (!entriesUnreadable && !nodes.empty() && (root.vnodeCount != nodes.size() || root.fileBytes != fileBytes))
+    const uint64_t vnodeCount = m_col->vnodeCount(), countedBytes = m_col->fileBytes();
+    if (!entriesUnreadable && !nodes.empty() && (vnodeCount != nodes.size() || countedBytes != fileBytes))
         fault(QStringLiteral("tree: the root record counts %1 nodes and %2 bytes; the tree holds %3 and %4")
-                  .arg(root.vnodeCount)
-                  .arg(root.fileBytes)
+                  .arg(vnodeCount)
+                  .arg(countedBytes)
                   .arg(nodes.size())
                   .arg(fileBytes));
     // Trash records and trash entries agree.

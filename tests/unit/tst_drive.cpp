@@ -39,10 +39,10 @@ public:
     // lie in idvd: (offset, stored length) of each.
     static std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(Drive &d, char keyspace)
     {
-        storage::Catalog &cat = d.m_live->catalog();
+        storage::CatalogReader &cat = d.collection().catalog();
         std::vector<storage::PageRef> leaves;
         std::vector<std::pair<uint64_t, uint32_t>> out;
-        if (!cat.leavesInRange(cat.rootRef(), QByteArray(1, keyspace), QByteArray(1, char(keyspace + 1)), &leaves))
+        if (!cat.leavesInRange(d.collection().committedRoot(), QByteArray(1, keyspace), QByteArray(1, char(keyspace + 1)), &leaves))
             return out;
         for (const storage::PageRef &ref : leaves) {
             auto page = cat.readStored(ref);
