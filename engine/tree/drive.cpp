@@ -1334,18 +1334,6 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
     return out;
 }
 
-Status Drive::putRawRecord(QByteArrayView key, QByteArrayView value)
-{
-    dropCaches();
-    return m_col->putRecord(key, value);
-}
-
-Status Drive::removeRawRecord(QByteArrayView key)
-{
-    dropCaches();
-    return m_col->removeRecord(key).status();
-}
-
 Drive::CacheStats Drive::cacheStats() const
 {
     CacheStats s = m_stats;

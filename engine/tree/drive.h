@@ -226,10 +226,6 @@ public:
     CacheStats cacheStats() const;
 
 private:
-    friend class TreeSurgeon; // tests: damage the tree on purpose to see fsck and look-ups cope
-    Status putRawRecord(QByteArrayView key, QByteArrayView value);
-    Status removeRawRecord(QByteArrayView key);
-
     struct View;
     explicit Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options);
 
