@@ -140,6 +140,11 @@ Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limi
     return m_views->live().changesSince(from, limit);
 }
 
+uint64_t Drive::nextChangeSequence() const
+{
+    return m_col->nextChange();
+}
+
 // ---- changes ----------------------------------------------------------------
 
 Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes)

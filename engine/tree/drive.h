@@ -143,6 +143,8 @@ public:
 
     // The change feed: committed changes with a sequence >= from (at most limit).
     Result<std::vector<ChangeRecord>> changesSince(uint64_t from, size_t limit = 1000);
+    // The sequence the next change will get.
+    uint64_t nextChangeSequence() const;
 
     Status commit();
     Status rollback();

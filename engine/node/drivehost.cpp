@@ -1,0 +1,195 @@
+#include "drivehost.h"
+
+namespace vd::node {
+
+namespace {
+
+// Read from the feed after a commit, at most this many records at a time.
+constexpr size_t kFeedBatch = 4096;
+
+} // namespace
+
+DriveHost::DriveHost(std::unique_ptr<tree::Drive> drive, QObject *parent)
+    : QObject(parent), m_drive(std::move(drive)), m_ruid(m_drive->collection().ruid()), m_name(m_drive->collection().name())
+{
+    qRegisterMetaType<std::vector<vd::tree::ChangeRecord>>();
+    // Report only what commits after the host starts.
+    m_feedNext = m_drive->nextChangeSequence();
+    m_writer = std::thread([this] { writerLoop(); });
+}
+
+DriveHost::~DriveHost()
+{
+    close();
+    if (m_writer.joinable())
+        m_writer.join();
+}
+
+void DriveHost::close()
+{
+    std::lock_guard lock(m_mutex);
+    m_closing = true;
+    m_wake.notify_all();
+}
+
+void DriveHost::waitIdle()
+{
+    std::unique_lock lock(m_mutex);
+    m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy; });
+}
+
+HostCounters DriveHost::counters() const
+{
+    std::lock_guard lock(m_mutex);
+    HostCounters c = m_counters;
+    c.queued = m_queue.size();
+    return c;
+}
+
+void DriveHost::setMaxGroup(size_t n)
+{
+    std::lock_guard lock(m_mutex);
+    m_maxGroup = std::max<size_t>(n, 1);
+}
+
+void DriveHost::enqueue(Request r)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_closing) {
+            m_queue.push_back(std::move(r));
+            m_wake.notify_one();
+            return;
+        }
+    }
+    r.publish(Status::cancelled(QStringLiteral("the node is shutting down")));
+}
+
+void DriveHost::writerLoop()
+{
+    for (;;) {
+        std::vector<Request> group;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_closing || !m_queue.empty(); });
+            if (m_queue.empty()) {
+                m_idle.notify_all();
+                break; // closing, and nothing left to run
+            }
+            m_busy = true;
+            // Reads and lone writes run by themselves; replayable writes
+            // as a group of what waits, up to the limit.
+            if (m_queue.front().kind == Kind::Write)
+                while (!m_queue.empty() && group.size() < m_maxGroup && m_queue.front().kind == Kind::Write) {
+                    group.push_back(std::move(m_queue.front()));
+                    m_queue.pop_front();
+                }
+            if (group.empty()) {
+                group.push_back(std::move(m_queue.front()));
+                m_queue.pop_front();
+            }
+        }
+        runGroup(group);
+        std::lock_guard lock(m_mutex);
+        m_busy = false;
+        if (m_queue.empty())
+            m_idle.notify_all();
+    }
+    // Nothing is left uncommitted: every request was committed or rolled back.
+}
+
+void DriveHost::runGroup(std::vector<Request> &group)
+{
+    tree::Drive &d = *m_drive;
+    std::vector<Status> outcome(group.size());
+    std::vector<bool> skipped(group.size(), false);
+    uint64_t replays = 0;
+    size_t ran = 0;
+    for (size_t i = 0; i < group.size(); ++i) {
+        Request &r = group[i];
+        if (r.cancelled()) {
+            r.publish(Status::cancelled(QStringLiteral("cancelled before it started")));
+            skipped[i] = true;
+            continue;
+        }
+        outcome[i] = r.run(d);
+        ++ran;
+        if (outcome[i])
+            continue;
+        // A failed change takes the transaction back with it (the drive
+        // rolls back; this makes sure). The members before it in the
+        // group run again, so only the failed one's changes are gone.
+        if (d.hasUncommittedChanges())
+            (void)d.rollback();
+        for (size_t j = 0; j < i; ++j) {
+            if (skipped[j] || !outcome[j])
+                continue;
+            outcome[j] = group[j].run(d);
+            ++replays;
+            if (!outcome[j] && d.hasUncommittedChanges())
+                (void)d.rollback(); // (cannot happen for a replayable request; then it fails too)
+        }
+    }
+    Status committed;
+    if (d.hasUncommittedChanges())
+        committed = d.commit();
+    bool wrote = false;
+    {
+        std::lock_guard lock(m_mutex);
+        m_counters.replayed += replays;
+        for (size_t i = 0; i < group.size(); ++i) {
+            if (group[i].kind == Kind::Read || skipped[i])
+                continue;
+            wrote = true;
+            ++m_counters.requests;
+            if (!outcome[i] && outcome[i].code() != ErrorCode::Cancelled)
+                ++m_counters.rolledBack;
+        }
+        if (wrote) {
+            ++m_counters.commits;
+            if (!committed)
+                ++m_counters.failedCommits;
+            m_counters.largestGroup = std::max<uint64_t>(m_counters.largestGroup, ran);
+        }
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+        if (skipped[i])
+            continue;
+        if (!outcome[i])
+            group[i].publish({}); // its own error (or Cancelled) stands
+        else
+            group[i].publish(committed.isOk() ? Status{} : committed.withContext(QStringLiteral("committing the change")));
+    }
+    if (wrote && committed)
+        emitChanges();
+}
+
+void DriveHost::emitChanges()
+{
+    std::vector<tree::ChangeRecord> all;
+    for (;;) {
+        auto batch = m_drive->changesSince(m_feedNext, kFeedBatch);
+        if (!batch) {
+            Q_EMIT resyncNeeded(batch.status().toString());
+            m_feedNext = m_drive->nextChangeSequence();
+            return;
+        }
+        if (!batch->empty() && batch->front().sequence != m_feedNext) {
+            // Records were trimmed before this host read them.
+            Q_EMIT resyncNeeded(QStringLiteral("the change feed no longer holds sequence %1").arg(m_feedNext));
+            m_feedNext = batch->back().sequence + 1;
+            return;
+        }
+        for (auto &rec : *batch)
+            all.push_back(std::move(rec));
+        if (batch->size() < kFeedBatch)
+            break;
+        m_feedNext = all.back().sequence + 1;
+    }
+    if (!all.empty()) {
+        m_feedNext = all.back().sequence + 1;
+        Q_EMIT changed(all);
+    }
+}
+
+} // namespace vd::node

@@ -1,0 +1,231 @@
+// DriveHost: one collection served to many clients at once — its Drive
+// lives on a writer thread of its own, and every operation is a request
+// answered through a QFuture.
+//
+// A request is a function of the Drive. Writes run one after another on
+// the writer thread in the order they were submitted; the host commits
+// after them, and a request's future is fulfilled only once its changes
+// are durable (or with the error that stopped them). Short requests that
+// may run twice (Grouping::Replayable: they read nothing but their own
+// arguments) and wait in the queue when the writer comes round are
+// committed as a group: one commit, one set of syncs, for all of them. A
+// request refused for its own reasons (a bad name, not found, already
+// exists, no space for its bytes) takes back only its own changes: a
+// failure rolls the transaction back, and the requests of the group that
+// ran before it run again (they are replayable), so a neighbour never
+// loses its work. A commit that fails fails every request of its group,
+// each told why. Requests that read a stream or run long (put from a
+// device, rm -r, copy, import, gc) run alone: their own group.
+//
+// Long requests report progress and stop when cancelled: the OpContext a
+// request gets turns QFuture::cancel() into the `false` a ProgressFn
+// returns, and its progress into the future's progress value (watch it
+// with a QFutureWatcher). A request cancelled before it starts never runs.
+//
+// After every commit the host reads the change feed from where it last
+// stopped and emits changed() once with everything the commit added: a
+// model applies the records (see ChangeRecord) instead of listing a folder
+// again. The signal comes from the writer thread; connect with a queued
+// connection (the default across threads).
+//
+// Thread safety: every public method may be called from any thread. The
+// Drive is touched only by the writer thread.
+#pragma once
+
+#include "core/status.h"
+#include "storage/collection.h"
+#include "tree/drive.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QPromise>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace vd::node {
+
+// What a running request may ask of its host: whether it was cancelled,
+// and how far it got.
+class OpContext
+{
+public:
+    virtual ~OpContext() = default;
+    virtual bool isCancelled() const = 0;
+    // Progress in the request's own unit (bytes, files, entries), out of
+    // total when known (0: unknown).
+    virtual void setProgress(uint64_t done, uint64_t total = 0) = 0;
+    // A ProgressFn for the engine's long operations: reports done and
+    // returns false once the request is cancelled.
+    storage::ProgressFn progressFn(uint64_t total = 0)
+    {
+        return [this, total](uint64_t done) {
+            setProgress(done, total);
+            return !isCancelled();
+        };
+    }
+};
+
+struct HostCounters
+{
+    uint64_t requests = 0;      // write requests run
+    uint64_t commits = 0;       // commits made (a group is one)
+    uint64_t rolledBack = 0;    // requests whose changes were taken back alone
+    uint64_t replayed = 0;      // runs of group members again after a neighbour failed
+    uint64_t failedCommits = 0; // commits that failed (every request of the group told)
+    uint64_t largestGroup = 0;
+    uint64_t queued = 0;        // requests waiting now
+};
+
+class DriveHost : public QObject
+{
+    Q_OBJECT
+public:
+    // Takes the drive (open for writing) and starts its writer thread.
+    explicit DriveHost(std::unique_ptr<tree::Drive> drive, QObject *parent = nullptr);
+    // Runs what is queued, commits, and stops the writer thread.
+    ~DriveHost() override;
+    DriveHost(const DriveHost &) = delete;
+    DriveHost &operator=(const DriveHost &) = delete;
+
+    // The collection's identity, fixed for the host's lifetime.
+    Ruid ruid() const { return m_ruid; }
+    QString name() const { return m_name; }
+
+    enum class Grouping {
+        Alone,      // its own group (reads a stream, runs long, or must not run twice)
+        Replayable, // may share a group: running it again gives the same change
+    };
+    // A change on the writer thread. fn's changes are committed before the
+    // future reports its result; a failed fn leaves nothing behind.
+    template<typename T>
+    QFuture<Result<T>> write(std::function<Result<T>(tree::Drive &, OpContext &)> fn, Grouping grouping = Grouping::Alone)
+    {
+        return submit<T>(std::move(fn), grouping == Grouping::Alone ? Kind::WriteAlone : Kind::Write);
+    }
+    // A read of the committed tree. (Runs on the writer thread between
+    // groups for now; it never sees another request's uncommitted work.)
+    template<typename T>
+    QFuture<Result<T>> read(std::function<Result<T>(tree::Drive &, OpContext &)> fn)
+    {
+        return submit<T>(std::move(fn), Kind::Read);
+    }
+
+    // Stops taking requests: later ones fail with Cancelled ("the node is
+    // shutting down"); those already queued still run. Returns at once.
+    void close();
+    // Waits until nothing is queued or running (tests, shutdown).
+    void waitIdle();
+
+    HostCounters counters() const;
+    // Requests in a group at most (≥ 1); tests set 1 to see requests alone.
+    void setMaxGroup(size_t n);
+
+Q_SIGNALS:
+    // Every change a commit made, in feed order (one emission per commit).
+    void changed(const std::vector<vd::tree::ChangeRecord> &records);
+    // The change feed could not be read after a commit: a model must list
+    // again (the feed said so, or it is unreadable).
+    void resyncNeeded(const QString &why);
+
+private:
+    enum class Kind { Read, Write, WriteAlone };
+    struct Request
+    {
+        Kind kind = Kind::Write;
+        // Runs the request; its result waits in the request until publish.
+        std::function<Status(tree::Drive &)> run;
+        // Fulfils the future: with the result, or with `override` if set.
+        std::function<void(const Status &override)> publish;
+        std::function<bool()> cancelled;
+    };
+
+    template<typename T>
+    QFuture<Result<T>> submit(std::function<Result<T>(tree::Drive &, OpContext &)> fn, Kind kind);
+    void enqueue(Request r);
+    void writerLoop();
+    void runGroup(std::vector<Request> &group);
+    void emitChanges();
+
+    std::unique_ptr<tree::Drive> m_drive;
+    Ruid m_ruid;
+    QString m_name;
+    uint64_t m_feedNext = 0; // the next change sequence to report
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::condition_variable m_idle;
+    std::deque<Request> m_queue;
+    bool m_closing = false;
+    bool m_busy = false;
+    size_t m_maxGroup = 64;
+    HostCounters m_counters;
+    std::thread m_writer;
+};
+
+namespace detail {
+
+template<typename T>
+class PromiseContext final : public OpContext
+{
+public:
+    explicit PromiseContext(QPromise<Result<T>> *p) : m_promise(p) {}
+    bool isCancelled() const override { return m_promise->isCanceled(); }
+    void setProgress(uint64_t done, uint64_t total) override
+    {
+        // QFuture's progress is an int: scale large totals down.
+        const uint64_t scale = total > uint64_t(INT32_MAX) ? total / uint64_t(INT32_MAX) + 1 : 1;
+        if (total > 0 && total / scale != m_range) {
+            m_range = total / scale;
+            m_promise->setProgressRange(0, int(m_range));
+        }
+        m_promise->setProgressValue(int(std::min<uint64_t>(done / scale, uint64_t(INT32_MAX))));
+    }
+
+private:
+    QPromise<Result<T>> *m_promise;
+    uint64_t m_range = 0;
+};
+
+} // namespace detail
+
+template<typename T>
+QFuture<Result<T>> DriveHost::submit(std::function<Result<T>(tree::Drive &, OpContext &)> fn, Kind kind)
+{
+    struct State
+    {
+        QPromise<Result<T>> promise;
+        std::optional<Result<T>> result;
+    };
+    auto state = std::make_shared<State>();
+    QFuture<Result<T>> future = state->promise.future();
+    state->promise.start();
+    Request r;
+    r.kind = kind;
+    r.run = [state, fn = std::move(fn)](tree::Drive &d) -> Status {
+        detail::PromiseContext<T> ctx(&state->promise);
+        state->result.emplace(fn(d, ctx));
+        if (!*state->result)
+            return state->result->status();
+        return {};
+    };
+    r.publish = [state](const Status &override) {
+        if (!override.isOk())
+            state->promise.addResult(Result<T>(override));
+        else if (state->result)
+            state->promise.addResult(std::move(*state->result));
+        else
+            state->promise.addResult(Result<T>(Status::internal(QStringLiteral("a request finished without a result"))));
+        state->promise.finish();
+    };
+    r.cancelled = [state] { return state->promise.isCanceled(); };
+    enqueue(std::move(r));
+    return future;
+}
+
+} // namespace vd::node
