@@ -12,6 +12,7 @@
 #include "storage/catalog.h"
 #include "storage/records.h"
 #include "tree/drive.h"
+#include "tree/treeview.h"
 
 #include <QBuffer>
 #include <QDir>
@@ -819,6 +820,49 @@ private Q_SLOTS:
         VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) { return t.put(keys::entry(Ruid(), QStringLiteral("stray")), stray.encode()); }));
         const QString faults = joined(d->fsck().faults);
         QVERIFY2(faults.contains(QStringLiteral("hangs from the null id")), qPrintable(faults));
+    }
+
+    // A view built on the committed catalog reads that generation and
+    // nothing of the writer: changes made since, a rollback that reloads
+    // the collection's state, and changes after it leave its answers as
+    // they were (the base of readers pinned to a generation).
+    void aViewOnTheCommittedTreeIgnoresTheWriter()
+    {
+        auto d = fresh();
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/a/b"), true));
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/a/f"), "committed"));
+        VD_VERIFY_OK(d->commit());
+        TreeView view(d->collection().committedCatalog().value(), QString(), 1 << 20);
+        const VNode f = view.resolve(QStringLiteral("/a/f")).value();
+        auto sameAsCommitted = [&]() -> QString {
+            auto got = view.resolve(QStringLiteral("/a/f"));
+            if (!got || got->id != f.id || got->size != f.size)
+                return QStringLiteral("/a/f: %1").arg(got ? QString::number(got->size) : got.status().toString());
+            if (!view.resolve(QStringLiteral("/a/b")))
+                return QStringLiteral("/a/b is gone");
+            if (view.resolve(QStringLiteral("/new")).status().code() != ErrorCode::NotFound)
+                return QStringLiteral("/new is there");
+            auto kids = view.children(view.resolve(QStringLiteral("/a")).value());
+            if (!kids || names(*kids) != (QStringList{QStringLiteral("b"), QStringLiteral("f")}))
+                return QStringLiteral("/a lists %1").arg(kids ? names(*kids).join(QLatin1Char(',')) : kids.status().toString());
+            auto bytes = d->collection().readData(view.catalog(), got->id, got->size, 0, got->size, QStringLiteral("/a/f"));
+            if (!bytes || *bytes != "committed")
+                return QStringLiteral("/a/f reads %1").arg(bytes ? QString::fromUtf8(*bytes) : bytes.status().toString());
+            return {};
+        };
+        QCOMPARE(sameAsCommitted(), QString());
+        // Uncommitted changes of every kind.
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/a/f"), "changed, longer"));
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/new"), false));
+        VD_VERIFY_OK(d->remove(QStringLiteral("/a/b"), true, false));
+        QCOMPARE(d->stat(QStringLiteral("/a/f")).value().size, uint64_t(15));
+        QCOMPARE(sameAsCommitted(), QString());
+        // A rollback replaces the collection's state (its page store too).
+        VD_VERIFY_OK(d->rollback());
+        QCOMPARE(sameAsCommitted(), QString());
+        VD_VERIFY_OK(d->move(QStringLiteral("/a"), QStringLiteral("/moved")));
+        QCOMPARE(sameAsCommitted(), QString());
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/a/f")), ErrorCode::NotFound);
     }
 
     void changeFeedRecordsEveryChange()
