@@ -205,13 +205,18 @@ private:
 
 } // namespace
 
-LmdbCache::LmdbCache(QString dir, Options options) : m_dir(std::move(dir)), m_options(options) {}
+LmdbCache::LmdbCache(QString dir, Options options)
+    : m_dir(std::move(dir))
+    , m_options(options)
+    , m_files(options.env ? *options.env : *io::Env::posix())
+{
+}
 
 Result<std::unique_ptr<LmdbCache>> LmdbCache::open(const QString &dir, const Options &options)
 {
     if (options.mapSizeBytes <= 0)
         return Status::invalidArgument(QStringLiteral("cache map size %1 is not positive").arg(options.mapSizeBytes));
-    io::Env &env = *io::Env::posix();
+    io::Env &env = options.env ? *options.env : *io::Env::posix();
     const auto cannotCreate = [&dir](const Status &st) {
         return Status::ioError(QStringLiteral("cannot create a cache in '%1': %2").arg(dir, st.message()));
     };
@@ -249,7 +254,7 @@ LmdbCache::~LmdbCache()
 {
     closeEnv();
     if (m_fileChanged && m_broken.isOk())
-        writeSeal(*io::Env::posix(), m_dir);
+        writeSeal(m_files, m_dir);
 }
 
 // fresh: create the databases and the format record. Otherwise check that
@@ -347,7 +352,7 @@ void LmdbCache::closeEnv()
 Status LmdbCache::startFresh()
 {
     closeEnv();
-    io::Env &env = *io::Env::posix();
+    io::Env &env = m_files;
     // The seal goes first: whatever happens next, an old seal must not vouch for a new file.
     for (const QString &name : {QStringLiteral("data.seal"), QStringLiteral("data.mdb"), QStringLiteral("lock.mdb")}) {
         Status st = env.remove(m_dir + QLatin1Char('/') + name);

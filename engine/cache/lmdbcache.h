@@ -14,6 +14,10 @@
 //               "records", "blocks".
 //   data.seal   written at a clean close: size and SHA-256 of data.mdb.
 //   cache.lock  held (open-file-description lock) while a cache is open.
+// LMDB maps data.mdb (and its lock.mdb) itself; every other file access —
+// the folder, the lock, the seal and reading data.mdb to check it, removing
+// the files when starting over — goes through an io::Env (Options::env), so
+// a test can make any of those steps fail.
 //
 // Why a seal: LMDB trusts its file. It checks the magic and version of its
 // meta pages and little else, so a damaged page can make it read past its
@@ -87,6 +91,7 @@ struct MDB_env;
 struct MDB_txn;
 
 namespace vd::io {
+class Env;
 class FileLock;
 }
 
@@ -100,6 +105,12 @@ struct LmdbCacheOptions
     // LMDB map size: address space reserved, not disk used (the file grows
     // as entries are added). A put that does not fit resets the cache.
     qint64 mapSizeBytes = qint64(1) << 30;
+    // The file system of the cache's own files (the folder, cache.lock,
+    // data.seal, and data.mdb when it is checked or removed); null: the real
+    // one. It must reach the files LMDB opens (the real file system, or a
+    // FaultEnv over it): LMDB itself always uses the real one. Not owned; it
+    // must outlive the cache.
+    io::Env *env = nullptr;
 };
 
 class LmdbCache
@@ -202,6 +213,7 @@ private:
 
     QString m_dir;
     Options m_options;
+    io::Env &m_files; // the cache's own files (Options::env)
     std::unique_ptr<io::FileLock> m_lock;
     MDB_env *m_env = nullptr;
     MDB_txn *m_txn = nullptr; // the pending write transaction, begun on first use

@@ -33,9 +33,55 @@ Status validateOptions(const CreateOptions &o)
     return {};
 }
 
+// A committed root, read through the store that was current when it was
+// handed out (kept alive here: a reload replaces the collection's own).
+// Only reads: the catalog is never changed, so the store's allocator, which
+// a reload destroys, is never used through it.
+class CommittedCatalog final : public CatalogReader
+{
+public:
+    CommittedCatalog(std::shared_ptr<CatalogStore> store, const PageRef &root) : m_store(std::move(store)), m_catalog(m_store.get())
+    {
+        m_catalog.reset(root);
+    }
+
+protected:
+    Result<Catalog *> catalog() override { return &m_catalog; }
+
+private:
+    std::shared_ptr<CatalogStore> m_store;
+    Catalog m_catalog;
+};
+
 } // namespace
 
-Collection::Collection(io::Env &env, QString dir, Access access) : m_env(env), m_dir(std::move(dir)), m_access(access) {}
+// The working catalog: whatever m_catalog is after the latest (re)load.
+class Collection::WorkingCatalog final : public CatalogReader
+{
+public:
+    explicit WorkingCatalog(Collection &collection) : m_collection(collection) {}
+
+protected:
+    Result<Catalog *> catalog() override
+    {
+        if (!m_collection.m_broken.isOk())
+            return m_collection.m_broken;
+        if (!m_collection.m_catalog)
+            return Status::internal(QStringLiteral("the collection has no state loaded"));
+        return m_collection.m_catalog.get();
+    }
+
+private:
+    Collection &m_collection;
+};
+
+Collection::Collection(io::Env &env, QString dir, Access access)
+    : m_env(env)
+    , m_dir(std::move(dir))
+    , m_access(access)
+    , m_workingCatalog(std::make_unique<WorkingCatalog>(*this))
+{
+}
 
 Collection::~Collection() = default;
 
@@ -332,7 +378,7 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
     m_space->setReserve(m_meta.root.reserve);
     if (readable)
         VD_TRY(checkIdvdLength()); // before anything is read from idvd: a cut file is named as such
-    m_catalogStore = std::make_unique<CatalogStore>(m_idvd.get(), m_space.get(), m_meta.catalogBlockClass);
+    m_catalogStore = std::make_shared<CatalogStore>(m_idvd.get(), m_space.get(), m_meta.catalogBlockClass);
     VD_TRY(m_catalogStore->load(m_meta.root));
     m_catalogStore->setGeneration(m_meta.generation + 1);
     m_catalogStore->setPinnedThrough(m_meta.root.pinnedThrough);
@@ -611,6 +657,95 @@ Status Collection::checkWritable() const
     if (m_access != Access::ReadWrite)
         return Status::permissionDenied(QStringLiteral("collection '%1' is open read-only").arg(m_meta.name));
     return {};
+}
+
+Status Collection::abandonTransaction(Status cause)
+{
+    return failAndReload(std::move(cause));
+}
+
+CatalogReader &Collection::catalog()
+{
+    return *m_workingCatalog;
+}
+
+Result<std::unique_ptr<CatalogReader>> Collection::committedCatalog()
+{
+    VD_TRY(checkUsable());
+    return std::unique_ptr<CatalogReader>(std::make_unique<CommittedCatalog>(m_catalogStore, m_meta.root.catalogRoot));
+}
+
+Result<std::unique_ptr<CatalogReader>> Collection::snapshotCatalog(const QString &name)
+{
+    VD_TRY(checkUsable());
+    VD_TRY_ASSIGN(const auto rec, findSnapshot(name));
+    if (!rec)
+        return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
+    return std::unique_ptr<CatalogReader>(std::make_unique<CommittedCatalog>(m_catalogStore, rec->root));
+}
+
+PageRef Collection::committedRoot() const
+{
+    return m_meta.root.catalogRoot;
+}
+
+Status Collection::putRecord(QByteArrayView key, QByteArrayView value)
+{
+    VD_TRY(checkWritable());
+    m_dirty = true;
+    return m_catalog->put(key, value);
+}
+
+Result<bool> Collection::removeRecord(QByteArrayView key)
+{
+    VD_TRY(checkWritable());
+    m_dirty = true;
+    return m_catalog->remove(key);
+}
+
+Ruid Collection::origin() const { return m_root.origin; }
+
+uint64_t Collection::takeVersion()
+{
+    m_dirty = true;
+    return ++m_root.versionCounter;
+}
+
+uint64_t Collection::vnodeCount() const { return m_root.vnodeCount; }
+
+void Collection::addVnodes(int64_t delta)
+{
+    m_dirty = true;
+    m_root.vnodeCount += uint64_t(delta);
+}
+
+uint64_t Collection::fileBytes() const { return m_root.fileBytes; }
+
+void Collection::addFileBytes(uint64_t bytes)
+{
+    m_dirty = true;
+    m_root.fileBytes += bytes;
+}
+
+void Collection::subtractFileBytes(uint64_t bytes)
+{
+    m_dirty = true;
+    m_root.fileBytes -= std::min(m_root.fileBytes, bytes);
+}
+
+uint64_t Collection::nextChange() const { return m_root.nextChange; }
+uint64_t Collection::firstChange() const { return m_root.firstChange; }
+
+uint64_t Collection::takeChangeSequence()
+{
+    m_dirty = true;
+    return m_root.nextChange++;
+}
+
+void Collection::dropOldestChange()
+{
+    m_dirty = true;
+    ++m_root.firstChange;
 }
 
 Status Collection::failAndReload(Status cause)

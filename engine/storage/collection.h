@@ -21,6 +21,7 @@
 
 #include "geometry.h"
 #include "blockheader.h"
+#include "catalogreader.h"
 #include "metafile.h"
 #include "records.h"
 
@@ -40,10 +41,6 @@
 #include <optional>
 #include <set>
 #include <vector>
-
-namespace vd::tree {
-class Drive;
-}
 
 namespace vd::storage {
 
@@ -282,11 +279,116 @@ public:
     // damaged .meta copy or head slot is replaced by committing too.
     static Result<std::unique_ptr<Collection>> openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged);
 
-private:
-    friend class vd::tree::Drive; // the tree is built on the catalog and the data pieces below
+    // ---- The storage API the tree is built on -------------------------------
+    // engine/tree keeps its records in this collection's catalog beside the
+    // object records, its counters in the root record, and its files' bytes
+    // as cluster records, as objects' are. What follows, with the calls
+    // above (commit, rollback, beginDelete, noteGrowth, commitMayNotFit,
+    // the caches, collectGarbage, fsck, listObjects), is all it uses; it
+    // reaches no member. Unless said otherwise a call that changes something
+    // changes the open transaction only: commit() makes it durable,
+    // rollback() or a failure (abandonTransaction()) forgets it.
 
+    // Checks. Usable: the committed state is loaded (when a failed change
+    // could not even reload it, the collection stays broken until reopened
+    // and this says why). Writable: usable, and open for writing.
+    Status checkUsable() const;
+    Status checkWritable() const;
+    // Ends a change that failed part way: forgets every uncommitted change
+    // by reloading the committed state, and returns cause. If the reload
+    // fails too, the collection is broken (checkUsable() says why).
+    Status abandonTransaction(Status cause);
+
+    // Catalogs (see catalogreader.h). The working catalog: the committed
+    // tree with this transaction's changes; the reference lives as long as
+    // the collection.
+    CatalogReader &catalog();
+    // The tree of the last commit, or of a snapshot (NotFound if there is
+    // none by that name), read-only: only committed pages are read, so the
+    // open transaction, a commit or a rollback do not change its answers.
+    // Must not outlive the collection. A later commit may free and reuse
+    // the pages of an older generation (nothing pins them yet), and a reader
+    // kept across it then reads Corruption, never another tree's records.
+    Result<std::unique_ptr<CatalogReader>> committedCatalog();
+    Result<std::unique_ptr<CatalogReader>> snapshotCatalog(const QString &name);
+    // The root of the last commit: with ruid() and generation(), what
+    // names the committed state (a cache stamps its entries with it).
+    PageRef committedRoot() const;
+    // Raw records: puts or removes one record of the working catalog (keys
+    // of 1 to Catalog::kMaxKey bytes, values up to Catalog::kMaxValue) and
+    // marks the transaction dirty; needs a writable collection. Nothing
+    // checks that a record makes sense: the tree keeps its keyspaces
+    // (tree/vnode.h) consistent, and tests damage a catalog through these
+    // on purpose to see fsck name what that breaks. removeRecord: whether
+    // the key was there.
+    Status putRecord(QByteArrayView key, QByteArrayView value);
+    Result<bool> removeRecord(QByteArrayView key);
+
+    // The tree's counters, kept in the root record and committed with it;
+    // reads give the working values. Every change marks the transaction dirty.
+    // origin names this replica in versions; takeVersion() takes the next
+    // value of the version counter (a Lamport clock).
+    Ruid origin() const;
+    uint64_t takeVersion();
+    // Attached VNodes, the root included.
+    uint64_t vnodeCount() const;
+    void addVnodes(int64_t delta);
+    // Logical bytes of files and JSON leaves in the live tree; subtracting
+    // stops at 0.
+    uint64_t fileBytes() const;
+    void addFileBytes(uint64_t bytes);
+    void subtractFileBytes(uint64_t bytes);
+    // The change feed's window: the sequence number the next change takes
+    // (takeChangeSequence() takes it) and that of the oldest change kept
+    // (dropOldestChange() moves it up by one, after the record is removed).
+    uint64_t nextChange() const;
+    uint64_t firstChange() const;
+    uint64_t takeChangeSequence();
+    void dropOldestChange();
+
+    // Data: the bytes of one owner (an object or a file of the tree), as
+    // cluster records keyed by owner id and start offset. Writers mark the
+    // transaction dirty and leave rolling back a failure to their caller.
     static constexpr uint64_t kMaxRangeWrite = uint64_t(64) << 20;
+    // Stores the bytes of `in` (to its end) from startOffset on; what = a
+    // name for errors. holes (optional) tells where the input is known to
+    // be zero, so it is not read (a sparse file's holes).
+    Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what,
+                                      io::ZeroRuns *holes = nullptr);
+    // Writes data (at most kMaxRangeWrite bytes) at offset into an owner of
+    // `size` bytes, rewriting only the clusters the range touches.
+    Status writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result);
+    // Releases every cluster of the owner (its blocks go when nothing else
+    // references them) and removes its cluster records.
+    Status releaseData(const Ruid &owner);
+    // Copies the owner's cluster records from source (the working catalog
+    // or a committed one) to a new owner, sharing their blocks.
+    Status copyData(CatalogReader &source, const Ruid &from, const Ruid &to);
+    // Reads an owner of `size` bytes out of catalog, every block verified.
+    Status streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
+    Result<QByteArray> readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);
+    // Visits the owner's cluster records in catalog in order of their start.
+    using ClusterFn = std::function<Status(uint64_t start, const ClusterRecord &)>;
+    static Status forEachCluster(CatalogReader &catalog, const Ruid &owner, const ClusterFn &fn);
 
+    // Snapshots: a snapshot is a committed generation's catalog root,
+    // recorded in the catalog under its name.
+    Result<std::vector<std::pair<QString, SnapshotRecord>>> snapshotRecords();
+    Result<std::optional<SnapshotRecord>> findSnapshot(const QString &name);
+    // Records the committed state as snapshot `name`, in a transaction that
+    // holds nothing else (InvalidArgument otherwise: commit first), and pins
+    // what it references; AlreadyExists if the name is taken.
+    Result<SnapshotRecord> addSnapshot(const QString &name, int64_t createdMs);
+    // Removes snapshot `name` (NotFound if there is none) and lowers the
+    // pin to the newest one left: what it alone held stays counted until
+    // collectGarbage() recounts. Works on a full disk (see beginDelete()).
+    Status removeSnapshot(const QString &name);
+    // The bytes on disk each snapshot alone keeps (pages, data blocks and
+    // packed slots in no other snapshot nor in the committed tree), by name:
+    // what deleting it would free after collectGarbage().
+    Result<std::map<QString, uint64_t>> snapshotUniqueBytes();
+
+private:
     // Where loadState takes the allocator from.
     enum class BitmapSource {
         File,        // the .bitmap copy the state names; unreadable is an error
@@ -314,13 +416,11 @@ private:
     static Result<std::unique_ptr<Collection>> openImpl(io::Env &env, const QString &dir, Access access, bool repair, bool *changed);
     // Every extent the committed state uses, with what uses it.
     Status collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report);
-    Status checkUsable() const;
     // What a commit may write into catalog blocks without new disk space
     // (the open block, and the reserve if allowed), and at most what the
     // pending one writes (precise: from the dirty pages' sizes).
     uint64_t commitRoom() const;
     uint64_t commitNeed(bool precise) const;
-    Status checkWritable() const;
     Status failAndReload(Status cause);
 
     // data blocks and packed payloads
@@ -337,27 +437,11 @@ private:
     SmallBlockLog *openSmallLog(const Ruid &id) const;
     Result<std::optional<ObjectRecord>> findObject(const QString &key);
     Status removeObjectData(const ObjectRecord &obj);
-    Status forEachCluster(const Ruid &objectId, const std::function<Status(uint64_t start, const ClusterRecord &)> &fn);
-    Status forEachClusterIn(Catalog &catalog, const Ruid &objectId, const std::function<Status(uint64_t start, const ClusterRecord &)> &fn);
-
-    // The bytes of one owner (an object or a VNode), as cluster records keyed
-    // by owner id and start offset. Writers mark the transaction dirty and
-    // leave rolling back a failure to their caller.
-    // holes (optional) tells where the input is known to be zero, so it is
-    // not read (a sparse file's holes).
-    Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what,
-                                      io::ZeroRuns *holes = nullptr);
-    Status writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result);
-    Status streamData(Catalog &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
-    Result<QByteArray> readData(Catalog &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);
-    Status releaseData(const Ruid &owner);
-    // Copies the owner's cluster records from catalog (the live tree or a
-    // snapshot's) to a new owner, sharing their blocks.
-    Status copyData(Catalog &source, const Ruid &from, const Ruid &to);
+    // The owner's clusters in the working catalog.
+    Status forEachCluster(const Ruid &owner, const ClusterFn &fn);
     Status releaseCluster(const ClusterRecord &cluster);
     Status shareCluster(const ClusterRecord &cluster);
     Status addPieceRef(const Piece &piece);
-    Result<std::vector<std::pair<QString, SnapshotRecord>>> snapshotRecords();
     struct BlockEntry
     {
         QByteArray key;
@@ -389,8 +473,12 @@ private:
     bool m_headIsOld = false;   // the current head slot is an earlier build's (format 2)
     RootRecord m_root; // working copy of the counters and open blocks
     std::unique_ptr<Space> m_space;
-    std::unique_ptr<CatalogStore> m_catalogStore;
+    // Shared with the committed catalogs handed out, which read through it
+    // after a reload has replaced it here.
+    std::shared_ptr<CatalogStore> m_catalogStore;
     std::unique_ptr<Catalog> m_catalog;
+    class WorkingCatalog;
+    std::unique_ptr<WorkingCatalog> m_workingCatalog;
     std::vector<std::unique_ptr<SmallBlockLog>> m_openSmall;
     bool m_dirty = false;
     Status m_broken;

@@ -364,12 +364,12 @@ Result<std::optional<ObjectRecord>> Collection::findObject(const QString &key)
     return std::optional<ObjectRecord>(std::move(rec));
 }
 
-Status Collection::forEachCluster(const Ruid &objectId, const std::function<Status(uint64_t, const ClusterRecord &)> &fn)
+Status Collection::forEachCluster(const Ruid &owner, const ClusterFn &fn)
 {
-    return forEachClusterIn(*m_catalog, objectId, fn);
+    return forEachCluster(catalog(), owner, fn);
 }
 
-Status Collection::forEachClusterIn(Catalog &catalog, const Ruid &objectId, const std::function<Status(uint64_t, const ClusterRecord &)> &fn)
+Status Collection::forEachCluster(CatalogReader &catalog, const Ruid &objectId, const ClusterFn &fn)
 {
     Status inner;
     VD_TRY(catalog.scan(keys::cluster(objectId, 0), clusterPrefixEnd(objectId), [&](QByteArrayView key, QByteArrayView value) {
@@ -409,11 +409,11 @@ Status Collection::releaseData(const Ruid &owner)
     return {};
 }
 
-Status Collection::copyData(Catalog &source, const Ruid &from, const Ruid &to)
+Status Collection::copyData(CatalogReader &source, const Ruid &from, const Ruid &to)
 {
     noteGrowth();
     std::vector<std::pair<uint64_t, ClusterRecord>> clusters;
-    VD_TRY(forEachClusterIn(source, from, [&](uint64_t start, const ClusterRecord &c) {
+    VD_TRY(forEachCluster(source, from, [&](uint64_t start, const ClusterRecord &c) {
         clusters.emplace_back(start, c);
         return Status();
     }));
@@ -732,10 +732,10 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
-    return streamData(*m_catalog, obj->objectId, obj->size, out, progress, key);
+    return streamData(catalog(), obj->objectId, obj->size, out, progress, key);
 }
 
-Status Collection::streamData(Catalog &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
+Status Collection::streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
 {
     // Blocks are read ahead and verified by worker threads while the oldest
     // one is written out: disk, hashing and output overlap.
@@ -755,7 +755,7 @@ Status Collection::streamData(Catalog &catalog, const Ruid &owner, uint64_t size
             return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(what));
         return {};
     };
-    VD_TRY(forEachClusterIn(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
+    VD_TRY(forEachCluster(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
         if (start != queued)
             return Status::corruption(QStringLiteral("'%1': a cluster starts at %2 where %3 was expected").arg(what).arg(start).arg(queued));
         for (const Piece &p : c.pieces) {
@@ -780,10 +780,10 @@ Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, u
     VD_TRY_ASSIGN(const auto obj, findObject(key));
     if (!obj)
         return Status::notFound(QStringLiteral("no object '%1'").arg(key));
-    return readData(*m_catalog, obj->objectId, obj->size, offset, length, key);
+    return readData(catalog(), obj->objectId, obj->size, offset, length, key);
 }
 
-Result<QByteArray> Collection::readData(Catalog &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what)
+Result<QByteArray> Collection::readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what)
 {
     if (offset >= size || length == 0)
         return QByteArray();

@@ -22,25 +22,22 @@
 // write a collection (the writer lock says who holds it).
 #pragma once
 
+#include "treetypes.h"
 #include "vnode.h"
 
 #include "storage/collection.h"
 
-#include <QCache>
-#include <QStringList>
 #include <QIODevice>
+#include <QString>
 
-#include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <vector>
 
-namespace vd::cache {
-class LmdbCache;
-}
-
 namespace vd::tree {
+
+class LmdbTreeCache;
+class TreeWriter;
+class Views;
 
 struct DriveOptions
 {
@@ -51,71 +48,6 @@ struct DriveOptions
     QString lmdbCacheDir;
     // Trash entries older than this are removed by gc(); 0 keeps them.
     int64_t trashExpiryMs = int64_t(30) * 24 * 3600 * 1000;
-};
-
-struct PieceInfo
-{
-    bool zero = false;   // a run of zeros: nothing stored (no block, no hash)
-    bool packed = false; // a slot in a SmallBlock, else a whole block
-    Ruid blockId;
-    uint64_t version = 0;
-    int sizeClass = 0;
-    uint64_t length = 0;
-    uint64_t storedLength = 0;
-    QString hash; // hex SHA-256
-};
-
-struct ClusterInfo
-{
-    uint64_t start = 0;
-    uint64_t length = 0;
-    uint64_t birth = 0;
-    std::vector<PieceInfo> pieces;
-};
-
-struct SnapshotInfo
-{
-    QString name;
-    uint64_t generation = 0;
-    int64_t createdMs = 0;
-    uint64_t vnodes = 0;
-    uint64_t fileBytes = 0;
-    // Bytes on disk only this snapshot keeps (deleting it frees them after gc).
-    std::optional<uint64_t> uniqueBytes;
-};
-
-struct DiffEntry
-{
-    enum class Change { Added, Removed, Modified, Moved };
-    Change change = Change::Modified;
-    QString path;    // where it is now (removed: where it was)
-    QString oldPath; // moved: where it was
-    Kind kind = Kind::File;
-    Ruid id;
-};
-QString changeName(DiffEntry::Change change); // "added", "removed", "modified", "moved"
-
-struct TrashEntry
-{
-    Ruid id;
-    QString originalPath;
-    int64_t deletedMs = 0;
-    Kind kind = Kind::File;
-    uint64_t size = 0;
-};
-
-struct DuInfo
-{
-    uint64_t files = 0;
-    uint64_t directories = 0;
-    uint64_t jsonNodes = 0;
-    uint64_t logicalBytes = 0;
-};
-
-struct ImportProgress
-{
-    uint64_t files = 0;
-    uint64_t bytes = 0;
 };
 
 class Drive
@@ -216,7 +148,7 @@ public:
 
     Status commit();
     Status rollback();
-    bool hasUncommittedChanges() const { return m_col->hasUncommittedChanges(); }
+    bool hasUncommittedChanges() const;
 
     // Memory caches: hits and misses since open (tests, benchmarks).
     struct CacheStats
@@ -224,104 +156,20 @@ public:
         uint64_t entryHits = 0, entryMisses = 0, lmdbHits = 0, lmdbResets = 0;
     };
     // Why the LMDB cache is not in use although one was asked for (empty: it is, or none was asked for).
-    QString lmdbProblem() const { return m_lmdbProblem; }
+    QString lmdbProblem() const;
     CacheStats cacheStats() const;
 
 private:
-    friend class TreeSurgeon; // tests: damage the tree on purpose to see fsck and look-ups cope
-    Status putRawRecord(QByteArrayView key, QByteArrayView value);
-    Status removeRawRecord(QByteArrayView key);
-
-    struct View;
     explicit Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options);
 
-    Result<View *> view(const QString &at);
-    Result<std::optional<VNode>> lookupEntry(View &v, const Ruid &parent, const QString &name);
-    Result<VNode> resolve(View &v, const QString &path);
-    Result<std::optional<VNode>> resolveIfExists(View &v, const QString &path);
-    Result<std::optional<VNode>> walk(View &v, const QStringList &parts, const QString &path);
-    QByteArray stamp() const;
-    void openLmdb();
-    static QByteArray cachedRecord(const VNode &n);
-    static std::optional<VNode> fromCachedRecord(QByteArrayView raw);
-    Result<VNode> nodeById(View &v, const Ruid &id);
-    Result<QString> pathOfIn(View &v, const Ruid &id);
-    Result<std::vector<VNode>> children(View &v, const VNode &dir);
-    Result<std::pair<VNode, QString>> resolveParent(const QString &path); // live: the parent folder and the last name
-
-    // Mutations on the live tree (callers roll back on failure).
-    Version nextVersion();
-    Status initialize();
-    void dropCaches();
-    enum class PutMode { Update, New, EntryOnly };
-    Status putNode(const VNode &n, PutMode mode = PutMode::Update);
-    Status renumberArray(const VNode &array);
-    Status eraseNode(const VNode &n);
-    Status touchParent(const Ruid &parent, int64_t delta);
-    Status recordChange(ChangeOp op, const VNode &n);
-    Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
-    // n is `depth` levels deep (what bounds the walks below it).
-    Status removeTree(const VNode &n, int depth);
-    // A permanent removal that may commit part way (see remove()).
-    struct Removal
-    {
-        VNode top;           // as it hangs now: in its folder, or in the trash
-        bool inTrash = false;
-        QString originalPath;
-        // The folders being emptied (outermost first) and the entries
-        // removed from each since the last commit.
-        std::vector<std::pair<Ruid, int64_t>> pending;
-    };
-    // n is `depth` levels deep.
-    Status removeInBatches(Removal &r, const VNode &n, int depth);
-    Status commitRemoval(Removal &r);
-    Result<VNode> copyTree(View &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth);
-    // Walks top and everything below it in v, depth first, parents before
-    // children, one listing per container, without recursion. `enter` says
-    // whether to go into a container; `leave`, if given, runs after the last
-    // child of a container gone into. Nothing lies more than maxLevel levels
-    // below top in a sound tree (kMaxDepth minus top's depth): an entry
-    // further down is a cycle or damage, Corruption.
-    enum class Step { Skip, Descend };
-    Status walkBelow(View &v, const VNode &top, int maxLevel, const std::function<Result<Step>(const VNode &, int level)> &enter,
-                     const std::function<Status(const VNode &, int level)> &leave = {});
-    // Refuses (InvalidArgument, starting with `what`) to put `node` of v,
-    // now depthNow levels deep, at level `depth` when that puts anything
-    // below it past kMaxDepth. Only a move deeper reads the subtree (the
-    // kind and id of each entry), and only as far down as the limit.
-    Status checkDepth(View &v, const VNode &node, int depthNow, int depth, const QString &what);
-    Result<VNode> ensureFolders(const QString &path);
-    Status checkFolders(const QString &path);
-    // Refusals shared by move and copy: the name is taken, arrays are placed
-    // with json set, files stay out of documents, a folder never goes inside
-    // itself.
-    Status checkPlacement(const VNode &node, const VNode &dstParent, const QString &dstName, const QString &from, const QString &to, bool refuseInsideItself);
-    Result<uint64_t> nextOrdinal(const VNode &object);
-    Status invalidate(const VNode &n, bool subtree);
-    Status trimChanges();
-    Status guard(Status st);
-    template<typename T>
-    Result<T> guard(Result<T> r)
-    {
-        if (!r)
-            (void)guard(r.status());
-        return r;
-    }
-    class JsonBuilder;
-    Status jsonImportInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created);
-    // n is `depth` levels deep.
-    Status writeJson(View &v, const VNode &n, int depth, class JsonWriter &w);
-    Status checkTree(storage::FsckReport *report);
-
+    // What the Drive owns; the work is done by the classes of engine/tree
+    // (ARCHITECTURE.md has the map), each made on these for one call.
     std::unique_ptr<storage::Collection> m_col;
     DriveOptions m_options;
-    std::unique_ptr<View> m_live;
-    std::map<QString, std::unique_ptr<View>> m_snapshots;
-    class LmdbBlockLocator;
-    std::unique_ptr<cache::LmdbCache> m_lmdb;
-    std::unique_ptr<LmdbBlockLocator> m_locator;
-    QString m_lmdbProblem; // why there is no LMDB cache although one was asked for
-    CacheStats m_stats;
+    std::unique_ptr<LmdbTreeCache> m_lmdb; // null: none asked for, or it could not be opened
+    QString m_lmdbProblem;                 // why there is none although one was asked for
+    std::unique_ptr<Views> m_views;        // the live tree and the snapshots read so far
+    std::unique_ptr<TreeWriter> m_writer;  // changes of the live tree, commit and rollback
 };
 
 } // namespace vd::tree

@@ -3,6 +3,7 @@
 // JSON documents, snapshots (browse, diff, restore, delete + gc), look-ups
 // by id that refuse detached nodes, bad names and paths, and fsck.
 #include "testsupport.h"
+#include "treedamage.h"
 
 #include "io/env.h"
 #include "storage/collection.h"
@@ -11,7 +12,7 @@
 #include "storage/catalog.h"
 #include "storage/records.h"
 #include "tree/drive.h"
-#include "tree/driveinternal.h"
+#include "tree/treeview.h"
 
 #include <QBuffer>
 #include <QDir>
@@ -21,38 +22,6 @@
 using namespace vd;
 using namespace vd::tree;
 using vd::storage::Access;
-
-namespace vd::tree {
-// Damages the tree on purpose, as a bug or a bad disk could.
-class TreeSurgeon
-{
-public:
-    static Status put(Drive &d, QByteArrayView key, QByteArrayView value) { return d.putRawRecord(key, value); }
-    static Status remove(Drive &d, QByteArrayView key) { return d.removeRawRecord(key); }
-    // A folder with its entry and index record, as any build may have written it.
-    static Status putFolder(Drive &d, const VNode &n)
-    {
-        VD_TRY(put(d, keys::entry(n.parent, n.name), n.encode()));
-        return put(d, keys::index(n.id), IndexRecord{n.parent, n.name, n.version}.encode());
-    }
-    // Where the committed catalog leaves holding only keys of one keyspace
-    // lie in idvd: (offset, stored length) of each.
-    static std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(Drive &d, char keyspace)
-    {
-        storage::Catalog &cat = d.m_live->catalog();
-        std::vector<storage::PageRef> leaves;
-        std::vector<std::pair<uint64_t, uint32_t>> out;
-        if (!cat.leavesInRange(cat.rootRef(), QByteArray(1, keyspace), QByteArray(1, char(keyspace + 1)), &leaves))
-            return out;
-        for (const storage::PageRef &ref : leaves) {
-            auto page = cat.readStored(ref);
-            if (page && std::all_of(page->keys.begin(), page->keys.end(), [&](const QByteArray &k) { return k.startsWith(keyspace); }))
-                out.emplace_back(ref.blockOffset + ref.slot.offset, ref.slot.storedLength);
-        }
-        return out;
-    }
-};
-} // namespace vd::tree
 
 namespace {
 constexpr uint64_t MiB = uint64_t(1) << 20;
@@ -498,7 +467,8 @@ private Q_SLOTS:
 
     void fsckFindsADamagedTreeAndLookUpsRefuseDetachedNodes()
     {
-        auto faultsAfter = [&](const std::function<void(Drive &)> &damage) -> QString {
+        // damage() changes records through test::damageTree, which reopens d.
+        auto faultsAfter = [&](const std::function<void(std::unique_ptr<Drive> &)> &damage) -> QString {
             auto d = fresh();
             Status st = test::statusOf(d->mkdir(QStringLiteral("/a/b"), true));
             if (st)
@@ -507,7 +477,9 @@ private Q_SLOTS:
                 st = d->commit();
             if (!st)
                 return QStringLiteral("setup: ") + st.toString();
-            damage(*d);
+            damage(d);
+            if (!d)
+                return QStringLiteral("the damaged collection did not reopen");
             if (Status c = d->commit(); !c)
                 return QStringLiteral("commit: ") + c.toString();
             const auto r = d->fsck();
@@ -516,65 +488,72 @@ private Q_SLOTS:
         // An entry whose folder does not exist: detached.
         const Ruid ghostParent = Ruid::generate();
         const Ruid orphanId = Ruid::generate();
-        QString fault = faultsAfter([&](Drive &d) {
+        QString fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
             VNode orphan;
             orphan.id = orphanId;
             orphan.parent = ghostParent;
             orphan.name = QStringLiteral("orphan");
             orphan.kind = Kind::Directory;
-            VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(ghostParent, orphan.name), orphan.encode()));
-            VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(orphanId), IndexRecord{ghostParent, orphan.name, {}}.encode()));
+            VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) {
+                VD_TRY(t.put(keys::entry(ghostParent, orphan.name), orphan.encode()));
+                return t.put(keys::index(orphanId), IndexRecord{ghostParent, orphan.name, {}}.encode());
+            }));
             // Never served, by id or by path.
-            VD_VERIFY_CODE(d.statId(orphanId), ErrorCode::NotFound);
-            VD_VERIFY_CODE(d.pathOf(orphanId), ErrorCode::NotFound);
+            VD_VERIFY_CODE(d->statId(orphanId), ErrorCode::NotFound);
+            VD_VERIFY_CODE(d->pathOf(orphanId), ErrorCode::NotFound);
         });
         QVERIFY2(fault.contains(QStringLiteral("not attached")), qPrintable(fault));
         // Two folders that are each other's parent: a cycle.
-        fault = faultsAfter([&](Drive &d) {
+        fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
             const Ruid x = Ruid::generate(), y = Ruid::generate();
-            for (const auto &[id, parent] : {std::pair{x, y}, std::pair{y, x}}) {
-                VNode n;
-                n.id = id;
-                n.kind = Kind::Directory;
-                VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(parent, QStringLiteral("loop")), n.encode()));
-                VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(id), IndexRecord{parent, QStringLiteral("loop"), {}}.encode()));
-            }
-            VD_VERIFY_CODE(d.statId(x), ErrorCode::Corruption);
+            VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) {
+                for (const auto &[id, parent] : {std::pair{x, y}, std::pair{y, x}}) {
+                    VNode n;
+                    n.id = id;
+                    n.kind = Kind::Directory;
+                    VD_TRY(t.put(keys::entry(parent, QStringLiteral("loop")), n.encode()));
+                    VD_TRY(t.put(keys::index(id), IndexRecord{parent, QStringLiteral("loop"), {}}.encode()));
+                }
+                return Status();
+            }));
+            VD_VERIFY_CODE(d->statId(x), ErrorCode::Corruption);
         });
         QVERIFY2(fault.contains(QStringLiteral("not attached")) || fault.contains(QStringLiteral("cycle")), qPrintable(fault));
         // The index says the node hangs elsewhere.
-        fault = faultsAfter([&](Drive &d) {
-            const VNode f = d.stat(QStringLiteral("/a/b/f")).value();
-            VD_VERIFY_OK(TreeSurgeon::put(d, keys::index(f.id), IndexRecord{rootId(), QStringLiteral("elsewhere"), {}}.encode()));
+        fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
+            const VNode f = d->stat(QStringLiteral("/a/b/f")).value();
+            VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) {
+                return t.put(keys::index(f.id), IndexRecord{rootId(), QStringLiteral("elsewhere"), {}}.encode());
+            }));
         });
         QVERIFY2(fault.contains(QStringLiteral("index")), qPrintable(fault));
         // A file whose clusters are gone.
-        fault = faultsAfter([&](Drive &d) {
-            const VNode f = d.stat(QStringLiteral("/a/b/f")).value();
-            VD_VERIFY_OK(TreeSurgeon::remove(d, storage::keys::cluster(f.id, 0)));
+        fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
+            const VNode f = d->stat(QStringLiteral("/a/b/f")).value();
+            VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) { return t.remove(storage::keys::cluster(f.id, 0)); }));
         });
         QVERIFY2(fault.contains(QStringLiteral("clusters hold 0 bytes")) || fault.contains(QStringLiteral("referenced")), qPrintable(fault));
         // Entries whose names would escape a folder on a local disk: never
         // listed, and named by fsck.
         for (const QByteArray &bad : {QByteArray(".."), QByteArray("a/b"), QByteArray("../../etc/passwd"), QByteArray("\xc3\x28")}) {
-            fault = faultsAfter([&](Drive &d) {
-                const VNode a = d.stat(QStringLiteral("/a")).value();
+            fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
+                const VNode a = d->stat(QStringLiteral("/a")).value();
                 VNode evil;
                 evil.id = Ruid::generate();
                 evil.parent = a.id;
                 evil.kind = Kind::File;
                 QByteArray key = keys::entryPrefix(a.id);
                 key.append(bad);
-                VD_VERIFY_OK(TreeSurgeon::put(d, key, evil.encode()));
-                VD_VERIFY_CODE(d.list(QStringLiteral("/a")), ErrorCode::Corruption);
+                VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) { return t.put(key, evil.encode()); }));
+                VD_VERIFY_CODE(d->list(QStringLiteral("/a")), ErrorCode::Corruption);
             });
             QVERIFY2(!fault.isEmpty(), bad.constData());
         }
         // A folder whose entry count is wrong.
-        fault = faultsAfter([&](Drive &d) {
-            VNode a = d.stat(QStringLiteral("/a")).value();
+        fault = faultsAfter([&](std::unique_ptr<Drive> &d) {
+            VNode a = d->stat(QStringLiteral("/a")).value();
             a.size = 7;
-            VD_VERIFY_OK(TreeSurgeon::put(d, keys::entry(a.parent, a.name), a.encode()));
+            VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) { return t.put(keys::entry(a.parent, a.name), a.encode()); }));
         });
         QVERIFY2(fault.contains(QStringLiteral("counts 7 entries")), qPrintable(fault));
     }
@@ -669,11 +648,12 @@ private Q_SLOTS:
         const VNode y = d->stat(QStringLiteral("/x/y")).value();
         VNode again = x;
         again.parent = y.id;
-        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(y.id, x.name), again.encode()));
         VNode counted = y;
         counted.size = 1;
-        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(counted.parent, counted.name), counted.encode()));
-        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) {
+            VD_TRY(t.put(keys::entry(y.id, x.name), again.encode()));
+            return t.put(keys::entry(counted.parent, counted.name), counted.encode());
+        }));
         VD_VERIFY_CODE(d->du(QStringLiteral("/x")), ErrorCode::Corruption);
         VD_VERIFY_CODE(d->copy(QStringLiteral("/x"), QStringLiteral("/z")), ErrorCode::Corruption);
         VD_VERIFY_CODE(d->stat(QStringLiteral("/z")), ErrorCode::NotFound); // rolled back
@@ -690,18 +670,20 @@ private Q_SLOTS:
         VD_VERIFY_OK(d->commit());
         VNode parent = d->stat(deepPath(QStringLiteral("/t"), L)).value();
         Ruid deepest;
-        for (int level = L + 1; level <= L + 200; ++level) {
-            parent.size = 1;
-            VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(parent.parent, parent.name), parent.encode()));
-            VNode n;
-            n.id = deepest = Ruid::generate();
-            n.parent = parent.id;
-            n.name = QStringLiteral("d");
-            n.kind = Kind::Directory;
-            VD_VERIFY_OK(TreeSurgeon::putFolder(*d, n));
-            parent = n;
-        }
-        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) {
+            for (int level = L + 1; level <= L + 200; ++level) {
+                parent.size = 1;
+                VD_TRY(t.put(keys::entry(parent.parent, parent.name), parent.encode()));
+                VNode n;
+                n.id = deepest = Ruid::generate();
+                n.parent = parent.id;
+                n.name = QStringLiteral("d");
+                n.kind = Kind::Directory;
+                VD_TRY(t.putFolder(n));
+                parent = n;
+            }
+            return Status();
+        }));
         const auto report = d->fsck();
         QStringList pastLimit, cycles;
         for (const QString &f : report.faults) {
@@ -744,7 +726,7 @@ private Q_SLOTS:
                      {storage::keys::kObject, "tree: cannot read the objects"}};
         std::vector<std::pair<uint64_t, uint32_t>> damaged;
         for (const auto &c : cases) {
-            const auto leaves = TreeSurgeon::leavesOnlyOf(*d, c.keyspace);
+            const auto leaves = test::leavesOnlyOf(d->collection(), c.keyspace);
             // Not the first or last: a scan of the next keyspace may read those.
             QVERIFY2(leaves.size() >= 3, c.fault);
             damaged.push_back(leaves[leaves.size() / 2]);
@@ -835,10 +817,52 @@ private Q_SLOTS:
         VNode stray;
         stray.id = Ruid::generate();
         stray.kind = Kind::Directory;
-        VD_VERIFY_OK(TreeSurgeon::put(*d, keys::entry(Ruid(), QStringLiteral("stray")), stray.encode()));
-        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(test::damageTree(d, *m_env, [&](test::TreeDamage &t) { return t.put(keys::entry(Ruid(), QStringLiteral("stray")), stray.encode()); }));
         const QString faults = joined(d->fsck().faults);
         QVERIFY2(faults.contains(QStringLiteral("hangs from the null id")), qPrintable(faults));
+    }
+
+    // A view built on the committed catalog reads that generation and
+    // nothing of the writer: changes made since, a rollback that reloads
+    // the collection's state, and changes after it leave its answers as
+    // they were (the base of readers pinned to a generation).
+    void aViewOnTheCommittedTreeIgnoresTheWriter()
+    {
+        auto d = fresh();
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/a/b"), true));
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/a/f"), "committed"));
+        VD_VERIFY_OK(d->commit());
+        TreeView view(d->collection().committedCatalog().value(), QString(), 1 << 20);
+        const VNode f = view.resolve(QStringLiteral("/a/f")).value();
+        auto sameAsCommitted = [&]() -> QString {
+            auto got = view.resolve(QStringLiteral("/a/f"));
+            if (!got || got->id != f.id || got->size != f.size)
+                return QStringLiteral("/a/f: %1").arg(got ? QString::number(got->size) : got.status().toString());
+            if (!view.resolve(QStringLiteral("/a/b")))
+                return QStringLiteral("/a/b is gone");
+            if (view.resolve(QStringLiteral("/new")).status().code() != ErrorCode::NotFound)
+                return QStringLiteral("/new is there");
+            auto kids = view.children(view.resolve(QStringLiteral("/a")).value());
+            if (!kids || names(*kids) != (QStringList{QStringLiteral("b"), QStringLiteral("f")}))
+                return QStringLiteral("/a lists %1").arg(kids ? names(*kids).join(QLatin1Char(',')) : kids.status().toString());
+            auto bytes = d->collection().readData(view.catalog(), got->id, got->size, 0, got->size, QStringLiteral("/a/f"));
+            if (!bytes || *bytes != "committed")
+                return QStringLiteral("/a/f reads %1").arg(bytes ? QString::fromUtf8(*bytes) : bytes.status().toString());
+            return {};
+        };
+        QCOMPARE(sameAsCommitted(), QString());
+        // Uncommitted changes of every kind.
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/a/f"), "changed, longer"));
+        VD_VERIFY_OK(d->mkdir(QStringLiteral("/new"), false));
+        VD_VERIFY_OK(d->remove(QStringLiteral("/a/b"), true, false));
+        QCOMPARE(d->stat(QStringLiteral("/a/f")).value().size, uint64_t(15));
+        QCOMPARE(sameAsCommitted(), QString());
+        // A rollback replaces the collection's state (its page store too).
+        VD_VERIFY_OK(d->rollback());
+        QCOMPARE(sameAsCommitted(), QString());
+        VD_VERIFY_OK(d->move(QStringLiteral("/a"), QStringLiteral("/moved")));
+        QCOMPARE(sameAsCommitted(), QString());
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/a/f")), ErrorCode::NotFound);
     }
 
     void changeFeedRecordsEveryChange()

@@ -1,12 +1,14 @@
 // The tree cache as its user sees it: what is put comes back, and after a
 // flush also in the next run; a subtree is forgotten exactly; a missing,
 // unsealed or damaged file gives an empty cache that keeps working, and never
-// a value that was not put.
+// a value that was not put; a failure of any step on its own files (the
+// seal, the lock, starting over) leaves it refused or reset, never stale.
 #include "testsupport.h"
 
 #include "cache/lmdbcache.h"
 #include "core/bytes.h"
 #include "core/hash.h"
+#include "io/faultenv.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -674,6 +676,137 @@ private Q_SLOTS:
         QCOMPARE(cache->pathId(QStringLiteral("/t/5")), std::nullopt);
         QCOMPARE(cache->pathId(QStringLiteral("/t/50")), std::optional<Ruid>(idOf(50)));
         QCOMPARE(cache->pathId(QStringLiteral("/main")), std::optional<Ruid>(idOf(1000)));
+    }
+
+    void sealFaults_data()
+    {
+        QTest::addColumn<int>("fault");
+        QTest::newRow("io-error") << int(io::FaultEnv::Fault::IoError);
+        QTest::newRow("no-space") << int(io::FaultEnv::Fault::NoSpace);
+        QTest::newRow("torn-write") << int(io::FaultEnv::Fault::TornWrite);
+        QTest::newRow("power-cut") << int(io::FaultEnv::Fault::PowerCut);
+    }
+
+    // A session on a sealed cache, with a fault at each step of its own
+    // files in turn (opening: the folder and the lock; closing: writing the
+    // new seal): it is refused with an IoError, or it answers what the file
+    // holds; the next open then trusts only a file sealed for exactly its
+    // bytes, so it answers the last flush or starts empty — never the
+    // entries flushed before it. A later session works as if nothing had
+    // happened.
+    void sealFaults()
+    {
+        QFETCH(int, fault);
+        const Content before = sample(120, 11);
+        const Content after = sample(120, 12); // the same keys, other values and stamp
+        io::FaultEnv counting(io::Env::posix());
+        {
+            const QString dir = populated(before);
+            QVERIFY(!dir.isEmpty());
+            LmdbCache::Options o;
+            o.env = &counting;
+            CachePtr c = openCache(dir, o);
+            QVERIFY(c);
+            after.putInto(*c);
+            VD_VERIFY_OK(c->flush());
+        }
+        const uint64_t steps = counting.steps();
+        QVERIFY2(steps >= 4, qPrintable(QStringLiteral("%1 steps").arg(steps))); // at least the seal's remove, create, write, rename
+        for (uint64_t k = 1; k <= steps; ++k) {
+            const QString row = QStringLiteral("fault at step %1 of %2").arg(k).arg(steps);
+            const QString dir = populated(before);
+            QVERIFY(!dir.isEmpty());
+            io::FaultEnv faulty(io::Env::posix());
+            faulty.arm(k, io::FaultEnv::Fault(fault));
+            LmdbCache::Options o;
+            o.env = &faulty;
+            const Content *latest = &before;
+            {
+                auto c = LmdbCache::open(dir, o);
+                if (!c) {
+                    QVERIFY2(c.status().code() == ErrorCode::IoError && c.status().message().contains(dir),
+                             qPrintable(row + QStringLiteral(": ") + c.status().toString()));
+                } else {
+                    int hits = 0;
+                    QCOMPARE(missOrExact(**c, before, &hits), QString());
+                    after.putInto(**c);
+                    VD_VERIFY_OK((*c)->flush());
+                    latest = &after;
+                }
+            }
+            QVERIFY2(faulty.fired(), qPrintable(row));
+            CachePtr again = openCache(dir);
+            QVERIFY2(again, qPrintable(row));
+            int hits = 0;
+            const QString wrong = missOrExact(*again, *latest, &hits);
+            QVERIFY2(wrong.isEmpty(), qPrintable(row + QStringLiteral(": ") + wrong));
+            if (again->wasReset())
+                QVERIFY2(hits == 0, qPrintable(row + QStringLiteral(": reset, yet %1 hits").arg(hits)));
+            else
+                QVERIFY2(hits == latest->size(), qPrintable(row + QStringLiteral(": %1 hits of %2").arg(hits).arg(latest->size())));
+            // The next clean session seals and is trusted as usual.
+            const Content next = sample(40, 13);
+            next.putInto(*again);
+            VD_VERIFY_OK(again->flush());
+            again.reset();
+            CachePtr last = openCache(dir);
+            QVERIFY2(last && !last->wasReset(), qPrintable(row + QStringLiteral(": ") + (last ? last->resetReason() : QString())));
+            QCOMPARE(missOrExact(*last, next, &hits), QString());
+            QVERIFY2(hits >= next.size(), qPrintable(row));
+        }
+    }
+
+    // A file that cannot be trusted (no seal: the last session did not
+    // close) is removed and an empty cache made; a fault at any step of
+    // that refuses the cache or leaves it empty, and what the untrusted
+    // file held is never served, now or at the next open.
+    void startingOverFaults_data() { sealFaults_data(); }
+    void startingOverFaults()
+    {
+        QFETCH(int, fault);
+        const Content untrusted = sample(120, 21);
+        auto unsealed = [&]() -> QString {
+            const QString dir = populated(untrusted);
+            return !dir.isEmpty() && QFile::remove(dir + QStringLiteral("/data.seal")) ? dir : QString();
+        };
+        io::FaultEnv counting(io::Env::posix());
+        {
+            const QString dir = unsealed();
+            QVERIFY(!dir.isEmpty());
+            LmdbCache::Options o;
+            o.env = &counting;
+            CachePtr c = openCache(dir, o);
+            QVERIFY(c && c->wasReset());
+        }
+        const uint64_t steps = counting.steps();
+        QVERIFY2(steps >= 3, qPrintable(QStringLiteral("%1 steps").arg(steps))); // removing the old files at least
+        for (uint64_t k = 1; k <= steps; ++k) {
+            const QString row = QStringLiteral("fault at step %1 of %2").arg(k).arg(steps);
+            const QString dir = unsealed();
+            QVERIFY(!dir.isEmpty());
+            io::FaultEnv faulty(io::Env::posix());
+            faulty.arm(k, io::FaultEnv::Fault(fault));
+            LmdbCache::Options o;
+            o.env = &faulty;
+            {
+                auto c = LmdbCache::open(dir, o);
+                if (!c) {
+                    QVERIFY2(c.status().code() == ErrorCode::IoError && c.status().message().contains(dir),
+                             qPrintable(row + QStringLiteral(": ") + c.status().toString()));
+                } else {
+                    int hits = 0;
+                    QVERIFY2((*c)->wasReset(), qPrintable(row));
+                    QCOMPARE(missOrExact(**c, untrusted, &hits), QString());
+                    QVERIFY2(hits == 0 && (*c)->stamp().isEmpty(), qPrintable(row + QStringLiteral(": %1 hits").arg(hits)));
+                }
+            }
+            QVERIFY2(faulty.fired(), qPrintable(row));
+            CachePtr again = openCache(dir);
+            QVERIFY2(again, qPrintable(row));
+            int hits = 0;
+            QCOMPARE(missOrExact(*again, untrusted, &hits), QString());
+            QVERIFY2(hits == 0 && again->stamp().isEmpty(), qPrintable(row + QStringLiteral(": %1 hits after reopening").arg(hits)));
+        }
     }
 
     void aFolderUnderAFileIsAnIoError()

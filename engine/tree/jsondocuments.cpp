@@ -1,8 +1,14 @@
-// Drive: JSON documents as VNode trees.
-#include "driveinternal.h"
-#include "jsoncodec.h"
+#include "jsondocuments.h"
 
-#include <QDateTime>
+#include "jsoncodec.h"
+#include "paths.h"
+#include "removal.h"
+#include "treewriter.h"
+#include "views.h"
+
+#include "storage/collection.h"
+
+#include <algorithm>
 
 namespace vd::tree {
 
@@ -54,11 +60,11 @@ Status checkDocumentDepth(const QString &path, const MeasureSink &doc)
 } // namespace
 
 // Builds the nodes of a document as the parser reports them.
-class Drive::JsonBuilder final : public JsonSink
+class JsonDocuments::Builder final : public JsonSink
 {
 public:
-    JsonBuilder(Drive *drive, VNode parent, QString name, uint64_t ordinal)
-        : m_drive(drive)
+    Builder(TreeWriter &writer, VNode parent, QString name, uint64_t ordinal)
+        : m_w(writer)
         , m_topParent(std::move(parent))
         , m_topName(std::move(name))
         , m_topOrdinal(ordinal)
@@ -81,7 +87,7 @@ public:
         m_stack.pop_back();
         if (f.node.isContainer()) {
             f.node.size = f.count;
-            VD_TRY(m_drive->putNode(f.node, PutMode::EntryOnly));
+            VD_TRY(m_w.putNode(f.node, TreeWriter::PutMode::EntryOnly));
         }
         if (m_stack.empty())
             top = f.node;
@@ -100,8 +106,8 @@ private:
         VNode n;
         n.id = Ruid::generateOrdered();
         n.kind = kind;
-        n.createdMs = n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
-        n.version = m_drive->nextVersion();
+        n.createdMs = n.modifiedMs = TreeWriter::nowMs();
+        n.version = m_w.nextVersion();
         if (m_stack.empty()) {
             n.parent = m_topParent.id;
             n.name = m_topName;
@@ -119,68 +125,67 @@ private:
         if (kind == Kind::JsonValue) {
             n.value = literal.toByteArray();
             n.size = uint64_t(n.value.size());
-            m_drive->m_col->m_root.fileBytes += n.size;
         }
-        ++m_drive->m_col->m_root.vnodeCount;
-        VD_TRY(m_drive->putNode(n, PutMode::New));
+        m_w.countAdded(n);
+        VD_TRY(m_w.putNode(n, TreeWriter::PutMode::New));
         m_stack.push_back(Frame{n, 0});
         return {};
     }
 
-    Drive *m_drive;
+    TreeWriter &m_w;
     VNode m_topParent;
     QString m_topName;
     uint64_t m_topOrdinal;
     std::vector<Frame> m_stack;
 };
 
-Status Drive::jsonImportInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created)
+Status JsonDocuments::importInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created)
 {
-    JsonBuilder builder(this, parent, name, ordinal);
+    Builder builder(m_w, parent, name, ordinal);
     VD_TRY(parseJson(text, builder));
     *created = builder.top;
     return {};
 }
 
-Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace)
+Result<VNode> JsonDocuments::importJson(const QString &path, QIODevice &in, bool replace)
 {
-    VD_TRY(m_col->checkWritable());
+    VD_TRY(m_w.collection().checkWritable());
     if (!in.isReadable())
         return Status::ioError(QStringLiteral("cannot read the document: %1").arg(in.errorString()));
     const QByteArray text = in.readAll();
     MeasureSink check;
     VD_TRY(parseJson(text, check));
-    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    VD_TRY_ASSIGN(const auto pn, m_w.resolveParent(path));
     VD_TRY(checkDocumentDepth(path, check));
     const VNode &parent = pn.first;
     const QString &name = pn.second;
     if (isJson(parent.kind))
         return Status::invalidArgument(QStringLiteral("%1 is inside a JSON document: use json set").arg(path));
-    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    VD_TRY_ASSIGN(const auto existing, m_w.live().lookupEntry(parent.id, name));
     if (existing && !replace)
         return Status::alreadyExists(QStringLiteral("%1 already exists").arg(path));
-    return guard([&]() -> Result<VNode> {
+    return m_w.guard([&]() -> Result<VNode> {
         if (existing) {
-            VD_TRY(invalidate(*existing, true));
-            VD_TRY(removeTree(*existing, int(splitPath(path)->size())));
-            VD_TRY(touchParent(parent.id, -1));
+            m_w.invalidate(*existing);
+            VD_TRY(m_w.removeTree(*existing, int(splitPath(path)->size())));
+            VD_TRY(m_w.touchParent(parent.id, -1));
         }
         VNode n;
-        VD_TRY(jsonImportInto(parent, name, 0, text, &n));
-        VD_TRY(touchParent(parent.id, +1));
-        VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
+        VD_TRY(importInto(parent, name, 0, text, &n));
+        VD_TRY(m_w.touchParent(parent.id, +1));
+        VD_TRY(m_w.recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }
 
-Status Drive::writeJson(View &v, const VNode &n, int depth, JsonWriter &w)
+Status JsonDocuments::writeJson(TreeView &v, const VNode &n, int depth, JsonWriter &w)
 {
     // kinds[level]: the kind of the container entered last at that level,
     // the parent of what comes next one level down.
     std::vector<Kind> kinds;
-    return walkBelow(
-        v, n, VNode::kMaxDepth - depth,
-        [&](const VNode &k, int level) -> Result<Step> {
+    return v.walkBelow(
+        n, VNode::kMaxDepth - depth,
+        [&](const VNode &k, int level) -> Result<TreeView::Step> {
             if (!isJson(k.kind))
                 return Status::invalidArgument(QStringLiteral("'%1' is a %2, not part of a JSON document").arg(k.name, kindName(k.kind)));
             QString memberKey;
@@ -193,35 +198,34 @@ Status Drive::writeJson(View &v, const VNode &n, int depth, JsonWriter &w)
             kinds.push_back(k.kind);
             if (k.kind == Kind::JsonValue) {
                 VD_TRY(w.scalar(key, k.value));
-                return Step::Skip;
+                return TreeView::Step::Skip;
             }
             VD_TRY(k.kind == Kind::JsonObject ? w.beginObject(key) : w.beginArray(key));
-            return Step::Descend;
+            return TreeView::Step::Descend;
         },
         [&](const VNode &, int) { return w.end(); });
 }
 
-Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const QString &at)
+Status JsonDocuments::exportJson(TreeView &view, const QString &path, QIODevice &out, int indent)
 {
-    VD_TRY_ASSIGN(View * v, view(at));
-    VD_TRY_ASSIGN(const VNode n, resolve(*v, path));
+    VD_TRY_ASSIGN(const VNode n, view.resolve(path));
     if (!isJson(n.kind))
         return Status::invalidArgument(QStringLiteral("%1 is a %2, not a JSON document").arg(path, kindName(n.kind)));
     JsonWriter w(&out, indent);
-    VD_TRY(writeJson(*v, n, int(splitPath(path)->size()), w));
+    VD_TRY(writeJson(view, n, int(splitPath(path)->size()), w));
     return w.finish();
 }
 
-Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
+Result<VNode> JsonDocuments::setJson(const QString &path, QByteArrayView jsonText)
 {
-    VD_TRY(m_col->checkWritable());
+    VD_TRY(m_w.collection().checkWritable());
     MeasureSink check;
     VD_TRY(parseJson(jsonText, check));
-    VD_TRY_ASSIGN(const auto pn, resolveParent(path));
+    VD_TRY_ASSIGN(const auto pn, m_w.resolveParent(path));
     VD_TRY(checkDocumentDepth(path, check));
     const VNode &parent = pn.first;
     const QString &name = pn.second;
-    VD_TRY_ASSIGN(const auto existing, lookupEntry(*m_live, parent.id, name));
+    VD_TRY_ASSIGN(const auto existing, m_w.live().lookupEntry(parent.id, name));
     if (parent.kind == Kind::Directory) {
         if (existing && !isJson(existing->kind))
             return Status::alreadyExists(QStringLiteral("%1 exists and is a %2, not a JSON document").arg(path, kindName(existing->kind)));
@@ -241,46 +245,46 @@ Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
         if (literal) {
             if (literal->size() > VNode::kMaxInlineValue)
                 return Status::invalidArgument(QStringLiteral("a JSON value of %1 bytes is larger than the %2 bytes a leaf holds").arg(literal->size()).arg(VNode::kMaxInlineValue));
-            return guard([&]() -> Result<VNode> {
+            return m_w.guard([&]() -> Result<VNode> {
                 VNode n = *existing;
-                m_col->m_root.fileBytes -= std::min<uint64_t>(m_col->m_root.fileBytes, n.size);
+                m_w.collection().subtractFileBytes(n.size);
                 n.value = *literal;
                 n.size = uint64_t(n.value.size());
-                m_col->m_root.fileBytes += n.size;
-                n.modifiedMs = QDateTime::currentMSecsSinceEpoch();
-                n.version = nextVersion();
-                VD_TRY(putNode(n));
-                VD_TRY(recordChange(ChangeOp::Modify, n));
+                m_w.collection().addFileBytes(n.size);
+                n.modifiedMs = TreeWriter::nowMs();
+                n.version = m_w.nextVersion();
+                VD_TRY(m_w.putNode(n));
+                VD_TRY(m_w.recordChange(ChangeOp::Modify, n));
                 return n;
             }());
         }
     }
-    return guard([&]() -> Result<VNode> {
+    return m_w.guard([&]() -> Result<VNode> {
         uint64_t ordinal = 0;
         if (existing) {
             ordinal = existing->ordinal;
-            VD_TRY(invalidate(*existing, true));
-            VD_TRY(removeTree(*existing, int(splitPath(path)->size())));
-            VD_TRY(touchParent(parent.id, -1));
+            m_w.invalidate(*existing);
+            VD_TRY(m_w.removeTree(*existing, int(splitPath(path)->size())));
+            VD_TRY(m_w.touchParent(parent.id, -1));
         } else if (parent.kind == Kind::JsonObject) {
-            VD_TRY_ASSIGN(ordinal, nextOrdinal(parent));
+            VD_TRY_ASSIGN(ordinal, m_w.nextOrdinal(parent));
         } else if (parent.kind == Kind::JsonArray) {
             ordinal = parent.size;
         }
         VNode n;
-        VD_TRY(jsonImportInto(parent, name, ordinal, jsonText, &n));
-        VD_TRY(touchParent(parent.id, +1));
-        VD_TRY(recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
+        VD_TRY(importInto(parent, name, ordinal, jsonText, &n));
+        VD_TRY(m_w.touchParent(parent.id, +1));
+        VD_TRY(m_w.recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }
 
-Status Drive::deleteJson(const QString &path)
+Status JsonDocuments::deleteJson(const QString &path)
 {
-    VD_TRY_ASSIGN(const VNode n, resolve(*m_live, path));
+    VD_TRY_ASSIGN(const VNode n, m_w.live().resolve(path));
     if (!isJson(n.kind))
         return Status::invalidArgument(QStringLiteral("%1 is a %2, not part of a JSON document").arg(path, kindName(n.kind)));
-    return remove(path, true, false);
+    return Removal(m_w).remove(path, true, false);
 }
 
 } // namespace vd::tree

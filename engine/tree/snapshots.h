@@ -1,0 +1,38 @@
+// Snapshots: taking, listing and deleting snapshots of the tree (the
+// records and pins are the collection's: Collection::addSnapshot and
+// removeSnapshot), comparing two trees (diff) and restoring from one.
+// A diff of two committed trees reads only the index leaves they do not
+// share, so it costs what changed, not the size of the tree.
+//
+// Owns nothing: made for one call on the Drive's TreeWriter.
+// Thread safety: not thread-safe; the writer's thread only.
+#pragma once
+
+#include "treetypes.h"
+#include "vnode.h"
+
+#include "core/status.h"
+
+#include <vector>
+
+namespace vd::tree {
+
+class TreeWriter;
+
+class Snapshots
+{
+public:
+    explicit Snapshots(TreeWriter &writer) : m_w(writer) {}
+
+    // See Drive::createSnapshot, listSnapshots, deleteSnapshot, diff, restore.
+    Result<SnapshotInfo> create(const QString &name);
+    Result<std::vector<SnapshotInfo>> list(bool withUniqueBytes);
+    Status remove(const QString &name);
+    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to, bool exhaustive);
+    Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to);
+
+private:
+    TreeWriter &m_w;
+};
+
+} // namespace vd::tree
