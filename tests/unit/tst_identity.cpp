@@ -576,6 +576,25 @@ private Q_SLOTS:
         QVERIFY(fresh->wasCreated());
     }
 
+    // What a crash during the first open can leave before the commit point
+    // (link): a temporary key file, whole or torn, and no key.pem. It is
+    // ignored: the next open makes the identity as if it were not there.
+    void leftoverTemporaryKeyIsIgnored()
+    {
+        QTemporaryDir tmp;
+        const QString dataDir = tmp.path();
+        QVERIFY(QDir().mkpath(NodeIdentity::folder(dataDir)));
+        const QString leftover = NodeIdentity::folder(dataDir) + QStringLiteral("/.key.pem.0123456789abcdef0123456789abcdef.tmp");
+        QVERIFY(writeAll(leftover, keyPem("EC", "P-256").left(100)));
+        auto made = NodeIdentity::open(dataDir);
+        VD_VERIFY_OK(made);
+        QVERIFY(made->wasCreated());
+        QVERIFY(readAll(NodeIdentity::keyPath(dataDir)) != readAll(leftover));
+        auto again = NodeIdentity::open(dataDir);
+        VD_VERIFY_OK(again);
+        QCOMPARE(again->id(), made->id());
+    }
+
     // A key without its certificate (the first open stopped between its two
     // writes): the certificate is made again; the id is the key's.
     void missingCertificateIsMadeFromTheKey()
