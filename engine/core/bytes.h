@@ -17,6 +17,17 @@
 
 namespace vd {
 
+// Bytes ByteWriter::varint(v) writes: the shortest encoding of v.
+constexpr size_t varintSize(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
 class ByteWriter
 {
 public:

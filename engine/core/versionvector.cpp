@@ -6,22 +6,12 @@ namespace vd {
 
 namespace {
 
-int varintLength(uint64_t v)
-{
-    int n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        ++n;
-    }
-    return n;
-}
-
 // A varint in its shortest form: the canonical encoding has one per value.
 uint64_t minimalVarint(ByteReader &r, const char *what)
 {
     const qsizetype start = r.position();
     const uint64_t v = r.varint();
-    if (r.ok() && r.position() - start != varintLength(v))
+    if (r.ok() && size_t(r.position() - start) != varintSize(v))
         r.fail(QStringLiteral("%1 is not in its shortest form").arg(QLatin1String(what)));
     return v;
 }

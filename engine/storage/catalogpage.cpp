@@ -6,18 +6,6 @@
 
 namespace vd::storage {
 
-namespace {
-size_t varintSize(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        ++n;
-    }
-    return n;
-}
-} // namespace
-
 size_t CatalogPage::entrySize(const QByteArray &key, qsizetype valueSize)
 {
     return varintSize(uint64_t(key.size())) + size_t(key.size()) + varintSize(uint64_t(valueSize)) + size_t(valueSize);
