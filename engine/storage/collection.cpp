@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "catalogstore.h"
 #include "idvdfile.h"
+#include "readertable.h"
 #include "smallblock.h"
 #include "space.h"
 
@@ -80,7 +81,30 @@ Collection::Collection(io::Env &env, QString dir, Access access)
     , m_dir(std::move(dir))
     , m_access(access)
     , m_workingCatalog(std::make_unique<WorkingCatalog>(*this))
+    , m_payloads(std::make_shared<ReadCache>(64 << 20))
 {
+}
+
+void Collection::setPayloadCacheBytes(qint64 bytes)
+{
+    m_payloads->setMaxBytes(bytes);
+}
+
+Collection::CacheCounters Collection::cacheCounters() const
+{
+    return CacheCounters{m_payloads->hits(), m_payloads->misses(), m_locatorHits};
+}
+
+Status Collection::releaseLimbo()
+{
+    if (!m_space || m_space->limbo().empty())
+        return {};
+    return m_space->releaseLimbo(m_readers->oldestPin());
+}
+
+uint64_t Collection::limboBytes() const
+{
+    return m_space ? m_space->limboBytes() : 0;
 }
 
 Collection::~Collection() = default;
@@ -231,7 +255,8 @@ Result<std::unique_ptr<Collection>> Collection::openImpl(io::Env &env, const QSt
     const io::OpenMode mode = access == Access::ReadWrite ? io::OpenMode::ReadWrite : io::OpenMode::ReadOnly;
     VD_TRY_ASSIGN(c->m_lock, env.lock(join(dir, kDataFile), access == Access::ReadWrite ? io::LockMode::Exclusive : io::LockMode::Shared));
     VD_TRY_ASSIGN(auto idvd, env.open(join(dir, kDataFile), mode));
-    c->m_idvd = std::make_unique<IdvdFile>(std::move(idvd));
+    c->m_idvd = std::make_shared<IdvdFile>(std::move(idvd));
+    c->m_readers = std::make_shared<ReaderTable>(c->m_idvd, c->m_payloads);
     VD_TRY_ASSIGN(c->m_bitmapFile, env.open(join(dir, kBitmapFile), mode));
     VD_TRY_ASSIGN(c->m_metaFile, env.open(join(dir, kMetaFile), mode));
     VD_TRY(c->loadCommitted(repair, changed));
@@ -356,6 +381,11 @@ Status Collection::loadAfterDamagedCopy(const MetaCopies &copies, BitmapSource s
 
 Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmapChanged)
 {
+    // Blocks in limbo are free in every .bitmap copy since the commit that
+    // freed them, but readers still need them: they stay held.
+    std::map<uint64_t, std::vector<Extent>> limbo;
+    if (m_space)
+        limbo = m_space->limbo();
     m_openSmall.clear();
     m_catalog.reset();
     m_catalogStore.reset();
@@ -416,6 +446,8 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
         if (changed && source == BitmapSource::Repair)
             m_dirty = true;
     }
+    if (!limbo.empty())
+        VD_TRY(m_space->holdLimbo(std::move(limbo)));
     if (!m_space->allocator().isAllocated(Extent{0, 0}))
         return Status::corruption(QStringLiteral(".bitmap does not reserve the head block"));
     for (const Extent &e : m_space->reserve())
@@ -423,6 +455,7 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
             return Status::corruption(QStringLiteral("the free-space reserve block at offset %1 is not allocated in .bitmap").arg(e.offset));
     VD_TRY(checkIdvdLength());
     m_broken = Status();
+    m_readers->publish(m_meta.generation, m_meta.root);
     return {};
 }
 
@@ -556,7 +589,8 @@ Result<std::unique_ptr<Collection>> Collection::recover(io::Env &env, const QStr
     std::unique_ptr<Collection> c(new Collection(env, dir, Access::ReadWrite));
     VD_TRY_ASSIGN(c->m_lock, env.lock(join(dir, kDataFile), io::LockMode::Exclusive));
     VD_TRY_ASSIGN(auto idvd, env.open(join(dir, kDataFile), io::OpenMode::ReadWrite));
-    c->m_idvd = std::make_unique<IdvdFile>(std::move(idvd));
+    c->m_idvd = std::make_shared<IdvdFile>(std::move(idvd));
+    c->m_readers = std::make_shared<ReaderTable>(c->m_idvd, c->m_payloads);
     VD_TRY(c->checkHeadBlock(ruid));
 
     // What .meta still says, if a copy of it decodes: an earlier build's
@@ -810,10 +844,13 @@ Status Collection::commit()
         // transaction are free in the generation it writes, and so are the
         // units at the tail they empty. The file itself is cut only once the
         // commit is durable: until then the old generation may need them.
-        VD_TRY(m_space->applyFrees());
+        // Readers of an older generation may still need them: then they
+        // wait in limbo, free on disk but not handed out (Space).
+        VD_TRY(m_space->applyFrees(generation, m_readers->oldestPin().has_value()));
         m_space->dropFreeTailUnits();
         VD_TRY(m_idvd->growToUnits(m_space->allocator().unitCount()));
-        const PreparedBitmap bitmap = prepareBitmap(m_meta.bitmap, generation, m_space->allocator());
+        const PreparedBitmap bitmap = m_space->limbo().empty() ? prepareBitmap(m_meta.bitmap, generation, m_space->allocator())
+                                                               : prepareBitmap(m_meta.bitmap, generation, m_space->durableAllocator());
         Meta m = m_meta;
         m.generation = generation;
         m.committedMs = nowMs();
@@ -836,6 +873,8 @@ Status Collection::commit()
     }();
     if (!st)
         return failAndReload(st);
+    // New readers pin this generation from now on.
+    m_readers->publish(generation, m_meta.root);
     m_dirty = false;
     m_space->setReserveAllowed(false);
     m_catalogStore->setGeneration(generation + 1);
@@ -843,9 +882,12 @@ Status Collection::commit()
     // The space of the blocks this commit freed goes back to the file
     // system: holes where they lie, and free units at the tail cut off.
     // Never earlier: until the commit point the previous generation needed
-    // them. Failing here loses nothing but disk space (gc punches every free
-    // part again; the next open trims the tail).
-    (void)m_space->punchFreed();
+    // them, and a reader of an older generation still does (limbo; a reader
+    // may have pinned the previous one just before this commit point).
+    // Failing here loses nothing but disk space (gc punches every free part
+    // again; the next open trims the tail).
+    (void)m_space->settleFrees(generation, m_readers->oldestPin());
+    (void)m_readers->reportOverdue();
     (void)m_idvd->resizeToUnits(m_space->allocator().unitCount());
     return {};
 }

@@ -15,8 +15,10 @@
 // read-only takes a shared one. A second writer gets Busy, naming the holder.
 //
 // Thread safety: a Collection is not thread-safe. Use it from one thread at
-// a time (the GUI drives it from an engine thread); distinct Collection
-// objects are independent.
+// a time, the writer's (the GUI drives it from an engine thread); distinct
+// Collection objects are independent. Readers on other threads read
+// committed generations through readers() (readertable.h), never through
+// the Collection itself.
 #pragma once
 
 #include "geometry.h"
@@ -48,6 +50,8 @@ class BlockAllocator;
 class Catalog;
 class CatalogStore;
 class IdvdFile;
+class ReadCache;
+class ReaderTable;
 class Space;
 class SmallBlockLog;
 
@@ -252,14 +256,26 @@ public:
 
     // Caches. Packed payloads read recently are kept in memory, up to this
     // many bytes (keyed by their SHA-256, so an entry is never stale).
-    void setPayloadCacheBytes(qint64 bytes) { m_payloadCache.setMaxCost(bytes); }
+    void setPayloadCacheBytes(qint64 bytes);
     // Not owned; null: none.
     void setBlockLocator(BlockLocator *locator) { m_locator = locator; }
     struct CacheCounters
     {
         uint64_t payloadHits = 0, payloadMisses = 0, locatorHits = 0;
     };
-    CacheCounters cacheCounters() const { return m_cacheCounters; }
+    // (The payload cache is shared with the readers: its counts are theirs too.)
+    CacheCounters cacheCounters() const;
+
+    // Readers of committed generations on any thread (see readertable.h):
+    // the table outlives the collection as long as a reader holds it. The
+    // writer publishes each generation there at its commit point.
+    const std::shared_ptr<ReaderTable> &readers() const { return m_readers; }
+    // Gives back the blocks in limbo that no reader's pin needs any more
+    // (Space::releaseLimbo); commit() does it too. The writer calls it when
+    // a transaction starts. Failing loses nothing but disk space for now.
+    Status releaseLimbo();
+    // Bytes held in limbo for readers of older generations.
+    uint64_t limboBytes() const;
 
     // Commits what is pending, counts every reference from the live tree and
     // the snapshots, frees what nothing references, repacks SmallBlocks that
@@ -463,7 +479,8 @@ private:
     std::unique_ptr<io::FileLock> m_lock;
     std::unique_ptr<io::File> m_metaFile;
     std::unique_ptr<io::File> m_bitmapFile;
-    std::unique_ptr<IdvdFile> m_idvd;
+    std::shared_ptr<IdvdFile> m_idvd; // shared with the readers
+    std::shared_ptr<ReaderTable> m_readers;
     Meta m_meta; // as committed
     std::vector<QString> m_warnings;
     QString m_metaFault; // what fsck reports while a .meta copy stays damaged
@@ -482,9 +499,9 @@ private:
     std::vector<std::unique_ptr<SmallBlockLog>> m_openSmall;
     bool m_dirty = false;
     Status m_broken;
-    QCache<Hash256, QByteArray> m_payloadCache{64 << 20};
+    std::shared_ptr<ReadCache> m_payloads; // shared with the readers
     BlockLocator *m_locator = nullptr;
-    CacheCounters m_cacheCounters;
+    uint64_t m_locatorHits = 0;
     Result<Extent> locateDataBlock(const Piece &piece); // set when the committed state could not be reloaded
 };
 

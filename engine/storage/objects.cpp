@@ -2,9 +2,12 @@
 #include "collection.h"
 #include "core/utf8.h"
 
+#include "datareads.h"
+
 #include "catalog.h"
 #include "catalogstore.h"
 #include "idvdfile.h"
+#include "readertable.h"
 #include "smallblock.h"
 #include "space.h"
 
@@ -88,15 +91,6 @@ bool isAllZero(QByteArrayView bytes)
     return bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, size_t(bytes.size() - 1)) == 0;
 }
 
-// The bytes of a zero piece. Full-size pieces (the common case: holes of
-// sparse files) share one buffer, so reading them allocates nothing.
-QByteArray zeroBytes(uint32_t length)
-{
-    static const QByteArray full(qsizetype(Piece::kMaxZeroLength), '\0');
-    if (length == Piece::kMaxZeroLength)
-        return full;
-    return QByteArray(qsizetype(length), '\0');
-}
 
 QByteArray clusterPrefixEnd(const Ruid &objectId)
 {
@@ -239,7 +233,7 @@ Result<QByteArray> Collection::readPiece(const Piece &piece)
             if (const auto hint = m_locator->find(piece.blockId, piece.version); hint && hint->sizeClass == piece.sizeClass) {
                 auto bytes = m_idvd->readDataBlock(*hint, expect);
                 if (bytes) {
-                    ++m_cacheCounters.locatorHits;
+                    ++m_locatorHits;
                     return bytes;
                 }
             }
@@ -247,11 +241,8 @@ Result<QByteArray> Collection::readPiece(const Piece &piece)
         VD_TRY_ASSIGN(const Extent extent, locateDataBlock(piece));
         return m_idvd->readDataBlock(extent, expect);
     }
-    if (const QByteArray *hit = m_payloadCache.object(piece.slot.rawHash)) {
-        ++m_cacheCounters.payloadHits;
-        return *hit;
-    }
-    ++m_cacheCounters.payloadMisses;
+    if (auto hit = m_payloads->find(piece.slot.rawHash))
+        return std::move(*hit);
     Result<QByteArray> bytes = [&]() -> Result<QByteArray> {
         if (const SmallBlockLog *log = openSmallLog(piece.blockId))
             return log->read(piece.slot);
@@ -266,7 +257,7 @@ Result<QByteArray> Collection::readPiece(const Piece &piece)
         return SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(piece.slot);
     }();
     if (bytes)
-        m_payloadCache.insert(piece.slot.rawHash, new QByteArray(*bytes), qsizetype(bytes->size()) + 64);
+        m_payloads->insert(piece.slot.rawHash, *bytes);
     return bytes;
 }
 
@@ -708,7 +699,7 @@ Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piec
     if (m_locator) {
         if (const auto hint = m_locator->find(piece.blockId, piece.version); hint && hint->sizeClass == piece.sizeClass) {
             if (auto bytes = m_idvd->readDataBlockUnverified(*hint, expect)) {
-                ++m_cacheCounters.locatorHits;
+                ++m_locatorHits;
                 found = hint;
                 payload = std::move(bytes).value();
             }
@@ -737,41 +728,7 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
 
 Status Collection::streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
 {
-    // Blocks are read ahead and verified by worker threads while the oldest
-    // one is written out: disk, hashing and output overlap.
-    ReadQueue queue;
-    uint64_t queued = 0;
-    uint64_t written = 0;
-    auto writeOldest = [&]() -> Status {
-        ReadQueue::Entry e = std::move(queue.entries.front());
-        queue.entries.pop_front();
-        const Result<QByteArray> bytes = e.bytes.result();
-        if (!bytes)
-            return bytes.status();
-        if (out.write(*bytes) != bytes->size())
-            return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
-        written += e.length;
-        if (progress && !progress(written))
-            return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(what));
-        return {};
-    };
-    VD_TRY(forEachCluster(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
-        if (start != queued)
-            return Status::corruption(QStringLiteral("'%1': a cluster starts at %2 where %3 was expected").arg(what).arg(start).arg(queued));
-        for (const Piece &p : c.pieces) {
-            VD_TRY_ASSIGN(auto future, startReadPiece(p));
-            queue.entries.push_back({std::move(future), p.length});
-            queued += p.length;
-            if (queue.entries.size() > kReadAhead)
-                VD_TRY(writeOldest());
-        }
-        return {};
-    }));
-    while (!queue.entries.empty())
-        VD_TRY(writeOldest());
-    if (written != size)
-        return Status::corruption(QStringLiteral("'%1' should hold %2 bytes but its clusters hold %3").arg(what).arg(size).arg(written));
-    return {};
+    return streamOwner(catalog, owner, size, out, progress, what, [this](const Piece &p) { return startReadPiece(p); });
 }
 
 Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, uint64_t length)
@@ -785,54 +742,7 @@ Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, u
 
 Result<QByteArray> Collection::readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what)
 {
-    if (offset >= size || length == 0)
-        return QByteArray();
-    length = std::min(length, size - offset);
-    if (length > (uint64_t(1) << 30))
-        return Status::invalidArgument(QStringLiteral("a range read is at most 1 GiB"));
-    QByteArray out;
-    out.reserve(qsizetype(length));
-    // The cluster holding offset is the last one starting at or before it.
-    VD_TRY_ASSIGN(const auto first, catalog.floor(keys::cluster(owner, offset)));
-    uint64_t from = 0;
-    Ruid id;
-    if (!first || !keys::parseClusterKey(first->first, &id, &from) || id != owner)
-        return Status::corruption(QStringLiteral("'%1' has no cluster at offset %2").arg(what).arg(offset));
-    const uint64_t end = offset + length;
-    Status inner;
-    VD_TRY(catalog.scan(first->first, clusterPrefixEnd(owner), [&](QByteArrayView k, QByteArrayView value) {
-        uint64_t start = 0;
-        keys::parseClusterKey(k, &id, &start);
-        auto rec = ClusterRecord::decode(value);
-        if (!rec) {
-            inner = rec.status();
-            return false;
-        }
-        uint64_t pos = start;
-        for (const Piece &p : rec->pieces) {
-            const uint64_t pEnd = pos + p.length;
-            if (pEnd > offset && pos < end && p.isZero()) {
-                out.append(qsizetype(std::min(pEnd, end) - std::max(pos, offset)), '\0');
-            } else if (pEnd > offset && pos < end) {
-                auto bytes = readPiece(p);
-                if (!bytes) {
-                    inner = bytes.status();
-                    return false;
-                }
-                const uint64_t a = std::max(pos, offset) - pos;
-                const uint64_t b = std::min(pEnd, end) - pos;
-                out.append(QByteArrayView(*bytes).sliced(qsizetype(a), qsizetype(b - a)));
-            }
-            pos = pEnd;
-            if (pos >= end)
-                return false;
-        }
-        return true;
-    }));
-    VD_TRY(inner);
-    if (uint64_t(out.size()) != length)
-        return Status::corruption(QStringLiteral("'%1': its clusters end before byte %2").arg(what).arg(end));
-    return out;
+    return readOwnerRange(catalog, owner, size, offset, length, what, [this](const Piece &p) { return readPiece(p); });
 }
 
 Status Collection::writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result)
@@ -935,6 +845,109 @@ Status Collection::removeObject(const QString &key)
     if (!st)
         return failAndReload(st);
     return {};
+}
+
+// ---- reading an owner's bytes (the writer's and the pinned readers' path) --
+
+QByteArray zeroBytes(uint32_t length)
+{
+    static const QByteArray full(qsizetype(Piece::kMaxZeroLength), '\0');
+    if (length == Piece::kMaxZeroLength)
+        return full;
+    return QByteArray(qsizetype(length), '\0');
+}
+
+Status streamOwner(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what,
+                   const StartReadFn &startRead)
+{
+    // Blocks are read ahead and verified by worker threads while the oldest
+    // one is written out: disk, hashing and output overlap.
+    ReadQueue queue;
+    uint64_t queued = 0;
+    uint64_t written = 0;
+    auto writeOldest = [&]() -> Status {
+        ReadQueue::Entry e = std::move(queue.entries.front());
+        queue.entries.pop_front();
+        const Result<QByteArray> bytes = e.bytes.result();
+        if (!bytes)
+            return bytes.status();
+        if (out.write(*bytes) != bytes->size())
+            return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
+        written += e.length;
+        if (progress && !progress(written))
+            return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(what));
+        return {};
+    };
+    VD_TRY(Collection::forEachCluster(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
+        if (start != queued)
+            return Status::corruption(QStringLiteral("'%1': a cluster starts at %2 where %3 was expected").arg(what).arg(start).arg(queued));
+        for (const Piece &p : c.pieces) {
+            VD_TRY_ASSIGN(auto future, startRead(p));
+            queue.entries.push_back({std::move(future), p.length});
+            queued += p.length;
+            if (queue.entries.size() > kReadAhead)
+                VD_TRY(writeOldest());
+        }
+        return {};
+    }));
+    while (!queue.entries.empty())
+        VD_TRY(writeOldest());
+    if (written != size)
+        return Status::corruption(QStringLiteral("'%1' should hold %2 bytes but its clusters hold %3").arg(what).arg(size).arg(written));
+    return {};
+}
+
+Result<QByteArray> readOwnerRange(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what,
+                                  const ReadPieceFn &readPiece)
+{
+    if (offset >= size || length == 0)
+        return QByteArray();
+    length = std::min(length, size - offset);
+    if (length > (uint64_t(1) << 30))
+        return Status::invalidArgument(QStringLiteral("a range read is at most 1 GiB"));
+    QByteArray out;
+    out.reserve(qsizetype(length));
+    // The cluster holding offset is the last one starting at or before it.
+    VD_TRY_ASSIGN(const auto first, catalog.floor(keys::cluster(owner, offset)));
+    uint64_t from = 0;
+    Ruid id;
+    if (!first || !keys::parseClusterKey(first->first, &id, &from) || id != owner)
+        return Status::corruption(QStringLiteral("'%1' has no cluster at offset %2").arg(what).arg(offset));
+    const uint64_t end = offset + length;
+    Status inner;
+    VD_TRY(catalog.scan(first->first, clusterPrefixEnd(owner), [&](QByteArrayView k, QByteArrayView value) {
+        uint64_t start = 0;
+        keys::parseClusterKey(k, &id, &start);
+        auto rec = ClusterRecord::decode(value);
+        if (!rec) {
+            inner = rec.status();
+            return false;
+        }
+        uint64_t pos = start;
+        for (const Piece &p : rec->pieces) {
+            const uint64_t pEnd = pos + p.length;
+            if (pEnd > offset && pos < end && p.isZero()) {
+                out.append(qsizetype(std::min(pEnd, end) - std::max(pos, offset)), '\0');
+            } else if (pEnd > offset && pos < end) {
+                auto bytes = readPiece(p);
+                if (!bytes) {
+                    inner = bytes.status();
+                    return false;
+                }
+                const uint64_t a = std::max(pos, offset) - pos;
+                const uint64_t b = std::min(pEnd, end) - pos;
+                out.append(QByteArrayView(*bytes).sliced(qsizetype(a), qsizetype(b - a)));
+            }
+            pos = pEnd;
+            if (pos >= end)
+                return false;
+        }
+        return true;
+    }));
+    VD_TRY(inner);
+    if (uint64_t(out.size()) != length)
+        return Status::corruption(QStringLiteral("'%1': its clusters end before byte %2").arg(what).arg(end));
+    return out;
 }
 
 } // namespace vd::storage

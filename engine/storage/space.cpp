@@ -38,9 +38,18 @@ Result<Extent> Space::allocateBacked(int sizeClass)
     return st;
 }
 
-Status Space::applyFrees()
+Status Space::applyFrees(uint64_t generation, bool hold)
 {
     m_freed.clear();
+    if (hold && !m_pendingFrees.empty()) {
+        for (const Extent &e : m_pendingFrees)
+            if (!m_alloc.isAllocated(e))
+                return Status::internal(QStringLiteral("releasing a block at commit: the block at %1 is not allocated").arg(e.offset));
+        auto &held = m_limbo[generation];
+        held.insert(held.end(), m_pendingFrees.begin(), m_pendingFrees.end());
+        m_pendingFrees.clear();
+        return {};
+    }
     for (const Extent &e : m_pendingFrees) {
         Status st = m_alloc.free(e);
         if (!st)
@@ -49,6 +58,76 @@ Status Space::applyFrees()
     }
     m_pendingFrees.clear();
     return {};
+}
+
+Status Space::settleFrees(uint64_t generation, std::optional<uint64_t> oldestPin)
+{
+    Status first;
+    if (oldestPin && *oldestPin < generation && !m_freed.empty()) {
+        // A reader pinned the previous generation between applyFrees() and
+        // the commit point: nothing was allocated since, so the blocks are
+        // still as it needs them. Back to allocated, in limbo.
+        auto &held = m_limbo[generation];
+        for (const Extent &e : m_freed) {
+            Status st = m_alloc.markAllocated(e);
+            if (!st && first)
+                first = Status::internal(QStringLiteral("holding a freed block for a reader: %1").arg(st.message()));
+            held.push_back(e);
+        }
+        m_freed.clear();
+    } else {
+        first = punchFreed();
+    }
+    Status released = releaseLimbo(oldestPin);
+    return first ? released : first;
+}
+
+Status Space::releaseLimbo(std::optional<uint64_t> oldestPin)
+{
+    Status first;
+    for (auto it = m_limbo.begin(); it != m_limbo.end() && (!oldestPin || it->first <= *oldestPin);) {
+        for (const Extent &e : it->second) {
+            Status st = m_alloc.free(e);
+            if (!st && first)
+                first = Status::internal(QStringLiteral("releasing a block from limbo: %1").arg(st.message()));
+            else if (st)
+                m_freed.push_back(e);
+        }
+        it = m_limbo.erase(it);
+    }
+    Status punched = punchFreed();
+    return first ? punched : first;
+}
+
+BlockAllocator Space::durableAllocator() const
+{
+    BlockAllocator copy = m_alloc;
+    for (const auto &[generation, extents] : m_limbo)
+        for (const Extent &e : extents)
+            (void)copy.free(e);
+    return copy;
+}
+
+Status Space::holdLimbo(std::map<uint64_t, std::vector<Extent>> limbo)
+{
+    Status first;
+    for (const auto &[generation, extents] : limbo)
+        for (const Extent &e : extents) {
+            Status st = m_alloc.markAllocated(e);
+            if (!st && first)
+                first = Status::internal(QStringLiteral("holding a block in limbo after a reload: %1").arg(st.message()));
+        }
+    m_limbo = std::move(limbo);
+    return first;
+}
+
+uint64_t Space::limboBytes() const
+{
+    uint64_t n = 0;
+    for (const auto &[generation, extents] : m_limbo)
+        for (const Extent &e : extents)
+            n += e.size();
+    return n;
 }
 
 Status Space::punchFreed()
