@@ -1,5 +1,7 @@
 #include "drivehost.h"
 
+#include <QThread>
+
 namespace vd::node {
 
 namespace {
@@ -10,8 +12,14 @@ constexpr size_t kFeedBatch = 4096;
 } // namespace
 
 DriveHost::DriveHost(std::unique_ptr<tree::Drive> drive, QObject *parent)
-    : QObject(parent), m_drive(std::move(drive)), m_ruid(m_drive->collection().ruid()), m_name(m_drive->collection().name())
+    : QObject(parent)
+    , m_drive(std::move(drive))
+    , m_readers(m_drive->collection().readers())
+    , m_ruid(m_drive->collection().ruid())
+    , m_name(m_drive->collection().name())
 {
+    // Reads mostly wait on the disk: a few more threads than cores.
+    m_readPool.setMaxThreadCount(std::max(4, QThread::idealThreadCount() * 2));
     qRegisterMetaType<std::vector<vd::tree::ChangeRecord>>();
     // Report only what commits after the host starts.
     m_feedNext = m_drive->nextChangeSequence();
@@ -21,6 +29,8 @@ DriveHost::DriveHost(std::unique_ptr<tree::Drive> drive, QObject *parent)
 DriveHost::~DriveHost()
 {
     close();
+    // Readers read the writer's collection files: they end first.
+    m_readPool.waitForDone();
     if (m_writer.joinable())
         m_writer.join();
 }
@@ -35,7 +45,7 @@ void DriveHost::close()
 void DriveHost::waitIdle()
 {
     std::unique_lock lock(m_mutex);
-    m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy; });
+    m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy && m_readsRunning == 0; });
 }
 
 HostCounters DriveHost::counters() const
@@ -43,7 +53,48 @@ HostCounters DriveHost::counters() const
     std::lock_guard lock(m_mutex);
     HostCounters c = m_counters;
     c.queued = m_queue.size();
+    c.readsRunning = m_readsRunning;
     return c;
+}
+
+storage::PinStats DriveHost::pins() const
+{
+    return m_readers->stats();
+}
+
+void DriveHost::startRead(Request r)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_closing) {
+            r.publish(Status::cancelled(QStringLiteral("the node is shutting down")));
+            return;
+        }
+        ++m_readsRunning;
+    }
+    m_readPool.start([this, r = std::move(r)]() mutable { runRead(r); });
+}
+
+void DriveHost::runRead(Request &r)
+{
+    Status outcome;
+    if (r.cancelled()) {
+        outcome = Status::cancelled(QStringLiteral("cancelled before it started"));
+    } else if (auto pinned = m_readers->pin(QStringLiteral("a read request of '%1'").arg(m_name)); !pinned) {
+        outcome = pinned.status();
+    } else {
+        tree::DriveOptions options;
+        options.entryCacheBytes = 1 << 20; // one request's look-ups
+        std::unique_ptr<tree::Drive> reader = tree::Drive::reader(std::move(pinned).value(), options);
+        (void)r.run(*reader); // its result waits in the request
+        reader.reset();       // the pin goes before the future is fulfilled
+    }
+    r.publish(outcome);
+    std::lock_guard lock(m_mutex);
+    --m_readsRunning;
+    ++m_counters.reads;
+    if (m_readsRunning == 0)
+        m_idle.notify_all();
 }
 
 void DriveHost::setMaxGroup(size_t n)
@@ -77,7 +128,7 @@ void DriveHost::writerLoop()
                 break; // closing, and nothing left to run
             }
             m_busy = true;
-            // Reads and lone writes run by themselves; replayable writes
+            // Lone writes run by themselves; replayable writes
             // as a group of what waits, up to the limit.
             if (m_queue.front().kind == Kind::Write)
                 while (!m_queue.empty() && group.size() < m_maxGroup && m_queue.front().kind == Kind::Write) {
@@ -101,6 +152,8 @@ void DriveHost::writerLoop()
 void DriveHost::runGroup(std::vector<Request> &group)
 {
     tree::Drive &d = *m_drive;
+    // A transaction starts: blocks no reader needs any more come back.
+    (void)d.collection().releaseLimbo();
     std::vector<Status> outcome(group.size());
     std::vector<bool> skipped(group.size(), false);
     uint64_t replays = 0;
@@ -137,6 +190,7 @@ void DriveHost::runGroup(std::vector<Request> &group)
     {
         std::lock_guard lock(m_mutex);
         m_counters.replayed += replays;
+        m_counters.limboBytes = d.collection().limboBytes();
         for (size_t i = 0; i < group.size(); ++i) {
             if (group[i].kind == Kind::Read || skipped[i])
                 continue;

@@ -28,17 +28,27 @@
 // again. The signal comes from the writer thread; connect with a queued
 // connection (the default across threads).
 //
+// Reads never wait for the writer (MVCC): a read runs on the host's reader
+// pool, on a read-only Drive over the generation committed last when it
+// starts (pinned for as long as it runs; see storage/readertable.h), so a
+// commit, a gc or an import in progress never delays it, and it never sees
+// another request's uncommitted work. Blocks the writer frees while a read
+// holds an older generation wait in limbo until it ends.
+//
 // Thread safety: every public method may be called from any thread. The
-// Drive is touched only by the writer thread.
+// writer's Drive is touched only by the writer thread; each read has a
+// Drive of its own.
 #pragma once
 
 #include "core/status.h"
 #include "storage/collection.h"
+#include "storage/readertable.h"
 #include "tree/drive.h"
 
 #include <QFuture>
 #include <QObject>
 #include <QPromise>
+#include <QThreadPool>
 
 #include <condition_variable>
 #include <deque>
@@ -80,6 +90,9 @@ struct HostCounters
     uint64_t failedCommits = 0; // commits that failed (every request of the group told)
     uint64_t largestGroup = 0;
     uint64_t queued = 0;        // requests waiting now
+    uint64_t reads = 0;         // read requests run
+    uint64_t readsRunning = 0;  // reads in flight now
+    uint64_t limboBytes = 0;    // freed blocks held for readers of older generations (as of the last group)
 };
 
 class DriveHost : public QObject
@@ -108,8 +121,9 @@ public:
     {
         return submit<T>(std::move(fn), grouping == Grouping::Alone ? Kind::WriteAlone : Kind::Write);
     }
-    // A read of the committed tree. (Runs on the writer thread between
-    // groups for now; it never sees another request's uncommitted work.)
+    // A read of the last committed generation, on the reader pool, with a
+    // read-only Drive of its own (its changes fail with PermissionDenied).
+    // Never waits for the writer.
     template<typename T>
     QFuture<Result<T>> read(std::function<Result<T>(tree::Drive &, OpContext &)> fn)
     {
@@ -119,10 +133,12 @@ public:
     // Stops taking requests: later ones fail with Cancelled ("the node is
     // shutting down"); those already queued still run. Returns at once.
     void close();
-    // Waits until nothing is queued or running (tests, shutdown).
+    // Waits until nothing is queued or running, reads included (tests, shutdown).
     void waitIdle();
 
     HostCounters counters() const;
+    // Readers' pins: how many, the oldest one's age and label (`status`).
+    storage::PinStats pins() const;
     // Requests in a group at most (≥ 1); tests set 1 to see requests alone.
     void setMaxGroup(size_t n);
 
@@ -148,11 +164,14 @@ private:
     template<typename T>
     QFuture<Result<T>> submit(std::function<Result<T>(tree::Drive &, OpContext &)> fn, Kind kind);
     void enqueue(Request r);
+    void startRead(Request r);
+    void runRead(Request &r);
     void writerLoop();
     void runGroup(std::vector<Request> &group);
     void emitChanges();
 
     std::unique_ptr<tree::Drive> m_drive;
+    std::shared_ptr<storage::ReaderTable> m_readers;
     Ruid m_ruid;
     QString m_name;
     uint64_t m_feedNext = 0; // the next change sequence to report
@@ -163,9 +182,11 @@ private:
     std::deque<Request> m_queue;
     bool m_closing = false;
     bool m_busy = false;
+    uint64_t m_readsRunning = 0;
     size_t m_maxGroup = 64;
     HostCounters m_counters;
     std::thread m_writer;
+    QThreadPool m_readPool;
 };
 
 namespace detail {
@@ -224,7 +245,10 @@ QFuture<Result<T>> DriveHost::submit(std::function<Result<T>(tree::Drive &, OpCo
         state->promise.finish();
     };
     r.cancelled = [state] { return state->promise.isCanceled(); };
-    enqueue(std::move(r));
+    if (kind == Kind::Read)
+        startRead(std::move(r));
+    else
+        enqueue(std::move(r));
     return future;
 }
 

@@ -15,6 +15,8 @@
 
 #include <QBuffer>
 
+#include <algorithm>
+
 namespace vd::tree {
 
 Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options)
@@ -26,13 +28,41 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
     m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
 
+Drive::Drive(std::unique_ptr<storage::GenerationReader> generation, const DriveOptions &options)
+    : m_reader(std::move(generation)), m_options(options), m_views(std::make_unique<Views>(*m_reader, options.entryCacheBytes))
+{
+}
+
 Drive::~Drive()
 {
+    // The views go before the catalogs they read.
+    if (!m_col) {
+        m_views.reset();
+        return;
+    }
     // The LMDB cache goes first: it hands the collection's block locator back.
     m_writer->setLmdb(nullptr);
     m_views->live().useLmdb(nullptr, {});
     m_lmdb.reset();
     m_col->setBlockLocator(nullptr);
+}
+
+std::unique_ptr<Drive> Drive::reader(std::unique_ptr<storage::GenerationReader> generation, const DriveOptions &options)
+{
+    return std::unique_ptr<Drive>(new Drive(std::move(generation), options));
+}
+
+uint64_t Drive::generation() const
+{
+    return m_reader ? m_reader->generation() : m_col->generation();
+}
+
+Status Drive::checkWriter() const
+{
+    if (m_reader)
+        return Status::permissionDenied(
+            QStringLiteral("this drive reads generation %1 and is read-only: changes go through the writer").arg(m_reader->generation()));
+    return {};
 }
 
 Result<std::unique_ptr<Drive>> Drive::open(io::Env &env, const QString &dir, storage::Access access, const DriveOptions &options)
@@ -61,7 +91,7 @@ Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection
 
 bool Drive::hasUncommittedChanges() const
 {
-    return m_col->hasUncommittedChanges();
+    return m_col && m_col->hasUncommittedChanges();
 }
 
 // ---- look-ups ---------------------------------------------------------------
@@ -108,6 +138,8 @@ Status Drive::readFile(const QString &path, QIODevice &out, const storage::Progr
         return JsonDocuments::exportJson(*v, path, out, 2);
     if (n.kind != Kind::File)
         return Status::invalidArgument(QStringLiteral("%1 is a folder").arg(path));
+    if (m_reader)
+        return m_reader->streamData(v->catalog(), n.id, n.size, out, progress, path);
     return m_col->streamData(v->catalog(), n.id, n.size, out, progress, path);
 }
 
@@ -119,6 +151,8 @@ Result<QByteArray> Drive::read(const QString &path, uint64_t offset, uint64_t le
         return offset >= uint64_t(n.value.size()) ? QByteArray() : n.value.mid(qsizetype(offset), qsizetype(std::min<uint64_t>(length, INT32_MAX)));
     if (n.kind != Kind::File)
         return Status::invalidArgument(QStringLiteral("%1 is a %2, not a file").arg(path, kindName(n.kind)));
+    if (m_reader)
+        return m_reader->readData(v->catalog(), n.id, n.size, offset, length, path);
     return m_col->readData(v->catalog(), n.id, n.size, offset, length, path);
 }
 
@@ -130,25 +164,26 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at)
 
 Result<std::vector<TrashEntry>> Drive::listTrash()
 {
-    VD_TRY(m_col->checkUsable());
+    VD_TRY(m_views->view(QString()).status());
     return m_views->live().trash();
 }
 
 Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limit)
 {
-    VD_TRY(m_col->checkUsable());
+    VD_TRY(m_views->view(QString()).status());
     return m_views->live().changesSince(from, limit);
 }
 
 uint64_t Drive::nextChangeSequence() const
 {
-    return m_col->nextChange();
+    return m_reader ? m_reader->root().nextChange : m_col->nextChange();
 }
 
 // ---- changes ----------------------------------------------------------------
 
 Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes)
 {
+    VD_TRY(checkWriter());
     return FileChanges(*m_writer).putFile(path, in, progress, holes);
 }
 
@@ -162,46 +197,55 @@ Result<VNode> Drive::putFileBytes(const QString &path, QByteArrayView bytes)
 
 Result<VNode> Drive::writeFile(const QString &path, uint64_t offset, QByteArrayView data)
 {
+    VD_TRY(checkWriter());
     return FileChanges(*m_writer).writeFile(path, offset, data);
 }
 
 Result<VNode> Drive::appendFile(const QString &path, QByteArrayView data)
 {
+    VD_TRY(checkWriter());
     return FileChanges(*m_writer).appendFile(path, data);
 }
 
 Result<VNode> Drive::mkdir(const QString &path, bool parents)
 {
+    VD_TRY(checkWriter());
     return FolderChanges(*m_writer).mkdir(path, parents);
 }
 
 Result<VNode> Drive::move(const QString &from, const QString &to)
 {
+    VD_TRY(checkWriter());
     return FolderChanges(*m_writer).move(from, to);
 }
 
 Result<VNode> Drive::copy(const QString &from, const QString &to, const QString &at)
 {
+    VD_TRY(checkWriter());
     return FolderChanges(*m_writer).copy(from, to, at);
 }
 
 Status Drive::remove(const QString &path, bool recursive, bool toTrash)
 {
+    VD_TRY(checkWriter());
     return Removal(*m_writer).remove(path, recursive, toTrash);
 }
 
 Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
 {
+    VD_TRY(checkWriter());
     return Removal(*m_writer).restoreFromTrash(id, to);
 }
 
 Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
 {
+    VD_TRY(checkWriter());
     return Removal(*m_writer).emptyTrash(deletedBeforeMs);
 }
 
 Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace)
 {
+    VD_TRY(checkWriter());
     return JsonDocuments(*m_writer).importJson(path, in, replace);
 }
 
@@ -213,41 +257,67 @@ Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const 
 
 Result<VNode> Drive::setJson(const QString &path, QByteArrayView jsonText)
 {
+    VD_TRY(checkWriter());
     return JsonDocuments(*m_writer).setJson(path, jsonText);
 }
 
 Status Drive::deleteJson(const QString &path)
 {
+    VD_TRY(checkWriter());
     return JsonDocuments(*m_writer).deleteJson(path);
 }
 
 Result<SnapshotInfo> Drive::createSnapshot(const QString &name)
 {
+    VD_TRY(checkWriter());
     return Snapshots(*m_writer).create(name);
 }
 
 Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
 {
-    return Snapshots(*m_writer).list(withUniqueBytes);
+    if (!m_reader)
+        return Snapshots(*m_writer).list(withUniqueBytes);
+    if (withUniqueBytes)
+        return Status::permissionDenied(QStringLiteral("the bytes each snapshot alone keeps are counted by the writer, not a reader"));
+    VD_TRY_ASSIGN(const auto recs, m_reader->snapshotRecords());
+    std::vector<SnapshotInfo> out;
+    for (const auto &[name, rec] : recs)
+        out.push_back(SnapshotInfo{name, rec.generation, rec.createdMs, rec.vnodes, rec.fileBytes, std::nullopt});
+    std::sort(out.begin(), out.end(), [](const SnapshotInfo &a, const SnapshotInfo &b) { return a.generation < b.generation; });
+    return out;
 }
 
 Status Drive::deleteSnapshot(const QString &name)
 {
+    VD_TRY(checkWriter());
     return Snapshots(*m_writer).remove(name);
 }
 
 Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to, bool exhaustive)
 {
-    return Snapshots(*m_writer).diff(from, to, exhaustive);
+    if (!m_reader)
+        return Snapshots(*m_writer).diff(from, to, exhaustive);
+    storage::GenerationReader &g = *m_reader;
+    auto rootOf = [&g](const QString &name) -> Result<storage::PageRef> {
+        if (name.isEmpty())
+            return g.root().catalogRoot;
+        VD_TRY_ASSIGN(const auto rec, g.findSnapshot(name));
+        if (!rec)
+            return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
+        return rec->root;
+    };
+    return Snapshots::compare(*m_views, g.catalog(), rootOf, from, to, exhaustive);
 }
 
 Result<VNode> Drive::restore(const QString &snapshot, const QString &path, const QString &to)
 {
+    VD_TRY(checkWriter());
     return Snapshots(*m_writer).restore(snapshot, path, to);
 }
 
 Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
 {
+    VD_TRY(checkWriter());
     VD_TRY(m_col->checkWritable());
     uint64_t expired = 0;
     if (m_options.trashExpiryMs > 0) {
@@ -264,16 +334,25 @@ Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
 
 storage::FsckReport Drive::fsck()
 {
+    if (m_reader) {
+        storage::FsckReport r;
+        r.faults.push_back(checkWriter().toString());
+        return r;
+    }
     return TreeFsck(*m_writer).run();
 }
 
 Status Drive::commit()
 {
+    if (m_reader)
+        return {}; // nothing is ever pending
     return m_writer->commit();
 }
 
 Status Drive::rollback()
 {
+    if (m_reader)
+        return {};
     return m_writer->rollback();
 }
 

@@ -16,16 +16,25 @@
 // Reads take an optional snapshot name (`at`): the tree as it was when the
 // snapshot was taken. Snapshots are read-only.
 //
+// A reader's Drive (Drive::reader()) is the same API over one pinned
+// committed generation (storage/readertable.h): every look-up and read
+// answers for that generation, whatever the writer commits meanwhile, and
+// every change fails with PermissionDenied (read-only). Snapshot reads
+// (`at`) read the snapshots that generation records.
+//
 // Thread safety: a Drive is not thread-safe; use it from one thread at a
 // time (the explorer keeps it on an engine thread). Distinct Drives on
 // distinct collections are independent. Only one Drive per process may
-// write a collection (the writer lock says who holds it).
+// write a collection (the writer lock says who holds it). A reader's Drive
+// may be used on any thread while the writer's Drive is used on another,
+// and many readers' Drives at once.
 #pragma once
 
 #include "treetypes.h"
 #include "vnode.h"
 
 #include "storage/collection.h"
+#include "storage/readertable.h"
 
 #include <QIODevice>
 #include <QString>
@@ -62,6 +71,15 @@ public:
     static Result<std::unique_ptr<Drive>> open(io::Env &env, const QString &dir, storage::Access access, const DriveOptions &options = {});
     static Result<std::unique_ptr<Drive>> attach(std::unique_ptr<storage::Collection> collection, const DriveOptions &options = {});
 
+    // A read-only Drive over one pinned generation (see above); the pin
+    // holds until the Drive is destroyed. It must not outlive the writer's
+    // Drive's collection.
+    static std::unique_ptr<Drive> reader(std::unique_ptr<storage::GenerationReader> generation, const DriveOptions &options = {});
+    bool isReader() const { return m_reader != nullptr; }
+    // The generation a reader's Drive reads; the writer's: the last committed.
+    uint64_t generation() const;
+
+    // The writer's collection. A reader's Drive has none: check isReader().
     storage::Collection &collection() { return *m_col; }
 
     // Look-ups. A node is served only if its parents lead to the root.
@@ -161,10 +179,14 @@ public:
 
 private:
     explicit Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions &options);
+    Drive(std::unique_ptr<storage::GenerationReader> generation, const DriveOptions &options);
+    // PermissionDenied on a reader's Drive.
+    Status checkWriter() const;
 
     // What the Drive owns; the work is done by the classes of engine/tree
     // (ARCHITECTURE.md has the map), each made on these for one call.
-    std::unique_ptr<storage::Collection> m_col;
+    std::unique_ptr<storage::Collection> m_col;           // null for a reader's Drive
+    std::unique_ptr<storage::GenerationReader> m_reader; // a reader's pinned generation; else null
     DriveOptions m_options;
     std::unique_ptr<LmdbTreeCache> m_lmdb; // null: none asked for, or it could not be opened
     QString m_lmdbProblem;                 // why there is none although one was asked for

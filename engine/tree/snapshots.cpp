@@ -126,12 +126,6 @@ uint64_t pageIdentity(const storage::PageRef &r)
 Result<std::vector<DiffEntry>> Snapshots::diff(const QString &from, const QString &to, bool exhaustive)
 {
     storage::Collection &col = m_w.collection();
-    VD_TRY_ASSIGN(TreeView * a, m_w.views().view(from));
-    VD_TRY_ASSIGN(TreeView * b, m_w.views().view(to));
-    // Only the index entries that differ matter. Two committed trees share
-    // every leaf nothing changed, so only the leaves that differ are read:
-    // the cost follows the changes, not the size of the tree.
-    std::unordered_map<Ruid, Placed> ia, ib;
     auto rootOf = [&](const QString &name) -> Result<storage::PageRef> {
         if (name.isEmpty())
             return col.committedRoot();
@@ -140,8 +134,21 @@ Result<std::vector<DiffEntry>> Snapshots::diff(const QString &from, const QStrin
             return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
         return rec->root;
     };
-    if (exhaustive || (to.isEmpty() && col.hasUncommittedChanges())) {
-        // The live tree has pages only in memory: compare whole indexes.
+    // The live tree has pages only in memory while changes are pending.
+    return compare(m_w.views(), col.catalog(), rootOf, from, to, exhaustive || (to.isEmpty() && col.hasUncommittedChanges()));
+}
+
+Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::CatalogReader &cat, const RootFn &rootOf, const QString &from,
+                                                  const QString &to, bool whole)
+{
+    VD_TRY_ASSIGN(TreeView * a, views.view(from));
+    VD_TRY_ASSIGN(TreeView * b, views.view(to));
+    // Only the index entries that differ matter. Two committed trees share
+    // every leaf nothing changed, so only the leaves that differ are read:
+    // the cost follows the changes, not the size of the tree.
+    std::unordered_map<Ruid, Placed> ia, ib;
+    if (whole) {
+        // Compare whole indexes.
         VD_TRY(scanIndex(a->catalog(), &ia));
         VD_TRY(scanIndex(b->catalog(), &ib));
     } else {
@@ -149,7 +156,6 @@ Result<std::vector<DiffEntry>> Snapshots::diff(const QString &from, const QStrin
         VD_TRY_ASSIGN(const storage::PageRef rb, rootOf(to));
         const QByteArray lo(1, keys::kIndex), hi(1, keys::kIndex + 1);
         std::vector<storage::PageRef> la, lb;
-        storage::CatalogReader &cat = col.catalog();
         VD_TRY(cat.leavesInRange(ra, lo, hi, &la));
         VD_TRY(cat.leavesInRange(rb, lo, hi, &lb));
         std::unordered_set<uint64_t> inA, inB;

@@ -13,11 +13,19 @@
 
 #include "core/status.h"
 
+#include "storage/rootrecord.h"
+
+#include <functional>
 #include <vector>
+
+namespace vd::storage {
+class CatalogReader;
+}
 
 namespace vd::tree {
 
 class TreeWriter;
+class Views;
 
 class Snapshots
 {
@@ -30,6 +38,15 @@ public:
     Status remove(const QString &name);
     Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to, bool exhaustive);
     Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to);
+
+    // The diff of trees `from` and `to` (snapshot names; empty: the live
+    // tree) of views; rootOf names each tree's committed root, whose index
+    // leaves cat reads. whole: compare the whole indexes instead (the live
+    // tree has uncommitted pages, or a cross-check). Reads only: a reader's
+    // Drive diffs its pinned generation with it.
+    using RootFn = std::function<Result<storage::PageRef>(const QString &)>;
+    static Result<std::vector<DiffEntry>> compare(Views &views, storage::CatalogReader &cat, const RootFn &rootOf, const QString &from,
+                                                  const QString &to, bool whole);
 
 private:
     TreeWriter &m_w;

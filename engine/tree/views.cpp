@@ -1,13 +1,23 @@
 #include "views.h"
 
 #include "storage/collection.h"
+#include "storage/readertable.h"
 
 namespace vd::tree {
 
 Views::Views(storage::Collection &collection, qint64 entryCacheBytes)
-    : m_collection(collection)
+    : m_checkUsable([&collection] { return collection.checkUsable(); })
+    , m_openSnapshot([&collection](const QString &name) { return collection.snapshotCatalog(name); })
     , m_entryCacheBytes(entryCacheBytes)
     , m_live(std::make_unique<TreeView>(collection.catalog(), QString(), entryCacheBytes))
+{
+}
+
+Views::Views(storage::GenerationReader &reader, qint64 entryCacheBytes)
+    : m_checkUsable([] { return Status(); })
+    , m_openSnapshot([&reader](const QString &name) { return reader.snapshotCatalog(name); })
+    , m_entryCacheBytes(entryCacheBytes)
+    , m_live(std::make_unique<TreeView>(reader.catalog(), QString(), entryCacheBytes))
 {
 }
 
@@ -15,13 +25,13 @@ Views::~Views() = default;
 
 Result<TreeView *> Views::view(const QString &at)
 {
-    VD_TRY(m_collection.checkUsable());
+    VD_TRY(m_checkUsable());
     if (at.isEmpty())
         return m_live.get();
     auto it = m_snapshots.find(at);
     if (it != m_snapshots.end())
         return it->second.get();
-    VD_TRY_ASSIGN(auto catalog, m_collection.snapshotCatalog(at));
+    VD_TRY_ASSIGN(auto catalog, m_openSnapshot(at));
     auto v = std::make_unique<TreeView>(std::move(catalog), at, m_entryCacheBytes / 4);
     TreeView *p = v.get();
     m_snapshots[at] = std::move(v);

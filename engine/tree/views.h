@@ -1,8 +1,9 @@
 // Views: the trees a Drive reads — the live tree (on the collection's
-// working catalog) and each snapshot's opened so far (on its committed
-// root), one TreeView each, made on first use.
+// working catalog, or a pinned generation's tree for a reader) and each
+// snapshot's opened so far (on its committed root), one TreeView each,
+// made on first use.
 //
-// Owns the views; borrows the collection. drop() forgets every cache when
+// Owns the views; borrows the collection (or the generation reader). drop() forgets every cache when
 // the collection has reloaded its state (a rollback, a failed change, gc):
 // the live view's entries, and the snapshot views with them.
 //
@@ -13,11 +14,13 @@
 
 #include <QString>
 
+#include <functional>
 #include <map>
 #include <memory>
 
 namespace vd::storage {
 class Collection;
+class GenerationReader;
 }
 
 namespace vd::tree {
@@ -26,6 +29,8 @@ class Views
 {
 public:
     Views(storage::Collection &collection, qint64 entryCacheBytes);
+    // The trees of one pinned generation (a reader's Drive).
+    Views(storage::GenerationReader &reader, qint64 entryCacheBytes);
     ~Views();
     Views(const Views &) = delete;
     Views &operator=(const Views &) = delete;
@@ -42,7 +47,8 @@ public:
 private:
     void retire(const TreeView &view);
 
-    storage::Collection &m_collection;
+    std::function<Status()> m_checkUsable;
+    std::function<Result<std::unique_ptr<storage::CatalogReader>>(const QString &)> m_openSnapshot;
     qint64 m_entryCacheBytes;
     std::unique_ptr<TreeView> m_live;
     std::map<QString, std::unique_ptr<TreeView>> m_snapshots;
