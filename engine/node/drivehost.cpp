@@ -89,10 +89,13 @@ void DriveHost::runRead(Request &r)
         (void)r.run(*reader); // its result waits in the request
         reader.reset();       // the pin goes before the future is fulfilled
     }
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_counters.reads; // counted by the time its future reports
+    }
     r.publish(outcome);
     std::lock_guard lock(m_mutex);
     --m_readsRunning;
-    ++m_counters.reads;
     if (m_readsRunning == 0)
         m_idle.notify_all();
 }
