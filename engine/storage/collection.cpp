@@ -446,6 +446,8 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
         if (changed && source == BitmapSource::Repair)
             m_dirty = true;
     }
+    // What a commit that did not happen put in limbo is still in use.
+    limbo.erase(limbo.upper_bound(m_meta.generation), limbo.end());
     if (!limbo.empty())
         VD_TRY(m_space->holdLimbo(std::move(limbo)));
     if (!m_space->allocator().isAllocated(Extent{0, 0}))

@@ -462,6 +462,59 @@ private Q_SLOTS:
         QVERIFY(sawOld > 0 && sawNew > 0);
     }
 
+    // A commit that fails (an I/O error at each of its steps) while a
+    // reader pins an older generation rolls back and leaves the collection
+    // working: limbo stays held, the reader reads on, the change then
+    // commits, and fsck agrees.
+    void aFailedCommitWhilePinned()
+    {
+        uint64_t steps = 0;
+        {
+            io::MemEnv mem;
+            io::FaultEnv counting(&mem);
+            auto w = freshDrive(counting);
+            VD_VERIFY_OK(w);
+            VD_VERIFY_OK((*w)->putFileBytes(QStringLiteral("/gone"), selfChecked(2 << 20, 1)));
+            VD_VERIFY_OK((*w)->commit());
+            auto r = pinnedDrive(**w, QStringLiteral("failing commit"));
+            VD_VERIFY_OK(r);
+            const uint64_t from = counting.steps();
+            VD_VERIFY_OK((*w)->remove(QStringLiteral("/gone"), false, false));
+            VD_VERIFY_OK((*w)->commit());
+            steps = counting.steps() - from;
+        }
+        for (uint64_t step = 1; step <= steps; ++step) {
+            io::MemEnv mem;
+            io::FaultEnv faulty(&mem);
+            auto opened = freshDrive(faulty);
+            VD_VERIFY_OK(opened);
+            Drive &w = **opened;
+            const QByteArray gone = selfChecked(2 << 20, 1);
+            VD_VERIFY_OK(w.putFileBytes(QStringLiteral("/gone"), gone));
+            VD_VERIFY_OK(w.commit());
+            auto r = pinnedDrive(w, QStringLiteral("failing commit"));
+            VD_VERIFY_OK(r);
+            faulty.arm(step, io::FaultEnv::Fault::IoError);
+            Status st = w.remove(QStringLiteral("/gone"), false, false);
+            if (st)
+                st = w.commit();
+            faulty.disarm();
+            const QString where = QStringLiteral("step %1 of %2 (%3)").arg(step).arg(steps).arg(st.toString());
+            QVERIFY2(w.collection().checkUsable().isOk(), qPrintable(where + QStringLiteral(": ") + w.collection().checkUsable().toString()));
+            if (w.stat(QStringLiteral("/gone")).isOk()) {
+                VD_VERIFY_OK(w.remove(QStringLiteral("/gone"), false, false));
+                VD_VERIFY_OK(w.commit());
+            }
+            const auto still = (*r)->read(QStringLiteral("/gone"), 0, uint64_t(gone.size()));
+            QVERIFY2(still.isOk() && *still == gone, qPrintable(where + QStringLiteral(": the reader lost its file")));
+            QVERIFY2(w.fsck().isClean(), qPrintable(where + QStringLiteral(": fsck")));
+            r->reset();
+            VD_VERIFY_OK(w.collection().releaseLimbo());
+            QCOMPARE(w.collection().limboBytes(), uint64_t(0));
+            QVERIFY2(w.fsck().isClean(), qPrintable(where + QStringLiteral(": fsck after unpinning")));
+        }
+    }
+
     // Through a DriveHost: a read submitted while a long write runs answers
     // from the last commit before the write ends (it never waits for it).
     void aReadDoesNotWaitForAWrite()
