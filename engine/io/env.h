@@ -5,8 +5,10 @@
 // power cut keeps) and FaultEnv (wraps another Env and fails, tears or cuts
 // power at the k-th mutating step). Crash safety is tested through this seam.
 //
-// Thread safety: an Env may be used from several threads at once. A File is
-// used by one thread at a time (the engine serialises its own access).
+// Thread safety: an Env may be used from several threads at once. A File's
+// reads may run on several threads at once, beside one thread that writes
+// it (pread; MemEnv locks): readers of committed generations read idvd while
+// the writer appends. Everything else on a File is one thread at a time.
 #pragma once
 
 #include "core/status.h"

@@ -23,7 +23,8 @@
 //
 // Thread safety: not thread-safe; a reader loads pages into memory as it
 // reads them. Use each reader from one thread at a time. A reader must not
-// outlive the collection that made it.
+// outlive the collection that made it. (A GenerationReader's catalogs,
+// readertable.h, are read on other threads than the writer's.)
 #pragma once
 
 #include "catalog.h"

@@ -322,9 +322,11 @@ public:
     // The tree of the last commit, or of a snapshot (NotFound if there is
     // none by that name), read-only: only committed pages are read, so the
     // open transaction, a commit or a rollback do not change its answers.
-    // Must not outlive the collection. A later commit may free and reuse
-    // the pages of an older generation (nothing pins them yet), and a reader
-    // kept across it then reads Corruption, never another tree's records.
+    // Must not outlive the collection. These do not pin: a later commit may
+    // free and reuse the pages of an older generation, and a reader kept
+    // across it then reads Corruption, never another tree's records. A
+    // reader that must outlive commits (or run on another thread) pins its
+    // generation through readers().
     Result<std::unique_ptr<CatalogReader>> committedCatalog();
     Result<std::unique_ptr<CatalogReader>> snapshotCatalog(const QString &name);
     // The root of the last commit: with ruid() and generation(), what

@@ -5,7 +5,9 @@
 // header must name the block the caller asked for and the payload must hash
 // to what the header and the caller's reference say.
 //
-// Not thread-safe; the collection serialises access.
+// Thread safety: reads (read, readHeader, readDataBlock*) may run on any
+// number of threads beside the writer's thread, which alone writes, syncs,
+// punches and resizes (see io::File). It holds no state of its own.
 #pragma once
 
 #include "blockheader.h"
