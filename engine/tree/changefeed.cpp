@@ -163,14 +163,19 @@ Status ChangeFeed::trim(uint64_t written)
 Status ChangeFeed::upgrade()
 {
     const uint64_t next = m_col.nextChange();
-    // The records of an earlier build come first: drop them up to the
-    // first of this build's (or all of them).
+    if (m_col.firstChange() >= next)
+        return {};
+    // An earlier build's records come first (a collection it made), or
+    // last (it wrote after this build did): then none after them is of any
+    // use without them either. Drop up to the last of them.
+    VD_TRY_ASSIGN(const auto last, m_col.catalog().get(keys::change(next - 1)));
+    const bool all = last && ChangeRecord::formatOf(*last) == 1;
     for (;;) {
         const uint64_t first = m_col.firstChange();
         if (first >= next)
             return {};
         VD_TRY_ASSIGN(const auto raw, m_col.catalog().get(keys::change(first)));
-        if (raw && ChangeRecord::formatOf(*raw) != 1)
+        if (!all && raw && ChangeRecord::formatOf(*raw) != 1)
             return {};
         if (raw)
             VD_TRY(m_col.removeRecord(keys::change(first)).status());

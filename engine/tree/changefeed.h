@@ -77,7 +77,8 @@ public:
     // then trimming. Leaves nothing noted.
     Status write();
     // A writable open: drops the records an earlier build wrote (format 1,
-    // incomplete), so a reader from before them gets Resync.
+    // incomplete: the leading ones, or all when the newest is one), so a
+    // reader from before them gets Resync.
     Status upgrade();
 
     // Records with a sequence >= from, at most limit, from catalog; first is
