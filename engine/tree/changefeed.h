@@ -58,7 +58,7 @@ public:
     struct Limits
     {
         uint64_t keep = 100000;
-        uint64_t maxKept = 1000000;
+        uint64_t maxKept = 500000;
         uint64_t trimBatch = 16384;
     };
 
