@@ -25,6 +25,13 @@ void ChangeFeed::noteSnapshot(ChangeOp op, const QString &name)
     m_snapshots.emplace_back(op, name);
 }
 
+uint64_t ChangeFeed::pendingBytes() const
+{
+    // The largest record: both sides with 255-byte names and content ids.
+    constexpr uint64_t kLargest = 704;
+    return uint64_t(m_order.size() + m_snapshots.size()) * kLargest;
+}
+
 void ChangeFeed::forget()
 {
     m_order.clear();

@@ -52,14 +52,14 @@ public:
     // newest records kept whoever has read them (for readers without a
     // cursor: `changes --since`, the node's notifications). maxKept: the
     // bound; records a consumer has not read yet are kept up to it, and a
-    // consumer further behind gets Resync. At most trimBatch records (plus
-    // twice what the commit wrote) go per commit, so trimming a long feed
-    // is spread over commits.
+    // consumer further behind gets Resync. At most twice what the commit
+    // wrote plus trimBatch records go per commit: enough to hold the bound,
+    // and a commit on a full disk never removes a long run at once.
     struct Limits
     {
         uint64_t keep = 100000;
         uint64_t maxKept = 500000;
-        uint64_t trimBatch = 16384;
+        uint64_t trimBatch = 256;
     };
 
     explicit ChangeFeed(storage::Collection &collection);
@@ -70,6 +70,9 @@ public:
     // had no committed record), so write() need not look for one.
     void touch(const Ruid &id, bool created = false);
     void noteSnapshot(ChangeOp op, const QString &name);
+    // At most what write() will put into the catalog (a commit that must
+    // fit on a full disk counts it: Collection::commitMayNotFit).
+    uint64_t pendingBytes() const;
     // The transaction is gone (rollback, failure): so is what was noted.
     void forget();
 

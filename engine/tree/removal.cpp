@@ -100,7 +100,7 @@ Status Removal::removeInBatches(Batch &b, const VNode &n, int depth)
         if (k.id == b.top.id || b.pending.empty())
             return {};
         --b.pending.back().second;
-        VD_TRY_ASSIGN(const bool tight, col.commitMayNotFit());
+        VD_TRY_ASSIGN(const bool tight, col.commitMayNotFit(m_w.feed().pendingBytes()));
         if (tight)
             VD_TRY(commitBatch(b));
         return {};
