@@ -5,9 +5,9 @@
 #include "progress.h"
 #include "terminal.h"
 
+#include "storage/collection.h"
 #include "storage/datadir.h"
 
-#include <QFileInfo>
 #include <QJsonDocument>
 #include <QThread>
 
@@ -17,8 +17,8 @@ using storage::Access;
 
 namespace {
 
-// How often --follow looks at .meta (which every commit rewrites), and how
-// long it waits at a time before it looks for Ctrl-C again.
+// How often --follow looks at .meta's generation (every commit moves it
+// on), and how long it waits at a time before it looks for Ctrl-C again.
 constexpr int kPollMs = 200;
 constexpr int kNapMs = 20;
 constexpr size_t kBatch = 4096;
@@ -99,11 +99,12 @@ Status printFrom(Context &ctx, tree::Drive &d, uint64_t *next)
     return {};
 }
 
-// .meta's identity: every commit writes it.
-QString metaStamp(const QString &dir)
+// The generation .meta names (read without a lock, as `collections` does):
+// every commit moves it on. 0 when it cannot be read right now.
+uint64_t committedGeneration(Context &ctx, const QString &dir)
 {
-    const QFileInfo fi(dir + QStringLiteral("/.meta"));
-    return QStringLiteral("%1/%2").arg(fi.lastModified().toMSecsSinceEpoch()).arg(fi.size());
+    auto meta = storage::Collection::peekMeta(*ctx.env, dir);
+    return meta ? meta->generation : 0;
 }
 
 } // namespace
@@ -122,7 +123,7 @@ int cmdChanges(Context &ctx)
     auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection);
     if (!dir)
         return ctx.fail(dir.status());
-    QString seen;
+    uint64_t seen = 0;
     for (bool first = true;; first = false) {
         if (!first) {
             // Wait for a commit: .meta changes.
@@ -133,15 +134,15 @@ int cmdChanges(Context &ctx)
             }
             if (ProgressLine::interrupted())
                 return ExitCancelled;
-            if (metaStamp(*dir) == seen)
+            if (seen != 0 && committedGeneration(ctx, *dir) == seen)
                 continue;
         }
-        seen = metaStamp(*dir);
+        seen = committedGeneration(ctx, *dir);
         auto d = openDrive(ctx, Access::ReadOnly);
         if (!d) {
-            // A writer holds the collection for now: look again later.
-            if (ctx.follow && d.status().code() == ErrorCode::Busy && !first) {
-                seen.clear();
+            // A writer holds the collection for now: look again soon.
+            if (ctx.follow && d.status().code() == ErrorCode::Busy) {
+                seen = 0;
                 continue;
             }
             return ctx.fail(d.status());
