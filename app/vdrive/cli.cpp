@@ -27,6 +27,7 @@ int exitCodeFor(const Status &status)
     case ErrorCode::AlreadyExists: return ExitExists;
     case ErrorCode::NoSpace: return ExitNoSpace;
     case ErrorCode::Cancelled: return ExitCancelled;
+    case ErrorCode::Resync: return ExitResync;
     default: return ExitFailure;
     }
 }
@@ -74,6 +75,7 @@ const std::map<QString, Command> &commandTable()
         {QStringLiteral("init"), {"init NAME", "Create a collection named NAME; prints its RUID.", cmdInit, 1, 1, false, "", true}},
         {QStringLiteral("collections"), {"collections", "List the collections in the data directory.", cmdCollections, 0, 0, false, "", false}},
         {QStringLiteral("id"), {"id", "Print this node's id (its key and certificate, in <data dir>/node/, are made on first use).", cmdId, 0, 0, false, "", false}},
+        {QStringLiteral("changes"), {"changes [--since SEQ] [--follow]", "The change feed: one line per node changed (--json: one object per line), from SEQ or the oldest kept; --follow waits for more until Ctrl-C.", cmdChanges, 0, 0, true, "since follow", false}},
         {QStringLiteral("info"), {"info", "Units, blocks per size class, SmallBlocks, logical and allocated bytes, padding ratio.", cmdInfo, 0, 0, true, "", false}},
         {QStringLiteral("fsck"), {"fsck [--repair]", "Verify every checksum, the tree and the bitmap against the blocks in use. --repair rebuilds .bitmap from what is reachable.", cmdFsck, 0, 0, true, "repair", false}},
         {QStringLiteral("recover"), {"recover", "Rebuild .meta and .bitmap from idvd alone (after either was lost or damaged), then check everything as fsck does.", cmdRecover, 0, 0, true, "", true}},
@@ -275,13 +277,15 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
     const QCommandLineOption toOpt(QStringLiteral("to"), QStringLiteral("trash restore, snapshot restore: where to put it back."), QStringLiteral("VPATH"));
     const QCommandLineOption olderThanOpt(QStringLiteral("older-than"), QStringLiteral("trash empty: only what was deleted more than DAYS days ago."),
                                           QStringLiteral("DAYS"));
+    const QCommandLineOption sinceOpt(QStringLiteral("since"), QStringLiteral("changes: from this sequence number on."), QStringLiteral("SEQ"));
+    const QCommandLineOption followOpt(QStringLiteral("follow"), QStringLiteral("changes: keep waiting for new changes (until Ctrl-C)."));
     parser.addOptions({dataDirOpt, collectionOpt, jsonOpt, quietOpt, noCacheOpt, repairOpt, atOpt, longOpt, recursiveOpt, parentsOpt, summarizeOpt,
-                       forceOpt, permanentOpt, replaceOpt, compactOpt, toOpt, olderThanOpt});
+                       forceOpt, permanentOpt, replaceOpt, compactOpt, toOpt, olderThanOpt, sinceOpt, followOpt});
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("The command to run (see above)."));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("Its arguments."), QStringLiteral("[args...]"));
     // Options that belong to some commands only: accepted where they apply.
     const std::vector<const QCommandLineOption *> commandOptions = {&repairOpt, &atOpt, &longOpt, &recursiveOpt, &parentsOpt, &summarizeOpt, &forceOpt,
-                                                                    &permanentOpt, &replaceOpt, &compactOpt, &toOpt, &olderThanOpt};
+                                                                    &permanentOpt, &replaceOpt, &compactOpt, &toOpt, &olderThanOpt, &sinceOpt, &followOpt};
 
     Context ctx{};
     QFile stdoutFile;
@@ -353,6 +357,8 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
     ctx.at = parser.value(atOpt);
     ctx.to = parser.value(toOpt);
     ctx.olderThan = parser.value(olderThanOpt);
+    ctx.since = parser.value(sinceOpt);
+    ctx.follow = parser.isSet(followOpt);
     ctx.args = positional;
     ctx.env = io::Env::posix();
     if (const QString bad = invalidUtf8Variable(parser.isSet(dataDirOpt), ctx.noCache); !bad.isEmpty())

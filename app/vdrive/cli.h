@@ -23,6 +23,7 @@ enum ExitCode : int {
     ExitBusy = 5,      // the collection is locked by another process
     ExitExists = 6,    // the name is taken
     ExitNoSpace = 7,   // out of disk space
+    ExitResync = 8,    // changes --since: the feed no longer holds that sequence
     ExitCancelled = 130,
 };
 
@@ -48,6 +49,8 @@ struct Context
     QString at;             // --at SNAPSHOT: read a snapshot
     QString to;             // --to VPATH: trash restore, snapshot restore
     QString olderThan;      // trash empty --older-than DAYS
+    QString since;          // changes --since SEQ
+    bool follow = false;    // changes --follow
     QStringList args;       // the command's own arguments
     io::Env *env = nullptr;
     QTextStream out;

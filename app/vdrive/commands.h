@@ -19,6 +19,9 @@ int cmdRemoveObject(Context &ctx);
 // The node (identitycommands.cpp).
 int cmdId(Context &ctx);
 
+// The change feed (changecommands.cpp).
+int cmdChanges(Context &ctx);
+
 // The tree (treecommands.cpp).
 int cmdLs(Context &ctx);
 int cmdStat(Context &ctx);

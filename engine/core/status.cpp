@@ -20,6 +20,7 @@ const char *errorCodeName(ErrorCode code)
     case ErrorCode::PeerUnavailable: return "peer-unavailable";
     case ErrorCode::PermissionDenied: return "permission-denied";
     case ErrorCode::Internal: return "internal";
+    case ErrorCode::Resync: return "resync";
     }
     return "unknown";
 }

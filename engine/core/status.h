@@ -30,7 +30,8 @@ enum class ErrorCode : unsigned char {
     ProtocolError,    // a peer sent something that breaks the protocol
     PeerUnavailable,  // a peer cannot be reached
     PermissionDenied, // the operating system or a peer says no
-    Internal,         // a bug: an invariant of our own did not hold
+    Resync,           // a change-feed reader fell behind what the feed keeps: list everything again
+    Internal,         // a bug: an invariant of our own did not hold (stays last: the wire's names go up to it)
 };
 
 // Stable lower-case name of a code, as printed by the CLI and in --json output.
@@ -63,6 +64,7 @@ public:
     static Status peerUnavailable(QString msg) { return {ErrorCode::PeerUnavailable, std::move(msg)}; }
     static Status permissionDenied(QString msg) { return {ErrorCode::PermissionDenied, std::move(msg)}; }
     static Status internal(QString msg) { return {ErrorCode::Internal, std::move(msg)}; }
+    static Status resync(QString msg) { return {ErrorCode::Resync, std::move(msg)}; }
 
     bool isOk() const { return !m_state; }
     explicit operator bool() const { return isOk(); }

@@ -914,32 +914,32 @@ uint64_t Collection::commitRoom() const
     return room;
 }
 
-uint64_t Collection::commitNeed(bool precise) const
+uint64_t Collection::commitNeed(bool precise, uint64_t pendingBytes) const
 {
     // What the commit writes into CatalogLog blocks at most: each dirty page
     // (raw: compression never makes a page bigger) with its directory entry,
     // the segment table and a directory.
     const uint64_t perPage = SlotLocation::kEncodedSize + 64;
-    const uint64_t pages = m_catalog->dirtyPages() + 2;
+    const uint64_t pages = m_catalog->dirtyPages() + 2 + 2 * pendingBytes / Catalog::kPageTarget;
     const uint64_t fixed = 4 + 28 * uint64_t(m_catalogStore->segments().size() + 1) + 64 * SlotLocation::kEncodedSize + 4096;
     if (!precise)
         return pages * (Catalog::kPageTarget + perPage) + fixed; // a cheap bound
-    return m_catalog->dirtyBytes() + pages * perPage + fixed;
+    return m_catalog->dirtyBytes() + pendingBytes + pages * perPage + fixed;
 }
 
-Result<bool> Collection::commitMayNotFit()
+Result<bool> Collection::commitMayNotFit(uint64_t pendingBytes)
 {
     const uint64_t room = commitRoom();
     // On a disk that is already short, half the room stays for compaction.
     const uint64_t usable = m_space->reserve().size() < kReserveBlocks ? room / 2 : room;
-    if (commitNeed(false) <= usable || commitNeed(true) <= usable)
+    if (commitNeed(false, pendingBytes) <= usable || commitNeed(true, pendingBytes) <= usable)
         return false;
     // Free disk space counts, after what the commit takes first to make the
     // reserve whole again, and only half of it (others write there too).
     VD_TRY_ASSIGN(uint64_t available, m_env.availableBytes(m_dir));
     const uint64_t shortfall = (kReserveBlocks - std::min(kReserveBlocks, m_space->reserve().size())) * classSize(m_meta.catalogBlockClass);
     available = available > shortfall ? available - shortfall : 0;
-    return commitNeed(true) > usable + available / 2;
+    return commitNeed(true, pendingBytes) > usable + available / 2;
 }
 
 Result<CollectionInfo> Collection::info()

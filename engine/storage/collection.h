@@ -252,7 +252,9 @@ public:
     // True when the pending commit may not find room on the disk (with the
     // reserve, if this transaction may use it): a long delete then commits
     // what it has done so far and goes on in a new transaction.
-    Result<bool> commitMayNotFit();
+    // pendingBytes: records the caller will still put before committing
+    // (the tree's change feed writes its records at commit).
+    Result<bool> commitMayNotFit(uint64_t pendingBytes = 0);
 
     // Caches. Packed payloads read recently are kept in memory, up to this
     // many bytes (keyed by their SHA-256, so an entry is never stale).
@@ -438,7 +440,7 @@ private:
     // (the open block, and the reserve if allowed), and at most what the
     // pending one writes (precise: from the dirty pages' sizes).
     uint64_t commitRoom() const;
-    uint64_t commitNeed(bool precise) const;
+    uint64_t commitNeed(bool precise, uint64_t pendingBytes = 0) const;
     Status failAndReload(Status cause);
 
     // data blocks and packed payloads

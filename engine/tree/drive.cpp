@@ -25,6 +25,7 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
     , m_views(std::make_unique<Views>(*m_col, options.entryCacheBytes))
     , m_writer(std::make_unique<TreeWriter>(*m_col, *m_views))
 {
+    m_writer->feed().setLimits(options.feed);
     m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
 
@@ -171,12 +172,50 @@ Result<std::vector<TrashEntry>> Drive::listTrash()
 Result<std::vector<ChangeRecord>> Drive::changesSince(uint64_t from, size_t limit)
 {
     VD_TRY(m_views->view(QString()).status());
-    return m_views->live().changesSince(from, limit);
+    return ChangeFeed::read(m_views->live().catalog(), firstChangeSequence(), from, limit);
 }
 
 uint64_t Drive::nextChangeSequence() const
 {
     return m_reader ? m_reader->root().nextChange : m_col->nextChange();
+}
+
+uint64_t Drive::firstChangeSequence() const
+{
+    return m_reader ? m_reader->root().firstChange : m_col->firstChange();
+}
+
+Result<uint64_t> Drive::registerConsumer(const QString &name)
+{
+    VD_TRY(checkWriter());
+    // Refusals first: a failure after a change rolls the transaction back.
+    VD_TRY(m_col->checkWritable());
+    VD_TRY(validateName(name).withContext(QStringLiteral("consumer name")));
+    return m_writer->guard(m_writer->feed().registerConsumer(name));
+}
+
+Status Drive::advanceConsumer(const QString &name, uint64_t next)
+{
+    VD_TRY(checkWriter());
+    VD_TRY(m_col->checkWritable());
+    VD_TRY_ASSIGN(const ConsumerInfo cur, ChangeFeed::consumer(m_col->catalog(), name));
+    if (next < cur.next || next > m_col->nextChange())
+        return m_writer->feed().advanceConsumer(name, next); // the refusal, before anything changes
+    return m_writer->guard(m_writer->feed().advanceConsumer(name, next));
+}
+
+Status Drive::unregisterConsumer(const QString &name)
+{
+    VD_TRY(checkWriter());
+    VD_TRY(m_col->checkWritable());
+    VD_TRY(ChangeFeed::consumer(m_col->catalog(), name).status());
+    return m_writer->guard(m_writer->feed().unregisterConsumer(name));
+}
+
+Result<std::vector<ConsumerInfo>> Drive::consumers()
+{
+    VD_TRY(m_views->view(QString()).status());
+    return ChangeFeed::consumers(m_views->live().catalog());
 }
 
 // ---- changes ----------------------------------------------------------------

@@ -30,6 +30,7 @@
 // and many readers' Drives at once.
 #pragma once
 
+#include "changefeed.h"
 #include "treetypes.h"
 #include "vnode.h"
 
@@ -57,6 +58,8 @@ struct DriveOptions
     QString lmdbCacheDir;
     // Trash entries older than this are removed by gc(); 0 keeps them.
     int64_t trashExpiryMs = int64_t(30) * 24 * 3600 * 1000;
+    // How many change-feed records are kept (see ChangeFeed::Limits).
+    ChangeFeed::Limits feed;
 };
 
 class Drive
@@ -159,10 +162,26 @@ public:
     // that cannot be read is a fault too.
     storage::FsckReport fsck();
 
-    // The change feed: committed changes with a sequence >= from (at most limit).
+    // The change feed (ChangeFeed): one record per VNode a commit changed,
+    // and one per snapshot created or deleted. Committed records with a
+    // sequence >= from (at most limit); Resync when from is older than the
+    // oldest record kept (firstChangeSequence()): the reader lists the tree
+    // again and reads on from nextChangeSequence().
     Result<std::vector<ChangeRecord>> changesSince(uint64_t from, size_t limit = 1000);
-    // The sequence the next change will get.
+    // The sequence the next change will get, and the oldest one kept.
     uint64_t nextChangeSequence() const;
+    uint64_t firstChangeSequence() const;
+    // Registered consumers (stored in the collection, committed with the
+    // next commit): the feed keeps what a consumer has not read, within its
+    // bound. register: a new consumer starts at the feed's end; an existing
+    // one stays where it is. Returns its position (the first sequence it
+    // has not read), which may be before firstChangeSequence() (then
+    // changesSince() answers Resync). advance: to a sequence between its
+    // position and nextChangeSequence(). NotFound for an unknown name.
+    Result<uint64_t> registerConsumer(const QString &name);
+    Status advanceConsumer(const QString &name, uint64_t next);
+    Status unregisterConsumer(const QString &name);
+    Result<std::vector<ConsumerInfo>> consumers();
 
     Status commit();
     Status rollback();

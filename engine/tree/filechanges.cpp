@@ -44,7 +44,6 @@ Result<VNode> FileChanges::putFile(const QString &path, QIODevice &in, const sto
             VD_TRY(m_w.touchParent(parent.id, +1));
             col.addVnodes(1);
         }
-        VD_TRY(m_w.recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }
@@ -78,7 +77,6 @@ Result<VNode> FileChanges::writeFile(const QString &path, uint64_t offset, QByte
         n.modifiedMs = TreeWriter::nowMs();
         n.version = m_w.nextVersion();
         VD_TRY(m_w.putNode(n));
-        VD_TRY(m_w.recordChange(ChangeOp::Modify, n));
         return n;
     }());
 }

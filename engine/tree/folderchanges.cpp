@@ -58,7 +58,6 @@ Result<VNode> FolderChanges::move(const QString &from, const QString &to)
         VD_TRY(m_w.putNode(n));
         if (src.parent != dstParent.id)
             VD_TRY(m_w.touchParent(dstParent.id, +1));
-        VD_TRY(m_w.recordChange(ChangeOp::Move, n));
         return n;
     }());
 }
@@ -85,7 +84,6 @@ Result<VNode> FolderChanges::copy(const QString &from, const QString &to, const 
         }
         VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*src, s, dstParent, dstName, ordinal, depth));
         VD_TRY(m_w.touchParent(dstParent.id, +1));
-        VD_TRY(m_w.recordChange(ChangeOp::Create, n));
         return n;
     }());
 }

@@ -173,7 +173,6 @@ Result<VNode> JsonDocuments::importJson(const QString &path, QIODevice &in, bool
         VNode n;
         VD_TRY(importInto(parent, name, 0, text, &n));
         VD_TRY(m_w.touchParent(parent.id, +1));
-        VD_TRY(m_w.recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }
@@ -254,7 +253,6 @@ Result<VNode> JsonDocuments::setJson(const QString &path, QByteArrayView jsonTex
                 n.modifiedMs = TreeWriter::nowMs();
                 n.version = m_w.nextVersion();
                 VD_TRY(m_w.putNode(n));
-                VD_TRY(m_w.recordChange(ChangeOp::Modify, n));
                 return n;
             }());
         }
@@ -274,7 +272,6 @@ Result<VNode> JsonDocuments::setJson(const QString &path, QByteArrayView jsonTex
         VNode n;
         VD_TRY(importInto(parent, name, ordinal, jsonText, &n));
         VD_TRY(m_w.touchParent(parent.id, +1));
-        VD_TRY(m_w.recordChange(existing ? ChangeOp::Modify : ChangeOp::Create, n));
         return n;
     }());
 }

@@ -60,7 +60,7 @@ Status Removal::remove(const QString &path, bool recursive, bool toTrash)
             b.originalPath = canonical;
             VD_TRY(removeInBatches(b, n, pathDepth(canonical)));
             if (b.inTrash) {
-                // A batch moved it to the trash and said so in the feed;
+                // A batch moved it to the trash (a commit said so in the feed);
                 // its entry there is what went last.
                 VD_TRY(m_w.touchParent(trashId(), -1));
                 return m_w.removeTrashRecord(n.id);
@@ -71,9 +71,6 @@ Status Removal::remove(const QString &path, bool recursive, bool toTrash)
             VD_TRY(m_w.removeTree(n, pathDepth(canonical)));
         }
         VD_TRY(m_w.touchParent(n.parent, -1));
-        VNode gone = n;
-        gone.version = m_w.nextVersion();
-        VD_TRY(m_w.recordChange(ChangeOp::Remove, gone));
         if (n.parent != rootId() && isJson(n.kind)) {
             // Removing an array element renumbers the ones after it.
             VD_TRY_ASSIGN(const VNode parent, live.nodeById(n.parent));
@@ -103,7 +100,7 @@ Status Removal::removeInBatches(Batch &b, const VNode &n, int depth)
         if (k.id == b.top.id || b.pending.empty())
             return {};
         --b.pending.back().second;
-        VD_TRY_ASSIGN(const bool tight, col.commitMayNotFit());
+        VD_TRY_ASSIGN(const bool tight, col.commitMayNotFit(m_w.feed().pendingBytes()));
         if (tight)
             VD_TRY(commitBatch(b));
         return {};
@@ -157,9 +154,6 @@ Status Removal::commitBatch(Batch &b)
             return Status::corruption(QStringLiteral("%1 has no entry any more").arg(b.originalPath));
         VD_TRY_ASSIGN(const VNode t, moveToTrash(*now, b.originalPath));
         VD_TRY(m_w.touchParent(now->parent, -1));
-        VNode gone = *now;
-        gone.version = m_w.nextVersion();
-        VD_TRY(m_w.recordChange(ChangeOp::Remove, gone));
         b.top = t;
         b.inTrash = true;
     }
@@ -217,7 +211,6 @@ Result<VNode> Removal::restoreFromTrash(const Ruid &id, const QString &to)
         VD_TRY(m_w.putNode(n));
         VD_TRY(m_w.touchParent(parent.id, +1));
         VD_TRY(m_w.removeTrashRecord(id));
-        VD_TRY(m_w.recordChange(ChangeOp::Create, n));
         return n;
     }());
 }

@@ -43,6 +43,7 @@ Result<SnapshotInfo> Snapshots::create(const QString &name)
     storage::SnapshotRecord rec;
     Status st = [&]() -> Status {
         VD_TRY_ASSIGN(rec, col.addSnapshot(name, TreeWriter::nowMs()));
+        m_w.feed().noteSnapshot(ChangeOp::SnapshotCreate, name);
         return m_w.commit();
     }();
     VD_TRY(m_w.guard(st));
@@ -75,6 +76,8 @@ Status Snapshots::remove(const QString &name)
     if (!found)
         return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
     Status st = col.removeSnapshot(name);
+    if (st)
+        m_w.feed().noteSnapshot(ChangeOp::SnapshotDelete, name);
     m_w.views().dropSnapshot(name);
     return m_w.guard(st);
 }
@@ -276,7 +279,6 @@ Result<VNode> Snapshots::restore(const QString &snapshot, const QString &path, c
         VD_TRY_ASSIGN(TreeView * s, m_w.views().view(snapshot));
         VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*s, src, parent, name, existing ? existing->ordinal : 0, int(parts.size())));
         VD_TRY(m_w.touchParent(parent.id, +1));
-        VD_TRY(m_w.recordChange(ChangeOp::Create, n));
         return n;
     }());
 }

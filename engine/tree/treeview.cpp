@@ -378,26 +378,4 @@ Result<std::vector<TrashEntry>> TreeView::trash()
     return out;
 }
 
-Result<std::vector<ChangeRecord>> TreeView::changesSince(uint64_t from, size_t limit)
-{
-    std::vector<ChangeRecord> out;
-    Status inner;
-    VD_TRY(m_catalog->scan(keys::change(std::max<uint64_t>(from, 1)), QByteArray(1, keys::kChange + 1), [&](QByteArrayView key, QByteArrayView value) {
-        uint64_t seq = 0;
-        if (!keys::parseChangeKey(key, &seq)) {
-            inner = Status::corruption(QStringLiteral("malformed change key"));
-            return false;
-        }
-        auto c = ChangeRecord::decode(value, seq);
-        if (!c) {
-            inner = c.status();
-            return false;
-        }
-        out.push_back(std::move(c).value());
-        return out.size() < limit;
-    }));
-    VD_TRY(inner);
-    return out;
-}
-
 } // namespace vd::tree

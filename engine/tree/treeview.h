@@ -2,7 +2,7 @@
 // through one catalog reader: entries by (folder, name), paths, nodes by id
 // (a node is served only if its parents lead to the root), listings, walks
 // below a node, depth checks, and the answers built on them (clusters, du,
-// the trash, the change feed).
+// the trash).
 //
 // Owns: its entry cache ((folder id, name) -> VNode, an LRU bounded in
 // bytes) and its hit counters; the catalog reader when it was given one
@@ -93,8 +93,6 @@ public:
     Result<DuInfo> du(const QString &path);
     // The trash's entries, newest first.
     Result<std::vector<TrashEntry>> trash();
-    // Changes with a sequence >= from, at most limit.
-    Result<std::vector<ChangeRecord>> changesSince(uint64_t from, size_t limit);
 
     // The entry cache, kept by the writer of the live tree.
     void remember(const VNode &n);

@@ -14,13 +14,12 @@
 namespace vd::tree {
 
 namespace {
-constexpr uint64_t kMaxChangesKept = 200000;
 constexpr int kMaxDepth = VNode::kMaxDepth;
 // The longest original path a trash record holds fits one catalog value.
 static_assert(1 + 16 + 8 + 2 + VNode::kMaxNameBytes + 3 + VNode::kMaxPathBytes <= storage::Catalog::kMaxValue);
 } // namespace
 
-TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views) {}
+TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views), m_feed(collection) {}
 
 TreeView &TreeWriter::live()
 {
@@ -35,8 +34,15 @@ int64_t TreeWriter::nowMs()
 Status TreeWriter::initialize()
 {
     VD_TRY_ASSIGN(const auto root, m_col.catalog().get(keys::entry(Ruid(), QString())));
-    if (root || m_col.isReadOnly())
+    if (m_col.isReadOnly())
         return {};
+    if (root) {
+        // An earlier build's feed records go (they missed changes).
+        Status st = m_feed.upgrade();
+        if (st && m_col.hasUncommittedChanges())
+            st = m_col.commit();
+        return guard(st);
+    }
     // A new collection: its root folder and its trash.
     Status st = [&]() -> Status {
         for (const auto &[id, name] : {std::pair{rootId(), QString()}, std::pair{trashId(), QStringLiteral("trash")}}) {
@@ -46,10 +52,10 @@ Status TreeWriter::initialize()
             n.kind = Kind::Directory;
             n.createdMs = n.modifiedMs = nowMs();
             n.version = nextVersion();
-            VD_TRY(putNode(n));
+            VD_TRY(putNode(n, PutMode::New));
             m_col.addVnodes(1);
         }
-        return m_col.commit();
+        return commit();
     }();
     return guard(st);
 }
@@ -66,6 +72,7 @@ Status TreeWriter::putNode(const VNode &n, PutMode mode)
         m_col.noteGrowth(); // creating is not deleting: no reserve for this transaction
     if (m_lmdb && mode != PutMode::New)
         m_lmdb->forgetNode(n.id); // a new id has nothing cached
+    m_feed.touch(n.id, mode == PutMode::New);
     VD_TRY(m_col.putRecord(keys::entry(n.parent, n.name), n.encode()));
     // The index holds where the node hangs and its version: a folder's
     // entry count and time changing touch neither.
@@ -84,6 +91,7 @@ Status TreeWriter::eraseNode(const VNode &n)
         if (auto p = live().pathOf(n.id))
             m_lmdb->forgetPaths(*p);
     }
+    m_feed.touch(n.id);
     VD_TRY(m_col.removeRecord(keys::entry(n.parent, n.name)).status());
     VD_TRY(m_col.removeRecord(keys::index(n.id)).status());
     live().forget(n.parent, n.name);
@@ -125,29 +133,6 @@ Status TreeWriter::touchParent(const Ruid &parent, int64_t delta)
     return putNode(*p, PutMode::EntryOnly);
 }
 
-Status TreeWriter::recordChange(ChangeOp op, const VNode &n)
-{
-    ChangeRecord c;
-    c.op = op;
-    c.id = n.id;
-    c.parent = n.parent;
-    c.name = n.name;
-    c.kind = n.kind;
-    c.version = n.version;
-    c.timeMs = nowMs();
-    const uint64_t seq = m_col.takeChangeSequence();
-    return m_col.putRecord(keys::change(seq), c.encode());
-}
-
-Status TreeWriter::trimChanges()
-{
-    while (m_col.nextChange() - m_col.firstChange() > kMaxChangesKept) {
-        VD_TRY(m_col.removeRecord(keys::change(m_col.firstChange())).status());
-        m_col.dropOldestChange();
-    }
-    return {};
-}
-
 void TreeWriter::countAdded(const VNode &n)
 {
     if (n.kind == Kind::File || n.kind == Kind::JsonValue)
@@ -170,6 +155,7 @@ Status TreeWriter::guard(Status st)
     // so are the caches' views of it.
     if (m_col.hasUncommittedChanges())
         (void)m_col.abandonTransaction(st);
+    m_feed.forget();
     dropCaches();
     return st;
 }
@@ -181,12 +167,15 @@ void TreeWriter::dropCaches()
 
 Status TreeWriter::commit()
 {
-    if (!m_col.hasUncommittedChanges())
+    if (!m_col.hasUncommittedChanges()) {
+        m_feed.forget(); // touched, then put back by a rollback: nothing to record
         return {};
-    Status st = trimChanges();
+    }
+    Status st = m_feed.write();
     if (st)
         st = m_col.commit();
     if (!st) {
+        m_feed.forget();
         dropCaches();
         return st;
     }
@@ -197,6 +186,7 @@ Status TreeWriter::commit()
 
 Status TreeWriter::rollback()
 {
+    m_feed.forget();
     dropCaches();
     return m_col.rollback();
 }
@@ -227,7 +217,6 @@ Result<VNode> TreeWriter::createNode(const VNode &parent, const QString &name, K
     VD_TRY(putNode(n, PutMode::New));
     VD_TRY(touchParent(parent.id, +1));
     countAdded(n);
-    VD_TRY(recordChange(ChangeOp::Create, n));
     return n;
 }
 

@@ -1,6 +1,6 @@
 // TreeWriter: the steps every change of the live tree is made of — put and
-// erase a node (its entry and index record), keep folder entry counts, the
-// tree's counters and the change feed, create, copy and remove subtrees,
+// erase a node (its entry and index record), keep folder entry counts and
+// the tree's counters, note every node changed for the feed, create, copy and remove subtrees,
 // check a placement before anything changes — and the transaction around
 // them: commit, rollback, and guard(), which rolls the whole transaction
 // back when a change fails part way.
@@ -15,6 +15,7 @@
 // Thread safety: not thread-safe; the writer's thread (the Drive's) only.
 #pragma once
 
+#include "changefeed.h"
 #include "treeview.h"
 #include "vnode.h"
 
@@ -73,7 +74,9 @@ public:
     Status removeTrashRecord(const Ruid &id);
     // A folder's entry count by delta, and its time now.
     Status touchParent(const Ruid &parent, int64_t delta);
-    Status recordChange(ChangeOp op, const VNode &n);
+    // The change feed: every putNode and eraseNode is noted there, and
+    // commit() writes its records.
+    ChangeFeed &feed() { return m_feed; }
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
     // Counts a node in or out of the tree's counters.
     void countAdded(const VNode &n);
@@ -99,11 +102,10 @@ public:
     void invalidate(const VNode &n);
 
 private:
-    Status trimChanges();
-
     storage::Collection &m_col;
     Views &m_views;
     LmdbTreeCache *m_lmdb = nullptr;
+    ChangeFeed m_feed;
 };
 
 } // namespace vd::tree

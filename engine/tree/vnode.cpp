@@ -94,6 +94,10 @@ QString changeOpName(ChangeOp op)
         return QStringLiteral("move");
     case ChangeOp::Remove:
         return QStringLiteral("remove");
+    case ChangeOp::SnapshotCreate:
+        return QStringLiteral("snapshot-create");
+    case ChangeOp::SnapshotDelete:
+        return QStringLiteral("snapshot-delete");
     }
     return QStringLiteral("unknown");
 }
@@ -209,40 +213,144 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
     return t;
 }
 
+namespace {
+constexpr uint8_t kChangeFormat = 2;
+constexpr uint8_t kConsumerFormat = 1;
+constexpr int kContentBytes = 32;
+
+void writeSide(ByteWriter &w, const ChangeSide &s)
+{
+    w.u8(uint8_t(s.kind));
+    w.bytes(s.parent.view());
+    w.u64(s.size);
+    w.u64(uint64_t(s.modifiedMs));
+    w.blob(s.content);
+    w.blob(s.name.toUtf8());
+}
+
+ChangeSide readSide(ByteReader &r)
+{
+    ChangeSide s;
+    const uint8_t kind = r.u8();
+    if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
+        r.fail(QStringLiteral("unknown kind %1").arg(kind));
+    s.kind = Kind(kind);
+    s.parent = Ruid::fromView(r.bytes(16));
+    s.size = r.u64();
+    s.modifiedMs = int64_t(r.u64());
+    s.content = r.blob(kContentBytes).toByteArray();
+    if (r.ok() && !s.content.isEmpty() && s.content.size() != kContentBytes)
+        r.fail(QStringLiteral("a content id of %1 bytes").arg(s.content.size()));
+    s.name = readName(r, s.parent);
+    return s;
+}
+} // namespace
+
 QByteArray ChangeRecord::encode() const
 {
     QByteArray out;
     ByteWriter w(&out);
-    w.u8(kRecordFormat);
+    w.u8(kChangeFormat);
     w.u8(uint8_t(op));
-    w.u8(uint8_t(kind));
+    w.u64(generation);
     w.bytes(id.view());
-    w.bytes(parent.view());
     writeVersion(w, version);
     w.u64(uint64_t(timeMs));
-    w.blob(name.toUtf8());
+    w.u8(uint8_t((before ? 1 : 0) | (after ? 2 : 0)));
+    if (before)
+        writeSide(w, *before);
+    if (after)
+        writeSide(w, *after);
+    w.blob(snapshot.toUtf8());
     return out;
+}
+
+int ChangeRecord::formatOf(QByteArrayView raw)
+{
+    return raw.isEmpty() ? 0 : uint8_t(raw[0]);
 }
 
 Result<ChangeRecord> ChangeRecord::decode(QByteArrayView raw, uint64_t sequence)
 {
+    if (formatOf(raw) == 1)
+        return Status::versionMismatch(QStringLiteral("change record %1 is of format 1, written by an earlier vdrive before the feed was complete: "
+                                                      "open the collection for writing once with this build (any command that changes it) to upgrade the feed")
+                                           .arg(sequence));
     ByteReader r(raw, QStringLiteral("change record"));
     ChangeRecord c;
     c.sequence = sequence;
-    if (r.u8() != kRecordFormat)
+    if (r.u8() != kChangeFormat)
         r.fail(QStringLiteral("unknown record format"));
     const uint8_t op = r.u8();
-    const uint8_t kind = r.u8();
-    if (r.ok() && (op < 1 || op > 4 || kind < 1 || kind > 5))
-        r.fail(QStringLiteral("unknown operation or kind"));
+    if (r.ok() && (op < uint8_t(ChangeOp::Create) || op > uint8_t(ChangeOp::SnapshotDelete)))
+        r.fail(QStringLiteral("unknown operation %1").arg(op));
     c.op = ChangeOp(op);
-    c.kind = Kind(kind);
+    c.generation = r.u64();
     c.id = Ruid::fromView(r.bytes(16));
-    c.parent = Ruid::fromView(r.bytes(16));
     c.version = readVersion(r);
     c.timeMs = int64_t(r.u64());
-    c.name = readName(r, c.parent);
+    const uint8_t sides = r.u8();
+    if (r.ok() && sides > 3)
+        r.fail(QStringLiteral("unknown sides %1").arg(sides));
+    if (r.ok() && (sides & 1))
+        c.before = readSide(r);
+    if (r.ok() && (sides & 2))
+        c.after = readSide(r);
+    const QByteArrayView snap = r.blob(VNode::kMaxNameBytes);
+    if (r.ok() && !snap.isEmpty()) {
+        c.snapshot = utf8ToString(snap);
+        if (c.snapshot.toUtf8() != snap || !validateName(c.snapshot))
+            r.fail(QStringLiteral("the snapshot name is not a valid name"));
+    }
     VD_TRY(r.finish());
+    // What each operation carries, and nothing else.
+    bool shaped = false;
+    switch (c.op) {
+    case ChangeOp::Create:
+        shaped = !c.before && c.after && !c.id.isNull();
+        break;
+    case ChangeOp::Remove:
+        shaped = c.before && !c.after && !c.id.isNull();
+        break;
+    case ChangeOp::Modify:
+        shaped = c.before && c.after && !c.id.isNull() && c.before->parent == c.after->parent && c.before->name == c.after->name;
+        break;
+    case ChangeOp::Move:
+        shaped = c.before && c.after && !c.id.isNull() && (c.before->parent != c.after->parent || c.before->name != c.after->name);
+        break;
+    case ChangeOp::SnapshotCreate:
+    case ChangeOp::SnapshotDelete:
+        shaped = !c.before && !c.after && c.id.isNull() && !c.snapshot.isEmpty();
+        break;
+    }
+    if (shaped && !c.isSnapshot() && !c.snapshot.isEmpty())
+        shaped = false;
+    if (!shaped)
+        return Status::corruption(QStringLiteral("change record %1: a %2 with the wrong fields").arg(sequence).arg(changeOpName(c.op)));
+    return c;
+}
+
+QByteArray ConsumerRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kConsumerFormat);
+    w.u64(next);
+    w.u64(uint64_t(updatedMs));
+    return out;
+}
+
+Result<ConsumerRecord> ConsumerRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("consumer record"));
+    ConsumerRecord c;
+    if (r.u8() != kConsumerFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    c.next = r.u64();
+    c.updatedMs = int64_t(r.u64());
+    VD_TRY(r.finish());
+    if (c.next == 0)
+        return Status::corruption(QStringLiteral("consumer record: sequence 0"));
     return c;
 }
 
@@ -300,6 +408,13 @@ bool parseChangeKey(QByteArrayView key, uint64_t *sequence)
         x = (x << 8) | uint8_t(key[i]);
     *sequence = x;
     return true;
+}
+
+QByteArray consumer(const QString &name)
+{
+    QByteArray k(1, kConsumer);
+    k.append(name.toUtf8());
+    return k;
 }
 
 } // namespace keys

@@ -4,6 +4,7 @@
 //   'I' id(16)                    -> IndexRecord   where a node hangs: parent, name, version
 //   'T' id(16)                    -> TrashRecord   a node in the trash and where it came from
 //   'L' sequence(8, big-endian)   -> ChangeRecord  the feed of committed changes
+//   'F' name(UTF-8)               -> ConsumerRecord a registered reader of the feed
 // A node is stored under its parent, so listing a folder is one range scan
 // and renaming a folder rewrites one entry whatever lies below it. The 'I'
 // index answers "where is id X" and lets a look-up by id walk up to the root.
@@ -101,23 +102,72 @@ struct TrashRecord
     static Result<TrashRecord> decode(QByteArrayView raw);
 };
 
-enum class ChangeOp : uint8_t { Create = 1, Modify = 2, Move = 3, Remove = 4 };
+enum class ChangeOp : uint8_t {
+    Create = 1, // the node did not exist before the commit
+    Modify = 2, // same parent and name, something else changed (size, content, time, version)
+    Move = 3,   // parent or name changed (and maybe more); into the trash too
+    Remove = 4, // the node is gone for good
+    SnapshotCreate = 5,
+    SnapshotDelete = 6,
+};
 QString changeOpName(ChangeOp op);
 
-// One committed change, as a network layer would ship it: which node, what
-// happened, where it hangs now, and the version it carries.
-struct ChangeRecord
+// One side of a change: the node as the commit before it had it, or as it
+// has it now. content identifies the bytes: for a file the SHA-256 of its
+// cluster list (ChangeFeed::contentId), for a JSON scalar the SHA-256 of its
+// literal, empty for containers.
+struct ChangeSide
 {
-    uint64_t sequence = 0;
-    ChangeOp op = ChangeOp::Modify;
-    Ruid id;
     Ruid parent;
     QString name;
     Kind kind = Kind::File;
-    Version version;
-    int64_t timeMs = 0;
+    uint64_t size = 0;
+    int64_t modifiedMs = 0;
+    QByteArray content; // empty or 32 bytes
+    bool operator==(const ChangeSide &) const = default;
+};
+
+// One committed change of one VNode (format 2, FORMAT.md §The change feed):
+// a commit writes one record per VNode whose committed record it changed,
+// all with the generation the commit made; a replica applies one
+// generation's records as a batch keyed by id. Snapshot records carry the
+// snapshot's name instead of a node.
+struct ChangeRecord
+{
+    uint64_t sequence = 0;
+    uint64_t generation = 0; // the commit that made it
+    ChangeOp op = ChangeOp::Modify;
+    Ruid id;                   // null for snapshot records
+    Version version;           // the node's version after the change (Remove: the removal's)
+    int64_t timeMs = 0;        // when the commit wrote it
+    std::optional<ChangeSide> before; // absent for Create and snapshot records
+    std::optional<ChangeSide> after;  // absent for Remove and snapshot records
+    QString snapshot;          // SnapshotCreate, SnapshotDelete
+
+    // Where the node hangs after the change, or before it for a Remove.
+    const ChangeSide &side() const { return after ? *after : *before; }
+    Ruid parent() const { return isSnapshot() ? Ruid() : side().parent; }
+    QString name() const { return isSnapshot() ? snapshot : side().name; }
+    Kind kind() const { return isSnapshot() ? Kind::Directory : side().kind; }
+    bool isSnapshot() const { return op == ChangeOp::SnapshotCreate || op == ChangeOp::SnapshotDelete; }
+
     QByteArray encode() const;
+    // VersionMismatch for a format-1 record (an earlier build's feed, which
+    // a writable open drops: see ChangeFeed::upgrade).
     static Result<ChangeRecord> decode(QByteArrayView raw, uint64_t sequence);
+    // The record format of raw (its first byte); 0 when empty.
+    static int formatOf(QByteArrayView raw);
+};
+
+// A registered consumer of the feed: the sequence of the first record it
+// has not read yet. Records are kept until every consumer has read them
+// (within the feed's bound).
+struct ConsumerRecord
+{
+    uint64_t next = 0;
+    int64_t updatedMs = 0;
+    QByteArray encode() const;
+    static Result<ConsumerRecord> decode(QByteArrayView raw);
 };
 
 namespace keys {
@@ -125,6 +175,7 @@ inline constexpr char kEntry = 'E';
 inline constexpr char kIndex = 'I';
 inline constexpr char kTrash = 'T';
 inline constexpr char kChange = 'L';
+inline constexpr char kConsumer = 'F';
 QByteArray entry(const Ruid &parent, const QString &name);
 QByteArray entryPrefix(const Ruid &parent);    // every entry of a folder starts with it
 QByteArray entryPrefixEnd(const Ruid &parent); // and sorts before this
@@ -132,6 +183,7 @@ QByteArray index(const Ruid &id);
 QByteArray trash(const Ruid &id);
 QByteArray change(uint64_t sequence);
 bool parseChangeKey(QByteArrayView key, uint64_t *sequence);
+QByteArray consumer(const QString &name);
 } // namespace keys
 
 // The root folder and the trash have fixed ids and hang from the null id.

@@ -51,6 +51,7 @@ enum : int {
     ExitCorrupt = 4,
     ExitBusy = 5,
     ExitExists = 6,
+    ExitResync = 8,
     ExitCancelled = 130,
 };
 

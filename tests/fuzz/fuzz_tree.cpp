@@ -87,13 +87,16 @@ void fuzzChange(QByteArrayView raw)
     auto c = ChangeRecord::decode(raw, fuzz::kChangeSequence);
     if (!c)
         return;
-    FUZZ_CHECK(isAllowedName(c->parent, c->name));
-    FUZZ_CHECK(c->sequence == fuzz::kChangeSequence && isValidKind(c->kind));
-    FUZZ_CHECK(uint8_t(c->op) >= uint8_t(ChangeOp::Create) && uint8_t(c->op) <= uint8_t(ChangeOp::Remove));
+    for (const auto &side : {c->before, c->after})
+        if (side)
+            FUZZ_CHECK(isAllowedName(side->parent, side->name) && isValidKind(side->kind) && (side->content.isEmpty() || side->content.size() == 32));
+    FUZZ_CHECK(c->sequence == fuzz::kChangeSequence);
+    FUZZ_CHECK(uint8_t(c->op) >= uint8_t(ChangeOp::Create) && uint8_t(c->op) <= uint8_t(ChangeOp::SnapshotDelete));
+    FUZZ_CHECK(c->isSnapshot() ? (!c->before && !c->after && !c->snapshot.isEmpty()) : (c->before || c->after));
     const QByteArray again = c->encode();
     auto c2 = ChangeRecord::decode(again, c->sequence);
-    FUZZ_CHECK(c2.isOk() && c2->op == c->op && c2->kind == c->kind && c2->id == c->id && c2->parent == c->parent && c2->name == c->name
-        && c2->version == c->version && c2->timeMs == c->timeMs);
+    FUZZ_CHECK(c2.isOk() && c2->op == c->op && c2->id == c->id && c2->before == c->before && c2->after == c->after && c2->generation == c->generation
+        && c2->version == c->version && c2->timeMs == c->timeMs && c2->snapshot == c->snapshot);
     FUZZ_CHECK(c2->encode() == again);
 }
 

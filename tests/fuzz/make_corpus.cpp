@@ -598,19 +598,27 @@ void treeRecords()
 
     ChangeRecord c;
     c.sequence = fuzz::kChangeSequence;
+    c.generation = 77;
     c.op = ChangeOp::Create;
-    c.kind = Kind::File;
     c.id = ruid(20);
-    c.parent = ruid(23);
-    c.name = QStringLiteral("report.pdf");
+    c.after = ChangeSide{ruid(23), QStringLiteral("report.pdf"), Kind::File, 1234, 1700000001000, QByteArray(32, '\x5a')};
     c.version = v;
     c.timeMs = 1700000001000;
     put("tree", "change-create", prefixed(3, c.encode()));
-    // Into the trash, where a node is named by its id.
+    // Into the trash, where a node is named by its id: a move.
+    c.op = ChangeOp::Move;
+    c.before = c.after;
+    c.after = ChangeSide{trashId(), ruid(20).toString(), Kind::File, 1234, 1700000001000, QByteArray(32, '\x5a')};
+    put("tree", "change-move", prefixed(3, c.encode()));
     c.op = ChangeOp::Remove;
-    c.parent = trashId();
-    c.name = ruid(20).toString();
+    c.before = c.after;
+    c.after.reset();
     put("tree", "change-remove", prefixed(3, c.encode()));
+    ChangeRecord snap;
+    snap.op = ChangeOp::SnapshotCreate;
+    snap.generation = 78;
+    snap.snapshot = QStringLiteral("daily");
+    put("tree", "change-snapshot", prefixed(3, snap.encode()));
 }
 
 // Whole documents. fuzz_json also reads each one as a scalar and as a name,

@@ -196,7 +196,7 @@ private Q_SLOTS:
         const auto records = spy.at(0).at(1).value<std::vector<tree::ChangeRecord>>();
         QStringList names;
         for (const auto &r : records)
-            names << r.name;
+            names << r.name();
         QVERIFY2(names.contains(QStringLiteral("x")) && names.contains(QStringLiteral("y")), qPrintable(names.join(QLatin1Char(','))));
         QCOMPARE(spy.at(0).at(0).value<Ruid>(), h->ruid());
     }
