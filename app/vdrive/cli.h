@@ -11,6 +11,10 @@
 #include <QStringList>
 #include <QTextStream>
 
+namespace vd::tree {
+class Drive;
+}
+
 namespace vd::cli {
 
 // Exit codes (docs/CLI.md). Scripts may rely on them.
@@ -23,6 +27,7 @@ enum ExitCode : int {
     ExitBusy = 5,      // the collection is locked by another process
     ExitExists = 6,    // the name is taken
     ExitNoSpace = 7,   // out of disk space
+    ExitNodeGone = 8,  // the node running the command went away before it finished
     ExitCancelled = 130,
 };
 
@@ -50,6 +55,10 @@ struct Context
     QString olderThan;      // trash empty --older-than DAYS
     QStringList args;       // the command's own arguments
     io::Env *env = nullptr;
+    // In the node (session.h): the host's drive the command runs on, which
+    // openDrive() hands out, and the client's stdin.
+    tree::Drive *hostDrive = nullptr;
+    QIODevice *in = nullptr;
     QTextStream out;
     QTextStream err;
 

@@ -13,11 +13,23 @@
 using namespace Qt::StringLiterals;
 using namespace vd::clitest;
 
+// Through a node (servedMode()), the cases about the collection's files and
+// locks themselves do not apply: each is listed here with the reason.
+const ServedExclusion servedExclusions[] = {
+    {"", ""},
+};
+
 class TestCli : public QObject
 {
     Q_OBJECT
 
 private Q_SLOTS:
+    void init()
+    {
+        if (const char *why = servedExclusion(servedExclusions, QTest::currentTestFunction()))
+            QSKIP(why);
+    }
+
     void helpAndVersion()
     {
         Sandbox sb;
