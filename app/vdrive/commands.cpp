@@ -282,6 +282,10 @@ int cmdPutObject(Context &ctx)
         return ctx.fail(c.status());
     ProgressLine progress(QStringLiteral("storing %1").arg(key), fromStdin ? 0 : uint64_t(in->size()), !ctx.quiet && !ctx.json);
     Status st = (*c)->putObject(key, *in, [&](uint64_t done) { return progress.update(done); });
+    // Interrupted, the read of the input may fail first (in the node, the
+    // client's stdin ends with its cancel): it was the interruption.
+    if (!st && st.code() != ErrorCode::Cancelled && ProgressLine::interrupted())
+        st = Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(key));
     if (st)
         st = (*c)->commit();
     progress.finish();

@@ -108,7 +108,7 @@ std::optional<int> runThroughNode(Context &ctx, const QByteArrayList &raw, bool 
     ::sigaction(SIGTERM, &act, &oldTerm);
 
     control::CallOptions options;
-    options.onItems = [](const QCborArray &items) -> Status {
+    auto writeItems = [](const QCborArray &items) -> Status {
         for (const QCborValue &item : items) {
             const QCborArray pair = item.toArray();
             const qint64 channel = pair.at(0).toInteger();
@@ -121,6 +121,7 @@ std::optional<int> runThroughNode(Context &ctx, const QByteArrayList &raw, bool 
         }
         return {};
     };
+    options.onItems = writeItems;
     if (readsStdin)
         options.upload = []() -> Result<QByteArray> {
             QByteArray buffer(qsizetype(control::kMaxChunkBytes), Qt::Uninitialized);
@@ -149,6 +150,10 @@ std::optional<int> runThroughNode(Context &ctx, const QByteArrayList &raw, bool 
         }
         return ctx.fail(st);
     }
+    // What the command wrote after it was cancelled comes with the reply.
+    if (const QCborValue late = reply->toMap().value(QStringLiteral("late")); late.isArray())
+        if (const Status st = writeItems(late.toArray()); !st)
+            return ctx.fail(st);
     const QCborValue exitCode = reply->toMap().value(QStringLiteral("exit"));
     if (!exitCode.isInteger() || exitCode.toInteger() < 0 || exitCode.toInteger() > 255)
         return ctx.fail(Status::protocolError(QStringLiteral("the node's answer to the command has no exit code")));

@@ -38,6 +38,9 @@ namespace {
 constexpr qsizetype kOutputPiece = qsizetype(control::kMaxChunkBytes) - 64;
 // Bounds on a cli.run request (a frame is at most 1 MiB anyway).
 constexpr qsizetype kMaxArguments = 65536;
+// What a command may still write after its client cancelled it (it goes in
+// the reply, whose frame holds at most 1 MiB).
+constexpr qsizetype kMaxLateBytes = 256 << 10;
 // How long a stopping node lets the commands it cancelled answer their
 // clients before it disconnects them.
 constexpr int kStopGraceMs = 10000;
@@ -52,15 +55,23 @@ public:
     bool write(int channel, QByteArrayView bytes) override
     {
         while (!bytes.isEmpty()) {
-            if (isCancelled())
+            if (m_gone)
                 return false;
+            // Cancelled, the stream is closed: what the command says (on
+            // stderr) goes in the reply; its stdout, which the client no
+            // longer wants, is dropped, so the command stops at its own
+            // check of the cancel, as on Ctrl-C without a node.
+            if (m_responder.isCancelled())
+                return channel == 1 || keepLate(channel, bytes);
             const QByteArrayView piece = bytes.first(std::min(bytes.size(), kOutputPiece));
             QCborArray item;
             item.append(channel);
             item.append(piece.toByteArray());
             QCborArray items;
             items.append(item);
-            if (!m_responder.sendItems(items)) {
+            if (const Status st = m_responder.sendItems(items); !st) {
+                if (st.code() == ErrorCode::Cancelled)
+                    return channel == 1 || keepLate(channel, bytes);
                 m_gone = true;
                 return false;
             }
@@ -87,13 +98,30 @@ public:
     QJsonObject status() override;
 
     control::Responder &responder() { return m_responder; }
+    // What the command wrote after its client cancelled it (its message
+    // saying so): the stream is closed then, so it goes in the reply.
+    const QCborArray &late() const { return m_late; }
     QByteArray cwd;
     mode_t umask = 022;
 
 private:
+    bool keepLate(int channel, QByteArrayView bytes)
+    {
+        if (m_lateBytes + bytes.size() > kMaxLateBytes)
+            return false;
+        m_lateBytes += bytes.size();
+        QCborArray item;
+        item.append(channel);
+        item.append(bytes.toByteArray());
+        m_late.append(item);
+        return true;
+    }
+
     Service &m_service;
     control::Responder m_responder;
     std::atomic<bool> m_gone{false};
+    QCborArray m_late;
+    qsizetype m_lateBytes = 0;
 };
 
 // The node's handler of the control socket: cli.run and node.status.
@@ -219,7 +247,10 @@ private:
                 m_sessions.erase(&session);
                 ++m_commandsRun;
             }
-            responder.finish(QCborMap{{QStringLiteral("exit"), code}});
+            QCborMap result{{QStringLiteral("exit"), code}};
+            if (!session.late().isEmpty())
+                result.insert(QStringLiteral("late"), session.late());
+            responder.finish(result);
         }
         std::lock_guard lock(m_mutex);
         --m_running;

@@ -193,6 +193,10 @@ public:
         }
         auto n = m_drive.putFile(
             vpath, *in, [&](uint64_t done) { return m_progress.tick([&] { return line(done, vpath); }); }, holes.get());
+        // Interrupted, the read of the input may fail first (in the node,
+        // the client's stdin ends with its cancel): it was the interruption.
+        if (!n && ProgressLine::interrupted())
+            return cancelled();
         if (!n)
             return lost(n.status());
         ++files;

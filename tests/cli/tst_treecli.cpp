@@ -185,7 +185,7 @@ bool makeSourceTree(const QString &root)
 // Through a node (servedMode()), the cases about the collection's files and
 // locks themselves do not apply: each is listed here with the reason.
 const ServedExclusion servedExclusions[] = {
-    {"", ""},
+    {"cacheFolder", "the tree's LMDB cache is a file of the CLI process's own; the node serves its collections without it"},
 };
 
 class TestTreeCli : public QObject
