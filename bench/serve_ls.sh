@@ -10,7 +10,9 @@
 #           control socket and runs in the node)
 #   direct  again, to see the machine did not drift
 # and, as the floor both share, `vdrive --version` (process start, no data
-# directory). Reported per phase: median and 90th percentile in ms.
+# directory). Reported per phase: median and 90th percentile in ms. With the
+# node running, bench_servels (if built) times the same ls as a cli.run
+# request on an open connection, on a fresh one, and control.ping.
 #
 # Usage: bench/serve_ls.sh [VDRIVE_BINARY]   (default build/dev/app/vdrive/vdrive)
 # Environment: VD_BENCH_DIR (default /var/tmp), VD_BENCH_RUNS, VD_BENCH_FILES.
@@ -61,5 +63,11 @@ got=$("$VDRIVE" "${D[@]}" -c bench ls / | wc -l)
 [[ $got == "$want" ]] || { echo "serve_ls.sh: ls through the node listed $got names, not $want" >&2; exit 1; }
 "$VDRIVE" "${D[@]}" status | grep -q "pid $SERVE_PID" || { echo "serve_ls.sh: the node is not serving" >&2; exit 1; }
 times "$VDRIVE" "${D[@]}" -c bench ls / | report served
+# The same without starting a process: bench_servels beside the binary's build.
+SERVELS=$(dirname "$VDRIVE")/../../bench/bench_servels
+if [[ -x $SERVELS ]]; then
+    VD_BENCH_SOCKET=$WORK/data/node.sock VD_BENCH_DATA=$WORK/data "$SERVELS" --benchmark_repetitions=5 \
+        --benchmark_report_aggregates_only=true 2>/dev/null | grep -E "median|p90|mean" || true
+fi
 kill "$SERVE_PID"; wait "$SERVE_PID"; SERVE_PID=
 times "$VDRIVE" "${D[@]}" -c bench ls / | report direct
