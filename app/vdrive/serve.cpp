@@ -24,7 +24,6 @@
 #include <mutex>
 #include <pthread.h>
 #include <sched.h>
-#include <set>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -97,7 +96,6 @@ public:
     node::Node &node() override;
     QJsonObject status() override;
 
-    control::Responder &responder() { return m_responder; }
     // What the command wrote after its client cancelled it (its message
     // saying so): the stream is closed then, so it goes in the reply.
     const QCborArray &late() const { return m_late; }
@@ -230,10 +228,6 @@ private:
             session.stdinIsTerminal = run.stdinTty;
             session.stdoutIsTerminal = run.stdoutTty;
             session.stderrIsTerminal = run.stderrTty;
-            {
-                std::lock_guard lock(m_mutex);
-                m_sessions.insert(&session);
-            }
             int code = ExitFailure;
             {
                 SessionScope scope(&session);
@@ -244,7 +238,6 @@ private:
             }
             {
                 std::lock_guard lock(m_mutex);
-                m_sessions.erase(&session);
                 ++m_commandsRun;
             }
             QCborMap result{{QStringLiteral("exit"), code}};
@@ -266,7 +259,6 @@ private:
     std::condition_variable m_done;
     int m_running = 0;
     uint64_t m_commandsRun = 0;
-    std::set<ServedSession *> m_sessions;
 };
 
 bool ServedSession::isCancelled() const
@@ -426,6 +418,10 @@ int cmdStatus(Context &ctx)
 
 int cmdServe(Context &ctx)
 {
+    if (currentSession()) // a client asked the node to serve
+        return ctx.fail(Status::busy(QStringLiteral("a node already runs on data directory '%1': pid %2 (vdrive serve)")
+                                         .arg(ctx.dataDir)
+                                         .arg(QCoreApplication::applicationPid())));
     // SIGINT and SIGTERM are taken by sigwait() below: blocked before any
     // thread starts, so every thread inherits the mask and none is killed
     // mid-commit.
