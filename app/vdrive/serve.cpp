@@ -339,7 +339,7 @@ Status enterClientFolder(const ServedSession &session)
 
 } // namespace
 
-int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollection, bool mutates)
+int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollection, bool onWriter)
 {
     auto &session = static_cast<ServedSession &>(s);
     if (const Status st = enterClientFolder(session); !st)
@@ -349,8 +349,8 @@ int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollect
     auto host = session.node().host(ctx.collection);
     if (!host)
         return ctx.fail(host.status());
-    // The command runs on the host's thread: as one write request (alone:
-    // a put -r commits its batches inside it), or as a read.
+    // The command runs on the host: as one write request (alone: a put -r
+    // commits its batches inside it), or as a read.
     std::function<Result<int>(tree::Drive &, node::OpContext &)> fn = [&](tree::Drive &drive, node::OpContext &) -> Result<int> {
         SessionScope scope(&session);
         if (const Status st = enterClientFolder(session); !st)
@@ -368,7 +368,7 @@ int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollect
             (void)drive.rollback();
         return code;
     };
-    QFuture<Result<int>> future = mutates ? (*host)->write<int>(std::move(fn), node::DriveHost::Grouping::Alone) : (*host)->read<int>(std::move(fn));
+    QFuture<Result<int>> future = onWriter ? (*host)->write<int>(std::move(fn), node::DriveHost::Grouping::Alone) : (*host)->read<int>(std::move(fn));
     future.waitForFinished();
     if (future.resultCount() == 0)
         return ctx.fail(Status::cancelled(QStringLiteral("the node dropped the command")));

@@ -32,8 +32,9 @@ class Session;
 int cmdServe(Context &ctx);
 int cmdStatus(Context &ctx);
 
-// Runs a command in the node (on its host when it needs a collection).
-int runInNode(Context &ctx, Session &session, int (*run)(Context &), bool needsCollection, bool mutates);
+// Runs a command in the node: on its collection's host when it needs one,
+// as a write request (onWriter: alone, on the writer thread) or a read.
+int runInNode(Context &ctx, Session &session, int (*run)(Context &), bool needsCollection, bool onWriter);
 
 // When a node runs on ctx.dataDir, runs the command there and returns its
 // exit code; std::nullopt when no node runs (the command then runs here).
