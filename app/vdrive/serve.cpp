@@ -350,8 +350,25 @@ int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollect
     if (!host)
         return ctx.fail(host.status());
     // The command runs on the host: as one write request (alone: a put -r
-    // commits its batches inside it), or as a read.
-    std::function<Result<int>(tree::Drive &, node::OpContext &)> fn = [&](tree::Drive &drive, node::OpContext &) -> Result<int> {
+    // commits its batches inside it), or as a read. A request still queued
+    // when its client cancels is abandoned here at once (Ctrl-C does not
+    // wait for the writer's current request); when its turn comes it sees
+    // that and touches nothing of this thread's, which is gone by then.
+    struct Waiter
+    {
+        std::mutex m;
+        std::condition_variable cv;
+        bool done = false;
+        enum State { Queued, Running, Abandoned } state = Queued;
+    };
+    auto waiter = std::make_shared<Waiter>();
+    std::function<Result<int>(tree::Drive &, node::OpContext &)> fn = [&, waiter](tree::Drive &drive, node::OpContext &) -> Result<int> {
+        {
+            std::lock_guard lock(waiter->m);
+            if (waiter->state == Waiter::Abandoned)
+                return Status::cancelled(QStringLiteral("cancelled before it started"));
+            waiter->state = Waiter::Running;
+        }
         SessionScope scope(&session);
         if (const Status st = enterClientFolder(session); !st)
             return ctx.fail(st);
@@ -369,7 +386,23 @@ int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollect
         return code;
     };
     QFuture<Result<int>> future = onWriter ? (*host)->write<int>(std::move(fn), node::DriveHost::Grouping::Alone) : (*host)->read<int>(std::move(fn));
-    future.waitForFinished();
+    future.then(QtFuture::Launch::Sync, [waiter](const QFuture<Result<int>> &) {
+        std::lock_guard lock(waiter->m);
+        waiter->done = true;
+        waiter->cv.notify_all();
+    });
+    {
+        std::unique_lock lock(waiter->m);
+        // The cancel is looked at every 50 ms; the end of the request wakes
+        // this thread at once.
+        while (!waiter->cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return waiter->done; })) {
+            if (waiter->state == Waiter::Queued && session.isCancelled()) {
+                waiter->state = Waiter::Abandoned;
+                lock.unlock();
+                return ctx.fail(Status::cancelled(QStringLiteral("cancelled while it waited for the collection's writer")));
+            }
+        }
+    }
     if (future.resultCount() == 0)
         return ctx.fail(Status::cancelled(QStringLiteral("the node dropped the command")));
     Result<int> code = future.result();

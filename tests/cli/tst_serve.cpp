@@ -101,6 +101,21 @@ QStringList lines(const Run &r)
     return r.outText().split(u'\n', Qt::SkipEmptyParts);
 }
 
+// Waits (bounded) until `vdrive status --json` counts n commands running
+// in the node, itself included.
+bool waitForCommands(const Sandbox &sb, int n)
+{
+    QElapsedTimer clock;
+    clock.start();
+    while (!clock.hasExpired(kTimeoutMs)) {
+        const Run r = sb.run({u"--json"_s, u"status"_s});
+        if (r.code == ExitOk && parseJson(r).toObject().value(u"commandsRunning"_s).toInt() >= n)
+            return true;
+        QThread::msleep(20);
+    }
+    return false;
+}
+
 // Waits (bounded) until a process has the FIFO open for reading, and returns
 // a writer's descriptor (the reader then waits for data, or for its close);
 // -1 if none came.
@@ -343,6 +358,34 @@ private Q_SLOTS:
         EXPECT_CONTAINS(r.errText(), u"vdrive: cancelled: "_s);
         // The node goes on serving.
         EXPECT_EXIT(sb.run({u"-c"_s, kCollection, u"ls"_s}), ExitOk);
+        QCOMPARE(node.stop(SIGTERM), 0);
+    }
+
+    // Ctrl-C on a command that waits behind another writer's request ends it
+    // at once: it never runs, and the one it waited for goes on.
+    void ctrlCWhileQueued()
+    {
+        Sandbox sb;
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString fifo = sb.path(u"pipe"_s);
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+        Serve node(sb);
+        QVERIFY(node.start());
+        QProcess put;
+        sb.start(put, {u"-c"_s, kCollection, u"put"_s, fifo, u"/x"_s});
+        const int writer = openFifoWriter(fifo); // the put holds the writer at the FIFO
+        QVERIFY(writer >= 0);
+        QProcess mkdir;
+        sb.start(mkdir, {u"-c"_s, kCollection, u"mkdir"_s, u"/queued"_s});
+        QVERIFY(waitForCommands(sb, 3)); // put, mkdir, and status itself
+        QCOMPARE(::kill(pid_t(mkdir.processId()), SIGINT), 0);
+        const Run r = finished(mkdir, u"mkdir"_s); // before the put is fed
+        EXPECT_EXIT(r, ExitCancelled);
+        EXPECT_CONTAINS(r.errText(), u"vdrive: cancelled: cancelled while it waited for the collection's writer"_s);
+        QCOMPARE(::write(writer, "bytes", 5), ssize_t(5));
+        ::close(writer);
+        EXPECT_EXIT(finished(put, u"put"_s), ExitOk);
+        QCOMPARE(lines(sb.run({u"-c"_s, kCollection, u"ls"_s})), QStringList{u"x"_s});
         QCOMPARE(node.stop(SIGTERM), 0);
     }
 
