@@ -387,12 +387,14 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
         // the node through its own), the drive the host's.
         ctx.dataDir = session->node().dataDir();
         // info, df, fsck and the object reads use the Collection itself (its
-        // statistics, its objects, its checks), which only the writer's
-        // Drive has (a read request may get a reader's Drive over a pinned
-        // generation): they run on the writer thread, between its commits.
-        static const QStringList usesCollection = {QStringLiteral("info"), QStringLiteral("df"), QStringLiteral("fsck"),
-                                                   QStringLiteral("objects"), QStringLiteral("get-object")};
-        code = runInNode(ctx, *session, cmd.run, cmd.needsCollection, cmd.mutates || usesCollection.contains(name));
+        // statistics, its objects, its checks), and snapshot list the bytes
+        // each snapshot alone keeps, which only the writer counts: they need
+        // the writer's Drive (a read request gets a reader's Drive over a
+        // pinned generation), so they run on the writer thread, between its
+        // commits.
+        static const QStringList needsWriter = {QStringLiteral("info"),    QStringLiteral("df"),         QStringLiteral("fsck"),
+                                                QStringLiteral("objects"), QStringLiteral("get-object"), QStringLiteral("snapshot list")};
+        code = runInNode(ctx, *session, cmd.run, cmd.needsCollection, cmd.mutates || needsWriter.contains(name));
     } else {
         // A node runs on this data directory: the command runs there, with
         // this process as its terminal (remote.cpp).
