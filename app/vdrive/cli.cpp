@@ -1,8 +1,11 @@
 #include "cli.h"
 
 #include "commands.h"
+#include "serve.h"
+#include "session.h"
 #include "terminal.h"
 
+#include "node/node.h"
 #include "storage/datadir.h"
 
 #include <QCommandLineParser>
@@ -11,6 +14,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 namespace vd::cli {
@@ -74,6 +78,9 @@ const std::map<QString, Command> &commandTable()
         // The collections and their objects.
         {QStringLiteral("init"), {"init NAME", "Create a collection named NAME; prints its RUID.", cmdInit, 1, 1, false, "", true}},
         {QStringLiteral("collections"), {"collections", "List the collections in the data directory.", cmdCollections, 0, 0, false, "", false}},
+        {QStringLiteral("serve"), {"serve", "Run the node of the data directory in the foreground: every vdrive command on it goes through the node's control socket "
+                                   "until SIGINT or SIGTERM stops it.", cmdServe, 0, 0, false, "", false}},
+        {QStringLiteral("status"), {"status", "Show the node running on the data directory: collections open, clients, requests, commits.", cmdStatus, 0, 0, false, "", false}},
         {QStringLiteral("id"), {"id", "Print this node's id (its key and certificate, in <data dir>/node/, are made on first use).", cmdId, 0, 0, false, "", false}},
         {QStringLiteral("changes"), {"changes [--since SEQ] [--follow]", "The change feed: one line per node changed (--json: one object per line), from SEQ or the oldest kept; --follow waits for more until Ctrl-C.", cmdChanges, 0, 0, true, "since follow", false}},
         {QStringLiteral("info"), {"info", "Units, blocks per size class, SmallBlocks, logical and allocated bytes, padding ratio.", cmdInfo, 0, 0, true, "", false}},
@@ -134,7 +141,7 @@ QString commandHelp()
         s += QStringLiteral("  %1\n      %2\n").arg(QLatin1String(c.synopsis), QLatin1String(c.help));
     s += QStringLiteral("\nPaths in the drive (VPATH) are absolute; a missing leading '/' is added.\n");
     s += QStringLiteral("\nExit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 corruption, 5 busy (locked), 6 exists, 7 no space, "
-                        "130 cancelled.\n");
+                        "8 resync (changes: the feed no longer holds that point), 9 the node went away during the command, 130 cancelled.\n");
     return s;
 }
 
@@ -246,7 +253,10 @@ QString invalidUtf8Variable(bool dataDirGiven, bool noCache)
 
 int run(const QStringList &arguments, const QByteArrayList &raw)
 {
-    setTerminals(::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
+    // In the node the terminals are the client's (SessionScope set them).
+    Session *const session = currentSession();
+    if (!session)
+        setTerminals(::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("vdrive — a distributed virtual drive.\n\n") + commandHelp());
@@ -290,10 +300,22 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
     Context ctx{};
     QFile stdoutFile;
     QFile stderrFile;
-    stdoutFile.open(stdout, QIODevice::WriteOnly);
-    stderrFile.open(stderr, QIODevice::WriteOnly);
-    ctx.out.setDevice(&stdoutFile);
-    ctx.err.setDevice(&stderrFile);
+    std::optional<SessionOutput> sessionOut;
+    std::optional<SessionOutput> sessionErr;
+    std::optional<SessionInput> sessionIn;
+    if (session) {
+        sessionOut.emplace(*session, 1);
+        sessionErr.emplace(*session, 2);
+        sessionIn.emplace(*session);
+        ctx.out.setDevice(&*sessionOut);
+        ctx.err.setDevice(&*sessionErr);
+        ctx.in = &*sessionIn;
+    } else {
+        stdoutFile.open(stdout, QIODevice::WriteOnly);
+        stderrFile.open(stderr, QIODevice::WriteOnly);
+        ctx.out.setDevice(&stdoutFile);
+        ctx.err.setDevice(&stderrFile);
+    }
 
     if (!parser.parse(arguments))
         return ctx.usage(parser.errorText());
@@ -365,7 +387,28 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
         return ctx.usage(bad);
     if (cmd.needsCollection && ctx.collection.isEmpty())
         return ctx.usage(QStringLiteral("%1 needs a collection: vdrive -c NAME %2").arg(quoted(name), QLatin1String(cmd.synopsis)));
-    const int code = cmd.run(ctx);
+    int code = ExitOk;
+    if (session) {
+        // In the node: the data directory is the node's (the client found
+        // the node through its own), the drive the host's.
+        ctx.dataDir = session->node().dataDir();
+        // info, df, fsck and the object reads use the Collection itself (its
+        // statistics, its objects, its checks), and snapshot list the bytes
+        // each snapshot alone keeps, which only the writer counts: they need
+        // the writer's Drive (a read request gets a reader's Drive over a
+        // pinned generation), so they run on the writer thread, between its
+        // commits.
+        static const QStringList needsWriter = {QStringLiteral("info"),    QStringLiteral("df"),         QStringLiteral("fsck"),
+                                                QStringLiteral("objects"), QStringLiteral("get-object"), QStringLiteral("snapshot list")};
+        code = runInNode(ctx, *session, cmd.run, cmd.needsCollection, cmd.mutates || needsWriter.contains(name));
+    } else {
+        // A node runs on this data directory: the command runs there, with
+        // this process as its terminal (remote.cpp).
+        std::optional<int> forwarded;
+        if (name != QLatin1String("serve"))
+            forwarded = runThroughNode(ctx, raw.isEmpty() ? rawArguments(arguments) : raw, readsStdin(name, ctx.args));
+        code = forwarded ? *forwarded : cmd.run(ctx);
+    }
     ctx.out.flush();
     ctx.err.flush();
     return code;

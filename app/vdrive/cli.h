@@ -11,6 +11,10 @@
 #include <QStringList>
 #include <QTextStream>
 
+namespace vd::tree {
+class Drive;
+}
+
 namespace vd::cli {
 
 // Exit codes (docs/CLI.md). Scripts may rely on them.
@@ -24,6 +28,7 @@ enum ExitCode : int {
     ExitExists = 6,    // the name is taken
     ExitNoSpace = 7,   // out of disk space
     ExitResync = 8,    // changes --since: the feed no longer holds that sequence
+    ExitNodeGone = 9,  // the node running the command went away before it finished
     ExitCancelled = 130,
 };
 
@@ -53,6 +58,10 @@ struct Context
     bool follow = false;    // changes --follow
     QStringList args;       // the command's own arguments
     io::Env *env = nullptr;
+    // In the node (session.h): the host's drive the command runs on, which
+    // openDrive() hands out, and the client's stdin.
+    tree::Drive *hostDrive = nullptr;
+    QIODevice *in = nullptr;
     QTextStream out;
     QTextStream err;
 

@@ -55,8 +55,10 @@ QString cacheDirFor(const Context &ctx, const Ruid &ruid)
     return base + QLatin1Char('/') + ruid.toString();
 }
 
-Result<std::unique_ptr<tree::Drive>> openDrive(Context &ctx, storage::Access access)
+Result<Handle<tree::Drive>> openDrive(Context &ctx, storage::Access access)
 {
+    if (ctx.hostDrive)
+        return borrowed(ctx.hostDrive);
     VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
     VD_TRY_ASSIGN(auto col, storage::Collection::open(*ctx.env, dir, access));
     for (const QString &w : col->warnings())
@@ -65,7 +67,8 @@ Result<std::unique_ptr<tree::Drive>> openDrive(Context &ctx, storage::Access acc
     options.lmdbCacheDir = cacheDirFor(ctx, col->ruid());
     // A cache another vdrive holds (or one that cannot be written) is not
     // an error: the Drive then works without it (lmdbProblem() says why).
-    return tree::Drive::attach(std::move(col), options);
+    VD_TRY_ASSIGN(auto drive, tree::Drive::attach(std::move(col), options));
+    return Handle<tree::Drive>(std::move(drive));
 }
 
 QString drivePath(const QString &typed)
@@ -116,10 +119,23 @@ QString pieceClass(const tree::PieceInfo &p)
     return p.packed ? QStringLiteral("packed") : QStringLiteral("%1MiB").arg(1 << p.sizeClass);
 }
 
-QFileDevice &rawStdout(Context &ctx)
+QIODevice &rawStdout(Context &ctx)
 {
     ctx.out.flush();
-    return *static_cast<QFileDevice *>(ctx.out.device());
+    return *ctx.out.device();
+}
+
+void flushOutput(QIODevice &out)
+{
+    if (auto *file = qobject_cast<QFileDevice *>(&out))
+        file->flush();
+}
+
+QIODevice *standardInput(Context &ctx, QFile &file)
+{
+    if (ctx.in)
+        return ctx.in;
+    return file.open(stdin, QIODevice::ReadOnly) ? &file : nullptr;
 }
 
 Status cannotRead(const QString &local, const QFile &file)

@@ -31,8 +31,31 @@ QString localTime(int64_t ms);
 // $VDRIVE_CACHE_DIR/<RUID>, else <generic cache location>/vdrive/<RUID>;
 // empty with --no-cache or when there is no cache location.
 QString cacheDirFor(const Context &ctx, const Ruid &ruid);
-// Opens the collection -c names as a tree (read commands: ReadOnly).
-Result<std::unique_ptr<tree::Drive>> openDrive(Context &ctx, storage::Access access);
+// An object a command either owns (it opened it) or borrows (the node's).
+template<typename T>
+struct MaybeOwned
+{
+    MaybeOwned() = default;
+    MaybeOwned(std::default_delete<T>) {} // owned: from a std::unique_ptr<T>
+    explicit MaybeOwned(bool isOwned) : owned(isOwned) {}
+    void operator()(T *p) const
+    {
+        if (owned)
+            delete p;
+    }
+    bool owned = true;
+};
+template<typename T>
+using Handle = std::unique_ptr<T, MaybeOwned<T>>;
+template<typename T>
+Handle<T> borrowed(T *p)
+{
+    return Handle<T>(p, MaybeOwned<T>(false));
+}
+
+// Opens the collection -c names as a tree (read commands: ReadOnly). In the
+// node, the host's drive the command runs on (Context::hostDrive).
+Result<Handle<tree::Drive>> openDrive(Context &ctx, storage::Access access);
 
 // A drive path as the user typed it, made absolute and normalised: a
 // missing leading '/' is added, repeated and trailing slashes dropped
@@ -50,7 +73,12 @@ QJsonObject nodeJson(const tree::VNode &n);
 QString pieceClass(const tree::PieceInfo &p);
 
 // Standard output as a device for raw bytes, after what ctx.out holds.
-QFileDevice &rawStdout(Context &ctx);
+QIODevice &rawStdout(Context &ctx);
+// Hands what rawStdout() holds on (a QFile's buffer) to the stream.
+void flushOutput(QIODevice &out);
+// Standard input as a device: `file` opened on stdin (null when that
+// fails), or in the node the client's stdin (Context::in).
+QIODevice *standardInput(Context &ctx, QFile &file);
 
 // Local files. The error for a local file that cannot be opened for
 // reading: not-found when it does not exist, else permission-denied or io-error.

@@ -2,11 +2,13 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "session.h"
 #include "terminal.h"
 
 #include "storage/datadir.h"
 #include "tree/drive.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QFile>
 #include <QJsonArray>
@@ -27,26 +29,44 @@ void warnAll(Context &ctx, const std::vector<QString> &warnings)
         ctx.warn(w);
 }
 
-Result<std::unique_ptr<Collection>> openCollection(Context &ctx, Access access)
+Result<Handle<Collection>> openCollection(Context &ctx, Access access)
 {
+    if (ctx.hostDrive)
+        return borrowed(&ctx.hostDrive->collection());
     VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection));
     VD_TRY_ASSIGN(auto c, Collection::open(*ctx.env, dir, access));
     warnAll(ctx, c->warnings());
-    return c;
+    return Handle<Collection>(std::move(c));
+}
+
+// In the node, commands that work on the collection's files while nothing
+// has them open are refused, naming the node (the client can stop it).
+int refuseInNode(Context &ctx, const QString &what)
+{
+    return ctx.fail(Status::busy(QStringLiteral("%1 needs the collection's files closed, and the node (pid %2, vdrive serve) has them open: "
+                                                "stop the node, then run it again")
+                                     .arg(what)
+                                     .arg(QCoreApplication::applicationPid())));
 }
 
 // Checks everything in the collection in folder dir, as `fsck` does, and
 // reports it; `extra` goes into the JSON object, `preface` before the text.
 int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, const QString &preface)
 {
-    auto opened = Collection::open(*ctx.env, dir, Access::ReadOnly);
-    if (!opened)
-        return ctx.fail(opened.status());
-    auto drive = tree::Drive::attach(std::move(opened).value());
-    if (!drive)
-        return ctx.fail(drive.status());
+    std::unique_ptr<tree::Drive> own;
+    tree::Drive *drive = ctx.hostDrive; // in the node: the host's, between its commits
+    if (!drive) {
+        auto opened = Collection::open(*ctx.env, dir, Access::ReadOnly);
+        if (!opened)
+            return ctx.fail(opened.status());
+        auto attached = tree::Drive::attach(std::move(opened).value());
+        if (!attached)
+            return ctx.fail(attached.status());
+        own = std::move(attached).value();
+        drive = own.get();
+    }
     // The collection's checks and the tree's (entries, index, parents, sizes, trash).
-    const storage::FsckReport r = (*drive)->fsck();
+    const storage::FsckReport r = drive->fsck();
     if (ctx.json) {
         QJsonArray faults;
         for (const QString &f : r.faults)
@@ -208,6 +228,8 @@ int cmdFsck(Context &ctx)
     if (!dir)
         return ctx.fail(dir.status());
     bool repaired = false;
+    if (ctx.repair && currentSession())
+        return refuseInNode(ctx, QStringLiteral("fsck --repair"));
     if (ctx.repair) {
         auto opened = Collection::openAndRepair(*ctx.env, *dir, &repaired);
         if (!opened)
@@ -223,6 +245,8 @@ int cmdFsck(Context &ctx)
 
 int cmdRecover(Context &ctx)
 {
+    if (currentSession())
+        return refuseInNode(ctx, QStringLiteral("recover"));
     auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection, true);
     if (!dir)
         return ctx.fail(dir.status());
@@ -248,15 +272,20 @@ int cmdPutObject(Context &ctx)
 {
     const QString local = ctx.args.at(0);
     const QString key = ctx.args.at(1);
-    QFile in;
+    QFile file;
     const bool fromStdin = local == QStringLiteral("-");
-    if (fromStdin ? !in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), !in.open(QIODevice::ReadOnly)))
-        return ctx.fail(Status::notFound(QStringLiteral("cannot read %1: %2").arg(quoted(local), in.errorString())));
+    QIODevice *in = fromStdin ? standardInput(ctx, file) : (file.setFileName(local), file.open(QIODevice::ReadOnly) ? &file : nullptr);
+    if (!in)
+        return ctx.fail(Status::notFound(QStringLiteral("cannot read %1: %2").arg(quoted(local), file.errorString())));
     auto c = openCollection(ctx, Access::ReadWrite);
     if (!c)
         return ctx.fail(c.status());
-    ProgressLine progress(QStringLiteral("storing %1").arg(key), fromStdin ? 0 : uint64_t(in.size()), !ctx.quiet && !ctx.json);
-    Status st = (*c)->putObject(key, in, [&](uint64_t done) { return progress.update(done); });
+    ProgressLine progress(QStringLiteral("storing %1").arg(key), fromStdin ? 0 : uint64_t(in->size()), !ctx.quiet && !ctx.json);
+    Status st = (*c)->putObject(key, *in, [&](uint64_t done) { return progress.update(done); });
+    // Interrupted, the read of the input may fail first (in the node, the
+    // client's stdin ends with its cancel): it was the interruption.
+    if (!st && st.code() != ErrorCode::Cancelled && ProgressLine::interrupted())
+        st = Status::cancelled(QStringLiteral("storing '%1' was cancelled").arg(key));
     if (st)
         st = (*c)->commit();
     progress.finish();
@@ -285,10 +314,9 @@ int cmdGetObject(Context &ctx)
     ProgressLine progress(QStringLiteral("reading %1").arg(key), info->size, !ctx.quiet && !ctx.json);
     auto onProgress = [&](uint64_t done) { return progress.update(done); };
     if (local == QStringLiteral("-")) {
-        QFile out;
-        out.open(stdout, QIODevice::WriteOnly);
+        QIODevice &out = rawStdout(ctx);
         const Status st = (*c)->getObject(key, out, onProgress);
-        out.flush();
+        flushOutput(out);
         progress.finish();
         return st ? ExitOk : ctx.fail(st);
     }

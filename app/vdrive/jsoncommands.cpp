@@ -16,14 +16,15 @@ int cmdJsonImport(Context &ctx)
 {
     const QString local = ctx.args.at(0);
     const QString vpath = drivePath(ctx.args.at(1));
-    QFile in;
+    QFile file;
     const bool fromStdin = local == QLatin1String("-");
-    if (fromStdin ? !in.open(stdin, QIODevice::ReadOnly) : (in.setFileName(local), !in.open(QIODevice::ReadOnly)))
-        return ctx.fail(cannotRead(local, in));
+    QIODevice *in = fromStdin ? standardInput(ctx, file) : (file.setFileName(local), file.open(QIODevice::ReadOnly) ? &file : nullptr);
+    if (!in)
+        return ctx.fail(cannotRead(local, file));
     auto d = openDrive(ctx, Access::ReadWrite);
     if (!d)
         return ctx.fail(d.status());
-    auto n = (*d)->importJson(vpath, in, ctx.replace);
+    auto n = (*d)->importJson(vpath, *in, ctx.replace);
     if (!n)
         return rollbackAndFail(ctx, **d, n.status());
     if (const int code = commitOrFail(ctx, **d); code != ExitOk)
@@ -42,11 +43,11 @@ int cmdJsonGet(Context &ctx)
     auto d = openDrive(ctx, Access::ReadOnly);
     if (!d)
         return ctx.fail(d.status());
-    QFileDevice &out = rawStdout(ctx);
+    QIODevice &out = rawStdout(ctx);
     const Status st = (*d)->exportJson(drivePath(ctx.args.at(0)), out, ctx.compact ? -1 : 2, ctx.at);
     if (ctx.compact && st)
         out.write("\n"); // one line of text
-    out.flush();
+    flushOutput(out);
     return st ? ExitOk : ctx.fail(st);
 }
 

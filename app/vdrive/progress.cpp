@@ -1,11 +1,14 @@
 #include "progress.h"
 
+#include "session.h"
 #include "terminal.h"
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vd::cli {
@@ -28,18 +31,25 @@ QString formatBytes(uint64_t bytes)
 }
 
 ProgressLine::ProgressLine(QString label, uint64_t total, bool enabled)
-    : m_label(std::move(label)), m_total(total), m_enabled(enabled && ::isatty(STDERR_FILENO))
+    : m_label(std::move(label)), m_total(total), m_session(currentSession())
 {
+    m_enabled = enabled && (m_session ? m_session->stderrIsTerminal : ::isatty(STDERR_FILENO) == 1);
     m_clock.start();
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
+    // In the node, Ctrl-C is the client's: it arrives as a cancel of the
+    // request (Session::isCancelled), and the node's signals stay its own.
+    if (!m_session) {
+        std::signal(SIGINT, onInterrupt);
+        std::signal(SIGTERM, onInterrupt);
+    }
 }
 
 ProgressLine::~ProgressLine()
 {
     finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    if (!m_session) {
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+    }
 }
 
 bool ProgressLine::update(uint64_t done)
@@ -56,7 +66,7 @@ bool ProgressLine::update(uint64_t done)
 
 bool ProgressLine::tick(const std::function<QString()> &text)
 {
-    if (g_interrupted)
+    if (interrupted())
         return false;
     if (!m_enabled)
         return true;
@@ -65,8 +75,7 @@ bool ProgressLine::tick(const std::function<QString()> &text)
         return true;
     m_lastDraw = now;
     // Only ever drawn on a terminal: names in it are shown escaped.
-    std::fprintf(stderr, "\r\033[K%s", terminalSafe(text()).toUtf8().constData());
-    std::fflush(stderr);
+    draw(QByteArray("\r\033[K") + terminalSafe(text()).toUtf8());
     m_drawn = true;
     return true;
 }
@@ -74,16 +83,32 @@ bool ProgressLine::tick(const std::function<QString()> &text)
 void ProgressLine::finish()
 {
     if (m_drawn) {
-        std::fprintf(stderr, "\r\033[K");
-        std::fflush(stderr);
+        draw("\r\033[K");
         m_drawn = false;
     }
 }
 
-bool ProgressLine::interrupted() { return g_interrupted != 0; }
+void ProgressLine::draw(const QByteArray &bytes)
+{
+    if (m_session) {
+        (void)m_session->write(2, bytes); // a client gone is seen by interrupted()
+        return;
+    }
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
+    std::fflush(stderr);
+}
+
+bool ProgressLine::interrupted()
+{
+    if (const Session *s = currentSession())
+        return s->isCancelled();
+    return g_interrupted != 0;
+}
 
 int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
 {
+    if (currentSession())
+        return openPolling(path, flags);
     // std::signal() restarts an interrupted open(); for this one call the
     // handler is installed without SA_RESTART, so open() returns EINTR.
     struct sigaction act{};
@@ -103,6 +128,29 @@ int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
     ::sigaction(SIGINT, &oldInt, nullptr);
     ::sigaction(SIGTERM, &oldTerm, nullptr);
     errno = error;
+    return fd;
+}
+
+int ProgressLine::openPolling(const QByteArray &path, int flags)
+{
+    const int fd = ::open(path.constData(), flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && (flags & O_ACCMODE) == O_RDONLY) {
+        // Readable (or hung up) once a writer has come: until then a read
+        // would see an end that is not one.
+        pollfd p{fd, POLLIN, 0};
+        while (::poll(&p, 1, 50) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (interrupted()) {
+                ::close(fd);
+                errno = EINTR;
+                return -1;
+            }
+            p.revents = 0;
+        }
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
 }
 

@@ -14,6 +14,8 @@
 
 namespace vd::cli {
 
+class Session;
+
 class ProgressLine
 {
 public:
@@ -27,6 +29,8 @@ public:
     bool tick(const std::function<QString()> &text);
     void finish();
 
+    // Ctrl-C or SIGTERM (in the node: the client cancelled, went away, or
+    // the node is stopping).
     static bool interrupted();
     // open(2) of a path that may wait indefinitely (a FIFO waits for a
     // writer), which Ctrl-C or SIGTERM can interrupt while a ProgressLine
@@ -34,9 +38,15 @@ public:
     static int openInterruptibly(const QByteArray &path, int flags);
 
 private:
+    void draw(const QByteArray &bytes);
+    // In the node: a FIFO opened without blocking, then waited for by poll()
+    // in short steps that look at interrupted().
+    static int openPolling(const QByteArray &path, int flags);
+
     QString m_label;
     uint64_t m_total;
-    bool m_enabled;
+    Session *m_session;
+    bool m_enabled = false;
     bool m_drawn = false;
     QElapsedTimer m_clock;
     qint64 m_lastDraw = -1000;

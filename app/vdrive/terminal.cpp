@@ -6,8 +6,10 @@ namespace vd::cli {
 
 namespace {
 
-bool g_outTerminal = false;
-bool g_errTerminal = false;
+// Per thread: a node runs many clients' commands at once, each with its own
+// terminals (session.h).
+thread_local bool g_outTerminal = false;
+thread_local bool g_errTerminal = false;
 
 // One character of a byte string: a code point of `length` bytes, or one
 // byte that does not start valid UTF-8 (valid == false).

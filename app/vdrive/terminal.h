@@ -13,7 +13,8 @@
 
 namespace vd::cli {
 
-// Whether stdout and stderr are terminals; set once by run() (isatty).
+// Whether stdout and stderr are terminals; set by run() (isatty), or from
+// the client's in the node (session.h). Per thread.
 void setTerminals(bool out, bool err);
 bool stdoutIsTerminal();
 bool stderrIsTerminal();

@@ -182,8 +182,8 @@ public:
             }
             file.open(fd, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle);
         } else {
-            const bool ok = isStdio(local) ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(local), file.open(QIODevice::ReadOnly));
-            if (!ok)
+            in = isStdio(local) ? standardInput(m_ctx, file) : (file.setFileName(local), file.open(QIODevice::ReadOnly) ? &file : nullptr);
+            if (!in)
                 return stopAt(cannotRead(local, file));
             // A sparse file's holes are learnt from the file system (as cp
             // --sparse does) and never read: they cost the drive nothing.
@@ -193,6 +193,10 @@ public:
         }
         auto n = m_drive.putFile(
             vpath, *in, [&](uint64_t done) { return m_progress.tick([&] { return line(done, vpath); }); }, holes.get());
+        // Interrupted, the read of the input may fail first (in the node,
+        // the client's stdin ends with its cancel): it was the interruption.
+        if (!n && ProgressLine::interrupted())
+            return cancelled();
         if (!n)
             return lost(n.status());
         ++files;
@@ -252,7 +256,9 @@ public:
                 Item &it = items[next];
                 if (it.what != Item::File || QFileInfo(it.path).size() > kReadAheadMaxFile)
                     continue;
-                it.read = QtConcurrent::run([path = it.path]() -> std::optional<QByteArray> {
+                // Absolute: a worker thread has the process's working folder,
+                // not the client's (in the node, see serve.cpp).
+                it.read = QtConcurrent::run([path = QFileInfo(it.path).absoluteFilePath()]() -> std::optional<QByteArray> {
                     QFile f(path);
                     if (!f.open(QIODevice::ReadOnly))
                         return std::nullopt;
@@ -595,7 +601,9 @@ public:
     Status file(const QString &local, const QByteArray &bytes, int64_t modifiedMs, mode_t replaces)
     {
         VD_TRY(reap(kInFlight - 1));
-        const QByteArray temp = temporaryFor(local);
+        // Absolute: a worker thread has the process's working folder, not
+        // the client's (in the node, see serve.cpp).
+        const QByteArray temp = temporaryFor(QFileInfo(local).absoluteFilePath());
         m_pending.push_back(QtConcurrent::run(&m_pool, [temp, bytes, modifiedMs, replaces]() -> Status {
             VD_TRY_ASSIGN(const int fd, createTemporary(temp, replaces));
             const Status written = writeAll(fd, bytes.constData(), bytes.size(), temp);
@@ -862,9 +870,9 @@ int cmdGet(Context &ctx)
 
     ProgressLine progress(QStringLiteral("reading %1").arg(vpath), folder ? 0 : node->size, !ctx.quiet && !ctx.json);
     if (isStdio(local)) {
-        QFileDevice &out = rawStdout(ctx);
+        QIODevice &out = rawStdout(ctx);
         const Status st = drive.readFile(vpath, out, [&](uint64_t done) { return progress.update(done); }, ctx.at);
-        out.flush();
+        flushOutput(out);
         progress.finish();
         return st ? ExitOk : ctx.fail(st);
     }

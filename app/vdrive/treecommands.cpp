@@ -253,13 +253,13 @@ int cmdCat(Context &ctx)
     auto d = openDrive(ctx, Access::ReadOnly);
     if (!d)
         return ctx.fail(d.status());
-    QFileDevice &out = rawStdout(ctx);
+    QIODevice &out = rawStdout(ctx);
     // No line (the bytes are the output), but Ctrl-C cancels cleanly.
     ProgressLine progress(QString(), 0, false);
     for (const QString &typed : ctx.args) {
         const QString path = drivePath(typed);
         const Status st = (*d)->readFile(path, out, [&](uint64_t done) { return progress.update(done); }, ctx.at);
-        out.flush();
+        flushOutput(out);
         if (!st)
             return ctx.fail(st);
     }

@@ -1,5 +1,7 @@
 #include "node.h"
 
+#include <QFileInfo>
+
 namespace vd::node {
 
 Node::Node(NodeOptions options, QObject *parent) : QObject(parent), m_options(std::move(options))
@@ -43,15 +45,21 @@ std::vector<DriveHost *> Node::hosts() const
 
 Result<DriveHost *> Node::host(const QString &nameOrRuid)
 {
-    // Opening reads and checks the whole state: do it without the lock,
-    // then keep the first host if two clients raced to open it.
+    // Opening reads and checks the whole state: done without m_mutex (the
+    // hosts open answer meanwhile), but one open at a time, so that two
+    // clients asking for the same collection at once do not both open it
+    // (the second would find it locked, by this very process).
+    std::lock_guard opening(m_opening);
     VD_TRY_ASSIGN(const QString dir, storage::findCollection(*m_options.env, m_options.dataDir, nameOrRuid));
     {
         std::lock_guard lock(m_mutex);
         if (m_closed)
             return Status::cancelled(QStringLiteral("the node is shutting down"));
+        // The folder findCollection() resolved is named by the RUID (a RUID
+        // may be typed in capitals, or a name given).
+        const QString folder = QFileInfo(dir).fileName();
         for (const auto &[ruid, host] : m_hosts)
-            if (host->ruid().toString() == nameOrRuid || host->name() == nameOrRuid)
+            if (host->ruid().toString() == folder)
                 return host.get();
     }
     VD_TRY_ASSIGN(auto drive, tree::Drive::open(*m_options.env, dir, storage::Access::ReadWrite, m_options.drive));

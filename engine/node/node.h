@@ -61,6 +61,7 @@ private:
     Result<DriveHost *> adopt(std::unique_ptr<tree::Drive> drive);
 
     NodeOptions m_options;
+    std::mutex m_opening; // held while a collection is opened (host())
     mutable std::mutex m_mutex;
     std::map<Ruid, std::unique_ptr<DriveHost>> m_hosts;
     bool m_closed = false;

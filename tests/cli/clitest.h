@@ -24,6 +24,7 @@
 #include <QTest>
 
 #include <map>
+#include <memory>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -124,11 +125,69 @@ inline std::map<QString, QByteArray> fingerprint(const QString &dir)
     return out;
 }
 
+// Whether this run of the suite goes through a node: with VDRIVE_TEST_SERVED
+// set (ctest's cli-served, treecli-served), every Sandbox runs `vdrive serve`
+// on its data directory as soon as that exists (the first command, usually
+// init, creates it without a node), and every later command goes through the
+// node's control socket, with the same expectations.
+inline bool servedMode() { return qEnvironmentVariableIsSet("VDRIVE_TEST_SERVED"); }
+
+// The test functions that are about the collection's files and locks
+// themselves, and so do not apply while a node holds them open: the reason
+// is printed as the skip message (see servedExclusions in each test file).
+struct ServedExclusion
+{
+    const char *function;
+    const char *reason;
+};
+template<size_t N>
+inline const char *servedExclusion(const ServedExclusion (&list)[N], const char *function)
+{
+    if (!servedMode())
+        return nullptr;
+    for (const ServedExclusion &e : list)
+        if (qstrcmp(e.function, function) == 0)
+            return e.reason;
+    return nullptr;
+}
+
 // A throw-away home for one test function: data/ is the data directory,
 // home/ the child's HOME. The child runs in the sandbox folder.
 class Sandbox
 {
 public:
+    ~Sandbox() { stopNode(); }
+
+    // In served mode: the node of this sandbox (a `vdrive serve`), started
+    // once the data directory exists, and stopped (SIGTERM, which must end
+    // it cleanly with exit 0) when the sandbox goes.
+    void ensureNode() const
+    {
+        if (!servedMode() || m_node || !QFileInfo::exists(dataDir() + u"/collections"_s))
+            return;
+        m_node = std::make_unique<QProcess>();
+        m_node->setProcessEnvironment(m_env);
+        m_node->setWorkingDirectory(m_tmp.path());
+        m_node->start(QStringLiteral(VDRIVE_BINARY), {u"--data-dir"_s, dataDir(), u"serve"_s});
+        // It listens once it printed where.
+        QElapsedTimer clock;
+        clock.start();
+        while (!m_node->canReadLine()) {
+            if (m_node->state() == QProcess::NotRunning || clock.hasExpired(kTimeoutMs))
+                qFatal("vdrive serve did not start: %s", m_node->readAllStandardError().constData());
+            m_node->waitForReadyRead(100);
+        }
+    }
+    void stopNode() const
+    {
+        if (!m_node)
+            return;
+        ::kill(pid_t(m_node->processId()), SIGTERM);
+        if (!m_node->waitForFinished(kTimeoutMs) || m_node->exitStatus() != QProcess::NormalExit || m_node->exitCode() != 0)
+            qFatal("vdrive serve did not stop cleanly on SIGTERM (exit %d): %s", m_node->exitCode(), m_node->readAllStandardError().constData());
+        m_node.reset();
+    }
+
     Sandbox()
     {
         m_env = QProcessEnvironment::systemEnvironment();
@@ -150,6 +209,7 @@ public:
 
     Run runRaw(const QStringList &args, const QByteArray &input = {}) const
     {
+        ensureNode();
         Run r;
         r.what = args.join(u' ');
         QProcess p;
@@ -179,6 +239,7 @@ public:
     // exactly those written); the others are pipes.
     Run runBytes(const QList<QByteArray> &args, Tty tty = Tty::None) const
     {
+        ensureNode();
         Run r;
         QList<QByteArray> argv{QByteArray(VDRIVE_BINARY), "--data-dir", QFile::encodeName(dataDir())};
         argv += args;
@@ -288,6 +349,7 @@ public:
     // Starts vdrive (with --data-dir) without waiting for it.
     void start(QProcess &p, const QStringList &args, bool addDataDir = true) const
     {
+        ensureNode();
         p.setProcessEnvironment(m_env);
         p.setWorkingDirectory(m_tmp.path());
         p.start(QStringLiteral(VDRIVE_BINARY), addDataDir ? withDataDir(args) : args);
@@ -328,6 +390,7 @@ public:
 private:
     QTemporaryDir m_tmp;
     QProcessEnvironment m_env;
+    mutable std::unique_ptr<QProcess> m_node;
 };
 
 // Hands `bytes` to the child's stdin and waits (bounded) until the child has

@@ -182,6 +182,12 @@ bool makeSourceTree(const QString &root)
 
 } // namespace
 
+// Through a node (servedMode()), the cases about the collection's files and
+// locks themselves do not apply: each is listed here with the reason.
+const ServedExclusion servedExclusions[] = {
+    {"cacheFolder", "the tree's LMDB cache is a file of the CLI process's own; the node serves its collections without it"},
+};
+
 class TestTreeCli : public QObject
 {
     Q_OBJECT
@@ -192,6 +198,12 @@ private:
     qint64 m_errorsGeneration = 0;
 
 private Q_SLOTS:
+    void init()
+    {
+        if (const char *why = servedExclusion(servedExclusions, QTest::currentTestFunction()))
+            QSKIP(why);
+    }
+
     void initTestCase()
     {
         QVERIFY(m_errors.isValid());

@@ -234,6 +234,33 @@ private Q_SLOTS:
         VD_VERIFY_CODE(Drive::open(*io::Env::posix(), *dir, storage::Access::ReadWrite), ErrorCode::Busy);
         QCOMPARE(node->host(QStringLiteral("c")).value(), h);
     }
+
+    // Clients asking at once for a collection not open yet all get its one
+    // host (none finds it locked by the node itself), by name or by RUID in
+    // either case.
+    void clientsOpenACollectionAtOnce()
+    {
+        QString ruid;
+        {
+            auto made = freshNode(QStringLiteral("race"));
+            ruid = made->create(QStringLiteral("c")).value()->ruid().toString();
+        }
+        for (int round = 0; round < 5; ++round) {
+            auto node = freshNode(QStringLiteral("race"));
+            const QStringList asked = {QStringLiteral("c"), ruid, ruid.toUpper(), QStringLiteral("c")};
+            std::vector<Result<DriveHost *>> got(size_t(asked.size()), Result<DriveHost *>(Status::internal(QString())));
+            std::vector<std::thread> threads;
+            for (qsizetype i = 0; i < asked.size(); ++i)
+                threads.emplace_back([&, i] { got[size_t(i)] = node->host(asked[i]); });
+            for (auto &t : threads)
+                t.join();
+            for (const auto &r : got) {
+                QVERIFY2(r, qPrintable(r.status().toString()));
+                QCOMPARE(*r, *got.front());
+            }
+            QCOMPARE(node->hosts().size(), size_t(1));
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestNode)
