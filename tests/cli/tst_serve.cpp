@@ -225,9 +225,10 @@ private Q_SLOTS:
         QCOMPARE(again.stop(SIGTERM), 0);
     }
 
-    // An `ls` while a long `put -r` runs answers, from a committed tree:
-    // the listing before the put or after it, never a part of it. (The put
-    // waits on a FIFO, its writer, after a folder of files.)
+    // An `ls` while a long `put -r` runs answers at once, from a committed
+    // tree: the listing before the put or with the batches it committed, never
+    // a part of one. (The put waits on a FIFO, after a folder of files, until
+    // the ls has answered.)
     void lsDuringPut()
     {
         Sandbox sb;
@@ -247,9 +248,12 @@ private Q_SLOTS:
         QProcess ls;
         sb.start(ls, {u"-c"_s, kCollection, u"ls"_s, u"/"_s});
         QVERIFY(ls.waitForStarted(kTimeoutMs));
+        // The ls answers while the put is still inside its write, held at the
+        // FIFO: reads run on the node's reader pool against the last commit.
+        const Run listed = finished(ls, u"ls /"_s);
+        QCOMPARE(put.state(), QProcess::Running);
         QCOMPARE(::write(writer, "streamed", 8), ssize_t(8));
         ::close(writer);
-        const Run listed = finished(ls, u"ls /"_s);
         EXPECT_EXIT(listed, ExitOk);
         QVERIFY2(lines(listed) == QStringList{u"before/"_s} || lines(listed) == (QStringList{u"before/"_s, u"in/"_s}), qPrintable(listed.describe()));
         EXPECT_EXIT(finished(put, u"put"_s), ExitOk);
