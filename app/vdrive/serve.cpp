@@ -3,6 +3,7 @@
 #include "serve.h"
 
 #include "cliutil.h"
+#include "progress.h"
 #include "session.h"
 #include "terminal.h"
 
@@ -282,6 +283,7 @@ QJsonObject Service::status()
     QJsonArray collections;
     for (node::DriveHost *h : m_node.hosts()) {
         const node::HostCounters c = h->counters();
+        const storage::PinStats p = h->pins();
         collections.append(QJsonObject{{QStringLiteral("name"), h->name()},
                                        {QStringLiteral("ruid"), h->ruid().toString()},
                                        {QStringLiteral("requests"), qint64(c.requests)},
@@ -290,7 +292,14 @@ QJsonObject Service::status()
                                        {QStringLiteral("replayed"), qint64(c.replayed)},
                                        {QStringLiteral("failedCommits"), qint64(c.failedCommits)},
                                        {QStringLiteral("largestGroup"), qint64(c.largestGroup)},
-                                       {QStringLiteral("queued"), qint64(c.queued)}});
+                                       {QStringLiteral("queued"), qint64(c.queued)},
+                                       {QStringLiteral("reads"), qint64(c.reads)},
+                                       {QStringLiteral("readsRunning"), qint64(c.readsRunning)},
+                                       {QStringLiteral("limboBytes"), qint64(c.limboBytes)},
+                                       {QStringLiteral("pins"), qint64(p.pins)},
+                                       {QStringLiteral("oldestPinAgeMs"), qint64(p.oldestAgeMs)},
+                                       {QStringLiteral("oldestPin"), p.oldestLabel},
+                                       {QStringLiteral("overduePins"), qint64(p.overdue)}});
     }
     int running = 0;
     uint64_t commandsRun = 0;
@@ -444,6 +453,14 @@ int cmdStatus(Context &ctx)
                 << count(uint64_t(c[QStringLiteral("commits")].toInteger()), "commit", "commits") << ", "
                 << c[QStringLiteral("rolledBack")].toInteger() << " rolled back, " << c[QStringLiteral("failedCommits")].toInteger()
                 << " failed commits, " << c[QStringLiteral("queued")].toInteger() << " queued\n";
+        ctx.out << "    " << count(uint64_t(c[QStringLiteral("reads")].toInteger()), "read", "reads") << " ("
+                << c[QStringLiteral("readsRunning")].toInteger() << " running), "
+                << count(uint64_t(c[QStringLiteral("pins")].toInteger()), "generation pinned", "generations pinned");
+        if (c[QStringLiteral("pins")].toInteger() > 0)
+            ctx.out << " (oldest " << listed(c[QStringLiteral("oldestPin")].toString()) << ", "
+                    << c[QStringLiteral("oldestPinAgeMs")].toInteger() / 1000 << " s"
+                    << (c[QStringLiteral("overduePins")].toInteger() > 0 ? QStringLiteral(", overdue") : QString()) << ")";
+        ctx.out << ", " << formatBytes(uint64_t(c[QStringLiteral("limboBytes")].toInteger())) << " freed but held for readers\n";
     }
     ctx.out.flush();
     return ExitOk;

@@ -196,6 +196,7 @@ private Q_SLOTS:
         EXPECT_CONTAINS(text.outText(), u"collections  1 open"_s);
         EXPECT_CONTAINS(text.outText(), u"  docs  "_s);
         EXPECT_CONTAINS(text.outText(), u"1 request, 1 commit, 0 rolled back"_s);
+        EXPECT_CONTAINS(text.outText(), u"0 generations pinned, 0 B freed but held for readers"_s);
         const QJsonObject o = parseJson(sb.run({u"--json"_s, u"status"_s})).toObject();
         QCOMPARE(o.value(u"running"_s), QJsonValue(true));
         QCOMPARE(o.value(u"program"_s).toString(), u"vdrive serve"_s);
@@ -205,6 +206,8 @@ private Q_SLOTS:
         QCOMPARE(cols.size(), 1);
         QCOMPARE(cols.at(0).toObject().value(u"name"_s).toString(), kCollection);
         QCOMPARE(cols.at(0).toObject().value(u"commits"_s).toInt(), 1);
+        QCOMPARE(cols.at(0).toObject().value(u"pins"_s).toInt(), 0); // no read in flight holds one
+        QVERIFY(cols.at(0).toObject().contains(u"limboBytes"_s));
         QCOMPARE(node.stop(SIGINT), 0);
     }
 
