@@ -95,6 +95,10 @@ void DriveHost::runRead(Request &r)
     }
     r.publish(outcome);
     std::lock_guard lock(m_mutex);
+    if (m_counters.limboBytes > 0 && !m_limboCheck) {
+        m_limboCheck = true;
+        m_wake.notify_one();
+    }
     --m_readsRunning;
     if (m_readsRunning == 0)
         m_idle.notify_all();
@@ -125,7 +129,22 @@ void DriveHost::writerLoop()
         std::vector<Request> group;
         {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [this] { return m_closing || !m_queue.empty(); });
+            m_wake.wait(lock, [this] { return m_closing || m_limboCheck || !m_queue.empty(); });
+            if (m_queue.empty() && m_limboCheck && !m_closing) {
+                // No write waits: give back the blocks in limbo no reader
+                // needs now (a write group would do it at its start).
+                m_limboCheck = false;
+                m_busy = true;
+                lock.unlock();
+                (void)m_drive->collection().releaseLimbo();
+                const uint64_t held = m_drive->collection().limboBytes();
+                lock.lock();
+                m_counters.limboBytes = held;
+                m_busy = false;
+                if (m_queue.empty())
+                    m_idle.notify_all();
+                continue;
+            }
             if (m_queue.empty()) {
                 m_idle.notify_all();
                 break; // closing, and nothing left to run
@@ -157,6 +176,10 @@ void DriveHost::runGroup(std::vector<Request> &group)
     tree::Drive &d = *m_drive;
     // A transaction starts: blocks no reader needs any more come back.
     (void)d.collection().releaseLimbo();
+    {
+        std::lock_guard lock(m_mutex);
+        m_limboCheck = false; // done here
+    }
     std::vector<Status> outcome(group.size());
     std::vector<bool> skipped(group.size(), false);
     uint64_t replays = 0;

@@ -183,6 +183,9 @@ private:
     bool m_closing = false;
     bool m_busy = false;
     uint64_t m_readsRunning = 0;
+    // A read let go of its pin while blocks waited in limbo: the writer gives
+    // back what no reader needs any more, also when no write comes.
+    bool m_limboCheck = false;
     size_t m_maxGroup = 64;
     HostCounters m_counters;
     std::thread m_writer;

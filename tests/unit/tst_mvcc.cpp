@@ -556,6 +556,36 @@ private Q_SLOTS:
         VD_VERIFY_CODE(await(h->read<VNode>([](Drive &d, node::OpContext &) { return d.mkdir(QStringLiteral("/x"), false); })),
                        ErrorCode::PermissionDenied);
     }
+
+    // Blocks freed while a read held an older generation come back when that
+    // read ends, through the host, without waiting for another write.
+    void limboComesBackWhenTheLastReadEnds()
+    {
+        node::NodeOptions o;
+        o.dataDir = m_tmp.filePath(QStringLiteral("limbohost"));
+        node::Node n(o);
+        node::DriveHost *h = n.create(QStringLiteral("c")).value();
+        const QByteArray body = test::randomBytes(3 << 20, 7);
+        VD_VERIFY_OK(await(h->write<VNode>([&](Drive &d, node::OpContext &) { return d.putFileBytes(QStringLiteral("/big"), body); })));
+        std::atomic<bool> reading{false}, release{false};
+        auto read = h->read<QByteArray>([&](Drive &d, node::OpContext &) -> Result<QByteArray> {
+            reading = true;
+            QDeadlineTimer deadline(60000);
+            while (!release.load() && !deadline.hasExpired())
+                QThread::msleep(1);
+            return d.read(QStringLiteral("/big"), 0, body.size());
+        });
+        QVERIFY(QTest::qWaitFor([&] { return reading.load(); }, 30000));
+        VD_VERIFY_OK(await(h->write<bool>([](Drive &d, node::OpContext &) -> Result<bool> {
+            VD_TRY(d.remove(QStringLiteral("/big"), false, false));
+            return true;
+        })));
+        QVERIFY2(h->counters().limboBytes >= uint64_t(3) << 20, "the removed file's blocks should wait for the read");
+        release = true;
+        QCOMPARE(await(read).value(), body); // its generation, whole
+        QVERIFY2(QTest::qWaitFor([&] { return h->counters().limboBytes == 0; }, 30000), "limbo kept after the last read ended");
+        QCOMPARE(h->pins().pins, uint64_t(0));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestMvcc)
