@@ -3,8 +3,11 @@
 
 #include "cliutil.h"
 #include "progress.h"
+#include "session.h"
 #include "terminal.h"
 
+#include "node/drivehost.h"
+#include "node/node.h"
 #include "storage/collection.h"
 #include "storage/datadir.h"
 
@@ -107,6 +110,45 @@ uint64_t committedGeneration(Context &ctx, const QString &dir)
     return meta ? meta->generation : 0;
 }
 
+// --follow inside the node: each look is a read of the host (a reader's
+// Drive over the last commit, pinned only while it prints), so the feed
+// moves on with the node's commits and no generation stays pinned while
+// the command waits.
+int followInNode(Context &ctx, Session &session, uint64_t next)
+{
+    auto host = session.node().host(ctx.collection);
+    if (!host)
+        return ctx.fail(host.status());
+    for (bool first = true;; first = false) {
+        if (!first)
+            for (int waited = 0; waited < kPollMs; waited += kNapMs) {
+                if (session.isCancelled())
+                    return ExitCancelled;
+                QThread::msleep(kNapMs);
+            }
+        if (session.isCancelled())
+            return ExitCancelled;
+        auto looked = (*host)->read<bool>([&](tree::Drive &d, node::OpContext &) -> Result<bool> {
+            SessionScope scope(&session);
+            if (next == 0)
+                next = ctx.since.isEmpty() ? d.nextChangeSequence() : d.firstChangeSequence();
+            const Status st = printFrom(ctx, d, &next);
+            ctx.out.flush();
+            if (!st)
+                return st;
+            return true;
+        });
+        looked.waitForFinished();
+        if (looked.resultCount() == 0)
+            return ctx.fail(Status::cancelled(QStringLiteral("the node dropped the command")));
+        if (const Result<bool> r = looked.result(); !r) {
+            if (r.status().code() == ErrorCode::Resync)
+                return ctx.fail(r.status().withContext(QStringLiteral("--since %1").arg(next)));
+            return ctx.fail(r.status());
+        }
+    }
+}
+
 } // namespace
 
 int cmdChanges(Context &ctx)
@@ -118,6 +160,8 @@ int cmdChanges(Context &ctx)
         if (!ok)
             return ctx.usage(QStringLiteral("--since takes a sequence number, not %1").arg(quoted(ctx.since)));
     }
+    if (Session *session = currentSession(); session && ctx.follow)
+        return followInNode(ctx, *session, next);
     // Ctrl-C and SIGTERM are noticed, not fatal: --follow ends with 130.
     ProgressLine signals(QString(), 0, false);
     auto dir = storage::findCollection(*ctx.env, ctx.dataDir, ctx.collection);

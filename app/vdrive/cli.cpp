@@ -400,7 +400,10 @@ int run(const QStringList &arguments, const QByteArrayList &raw)
         // commits.
         static const QStringList needsWriter = {QStringLiteral("info"),    QStringLiteral("df"),         QStringLiteral("fsck"),
                                                 QStringLiteral("objects"), QStringLiteral("get-object"), QStringLiteral("snapshot list")};
-        code = runInNode(ctx, *session, cmd.run, cmd.needsCollection, cmd.mutates || needsWriter.contains(name));
+        // changes --follow reads the host afresh at each look (a read request
+        // would pin one generation for as long as it follows).
+        const bool looksByItself = name == QLatin1String("changes") && ctx.follow;
+        code = runInNode(ctx, *session, cmd.run, cmd.needsCollection && !looksByItself, cmd.mutates || needsWriter.contains(name));
     } else {
         // A node runs on this data directory: the command runs there, with
         // this process as its terminal (remote.cpp).

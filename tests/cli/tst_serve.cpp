@@ -267,6 +267,38 @@ private Q_SLOTS:
         EXPECT_EXIT(sb.run({u"-c"_s, kCollection, u"fsck"_s}), ExitOk);
     }
 
+    // `changes --follow` through the node sees what another client commits
+    // while it follows (it looks at the host afresh each time, never from one
+    // pinned generation), and a writer is never told busy because of it.
+    void changesFollowThroughTheNode()
+    {
+        Sandbox sb;
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        Serve node(sb);
+        QVERIFY(node.start());
+        EXPECT_EXIT(sb.run({u"-c"_s, kCollection, u"mkdir"_s, u"/first"_s}), ExitOk);
+        const Run before = sb.run({u"-c"_s, kCollection, u"changes"_s});
+        EXPECT_EXIT(before, ExitOk);
+        const qint64 next = lines(before).size() + 1;
+        QProcess follower;
+        sb.start(follower, {u"-c"_s, kCollection, u"changes"_s, u"--follow"_s, u"--since"_s, QString::number(next)});
+        QVERIFY(follower.waitForStarted(kTimeoutMs));
+        QVERIFY(waitForCommands(sb, 2)); // the follower, and status itself
+        EXPECT_EXIT(sb.run({u"-c"_s, kCollection, u"mkdir"_s, u"/later"_s}), ExitOk);
+        QByteArray seen;
+        QElapsedTimer clock;
+        clock.start();
+        while (!seen.contains("create directory /later\n") && !clock.hasExpired(kTimeoutMs) && follower.state() == QProcess::Running) {
+            follower.waitForReadyRead(1000);
+            seen += follower.readAllStandardOutput();
+        }
+        QVERIFY2(seen.contains(QByteArray::number(next) + " create directory /later\n"), seen.constData());
+        QCOMPARE(::kill(pid_t(follower.processId()), SIGINT), 0);
+        QVERIFY(follower.waitForFinished(kTimeoutMs));
+        QCOMPARE(follower.exitCode(), int(ExitCancelled));
+        QCOMPARE(node.stop(SIGTERM), 0);
+    }
+
     // Two `put -r` from two terminals at once: both complete, every file there.
     void twoPutsAtOnce()
     {
