@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "cliutil.h"
+#include "progress.h"
 #include "terminal.h"
 
 #include <QFile>
@@ -24,7 +25,9 @@ int cmdJsonImport(Context &ctx)
     auto d = openDrive(ctx, Access::ReadWrite);
     if (!d)
         return ctx.fail(d.status());
-    auto n = (*d)->importJson(vpath, *in, ctx.replace);
+    ProgressLine progress(QStringLiteral("importing %1").arg(vpath), 0, !ctx.quiet && !ctx.json);
+    auto n = (*d)->importJson(vpath, *in, ctx.replace, [&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
     if (!n)
         return rollbackAndFail(ctx, **d, n.status());
     if (const int code = commitOrFail(ctx, **d); code != ExitOk)

@@ -64,6 +64,11 @@ bool ProgressLine::update(uint64_t done)
     });
 }
 
+bool ProgressLine::entries(uint64_t done)
+{
+    return tick([&] { return QStringLiteral("%1: %2 entries").arg(m_label).arg(done); });
+}
+
 bool ProgressLine::tick(const std::function<QString()> &text)
 {
     if (interrupted())

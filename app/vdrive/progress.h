@@ -27,6 +27,9 @@ public:
     // Draws the line text() returns, asked only when a redraw is due (bulk
     // commands that count files and bytes); false once interrupted.
     bool tick(const std::function<QString()> &text);
+    // "<label>: <done> entries", for the walks of the tree (cp -r, rm -r,
+    // restore, trash empty, json import, diff, du); false once interrupted.
+    bool entries(uint64_t done);
     void finish();
 
     // Ctrl-C or SIGTERM (in the node: the client cancelled, went away, or

@@ -113,7 +113,9 @@ int cmdSnapshotDiff(Context &ctx)
     auto d = openDrive(ctx, Access::ReadOnly);
     if (!d)
         return ctx.fail(d.status());
-    auto diff = (*d)->diff(ctx.args.at(0), ctx.args.value(1));
+    ProgressLine progress(QStringLiteral("comparing"), 0, !ctx.quiet && !ctx.json);
+    auto diff = (*d)->diff(ctx.args.at(0), ctx.args.value(1), false, [&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
     if (!diff)
         return ctx.fail(diff.status());
     if (ctx.json) {
@@ -147,7 +149,9 @@ int cmdSnapshotRestore(Context &ctx)
     auto d = openDrive(ctx, Access::ReadWrite);
     if (!d)
         return ctx.fail(d.status());
-    auto n = (*d)->restore(name, vpath, to);
+    ProgressLine progress(QStringLiteral("restoring %1").arg(vpath), 0, !ctx.quiet && !ctx.json);
+    auto n = (*d)->restore(name, vpath, to, [&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
     if (!n)
         return rollbackAndFail(ctx, **d, n.status());
     if (const int code = commitOrFail(ctx, **d); code != ExitOk)
@@ -224,7 +228,9 @@ int cmdTrashEmpty(Context &ctx)
     auto d = openDrive(ctx, Access::ReadWrite);
     if (!d)
         return ctx.fail(d.status());
-    auto removed = (*d)->emptyTrash(before);
+    ProgressLine progress(QStringLiteral("emptying the trash"), 0, !ctx.quiet && !ctx.json);
+    auto removed = (*d)->emptyTrash(before, [&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
     if (!removed)
         return rollbackAndFail(ctx, **d, removed.status());
     if (const int code = commitOrFail(ctx, **d); code != ExitOk)

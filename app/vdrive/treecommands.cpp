@@ -115,7 +115,9 @@ int moveOrCopy(Context &ctx, bool copy)
         if (copy && s->kind == Kind::Directory && !ctx.recursive)
             return rollbackAndFail(ctx, drive, Status::invalidArgument(QStringLiteral("%1 is a folder: use cp -r").arg(src)));
         const QString to = into ? childPath(dst, lastName(src)) : dst;
-        const Status st = copy ? drive.copy(src, to).status() : drive.move(src, to).status();
+        ProgressLine progress(QStringLiteral("copying %1").arg(src), 0, copy && !ctx.quiet && !ctx.json);
+        const Status st = copy ? drive.copy(src, to, QString(), [&](uint64_t done) { return progress.entries(done); }).status() : drive.move(src, to).status();
+        progress.finish();
         if (!st)
             return rollbackAndFail(ctx, drive, st);
     }
@@ -142,15 +144,17 @@ void add(tree::DuInfo &to, const tree::DuInfo &from)
 // Totals of the folder at path, reporting every folder below it after its
 // contents (like du): one listing per folder.
 Result<tree::DuInfo> duWalk(tree::Drive &drive, const QString &path, const VNode &dir, const QString &at,
-                            const std::function<void(const QString &, const tree::DuInfo &)> &report)
+                            const std::function<void(const QString &, const tree::DuInfo &)> &report, ProgressLine &progress, uint64_t *seen)
 {
     tree::DuInfo total;
     total.directories = 1;
     VD_TRY_ASSIGN(const auto entries, drive.list(path, at));
     for (const VNode &n : entries) {
+        if (!progress.entries(++*seen))
+            return Status::cancelled(QStringLiteral("du: cancelled"));
         const QString child = childPath(path, n.name);
         if (n.kind == Kind::Directory) {
-            VD_TRY_ASSIGN(const tree::DuInfo sub, duWalk(drive, child, n, at, report));
+            VD_TRY_ASSIGN(const tree::DuInfo sub, duWalk(drive, child, n, at, report, progress, seen));
             add(total, sub);
         } else if (n.kind == Kind::File) {
             ++total.files;
@@ -313,7 +317,9 @@ int cmdRm(Context &ctx)
     }
     for (const auto &[path, n] : targets) {
         // A JSON document goes whole, like a file.
-        const Status st = drive.remove(path, n.isContainer(), !ctx.permanent);
+        ProgressLine progress(QStringLiteral("removing %1").arg(path), 0, !ctx.quiet && !ctx.json);
+        const Status st = drive.remove(path, n.isContainer(), !ctx.permanent, [&](uint64_t done) { return progress.entries(done); });
+        progress.finish();
         if (!st)
             return rollbackAndFail(ctx, drive, st);
     }
@@ -336,13 +342,17 @@ int cmdDu(Context &ctx)
         else
             ctx.out << QStringLiteral("%1  %2").arg(formatBytes(i.logicalBytes), 10).arg(listed(p)) << "\n";
     };
+    ProgressLine progress(QStringLiteral("counting %1").arg(path), 0, !ctx.quiet && !ctx.json);
     if (ctx.summarize || node->kind != Kind::Directory) {
-        auto i = (*d)->du(path, ctx.at);
+        auto i = (*d)->du(path, ctx.at, [&](uint64_t done) { return progress.entries(done); });
+        progress.finish();
         if (!i)
             return ctx.fail(i.status());
         report(path, *i);
     } else {
-        auto total = duWalk(**d, path, *node, ctx.at, report);
+        uint64_t seen = 0;
+        auto total = duWalk(**d, path, *node, ctx.at, report, progress, &seen);
+        progress.finish();
         if (!total)
             return ctx.fail(total.status());
     }

@@ -157,10 +157,11 @@ Result<QByteArray> Drive::read(const QString &path, uint64_t offset, uint64_t le
     return m_col->readData(v->catalog(), n.id, n.size, offset, length, path);
 }
 
-Result<DuInfo> Drive::du(const QString &path, const QString &at)
+Result<DuInfo> Drive::du(const QString &path, const QString &at, const storage::ProgressFn &progress)
 {
     VD_TRY_ASSIGN(TreeView * v, m_views->view(at));
-    return v->du(path);
+    Ticker ticker(progress, QStringLiteral("du"));
+    return ticker.finished(v->du(path, &ticker));
 }
 
 Result<std::vector<TrashEntry>> Drive::listTrash()
@@ -258,16 +259,18 @@ Result<VNode> Drive::move(const QString &from, const QString &to)
     return FolderChanges(*m_writer).move(from, to);
 }
 
-Result<VNode> Drive::copy(const QString &from, const QString &to, const QString &at)
+Result<VNode> Drive::copy(const QString &from, const QString &to, const QString &at, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());
-    return FolderChanges(*m_writer).copy(from, to, at);
+    Ticker ticker(progress, QStringLiteral("copying %1").arg(from));
+    return ticker.finished(FolderChanges(*m_writer, &ticker).copy(from, to, at));
 }
 
-Status Drive::remove(const QString &path, bool recursive, bool toTrash)
+Status Drive::remove(const QString &path, bool recursive, bool toTrash, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());
-    return Removal(*m_writer).remove(path, recursive, toTrash);
+    Ticker ticker(progress, QStringLiteral("removing %1").arg(path));
+    return ticker.finished(Removal(*m_writer, &ticker).remove(path, recursive, toTrash));
 }
 
 Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
@@ -276,16 +279,18 @@ Result<VNode> Drive::restoreFromTrash(const Ruid &id, const QString &to)
     return Removal(*m_writer).restoreFromTrash(id, to);
 }
 
-Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs)
+Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());
-    return Removal(*m_writer).emptyTrash(deletedBeforeMs);
+    Ticker ticker(progress, QStringLiteral("emptying the trash"));
+    return ticker.finished(Removal(*m_writer, &ticker).emptyTrash(deletedBeforeMs));
 }
 
-Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace)
+Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());
-    return JsonDocuments(*m_writer).importJson(path, in, replace);
+    Ticker ticker(progress, QStringLiteral("importing %1").arg(path));
+    return ticker.finished(JsonDocuments(*m_writer, &ticker).importJson(path, in, replace));
 }
 
 Status Drive::exportJson(const QString &path, QIODevice &out, int indent, const QString &at)
@@ -332,10 +337,11 @@ Status Drive::deleteSnapshot(const QString &name)
     return Snapshots(*m_writer).remove(name);
 }
 
-Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to, bool exhaustive)
+Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &to, bool exhaustive, const storage::ProgressFn &progress)
 {
+    Ticker ticker(progress, QStringLiteral("diff"));
     if (!m_reader)
-        return Snapshots(*m_writer).diff(from, to, exhaustive);
+        return ticker.finished(Snapshots(*m_writer, &ticker).diff(from, to, exhaustive));
     storage::GenerationReader &g = *m_reader;
     auto rootOf = [&g](const QString &name) -> Result<storage::PageRef> {
         if (name.isEmpty())
@@ -345,13 +351,14 @@ Result<std::vector<DiffEntry>> Drive::diff(const QString &from, const QString &t
             return Status::notFound(QStringLiteral("no snapshot '%1'").arg(name));
         return rec->root;
     };
-    return Snapshots::compare(*m_views, g.catalog(), rootOf, from, to, exhaustive);
+    return ticker.finished(Snapshots::compare(*m_views, g.catalog(), rootOf, from, to, exhaustive, &ticker));
 }
 
-Result<VNode> Drive::restore(const QString &snapshot, const QString &path, const QString &to)
+Result<VNode> Drive::restore(const QString &snapshot, const QString &path, const QString &to, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());
-    return Snapshots(*m_writer).restore(snapshot, path, to);
+    Ticker ticker(progress, QStringLiteral("restoring %1").arg(path));
+    return ticker.finished(Snapshots(*m_writer, &ticker).restore(snapshot, path, to));
 }
 
 Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
@@ -360,7 +367,7 @@ Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
     VD_TRY(m_col->checkWritable());
     uint64_t expired = 0;
     if (m_options.trashExpiryMs > 0) {
-        VD_TRY_ASSIGN(expired, emptyTrash(TreeWriter::nowMs() - m_options.trashExpiryMs));
+        VD_TRY_ASSIGN(expired, emptyTrash(TreeWriter::nowMs() - m_options.trashExpiryMs, progress));
     }
     VD_TRY(commit());
     m_writer->dropCaches();

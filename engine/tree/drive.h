@@ -85,6 +85,13 @@ public:
     // The writer's collection. A reader's Drive has none: check isReader().
     storage::Collection &collection() { return *m_col; }
 
+    // Long operations (copy, remove, emptyTrash, importJson, diff, restore,
+    // du, and putFile, readFile, gc) take a ProgressFn: it hears how far the
+    // call got (bytes for putFile/readFile; VNodes, index entries or
+    // reference-count steps for the others, about every 64) and cancels it by
+    // returning false — the call then fails with Cancelled and what it
+    // changed is rolled back with the transaction.
+
     // Look-ups. A node is served only if its parents lead to the root.
     Result<VNode> stat(const QString &path, const QString &at = {});
     Result<VNode> statId(const Ruid &id, const QString &at = {});
@@ -116,23 +123,23 @@ public:
     Result<VNode> move(const QString &from, const QString &to);
     // Copies a file, folder or JSON node (recursively), sharing blocks.
     // `at` copies out of a snapshot.
-    Result<VNode> copy(const QString &from, const QString &to, const QString &at = {});
+    Result<VNode> copy(const QString &from, const QString &to, const QString &at = {}, const storage::ProgressFn &progress = {});
     // Removes path (a folder only with recursive). toTrash keeps it in the
     // trash, where restoreFromTrash() finds it. Removing works on a full
     // disk (its commit may use the reserve); a permanent removal too large
     // for the room left commits in batches as it goes — what is left of the
     // node then waits in the trash, so a failure or crash part way leaves a
     // consistent tree and `emptyTrash` finishes the job.
-    Status remove(const QString &path, bool recursive, bool toTrash);
+    Status remove(const QString &path, bool recursive, bool toTrash, const storage::ProgressFn &progress = {});
 
     Result<std::vector<TrashEntry>> listTrash();
     // Puts a trashed node back where it was (or at `to`), creating missing folders.
     Result<VNode> restoreFromTrash(const Ruid &id, const QString &to = {});
     // Removes trash entries deleted before the given time (all by default).
-    Result<uint64_t> emptyTrash(int64_t deletedBeforeMs = INT64_MAX);
+    Result<uint64_t> emptyTrash(int64_t deletedBeforeMs = INT64_MAX, const storage::ProgressFn &progress = {});
 
     // JSON documents.
-    Result<VNode> importJson(const QString &path, QIODevice &in, bool replace = false);
+    Result<VNode> importJson(const QString &path, QIODevice &in, bool replace = false, const storage::ProgressFn &progress = {});
     Status exportJson(const QString &path, QIODevice &out, int indent = 2, const QString &at = {});
     // Sets the member or element at path (inside a document) to jsonText,
     // creating an object member or appending an array element (index ==
@@ -149,12 +156,12 @@ public:
     // from and to are snapshot names; an empty `to` is the live tree. Reads
     // only the index leaves the two trees do not share; exhaustive compares
     // the whole indexes instead (the same answer, slower: a cross-check).
-    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to = {}, bool exhaustive = false);
+    Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to = {}, bool exhaustive = false, const storage::ProgressFn &progress = {});
     // Puts path as it was in the snapshot back (the current one, if any,
     // goes to the trash); to restores it elsewhere.
-    Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to = {});
+    Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to = {}, const storage::ProgressFn &progress = {});
 
-    Result<DuInfo> du(const QString &path, const QString &at = {});
+    Result<DuInfo> du(const QString &path, const QString &at = {}, const storage::ProgressFn &progress = {});
     Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
     // The collection's checks plus the tree's: entries and index agree,
     // every node leads to the root (no cycles, no orphans) within the depth

@@ -82,7 +82,7 @@ Result<VNode> FolderChanges::copy(const QString &from, const QString &to, const 
         if (dstParent.kind == Kind::JsonObject) {
             VD_TRY_ASSIGN(ordinal, m_w.nextOrdinal(dstParent));
         }
-        VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*src, s, dstParent, dstName, ordinal, depth));
+        VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*src, s, dstParent, dstName, ordinal, depth, m_ticker));
         VD_TRY(m_w.touchParent(dstParent.id, +1));
         return n;
     }());

@@ -7,6 +7,7 @@
 // Thread safety: not thread-safe; the writer's thread only.
 #pragma once
 
+#include "ticker.h"
 #include "vnode.h"
 
 #include "core/status.h"
@@ -18,7 +19,8 @@ class TreeWriter;
 class FolderChanges
 {
 public:
-    explicit FolderChanges(TreeWriter &writer) : m_w(writer) {}
+    // ticker: the progress and cancel of the call (ticker.h); null: none.
+    explicit FolderChanges(TreeWriter &writer, Ticker *ticker = nullptr) : m_w(writer), m_ticker(ticker) {}
 
     // See Drive::mkdir, move, copy.
     Result<VNode> mkdir(const QString &path, bool parents);
@@ -27,6 +29,7 @@ public:
 
 private:
     TreeWriter &m_w;
+    Ticker *m_ticker;
 };
 
 } // namespace vd::tree

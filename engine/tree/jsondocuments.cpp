@@ -63,8 +63,9 @@ Status checkDocumentDepth(const QString &path, const MeasureSink &doc)
 class JsonDocuments::Builder final : public JsonSink
 {
 public:
-    Builder(TreeWriter &writer, VNode parent, QString name, uint64_t ordinal)
+    Builder(TreeWriter &writer, VNode parent, QString name, uint64_t ordinal, Ticker *ticker)
         : m_w(writer)
+        , m_ticker(ticker)
         , m_topParent(std::move(parent))
         , m_topName(std::move(name))
         , m_topOrdinal(ordinal)
@@ -103,6 +104,7 @@ private:
 
     Status open(const QString *key, Kind kind, QByteArrayView literal)
     {
+        VD_TRY(tick(m_ticker));
         VNode n;
         n.id = Ruid::generateOrdered();
         n.kind = kind;
@@ -133,6 +135,7 @@ private:
     }
 
     TreeWriter &m_w;
+    Ticker *m_ticker;
     VNode m_topParent;
     QString m_topName;
     uint64_t m_topOrdinal;
@@ -141,7 +144,7 @@ private:
 
 Status JsonDocuments::importInto(const VNode &parent, const QString &name, uint64_t ordinal, QByteArrayView text, VNode *created)
 {
-    Builder builder(m_w, parent, name, ordinal);
+    Builder builder(m_w, parent, name, ordinal, m_ticker);
     VD_TRY(parseJson(text, builder));
     *created = builder.top;
     return {};
@@ -167,7 +170,7 @@ Result<VNode> JsonDocuments::importJson(const QString &path, QIODevice &in, bool
     return m_w.guard([&]() -> Result<VNode> {
         if (existing) {
             m_w.invalidate(*existing);
-            VD_TRY(m_w.removeTree(*existing, int(splitPath(path)->size())));
+            VD_TRY(m_w.removeTree(*existing, int(splitPath(path)->size()), m_ticker));
             VD_TRY(m_w.touchParent(parent.id, -1));
         }
         VNode n;

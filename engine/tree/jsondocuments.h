@@ -10,6 +10,7 @@
 // export on the thread that uses the view.
 #pragma once
 
+#include "ticker.h"
 #include "vnode.h"
 
 #include "core/status.h"
@@ -25,7 +26,8 @@ class TreeWriter;
 class JsonDocuments
 {
 public:
-    explicit JsonDocuments(TreeWriter &writer) : m_w(writer) {}
+    // ticker: the progress and cancel of the call (ticker.h); null: none.
+    explicit JsonDocuments(TreeWriter &writer, Ticker *ticker = nullptr) : m_w(writer), m_ticker(ticker) {}
 
     // See Drive::importJson, exportJson, setJson, deleteJson.
     Result<VNode> importJson(const QString &path, QIODevice &in, bool replace);
@@ -40,6 +42,7 @@ private:
     static Status writeJson(TreeView &v, const VNode &n, int depth, JsonWriter &w);
 
     TreeWriter &m_w;
+    Ticker *m_ticker;
 };
 
 } // namespace vd::tree

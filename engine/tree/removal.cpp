@@ -68,7 +68,7 @@ Status Removal::remove(const QString &path, bool recursive, bool toTrash)
         } else if (toTrash) {
             VD_TRY(moveToTrash(n, canonical).status());
         } else {
-            VD_TRY(m_w.removeTree(n, pathDepth(canonical)));
+            VD_TRY(m_w.removeTree(n, pathDepth(canonical), m_ticker));
         }
         VD_TRY(m_w.touchParent(n.parent, -1));
         if (n.parent != rootId() && isJson(n.kind)) {
@@ -110,7 +110,7 @@ Status Removal::removeInBatches(Batch &b, const VNode &n, int depth)
         [&](const VNode &k, int level) -> Result<TreeView::Step> {
             if (isJson(k.kind)) {
                 // A JSON document goes in one piece.
-                VD_TRY(m_w.removeTree(k, depth + level));
+                VD_TRY(m_w.removeTree(k, depth + level, m_ticker));
                 VD_TRY(entryGone(k));
                 return TreeView::Step::Skip;
             }
@@ -135,7 +135,8 @@ Status Removal::removeInBatches(Batch &b, const VNode &n, int depth)
             b.pending.pop_back();
             VD_TRY(eraseOne(k));
             return entryGone(k);
-        });
+        },
+        m_ticker);
 }
 
 Status Removal::commitBatch(Batch &b)

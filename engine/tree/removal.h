@@ -10,6 +10,7 @@
 // Thread safety: not thread-safe; the writer's thread only.
 #pragma once
 
+#include "ticker.h"
 #include "vnode.h"
 
 #include "core/status.h"
@@ -23,7 +24,8 @@ class TreeWriter;
 class Removal
 {
 public:
-    explicit Removal(TreeWriter &writer) : m_w(writer) {}
+    // ticker: the progress and cancel of the call (ticker.h); null: none.
+    explicit Removal(TreeWriter &writer, Ticker *ticker = nullptr) : m_w(writer), m_ticker(ticker) {}
 
     // See Drive::remove, restoreFromTrash, emptyTrash.
     Status remove(const QString &path, bool recursive, bool toTrash);
@@ -50,6 +52,7 @@ private:
     Status renumberArray(const VNode &array);
 
     TreeWriter &m_w;
+    Ticker *m_ticker;
 };
 
 } // namespace vd::tree

@@ -90,10 +90,11 @@ struct Placed
     Version version;
 };
 
-Status indexEntries(storage::CatalogReader &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out)
+Status indexEntries(storage::CatalogReader &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out, Ticker *ticker)
 {
     for (const storage::PageRef &ref : leaves) {
         VD_TRY_ASSIGN(const storage::CatalogPage page, cat.readStored(ref));
+        VD_TRY(tick(ticker, page.count()));
         for (size_t i = 0; i < page.count(); ++i) {
             const QByteArray &key = page.keys[i];
             if (key.size() != 17 || key[0] != keys::kIndex)
@@ -105,10 +106,12 @@ Status indexEntries(storage::CatalogReader &cat, const std::vector<storage::Page
     return {};
 }
 
-Status scanIndex(storage::CatalogReader &cat, std::unordered_map<Ruid, Placed> *out)
+Status scanIndex(storage::CatalogReader &cat, std::unordered_map<Ruid, Placed> *out, Ticker *ticker)
 {
     Status inner;
     VD_TRY(cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+        if (inner = tick(ticker); !inner)
+            return false;
         auto idx = IndexRecord::decode(value);
         if (!idx || key.size() != 17) {
             inner = idx ? Status::corruption(QStringLiteral("malformed index key")) : idx.status();
@@ -138,11 +141,11 @@ Result<std::vector<DiffEntry>> Snapshots::diff(const QString &from, const QStrin
         return rec->root;
     };
     // The live tree has pages only in memory while changes are pending.
-    return compare(m_w.views(), col.catalog(), rootOf, from, to, exhaustive || (to.isEmpty() && col.hasUncommittedChanges()));
+    return compare(m_w.views(), col.catalog(), rootOf, from, to, exhaustive || (to.isEmpty() && col.hasUncommittedChanges()), m_ticker);
 }
 
 Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::CatalogReader &cat, const RootFn &rootOf, const QString &from,
-                                                  const QString &to, bool whole)
+                                                  const QString &to, bool whole, Ticker *ticker)
 {
     VD_TRY_ASSIGN(TreeView * a, views.view(from));
     VD_TRY_ASSIGN(TreeView * b, views.view(to));
@@ -152,8 +155,8 @@ Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::Catalog
     std::unordered_map<Ruid, Placed> ia, ib;
     if (whole) {
         // Compare whole indexes.
-        VD_TRY(scanIndex(a->catalog(), &ia));
-        VD_TRY(scanIndex(b->catalog(), &ib));
+        VD_TRY(scanIndex(a->catalog(), &ia, ticker));
+        VD_TRY(scanIndex(b->catalog(), &ib, ticker));
     } else {
         VD_TRY_ASSIGN(const storage::PageRef ra, rootOf(from));
         VD_TRY_ASSIGN(const storage::PageRef rb, rootOf(to));
@@ -173,8 +176,8 @@ Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::Catalog
         for (const auto &r : lb)
             if (!inA.count(pageIdentity(r)))
                 onlyB.push_back(r);
-        VD_TRY(indexEntries(cat, onlyA, &ia));
-        VD_TRY(indexEntries(cat, onlyB, &ib));
+        VD_TRY(indexEntries(cat, onlyA, &ia, ticker));
+        VD_TRY(indexEntries(cat, onlyB, &ib, ticker));
     }
     // Equal entries on both sides are no change.
     for (auto it = ib.begin(); it != ib.end();) {
@@ -194,6 +197,7 @@ Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::Catalog
     std::vector<DiffEntry> out;
     std::set<Ruid> added, removed;
     for (const auto &[id, pb] : ib) {
+        VD_TRY(tick(ticker));
         if (id == rootId() || id == trashId())
             continue;
         const auto pathB = b->pathOf(id);
@@ -226,6 +230,7 @@ Result<std::vector<DiffEntry>> Snapshots::compare(Views &views, storage::Catalog
         out.push_back(std::move(e));
     }
     for (const auto &[id, pa] : ia) {
+        VD_TRY(tick(ticker));
         if (ib.count(id) || id == rootId() || id == trashId())
             continue;
         const auto pathA = a->pathOf(id);
@@ -277,7 +282,7 @@ Result<VNode> Snapshots::restore(const QString &snapshot, const QString &path, c
     return m_w.guard([&]() -> Result<VNode> {
         VD_TRY_ASSIGN(const VNode parent, m_w.ensureFolders(QLatin1Char('/') + up.join(QLatin1Char('/'))));
         VD_TRY_ASSIGN(TreeView * s, m_w.views().view(snapshot));
-        VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*s, src, parent, name, existing ? existing->ordinal : 0, int(parts.size())));
+        VD_TRY_ASSIGN(const VNode n, m_w.copyTree(*s, src, parent, name, existing ? existing->ordinal : 0, int(parts.size()), m_ticker));
         VD_TRY(m_w.touchParent(parent.id, +1));
         return n;
     }());

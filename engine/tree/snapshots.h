@@ -8,6 +8,7 @@
 // Thread safety: not thread-safe; the writer's thread only.
 #pragma once
 
+#include "ticker.h"
 #include "treetypes.h"
 #include "vnode.h"
 
@@ -30,7 +31,8 @@ class Views;
 class Snapshots
 {
 public:
-    explicit Snapshots(TreeWriter &writer) : m_w(writer) {}
+    // ticker: the progress and cancel of the call (ticker.h); null: none.
+    explicit Snapshots(TreeWriter &writer, Ticker *ticker = nullptr) : m_w(writer), m_ticker(ticker) {}
 
     // See Drive::createSnapshot, listSnapshots, deleteSnapshot, diff, restore.
     Result<SnapshotInfo> create(const QString &name);
@@ -43,13 +45,15 @@ public:
     // tree) of views; rootOf names each tree's committed root, whose index
     // leaves cat reads. whole: compare the whole indexes instead (the live
     // tree has uncommitted pages, or a cross-check). Reads only: a reader's
-    // Drive diffs its pinned generation with it.
+    // Drive diffs its pinned generation with it. The ticker counts index
+    // entries read and changes placed.
     using RootFn = std::function<Result<storage::PageRef>(const QString &)>;
     static Result<std::vector<DiffEntry>> compare(Views &views, storage::CatalogReader &cat, const RootFn &rootOf, const QString &from,
-                                                  const QString &to, bool whole);
+                                                  const QString &to, bool whole, Ticker *ticker = nullptr);
 
 private:
     TreeWriter &m_w;
+    Ticker *m_ticker;
 };
 
 } // namespace vd::tree

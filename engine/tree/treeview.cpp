@@ -221,7 +221,7 @@ Result<std::vector<VNode>> TreeView::children(const VNode &dir)
 }
 
 Status TreeView::walkBelow(const VNode &top, int maxLevel, const std::function<Result<Step>(const VNode &, int level)> &enter,
-                           const std::function<Status(const VNode &, int level)> &leave)
+                           const std::function<Status(const VNode &, int level)> &leave, Ticker *ticker)
 {
     struct Frame
     {
@@ -232,6 +232,7 @@ Status TreeView::walkBelow(const VNode &top, int maxLevel, const std::function<R
     };
     std::vector<Frame> stack;
     auto visit = [&](const VNode &n, int level) -> Status {
+        VD_TRY(tick(ticker));
         VD_TRY_ASSIGN(const Step step, enter(n, level));
         if (step != Step::Descend || !n.isContainer())
             return {};
@@ -329,7 +330,7 @@ Result<std::vector<ClusterInfo>> TreeView::clusters(const QString &path)
     return out;
 }
 
-Result<DuInfo> TreeView::du(const QString &path)
+Result<DuInfo> TreeView::du(const QString &path, Ticker *ticker)
 {
     VD_TRY_ASSIGN(const VNode top, resolve(path));
     VD_TRY_ASSIGN(const QStringList parts, splitPath(path));
@@ -349,7 +350,7 @@ Result<DuInfo> TreeView::du(const QString &path)
                 info.logicalBytes += n.size;
         }
         return Step::Descend;
-    }));
+    }, {}, ticker));
     return info;
 }
 

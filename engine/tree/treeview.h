@@ -20,6 +20,7 @@
 // Thread safety: not thread-safe; use a view from one thread at a time.
 #pragma once
 
+#include "ticker.h"
 #include "treetypes.h"
 #include "vnode.h"
 
@@ -79,10 +80,11 @@ public:
     // whether to go into a container; `leave`, if given, runs after the last
     // child of a container gone into. Nothing lies more than maxLevel levels
     // below top in a sound tree (kMaxDepth minus top's depth): an entry
-    // further down is a cycle or damage, Corruption.
+    // further down is a cycle or damage, Corruption. A ticker, if given,
+    // counts each node entered and stops the walk when cancelled.
     enum class Step { Skip, Descend };
     Status walkBelow(const VNode &top, int maxLevel, const std::function<Result<Step>(const VNode &, int level)> &enter,
-                     const std::function<Status(const VNode &, int level)> &leave = {});
+                     const std::function<Status(const VNode &, int level)> &leave = {}, Ticker *ticker = nullptr);
     // Refuses (InvalidArgument, starting with `what`) to put `node`, now
     // depthNow levels deep, at level `depth` when that puts anything below
     // it past kMaxDepth. Only a move deeper reads the subtree (the kind and
@@ -90,7 +92,7 @@ public:
     Status checkDepth(const VNode &node, int depthNow, int depth, const QString &what);
 
     Result<std::vector<ClusterInfo>> clusters(const QString &path);
-    Result<DuInfo> du(const QString &path);
+    Result<DuInfo> du(const QString &path, Ticker *ticker = nullptr);
     // The trash's entries, newest first.
     Result<std::vector<TrashEntry>> trash();
 

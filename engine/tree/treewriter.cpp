@@ -299,7 +299,8 @@ Status TreeWriter::checkPlacement(const VNode &node, const VNode &dstParent, con
     return {};
 }
 
-Result<VNode> TreeWriter::copyTree(TreeView &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth)
+Result<VNode> TreeWriter::copyTree(TreeView &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth,
+                                   Ticker *ticker)
 {
     // made[level]: the copy of the node entered last at that level, which
     // is the parent of the nodes entered next one level down.
@@ -323,11 +324,11 @@ Result<VNode> TreeWriter::copyTree(TreeView &from, const VNode &src, const VNode
         made.resize(size_t(level));
         made.push_back(std::move(n));
         return TreeView::Step::Descend;
-    }));
+    }, {}, ticker));
     return made.front();
 }
 
-Status TreeWriter::removeTree(const VNode &n, int depth)
+Status TreeWriter::removeTree(const VNode &n, int depth, Ticker *ticker)
 {
     // A folder's entry goes before its children's, so the path of each
     // node below it is forgotten with the folder's, not looked up one by one.
@@ -337,7 +338,7 @@ Status TreeWriter::removeTree(const VNode &n, int depth)
         countRemoved(k);
         VD_TRY(eraseNode(k));
         return TreeView::Step::Descend;
-    });
+    }, {}, ticker);
 }
 
 } // namespace vd::tree

@@ -82,10 +82,11 @@ public:
     void countAdded(const VNode &n);
     void countRemoved(const VNode &n);
     // Removes n, `depth` levels deep, and everything below it.
-    Status removeTree(const VNode &n, int depth);
+    Status removeTree(const VNode &n, int depth, Ticker *ticker = nullptr);
     // Copies src of `from` and everything below it under dstParent as
     // dstName (files share their blocks); the copy is `depth` levels deep.
-    Result<VNode> copyTree(TreeView &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth);
+    Result<VNode> copyTree(TreeView &from, const VNode &src, const VNode &dstParent, const QString &dstName, uint64_t ordinal, int depth,
+                           Ticker *ticker = nullptr);
     // The live tree's folder for path's parent, and path's last name.
     Result<std::pair<VNode, QString>> resolveParent(const QString &path);
     // Creates the missing folders of path (mkdir -p); checkFolders() first

@@ -182,6 +182,112 @@ private Q_SLOTS:
         VD_VERIFY_OK(await(h->write<VNode>([](Drive &d, OpContext &) { return d.mkdir(QStringLiteral("/still"), false); })));
     }
 
+    // Every long tree operation reports progress and stops when its caller
+    // says so: cancelled part way, it fails with Cancelled and the tree is
+    // exactly as before (its transaction rolled back); let run, it reports a
+    // count that covers every node it handled. Through the host, as the
+    // explorer, the CLI and peers call it.
+    void everyLongOperationReportsAndCancels()
+    {
+        auto node = freshNode(QStringLiteral("long"));
+        DriveHost *h = node->create(QStringLiteral("c")).value();
+        // 12 folders of 50 files, a JSON document of 400 values, a snapshot,
+        // then changes after it (so the diff has something to walk).
+        QByteArray doc = "{";
+        for (int i = 0; i < 400; ++i)
+            doc += (i ? ",\"k" : "\"k") + QByteArray::number(i) + "\":" + QByteArray::number(i);
+        doc += "}";
+        VD_VERIFY_OK(await(h->write<bool>([doc](Drive &d, OpContext &) -> Result<bool> {
+            for (int f = 0; f < 12; ++f) {
+                VD_TRY(d.mkdir(QStringLiteral("/src/d%1").arg(f), true).status());
+                for (int i = 0; i < 50; ++i)
+                    VD_TRY(d.putFileBytes(QStringLiteral("/src/d%1/f%2").arg(f).arg(i), QByteArray::number(i)).status());
+            }
+            QBuffer in;
+            in.setData(doc);
+            in.open(QIODevice::ReadOnly);
+            VD_TRY(d.importJson(QStringLiteral("/doc.json"), in).status());
+            VD_TRY(d.createSnapshot(QStringLiteral("s")).status());
+            for (int i = 0; i < 300; ++i)
+                VD_TRY(d.putFileBytes(QStringLiteral("/new%1").arg(i), "n").status());
+            for (int f = 0; f < 3; ++f)
+                VD_TRY(d.remove(QStringLiteral("/src/d%1").arg(f), true, true)); // into the trash: 153 nodes
+            return true;
+        })));
+        auto fingerprint = [&]() -> QString {
+            auto r = await(h->read<QString>([](Drive &d, OpContext &) -> Result<QString> {
+                VD_TRY_ASSIGN(const tree::DuInfo all, d.du(QStringLiteral("/")));
+                VD_TRY_ASSIGN(const auto top, d.list(QStringLiteral("/")));
+                VD_TRY_ASSIGN(const auto trash, d.listTrash());
+                QStringList names;
+                for (const VNode &n : top)
+                    names << n.name;
+                return QStringLiteral("%1 files %2 dirs %3 json %4 bytes; %5; trash %6; next change %7")
+                    .arg(all.files).arg(all.directories).arg(all.jsonNodes).arg(all.logicalBytes)
+                    .arg(names.join(QLatin1Char(','))).arg(trash.size()).arg(d.nextChangeSequence());
+            }));
+            return r ? *r : r.status().toString();
+        };
+        const QString before = fingerprint();
+
+        // Each with the nodes (or index entries) it must at least count.
+        using Op = std::function<Status(Drive &, const storage::ProgressFn &)>;
+        struct Long
+        {
+            const char *what;
+            uint64_t least;
+            Op op;
+        };
+        const std::vector<Long> ops = {
+            {"cp -r", 9 * 51 + 1, [](Drive &d, const storage::ProgressFn &p) { return d.copy(QStringLiteral("/src"), QStringLiteral("/copy"), {}, p).status(); }},
+            {"rm -r --permanent", 9 * 51 + 1, [](Drive &d, const storage::ProgressFn &p) { return d.remove(QStringLiteral("/src"), true, false, p); }},
+            {"trash empty", 3 * 51, [](Drive &d, const storage::ProgressFn &p) { return d.emptyTrash(INT64_MAX, p).status(); }},
+            {"restore", 12 * 51 + 1, [](Drive &d, const storage::ProgressFn &p) { return d.restore(QStringLiteral("s"), QStringLiteral("/src"), QStringLiteral("/back"), p).status(); }},
+            {"json import --replace", 2 * 401, [doc](Drive &d, const storage::ProgressFn &p) {
+                 QBuffer in;
+                 in.setData(doc);
+                 in.open(QIODevice::ReadOnly);
+                 return d.importJson(QStringLiteral("/doc.json"), in, true, p).status();
+             }},
+            {"diff", 2 * 1000, [](Drive &d, const storage::ProgressFn &p) { return d.diff(QStringLiteral("s"), {}, true, p).status(); }},
+            {"du", 9 * 51 + 401 + 300, [](Drive &d, const storage::ProgressFn &p) { return d.du(QStringLiteral("/"), {}, p).status(); }},
+        };
+        for (const auto &[what, least, op] : ops) {
+            // Cancelled at the first report past 100 steps.
+            auto cancelled = await(h->write<uint64_t>([op = op](Drive &d, OpContext &) -> Result<uint64_t> {
+                uint64_t seen = 0;
+                const Status st = op(d, [&](uint64_t done) {
+                    seen = done;
+                    return done < 100;
+                });
+                if (st.code() != ErrorCode::Cancelled)
+                    return Status::internal(QStringLiteral("not cancelled: %1").arg(st.toString()));
+                return st; // fails the request: its changes go back
+            }));
+            QVERIFY2(cancelled.status().code() == ErrorCode::Cancelled, what);
+            QCOMPARE(fingerprint(), before);
+
+            // Let run (then rolled back by the test, so each op sees the same tree):
+            // the count covers what it handled.
+            auto counted = await(h->write<uint64_t>([op = op](Drive &d, OpContext &ctx) -> Result<uint64_t> {
+                uint64_t seen = 0;
+                bool growing = true;
+                const storage::ProgressFn toHost = ctx.progressFn();
+                VD_TRY(op(d, [&](uint64_t done) {
+                    growing = growing && done > seen;
+                    seen = done;
+                    return toHost(done);
+                }));
+                if (!growing)
+                    return Status::internal(QStringLiteral("the count went back"));
+                return Status::cancelled(QString::number(seen)); // taken back
+            }));
+            const uint64_t seen = counted.status().message().toULongLong();
+            QVERIFY2(seen >= least, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(what), counted.status().toString())));
+            QCOMPARE(fingerprint(), before);
+        }
+    }
+
     // After a commit, one notification carries what it changed.
     void changesAreNotified()
     {
