@@ -14,6 +14,10 @@
 #include <QJsonDocument>
 #include <QThread>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 namespace vd::cli {
 
 using storage::Access;
@@ -110,24 +114,71 @@ uint64_t committedGeneration(Context &ctx, const QString &dir)
     return meta ? meta->generation : 0;
 }
 
+// Counts the host's commits (its changed() and resyncNeeded() signals,
+// emitted on its writer thread) and wakes whoever waits for the next one.
+class CommitWaiter
+{
+public:
+    explicit CommitWaiter(node::DriveHost *host)
+    {
+        auto bump = [this] {
+            {
+                std::lock_guard lock(m_mutex);
+                ++m_commits;
+            }
+            m_wake.notify_all();
+        };
+        m_changed = QObject::connect(host, &node::DriveHost::changed, host, bump, Qt::DirectConnection);
+        m_resync = QObject::connect(host, &node::DriveHost::resyncNeeded, host, bump, Qt::DirectConnection);
+    }
+    ~CommitWaiter()
+    {
+        QObject::disconnect(m_changed);
+        QObject::disconnect(m_resync);
+    }
+    CommitWaiter(const CommitWaiter &) = delete;
+    CommitWaiter &operator=(const CommitWaiter &) = delete;
+
+    uint64_t commits()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_commits;
+    }
+    // Until a commit after `seen`, or up to `ms` (false then).
+    bool waitPast(uint64_t seen, int ms)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return m_commits != seen; });
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    uint64_t m_commits = 0;
+    QMetaObject::Connection m_changed;
+    QMetaObject::Connection m_resync;
+};
+
 // --follow inside the node: each look is a read of the host (a reader's
 // Drive over the last commit, pinned only while it prints), so the feed
 // moves on with the node's commits and no generation stays pinned while
-// the command waits.
+// the command waits. The next look goes as soon as the host says it
+// committed (its changed() signal), not at the next poll.
 int followInNode(Context &ctx, Session &session, uint64_t next)
 {
     auto host = session.node().host(ctx.collection);
     if (!host)
         return ctx.fail(host.status());
+    CommitWaiter commits(*host);
+    uint64_t seen = commits.commits();
     for (bool first = true;; first = false) {
         if (!first)
-            for (int waited = 0; waited < kPollMs; waited += kNapMs) {
+            while (!commits.waitPast(seen, kNapMs))
                 if (session.isCancelled())
                     return ExitCancelled;
-                QThread::msleep(kNapMs);
-            }
         if (session.isCancelled())
             return ExitCancelled;
+        seen = commits.commits(); // before the look: a commit during it looks again
         auto looked = (*host)->read<bool>([&](tree::Drive &d, node::OpContext &) -> Result<bool> {
             SessionScope scope(&session);
             if (next == 0)
