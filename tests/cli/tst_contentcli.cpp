@@ -4,6 +4,10 @@
 // still reads, checks clean, takes new writes and collects garbage.
 #include "clitest.h"
 
+#include "io/env.h"
+#include "storage/collection.h"
+#include "storage/records.h"
+
 using namespace vd::clitest;
 
 namespace {
@@ -54,6 +58,42 @@ private Q_SLOTS:
         EXPECT_EXIT(cat, ExitOk);
         QVERIFY(cat.out == readFile(file));
         EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"fsck"_s}), ExitOk);
+    }
+
+    void contentHeldElsewhereIsNotHereNotDamage()
+    {
+        Sandbox sb;
+        const QString ruid = sb.init(u"c"_s);
+        QVERIFY(!ruid.isEmpty());
+        const QString file = sb.path(u"f.bin"_s);
+        QVERIFY(writeFile(file, randomBytes(2 * MiB - 128, 9))); // one 2 MiB block
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"put"_s, file, u"/f"_s}), ExitOk);
+        {
+            // This node forgets where it keeps the content (what a replica
+            // that has the references but not the bytes looks like), and the
+            // block that held it is given back.
+            auto opened = vd::storage::Collection::open(*vd::io::Env::posix(), sb.collectionDir(ruid), vd::storage::Access::ReadWrite);
+            VD_VERIFY_OK(opened);
+            auto &c = **opened;
+            std::vector<QByteArray> names;
+            VD_VERIFY_OK(c.catalog().scan(QByteArray(1, 'N'), QByteArray(1, 'O'), [&](QByteArrayView key, QByteArrayView) {
+                names.push_back(key.toByteArray());
+                return true;
+            }));
+            QCOMPARE(names.size(), size_t(1));
+            VD_VERIFY_OK(c.removeRecord(names[0]));
+            VD_VERIFY_OK(c.commit());
+        }
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"fsck"_s, u"--repair"_s}), ExitOk);
+        const Run cat = sb.run({u"-c"_s, u"c"_s, u"cat"_s, u"/f"_s});
+        EXPECT_EXIT(cat, ExitNotHere);
+        EXPECT_CONTAINS(cat.errText(), u"vdrive: not-here: content "_s);
+        EXPECT_CONTAINS(cat.errText(), u"is referenced here but held by other nodes"_s);
+        const Run fsck = sb.run({u"-c"_s, u"c"_s, u"fsck"_s});
+        EXPECT_EXIT(fsck, ExitOk);
+        EXPECT_CONTAINS(fsck.outText(), u"not here: 1 piece of content is referenced here but held by other nodes (not damage)"_s);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"gc"_s}), ExitOk);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"c"_s, u"cat"_s, u"/f"_s}), ExitNotHere);
     }
 
     void aCollectionOfTheEarlierFormatReadsAndIsUpgraded()
