@@ -32,6 +32,7 @@ int exitCodeFor(const Status &status)
     case ErrorCode::NoSpace: return ExitNoSpace;
     case ErrorCode::Cancelled: return ExitCancelled;
     case ErrorCode::Resync: return ExitResync;
+    case ErrorCode::NotHere: return ExitNotHere;
     default: return ExitFailure;
     }
 }

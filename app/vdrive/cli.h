@@ -29,6 +29,7 @@ enum ExitCode : int {
     ExitNoSpace = 7,   // out of disk space
     ExitResync = 8,    // changes --since: the feed no longer holds that sequence
     ExitNodeGone = 9,  // the node running the command went away before it finished
+    ExitNotHere = 10,  // the content is referenced here but held by other nodes
     ExitCancelled = 130,
 };
 

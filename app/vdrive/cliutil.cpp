@@ -116,6 +116,8 @@ QString pieceClass(const tree::PieceInfo &p)
 {
     if (p.zero)
         return QStringLiteral("zero");
+    if (p.notHere)
+        return QStringLiteral("not-here");
     return p.packed ? QStringLiteral("packed") : QStringLiteral("%1MiB").arg(1 << p.sizeClass);
 }
 

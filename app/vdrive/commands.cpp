@@ -80,7 +80,8 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
                       {QStringLiteral("pages"), qint64(r.pagesChecked)},
                       {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
                       {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)},
-                      {QStringLiteral("overcountedBlocks"), qint64(r.overcountedBlocks)}};
+                      {QStringLiteral("overcountedBlocks"), qint64(r.overcountedBlocks)},
+                      {QStringLiteral("notHere"), qint64(r.contentNotHere)}};
         for (auto it = extra.begin(); it != extra.end(); ++it)
             o[it.key()] = it.value();
         printJson(ctx, o);
@@ -100,6 +101,9 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
         if (!ctx.quiet && r.overcountedBlocks > 0)
             ctx.out << "recount: " << count(r.overcountedBlocks, "block counts", "blocks count")
                     << " references that are gone ('vdrive gc' recounts them)" << Qt::endl;
+        if (!ctx.quiet && r.contentNotHere > 0)
+            ctx.out << "not here: " << count(r.contentNotHere, "piece of content is", "pieces of content are")
+                    << " referenced here but held by other nodes (not damage)" << Qt::endl;
     }
     return r.isClean() ? ExitOk : ExitCorrupt;
 }

@@ -21,6 +21,7 @@ const char *errorCodeName(ErrorCode code)
     case ErrorCode::PermissionDenied: return "permission-denied";
     case ErrorCode::Internal: return "internal";
     case ErrorCode::Resync: return "resync";
+    case ErrorCode::NotHere: return "not-here";
     }
     return "unknown";
 }

@@ -31,6 +31,7 @@ enum class ErrorCode : unsigned char {
     PeerUnavailable,  // a peer cannot be reached
     PermissionDenied, // the operating system or a peer says no
     Resync,           // a change-feed reader fell behind what the feed keeps: list everything again
+    NotHere,          // content referenced here is held by other nodes, not this one (a normal state: fetch it)
     Internal,         // a bug: an invariant of our own did not hold (stays last: the wire's names go up to it)
 };
 
@@ -65,6 +66,7 @@ public:
     static Status permissionDenied(QString msg) { return {ErrorCode::PermissionDenied, std::move(msg)}; }
     static Status internal(QString msg) { return {ErrorCode::Internal, std::move(msg)}; }
     static Status resync(QString msg) { return {ErrorCode::Resync, std::move(msg)}; }
+    static Status notHere(QString msg) { return {ErrorCode::NotHere, std::move(msg)}; }
 
     bool isOk() const { return !m_state; }
     explicit operator bool() const { return isOk(); }

@@ -50,8 +50,9 @@ Result<BlockHeader> BlockHeader::decode(QByteArrayView bytes)
     // The checksum first: a flipped bit in the format field is damage, not a version.
     if (sha256(bytes.first(kSize - 32)) != Hash256::fromView(bytes.last(32)))
         return Status::corruption(QStringLiteral("block header: checksum mismatch"));
-    VD_TRY(checkFormat(QStringLiteral("block header"), format, kFormat, kFormat));
+    VD_TRY(checkFormat(QStringLiteral("block header"), format, kOldestFormat, kFormat));
     BlockHeader h;
+    h.format = format;
     const uint8_t kind = r.u8();
     if (!isValidBlockKind(kind))
         return Status::corruption(QStringLiteral("block header: unknown kind %1").arg(kind));

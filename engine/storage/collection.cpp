@@ -538,8 +538,12 @@ Status Collection::verifyGeneration(uint64_t g)
                     return Status::corruption(QStringLiteral("a cluster born in generation %1 hangs from generation %2").arg(c.birth).arg(g));
                 if (c.birth != g)
                     continue;
-                for (const Piece &p : c.pieces)
-                    VD_TRY(readPiece(p).status());
+                for (const Piece &p : c.pieces) {
+                    // Content held by other nodes was never written here.
+                    const Status read = readPiece(p).status();
+                    if (!read && read.code() != ErrorCode::NotHere)
+                        return read;
+                }
             } else if (key[0] == keys::kBlock) {
                 VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(page.values[i]));
                 if (rec.kind == BlockKind::SmallData)
@@ -971,6 +975,13 @@ Result<CollectionInfo> Collection::info()
         i.smallBlockBytes += b.record.extent.size();
         i.smallSlots += st.liveSlots;
         i.smallStoredBytes += st.liveBytes;
+    }
+    VD_TRY_ASSIGN(const auto locations, locationRecords());
+    for (const auto &[name, loc] : locations) {
+        if (loc.placement == LocationRecord::Placement::Block) {
+            ++i.dataBlocks;
+            i.dataBlockBytes += loc.extent.size();
+        }
     }
     for (const auto &[offset, seg] : m_catalogStore->segments()) {
         ++i.catalogBlocks;

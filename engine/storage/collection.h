@@ -124,6 +124,10 @@ struct FsckReport
     // snapshot was deleted): garbage collection recounts them, so right
     // after it this is 0. Not a fault; a count below the references is.
     uint64_t overcountedBlocks = 0;
+    // Content the trees reference that this node does not hold (no
+    // location record, or one that says elsewhere): a normal state for a
+    // replica, not a fault. Distinct names.
+    uint64_t contentNotHere = 0;
     std::vector<QString> notes;
     bool isClean() const { return faults.empty(); }
 };
@@ -146,7 +150,9 @@ struct Census
     std::map<uint64_t, uint64_t> pageBytes; // catalog block offset -> live page bytes (the segment table included)
     uint64_t pages = 0;
     uint64_t clusterVersions = 0;
-    std::map<std::pair<Ruid, uint64_t>, uint32_t> blockRefs;     // data block -> references
+    std::map<std::pair<Ruid, uint64_t>, uint32_t> blockRefs;     // data block (catalog format <= 2) -> references
+    std::map<Hash256, uint32_t> contentRefs;                     // content name -> references
+    std::set<Hash256> notHere;                                   // referenced, not held here
     std::map<Ruid, std::pair<uint64_t, uint32_t>> slotUse;       // SmallBlock -> stored bytes, slots
     std::set<Ruid> pinnedBySnapshot;                             // blocks some snapshot references
 };
@@ -384,7 +390,16 @@ public:
     // Copies the owner's cluster records from source (the working catalog
     // or a committed one) to a new owner, sharing their blocks.
     Status copyData(CatalogReader &source, const Ruid &from, const Ruid &to);
+    // Imports content given its name and bytes (what a peer sends):
+    // verified against the name (chunk hashes, then the name) before
+    // anything is stored, and refused with Corruption, nothing stored, on a
+    // mismatch. Idempotent: content held here already adds nothing (false).
+    // References that read NotHere read it afterwards. Part of the open
+    // transaction (commit() makes it durable); the writer's call, like every
+    // change here (not thread-safe).
+    Result<bool> importContent(const Hash256 &name, QByteArrayView bytes);
     // Reads an owner of `size` bytes out of catalog, every block verified.
+    // Content referenced here but held by other nodes reads as NotHere.
     Status streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
     Result<QByteArray> readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);
     // Visits the owner's cluster records in catalog in order of their start.
@@ -444,10 +459,29 @@ private:
     Status failAndReload(Status cause);
 
     // data blocks and packed payloads
-    // Records a data block written (or being written) at extent.
-    Result<Piece> recordBlock(const Extent &extent, const BlockHeader &header);
+    // Named content (catalog format 3): the location map's record of name.
+    Result<std::optional<LocationRecord>> findLocation(const Hash256 &name);
+    // Adds a reference to content held here; false (nothing changed) when
+    // it is not held here.
+    Result<bool> referenceHeld(const Hash256 &name, uint32_t length);
+    // Records content just stored here with newRefs references more than
+    // its record (an Elsewhere one) counted.
+    Status recordLocation(const Hash256 &name, LocationRecord rec, uint32_t newRefs);
+    Result<LocationRecord> writeNamedBlock(int sizeClass, QByteArrayView payload, const NamedContent &named);
+    Result<LocationRecord> appendSlot(QByteArrayView payload, const Hash256 &rawHash);
+    Result<uint32_t> countReferences(const Hash256 &name);
+    Status releaseContent(const Hash256 &name);
+    Status releaseSlotStorage(const Ruid &smallBlock, uint32_t storedLength);
+    Result<QByteArray> readSlotBytes(const Ruid &smallBlock, const SlotLocation &slot);
+    // Where content lies: the working catalog's map, else (content this
+    // transaction released) source's, the catalog the reference came from.
+    Result<std::optional<QByteArray>> locationOf(const Hash256 &name, CatalogReader *source);
+    Result<QByteArray> readContent(const Piece &piece, uint64_t from, uint64_t length, CatalogReader *source = nullptr);
+    Result<QByteArray> readPieceRange(const Piece &piece, uint64_t from, uint64_t length, CatalogReader *source);
+    // A payload as a content piece: a reference to what is held here by
+    // its name, else a new data block of sizeClass or packed slot.
     Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
-    Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece);
+    Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece, CatalogReader *source);
     Result<Piece> writeSlotPiece(QByteArrayView payload);
     Result<QByteArray> readPiece(const Piece &piece);
     Status releasePiece(const Piece &piece);
@@ -472,6 +506,8 @@ private:
     // Every block record of the live catalog, decoded (the first that does
     // not decode is the error).
     Result<std::vector<BlockEntry>> blockRecords();
+    // Every location record of the live catalog, decoded.
+    Result<std::vector<std::pair<Hash256, LocationRecord>>> locationRecords();
     // Needs a committed state. With verify, every piece is also read back.
     using OwnerNamer = std::function<QString(const Ruid &owner)>;
     Status takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name = {});

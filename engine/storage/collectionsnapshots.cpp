@@ -112,6 +112,17 @@ Result<std::map<QString, uint64_t>> Collection::snapshotUniqueBytes()
                     for (const Piece &p : c.pieces) {
                         if (p.isZero())
                             continue; // takes no space
+                        if (p.kind == Piece::Kind::Content) {
+                            // Stored once however many trees name it; here only if held here.
+                            VD_TRY_ASSIGN(const auto loc, findLocation(p.name));
+                            QByteArray id("N");
+                            id.append(p.name.view());
+                            if (loc && loc->placement == LocationRecord::Placement::Block)
+                                note(id, loc->extent.size(), t);
+                            else if (loc && loc->placement == LocationRecord::Placement::Slot)
+                                note(id, loc->slot.storedLength, t);
+                            continue;
+                        }
                         QByteArray id(p.kind == Piece::Kind::Block ? "D" : "S");
                         id.append(p.blockId.view());
                         if (p.kind == Piece::Kind::Block)

@@ -17,13 +17,31 @@
 
 namespace vd::storage {
 
-// The bytes of one piece, verified.
-using ReadPieceFn = std::function<Result<QByteArray>(const Piece &)>;
+class IdvdFile;
+
+// Bytes [from, from + length) of one piece, verified (a content piece in a
+// data block: only the 1 MiB chunks the range touches are read and checked).
+using ReadPieceFn = std::function<Result<QByteArray>(const Piece &, uint64_t from, uint64_t length)>;
 // Starts reading one piece; the future holds its verified bytes.
 using StartReadFn = std::function<Result<QFuture<Result<QByteArray>>>(const Piece &)>;
 
 // The bytes of a zero piece (full-size ones share one buffer).
 QByteArray zeroBytes(uint32_t length);
+
+// Named content (catalog format 3). What a reference to content with no
+// location here, or one held elsewhere, reads as.
+Status notHere(const Hash256 &name, uint32_t length);
+// The location record's answer for a content piece: NotHere when there is
+// none or it is held elsewhere, Corruption when it disagrees with the piece.
+Result<LocationRecord> placedContent(const std::optional<QByteArray> &raw, const Piece &piece);
+// Checks a data block's header and chunk list against the name, then
+// reads bytes [from, from + length) of it, each chunk they touch verified.
+Result<QByteArray> readNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc, uint64_t from, uint64_t length);
+// The same for the whole block, the chunks not yet verified (a worker
+// verifies them: verifyChunks(payload, 0, loc.chunks, ...)).
+Result<QByteArray> readNamedBlockUnverified(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc);
+// A packed payload read back (its raw SHA-256 already checked) against its name.
+Status checkSlotName(const Hash256 &name, const LocationRecord &loc, QByteArrayView bytes);
 // Writes an owner of `size` bytes to out, pieces read a few ahead.
 Status streamOwner(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what,
                    const StartReadFn &startRead);

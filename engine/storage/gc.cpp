@@ -93,18 +93,22 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
                 for (const Piece &p : c.pieces) {
                     if (p.isZero())
                         continue; // nothing stored, nothing to count or verify
-                    if (p.kind == Piece::Kind::Block)
+                    if (p.kind == Piece::Kind::Content)
+                        ++census->contentRefs[p.name];
+                    else if (p.kind == Piece::Kind::Block)
                         ++census->blockRefs[{p.blockId, p.version}];
                     else {
                         auto &use = census->slotUse[p.blockId];
                         use.first += p.slot.storedLength;
                         ++use.second;
                     }
-                    if (snapshotTree)
+                    if (snapshotTree && p.kind != Piece::Kind::Content)
                         census->pinnedBySnapshot.insert(p.blockId);
                     if (verify) {
                         auto bytes = readPiece(p);
-                        if (!bytes) {
+                        if (!bytes && bytes.status().code() == ErrorCode::NotHere) {
+                            // counted below, once per name: not a fault
+                        } else if (!bytes) {
                             Ruid owner;
                             uint64_t start = 0;
                             keys::parseClusterKey(key, &owner, &start);
@@ -116,7 +120,7 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
                                                          .arg(bytes.status().message()));
                         } else {
                             verify->bytesVerified += uint64_t(bytes->size());
-                            if (p.kind == Piece::Kind::Slot)
+                            if (p.kind != Piece::Kind::Block)
                                 ++verify->slotsChecked;
                         }
                     }
@@ -126,7 +130,37 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
         };
         VD_TRY(m_catalog->walkStored(root, enter, leaf));
     }
+    // Named content: held here or not, and a packed payload's SmallBlock
+    // keeps it once however many references it has.
+    for (const auto &[contentName, refs] : census->contentRefs) {
+        VD_TRY_ASSIGN(const auto loc, findLocation(contentName));
+        if (!loc || !loc->isHere()) {
+            census->notHere.insert(contentName);
+        } else if (loc->placement == LocationRecord::Placement::Slot) {
+            auto &use = census->slotUse[loc->smallBlock];
+            use.first += loc->slot.storedLength;
+            ++use.second;
+        }
+    }
     return {};
+}
+
+Result<std::vector<std::pair<Hash256, LocationRecord>>> Collection::locationRecords()
+{
+    std::vector<std::pair<Hash256, LocationRecord>> out;
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kLocation), QByteArray(1, keys::kLocation + 1), [&](QByteArrayView key, QByteArrayView value) {
+        Hash256 name;
+        auto rec = LocationRecord::decode(value);
+        if (!rec || !keys::parseLocationKey(key, &name)) {
+            inner = rec ? Status::corruption(QStringLiteral("malformed location key")) : rec.status();
+            return false;
+        }
+        out.emplace_back(name, std::move(rec).value());
+        return true;
+    }));
+    VD_TRY(inner);
+    return out;
 }
 
 Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
@@ -197,6 +231,25 @@ Result<GcReport> Collection::collectGarbage(const ProgressFn &progress)
                 ++report.countsFixed;
             }
         }
+        // The location map: the same for named content.
+        VD_TRY_ASSIGN(auto locations, locationRecords());
+        for (auto &[contentName, loc] : locations) {
+            const auto it = census.contentRefs.find(contentName);
+            const uint32_t refs = it == census.contentRefs.end() ? 0 : it->second;
+            const QByteArray key = keys::location(contentName);
+            if (refs == 0) {
+                VD_TRY(m_catalog->remove(key).status());
+                if (loc.placement == LocationRecord::Placement::Block) {
+                    m_space->freeLater(loc.extent);
+                    ++report.blocksFreed;
+                    report.bytesFreed += loc.extent.size();
+                }
+            } else if (refs != loc.refs) {
+                loc.refs = refs;
+                VD_TRY(m_catalog->put(key, loc.encode()));
+                ++report.countsFixed;
+            }
+        }
         return {};
     }();
     if (!st)
@@ -241,6 +294,19 @@ Status Collection::repackSmallBlocks(const Census &census, GcReport *report)
         return {};
     noteGrowth();
     m_dirty = true;
+    // Named payloads move by their location record alone: every reference
+    // (live or in a snapshot) names the content, not where it lies.
+    VD_TRY_ASSIGN(const auto locations, locationRecords());
+    for (const auto &[contentName, loc] : locations) {
+        if (loc.placement != LocationRecord::Placement::Slot || !victims.count(loc.smallBlock))
+            continue;
+        VD_TRY_ASSIGN(const QByteArray bytes, readContent(Piece::content(contentName, loc.length), 0, loc.length));
+        VD_TRY_ASSIGN(LocationRecord moved, appendSlot(bytes, loc.slot.rawHash));
+        moved.refs = loc.refs;
+        VD_TRY(m_catalog->put(keys::location(contentName), moved.encode()));
+        VD_TRY(releaseSlotStorage(loc.smallBlock, loc.slot.storedLength));
+        ++report->slotsMoved;
+    }
     std::vector<std::pair<QByteArray, ClusterRecord>> moving;
     VD_TRY(m_catalog->scan(QByteArray(1, keys::kCluster), QByteArray(1, keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView value) {
         auto rec = ClusterRecord::decode(value);

@@ -12,6 +12,7 @@
 #include "space.h"
 
 #include <QBuffer>
+#include <QSet>
 #include <QDateTime>
 #include <QMutex>
 #include <QtConcurrent/QtConcurrentRun>
@@ -30,40 +31,52 @@ constexpr size_t kReadAhead = 3;
 // Block buffers of a put: one being filled, the others being hashed and written.
 constexpr int kWriteBuffers = 3;
 
-// Full blocks on their way to disk: a worker hashes each one and writes it.
-// Results are taken in order, so pieces keep the object's order; the
-// destructor waits for every worker, so an early return never leaves one
-// reading a freed buffer.
+// Full blocks on their way to disk: a worker names each one (hashes its
+// chunks), looks the name up in the location map and either adds a reference
+// (content held here already) or records and writes the block. Results are
+// taken in order, so pieces keep the object's order; the destructor waits for
+// every worker, so an early return never leaves one reading a freed buffer.
 struct BlockJobs
 {
     struct Job
     {
-        QFuture<Result<Hash256>> hash;
-        Extent extent;
-        Ruid blockId;
+        QFuture<Result<Piece>> piece;
         int buffer;
-        bool zeros = false; // an all-zero block: a zero piece, nothing written
     };
     std::deque<Job> jobs;
     QMutex writeLock;
+    // The working catalog and the allocator are not thread-safe: the
+    // workers' look-ups and records, and this thread's while workers run,
+    // take turns under this lock.
+    QMutex catalogLock;
     ~BlockJobs()
     {
         for (Job &j : jobs)
-            j.hash.waitForFinished();
+            j.piece.waitForFinished();
     }
 };
 
-BlockHeader dataBlockHeader(const Extent &extent, const Ruid &id, uint32_t length, const Hash256 &hash, uint64_t generation)
+// The header of a data block of named content (block header format 2).
+BlockHeader namedBlockHeader(const Extent &extent, const Hash256 &name, uint32_t length, uint64_t generation)
 {
     BlockHeader h;
     h.kind = BlockKind::Data;
     h.sizeClass = extent.sizeClass;
-    h.blockId = id;
-    h.version = 1;
+    h.blockId = Ruid::fromView(name.view().first(16));
+    h.version = 0;
     h.usedLength = length;
-    h.payloadHash = hash;
+    h.payloadHash = name;
     h.generation = generation;
     return h;
+}
+
+// The smallest block class whose payload holds length bytes.
+int classFor(uint64_t length)
+{
+    for (int c = 0; c < kClassCount; ++c)
+        if (BlockHeader::capacity(c) >= length)
+            return c;
+    return kClassCount - 1;
 }
 
 // Pieces being fetched in order; the destructor waits for all of them.
@@ -111,30 +124,63 @@ SmallBlockLog *Collection::openSmallLog(const Ruid &id) const
     return nullptr;
 }
 
-Result<Piece> Collection::recordBlock(const Extent &extent, const BlockHeader &header)
+Result<std::optional<LocationRecord>> Collection::findLocation(const Hash256 &name)
 {
-    BlockRecord rec;
-    rec.kind = BlockKind::Data;
+    VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::location(name)));
+    if (!raw)
+        return std::optional<LocationRecord>();
+    auto rec = LocationRecord::decode(*raw);
+    if (!rec)
+        return rec.status().withContext(QStringLiteral("content %1").arg(name.shortHex()));
+    return std::optional<LocationRecord>(std::move(rec).value());
+}
+
+Result<bool> Collection::referenceHeld(const Hash256 &name, uint32_t length)
+{
+    VD_TRY_ASSIGN(auto rec, findLocation(name));
+    if (!rec || !rec->isHere())
+        return false;
+    if (rec->length != length)
+        return Status::corruption(QStringLiteral("content %1: its location record says %2 bytes, a reference %3").arg(name.shortHex()).arg(rec->length).arg(length));
+    if (rec->refs == UINT32_MAX)
+        return Status::noSpace(QStringLiteral("content %1 is shared by too many copies").arg(name.shortHex()));
+    ++rec->refs;
+    VD_TRY(m_catalog->put(keys::location(name), rec->encode()));
+    return true;
+}
+
+Status Collection::recordLocation(const Hash256 &name, LocationRecord rec, uint32_t newRefs)
+{
+    // An Elsewhere record keeps counting the references it had.
+    VD_TRY_ASSIGN(const auto old, findLocation(name));
+    rec.refs = (old ? old->refs : 0) + newRefs;
+    return m_catalog->put(keys::location(name), rec.encode());
+}
+
+Result<LocationRecord> Collection::writeNamedBlock(int sizeClass, QByteArrayView payload, const NamedContent &named)
+{
+    VD_TRY_ASSIGN(const Extent extent, m_space->allocate(sizeClass));
+    VD_TRY(m_idvd->writeDataBlock(extent, namedBlockHeader(extent, named.name, uint32_t(payload.size()), m_meta.generation + 1), payload));
+    LocationRecord rec;
+    rec.placement = LocationRecord::Placement::Block;
+    rec.length = uint32_t(payload.size());
     rec.extent = extent;
-    rec.length = header.usedLength;
-    rec.hash = header.payloadHash;
-    VD_TRY(m_catalog->put(keys::block(header.blockId, header.version), rec.encode()));
-    Piece p;
-    p.kind = Piece::Kind::Block;
-    p.blockId = header.blockId;
-    p.version = header.version;
-    p.sizeClass = extent.sizeClass;
-    p.length = header.usedLength;
-    p.hash = header.payloadHash;
-    return p;
+    rec.chunks = named.chunks;
+    return rec;
 }
 
 Result<Piece> Collection::writeBlockPiece(int sizeClass, QByteArrayView payload)
 {
-    VD_TRY_ASSIGN(const Extent extent, m_space->allocate(sizeClass));
-    const BlockHeader h = dataBlockHeader(extent, Ruid::generate(), uint32_t(payload.size()), sha256(payload), m_meta.generation + 1);
-    VD_TRY(m_idvd->writeDataBlock(extent, h, payload));
-    return recordBlock(extent, h);
+    // A block's chunks are hashed on two cores; content held here already
+    // costs one more reference, nothing written.
+    const NamedContent named = nameContent(payload, true);
+    const Piece piece = Piece::content(named.name, uint32_t(payload.size()));
+    VD_TRY_ASSIGN(const bool held, referenceHeld(named.name, piece.length));
+    if (held)
+        return piece;
+    VD_TRY_ASSIGN(const LocationRecord rec, writeNamedBlock(sizeClass, payload, named));
+    VD_TRY(recordLocation(named.name, rec, 1));
+    return piece;
 }
 
 Status Collection::sealSmallLog(size_t index)
@@ -182,17 +228,37 @@ Result<SmallBlockLog *> Collection::smallLogWithRoom(uint32_t storedLength)
     return m_openSmall.back().get();
 }
 
-Result<Piece> Collection::writeSlotPiece(QByteArrayView payload)
+Result<LocationRecord> Collection::appendSlot(QByteArrayView payload, const Hash256 &rawHash)
 {
-    const PackedPayload packed = packPayload(payload);
+    const PackedPayload packed = packPayload(payload, rawHash);
     VD_TRY_ASSIGN(SmallBlockLog * log, smallLogWithRoom(uint32_t(packed.stored.size())));
     VD_TRY_ASSIGN(const SlotLocation loc, log->append(packed));
-    Piece p;
-    p.kind = Piece::Kind::Slot;
-    p.blockId = log->state().id;
-    p.length = loc.rawLength;
-    p.slot = loc;
-    return p;
+    LocationRecord rec;
+    rec.placement = LocationRecord::Placement::Slot;
+    rec.length = loc.rawLength;
+    rec.smallBlock = log->state().id;
+    rec.slot = loc;
+    return rec;
+}
+
+Result<Piece> Collection::writeSlotPiece(QByteArrayView payload)
+{
+    // A payload of up to 1 MiB is one chunk: its SHA-256 is the chunk hash.
+    const Hash256 rawHash = sha256(payload);
+    NamedContent named;
+    if (payload.size() <= qsizetype(kChunkSize)) {
+        named.chunks = {rawHash};
+        named.name = contentName(uint64_t(payload.size()), named.chunks);
+    } else {
+        named = nameContent(payload);
+    }
+    const Piece piece = Piece::content(named.name, uint32_t(payload.size()));
+    VD_TRY_ASSIGN(const bool held, referenceHeld(named.name, piece.length));
+    if (held)
+        return piece;
+    VD_TRY_ASSIGN(const LocationRecord rec, appendSlot(payload, rawHash));
+    VD_TRY(recordLocation(named.name, rec, 1));
+    return piece;
 }
 
 Status Collection::flushSmallLogs()
@@ -223,10 +289,69 @@ Result<Extent> Collection::locateDataBlock(const Piece &piece)
     return rec.extent;
 }
 
+Result<QByteArray> Collection::readSlotBytes(const Ruid &smallBlock, const SlotLocation &slot)
+{
+    if (auto hit = m_payloads->find(slot.rawHash))
+        return std::move(*hit);
+    Result<QByteArray> bytes = [&]() -> Result<QByteArray> {
+        if (const SmallBlockLog *log = openSmallLog(smallBlock))
+            return log->read(slot);
+        VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(smallBlock, 0)));
+        if (!raw)
+            return Status::corruption(QStringLiteral("SmallBlock %1 holds a payload but has no record").arg(smallBlock.toString()));
+        VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
+        if (rec.kind != BlockKind::SmallData)
+            return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(smallBlock.toString()));
+        SmallBlockState st = rec.small;
+        st.id = smallBlock;
+        return SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(slot);
+    }();
+    if (bytes)
+        m_payloads->insert(slot.rawHash, *bytes);
+    return bytes;
+}
+
+Result<std::optional<QByteArray>> Collection::locationOf(const Hash256 &name, CatalogReader *source)
+{
+    // The working catalog's map says where content is now (a repack may
+    // have moved it since a snapshot was taken). Content this transaction
+    // stopped referencing is still where the committed tree's map says
+    // (nothing freed is reused before the commit).
+    VD_TRY_ASSIGN(auto raw, m_catalog->get(keys::location(name)));
+    if (!raw && source && source != &catalog())
+        return source->get(keys::location(name));
+    return raw;
+}
+
+Result<QByteArray> Collection::readContent(const Piece &piece, uint64_t from, uint64_t length, CatalogReader *source)
+{
+    VD_TRY_ASSIGN(const auto raw, locationOf(piece.name, source));
+    VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
+    if (loc.placement == LocationRecord::Placement::Block)
+        return readNamedBlock(*m_idvd, piece.name, loc, from, length);
+    VD_TRY_ASSIGN(const QByteArray bytes, readSlotBytes(loc.smallBlock, loc.slot));
+    VD_TRY(checkSlotName(piece.name, loc, bytes));
+    if (from == 0 && length >= uint64_t(bytes.size()))
+        return bytes;
+    return bytes.mid(qsizetype(from), qsizetype(length));
+}
+
+Result<QByteArray> Collection::readPieceRange(const Piece &piece, uint64_t from, uint64_t length, CatalogReader *source)
+{
+    if (piece.kind == Piece::Kind::Content)
+        return readContent(piece, from, length, source);
+    VD_TRY_ASSIGN(const QByteArray bytes, readPiece(piece));
+    if (from == 0 && length >= uint64_t(bytes.size()))
+        return bytes;
+    return bytes.mid(qsizetype(from), qsizetype(length));
+}
+
 Result<QByteArray> Collection::readPiece(const Piece &piece)
 {
     if (piece.isZero())
         return zeroBytes(piece.length);
+    if (piece.kind == Piece::Kind::Content)
+        return readContent(piece, 0, piece.length);
     if (piece.kind == Piece::Kind::Block) {
         const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
         if (m_locator) {
@@ -241,30 +366,54 @@ Result<QByteArray> Collection::readPiece(const Piece &piece)
         VD_TRY_ASSIGN(const Extent extent, locateDataBlock(piece));
         return m_idvd->readDataBlock(extent, expect);
     }
-    if (auto hit = m_payloads->find(piece.slot.rawHash))
-        return std::move(*hit);
-    Result<QByteArray> bytes = [&]() -> Result<QByteArray> {
-        if (const SmallBlockLog *log = openSmallLog(piece.blockId))
-            return log->read(piece.slot);
-        VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::block(piece.blockId, 0)));
-        if (!raw)
-            return Status::corruption(QStringLiteral("block %1 v0 is referenced but not stored on this node").arg(piece.blockId.toString()));
-        VD_TRY_ASSIGN(const BlockRecord rec, BlockRecord::decode(*raw));
-        if (rec.kind != BlockKind::SmallData)
-            return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(piece.blockId.toString()));
-        SmallBlockState st = rec.small;
-        st.id = piece.blockId;
-        return SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(piece.slot);
-    }();
-    if (bytes)
-        m_payloads->insert(piece.slot.rawHash, *bytes);
-    return bytes;
+    return readSlotBytes(piece.blockId, piece.slot);
+}
+
+Status Collection::releaseSlotStorage(const Ruid &smallBlock, uint32_t storedLength)
+{
+    if (SmallBlockLog *log = openSmallLog(smallBlock)) {
+        SmallBlockState &st = log->state();
+        st.liveBytes -= std::min<uint64_t>(st.liveBytes, storedLength);
+        st.liveSlots -= std::min<uint32_t>(st.liveSlots, 1);
+        return {};
+    }
+    const QByteArray key = keys::block(smallBlock, 0);
+    VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
+    if (!raw)
+        return Status::corruption(QStringLiteral("releasing a slot of SmallBlock %1, which has no record").arg(smallBlock.toString()));
+    VD_TRY_ASSIGN(BlockRecord rec, BlockRecord::decode(*raw));
+    rec.small.liveBytes -= std::min<uint64_t>(rec.small.liveBytes, storedLength);
+    rec.small.liveSlots -= std::min<uint32_t>(rec.small.liveSlots, 1);
+    if (rec.small.liveSlots == 0) {
+        m_space->freeLater(rec.extent);
+        return m_catalog->remove(key).status();
+    }
+    return m_catalog->put(key, rec.encode());
+}
+
+Status Collection::releaseContent(const Hash256 &name)
+{
+    VD_TRY_ASSIGN(auto rec, findLocation(name));
+    if (!rec)
+        return {}; // counted nowhere here (fsck reports such a reference as not here)
+    if (rec->refs > 1) {
+        --rec->refs;
+        return m_catalog->put(keys::location(name), rec->encode());
+    }
+    VD_TRY(m_catalog->remove(keys::location(name)).status());
+    if (rec->placement == LocationRecord::Placement::Block)
+        m_space->freeLater(rec->extent);
+    else if (rec->placement == LocationRecord::Placement::Slot)
+        return releaseSlotStorage(rec->smallBlock, rec->slot.storedLength);
+    return {};
 }
 
 Status Collection::releasePiece(const Piece &piece)
 {
     if (piece.isZero())
         return {}; // nothing stored, nothing counted
+    if (piece.kind == Piece::Kind::Content)
+        return releaseContent(piece.name);
     if (piece.kind == Piece::Kind::Block) {
         const QByteArray key = keys::block(piece.blockId, piece.version);
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
@@ -276,30 +425,34 @@ Status Collection::releasePiece(const Piece &piece)
         m_space->freeLater(rec.extent);
         return m_catalog->remove(key).status();
     }
-    if (SmallBlockLog *log = openSmallLog(piece.blockId)) {
-        SmallBlockState &st = log->state();
-        st.liveBytes -= std::min<uint64_t>(st.liveBytes, piece.slot.storedLength);
-        st.liveSlots -= std::min<uint32_t>(st.liveSlots, 1);
-        return {};
-    }
-    const QByteArray key = keys::block(piece.blockId, 0);
-    VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
-    if (!raw)
-        return Status::corruption(QStringLiteral("releasing a slot of SmallBlock %1, which has no record").arg(piece.blockId.toString()));
-    VD_TRY_ASSIGN(BlockRecord rec, BlockRecord::decode(*raw));
-    rec.small.liveBytes -= std::min<uint64_t>(rec.small.liveBytes, piece.slot.storedLength);
-    rec.small.liveSlots -= std::min<uint32_t>(rec.small.liveSlots, 1);
-    if (rec.small.liveSlots == 0) {
-        m_space->freeLater(rec.extent);
-        return m_catalog->remove(key).status();
-    }
-    return m_catalog->put(key, rec.encode());
+    return releaseSlotStorage(piece.blockId, piece.slot.storedLength);
 }
 
 Status Collection::addPieceRef(const Piece &piece)
 {
     if (piece.isZero())
         return {};
+    if (piece.kind == Piece::Kind::Content) {
+        // A reference to content this node has no record of is counted in
+        // an Elsewhere record: referenced here, held by other nodes.
+        VD_TRY_ASSIGN(const bool counted, [&]() -> Result<bool> {
+            VD_TRY_ASSIGN(auto rec, findLocation(piece.name));
+            if (!rec)
+                return false;
+            if (rec->refs == UINT32_MAX)
+                return Status::noSpace(QStringLiteral("content %1 is shared by too many copies").arg(piece.name.shortHex()));
+            ++rec->refs;
+            VD_TRY(m_catalog->put(keys::location(piece.name), rec->encode()));
+            return true;
+        }());
+        if (counted)
+            return {};
+        LocationRecord rec;
+        rec.placement = LocationRecord::Placement::Elsewhere;
+        rec.length = piece.length;
+        rec.refs = 1;
+        return m_catalog->put(keys::location(piece.name), rec.encode());
+    }
     if (piece.kind == Piece::Kind::Block) {
         const QByteArray key = keys::block(piece.blockId, piece.version);
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(key));
@@ -426,12 +579,18 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
     uint64_t offset = startOffset;
     noteGrowth();
     m_dirty = true;
+    QMutex *catalogLock = nullptr; // while workers may run (see BlockJobs)
     auto addPiece = [&](const Piece &p) -> Status {
         cluster.pieces.push_back(p);
         offset += p.length;
         if (cluster.pieces.size() < m_meta.clusterMaxBlocks)
             return {};
-        VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
+        {
+            std::optional<QMutexLocker<QMutex>> locked;
+            if (catalogLock)
+                locked.emplace(catalogLock);
+            VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
+        }
         ++written.clusters;
         clusterStart = offset;
         cluster.pieces.clear();
@@ -461,6 +620,7 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         for (int i = kWriteBuffers - 1; i > 0; --i)
             freeBuffers.push_back(i);
         BlockJobs pipeline;
+        catalogLock = &pipeline.catalogLock;
         const uint64_t generation = m_meta.generation + 1;
         int cur = 0;
         qsizetype filled = 0;
@@ -521,18 +681,44 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             inPos += uint64_t(n);
             return qsizetype(n);
         };
-        // Takes the oldest block's result: its record and its piece, in order.
+        // Takes the oldest block's piece, in order.
         auto finishOldest = [&]() -> Status {
             BlockJobs::Job job = std::move(pipeline.jobs.front());
             pipeline.jobs.pop_front();
-            const Result<Hash256> hash = job.hash.result();
+            const Result<Piece> piece = job.piece.result();
             freeBuffers.push_back(job.buffer);
-            if (!hash)
-                return hash.status();
-            if (job.zeros)
-                return addPiece(Piece::zeros(uint32_t(fullBlock)));
-            VD_TRY_ASSIGN(const Piece p, recordBlock(job.extent, dataBlockHeader(job.extent, job.blockId, uint32_t(fullBlock), *hash, generation)));
-            return addPiece(p);
+            if (!piece)
+                return piece.status();
+            return addPiece(*piece);
+        };
+        auto finishAll = [&]() -> Status {
+            while (!pipeline.jobs.empty())
+                VD_TRY(finishOldest());
+            return {};
+        };
+        // Names a full block, then references or writes it (a worker's job).
+        auto storeFull = [this, &pipeline, generation](QByteArrayView payload) -> Result<Piece> {
+            const NamedContent named = nameContent(payload);
+            const Piece piece = Piece::content(named.name, uint32_t(payload.size()));
+            Extent extent;
+            {
+                QMutexLocker locked(&pipeline.catalogLock);
+                VD_TRY_ASSIGN(const bool held, referenceHeld(named.name, piece.length));
+                if (held)
+                    return piece;
+                VD_TRY_ASSIGN(extent, m_space->allocate(kClassCount - 1));
+                LocationRecord rec;
+                rec.placement = LocationRecord::Placement::Block;
+                rec.length = piece.length;
+                rec.extent = extent;
+                rec.chunks = named.chunks;
+                VD_TRY(recordLocation(named.name, rec, 1));
+            }
+            // One writer at a time: concurrent writes to one file only
+            // spin on its inode lock, burning the CPU the hashing needs.
+            QMutexLocker locked(&pipeline.writeLock);
+            VD_TRY(m_idvd->writeDataBlock(extent, namedBlockHeader(extent, named.name, piece.length, generation), payload));
+            return piece;
         };
         // When the input's length is known (a file, a buffer), a small one
         // is read into a buffer of its size, not a 1 MiB one grown later.
@@ -541,8 +727,7 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         // into a SmallBlock (or, all zeros, into zero pieces): at the end of
         // the input, and where a long run of known zeros begins.
         auto writeBuffered = [&]() -> Status {
-            while (!pipeline.jobs.empty())
-                VD_TRY(finishOldest());
+            VD_TRY(finishAll());
             const QByteArray &buffer = buffers[size_t(cur)];
             qsizetype pos = 0;
             for (int c = kClassCount - 1; c >= 0; --c) {
@@ -578,8 +763,7 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             if (const uint64_t zeros = zerosHere(); zeros >= kSlotSize || (zeros > 0 && filled == 0)) {
                 if (filled > 0)
                     VD_TRY(writeBuffered());
-                while (!pipeline.jobs.empty())
-                    VD_TRY(finishOldest());
+                VD_TRY(finishAll());
                 for (uint64_t left = zeros; left > 0;) {
                     const uint64_t n = std::min<uint64_t>(left, uint64_t(fullBlock));
                     VD_TRY(addPiece(Piece::zeros(uint32_t(n))));
@@ -615,23 +799,10 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                 }
             }
             const QByteArrayView payload = QByteArrayView(buffers[size_t(cur)]).first(fullBlock);
-            if (isAllZero(payload)) {
-                pipeline.jobs.push_back({QtFuture::makeReadyFuture(Result<Hash256>(Hash256())), Extent(), Ruid(), cur, true});
-            } else {
-                VD_TRY_ASSIGN(const Extent extent, m_space->allocate(kClassCount - 1));
-                const Ruid id = Ruid::generate();
-                IdvdFile *idvd = m_idvd.get();
-                QMutex *writeLock = &pipeline.writeLock;
-                pipeline.jobs.push_back({QtConcurrent::run([idvd, extent, id, payload, generation, writeLock]() -> Result<Hash256> {
-                                             const Hash256 hash = sha256(payload);
-                                             // One writer at a time: concurrent writes to one file only
-                                             // spin on its inode lock, burning the CPU the hashing needs.
-                                             QMutexLocker locked(writeLock);
-                                             VD_TRY(idvd->writeDataBlock(extent, dataBlockHeader(extent, id, uint32_t(payload.size()), hash, generation), payload));
-                                             return hash;
-                                         }),
-                                         extent, id, cur});
-            }
+            if (isAllZero(payload))
+                pipeline.jobs.push_back({QtFuture::makeReadyFuture(Result<Piece>(Piece::zeros(uint32_t(fullBlock)))), cur});
+            else
+                pipeline.jobs.push_back({QtConcurrent::run(storeFull, payload), cur});
             cur = next;
             filled = 0;
             VD_TRY(took(m));
@@ -686,8 +857,42 @@ Status Collection::putObjectBytes(const QString &key, QByteArrayView bytes)
     return putObject(key, buf);
 }
 
-Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piece)
+Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piece, CatalogReader *source)
 {
+    if (piece.kind == Piece::Kind::Content) {
+        // This thread reads; a worker checks the chunks. A located hint is
+        // believed only if the block's header names the content, and its
+        // payload is then checked against the name itself.
+        const Ruid hintId = Ruid::fromView(piece.name.view().first(16));
+        if (m_locator) {
+            if (const auto hint = m_locator->find(hintId, 0)) {
+                auto header = m_idvd->readHeader(*hint);
+                if (header && header->kind == BlockKind::Data && header->format >= 2 && header->payloadHash == piece.name
+                    && header->usedLength == piece.length) {
+                    QByteArray payload(qsizetype(piece.length), Qt::Uninitialized);
+                    if (m_idvd->read(hint->offset + BlockHeader::kSize, payload.data(), piece.length)) {
+                        ++m_locatorHits;
+                        return QtConcurrent::run([payload = std::move(payload), name = piece.name]() -> Result<QByteArray> {
+                            if (nameContent(payload).name != name)
+                                return Status::corruption(QStringLiteral("content %1: the block's bytes do not match its name (the bytes on disk changed)").arg(name.shortHex()));
+                            return payload;
+                        });
+                    }
+                }
+            }
+        }
+        VD_TRY_ASSIGN(const auto raw, locationOf(piece.name, source));
+        VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
+        if (loc.placement != LocationRecord::Placement::Block)
+            return QtFuture::makeReadyFuture(readContent(piece, 0, piece.length, source));
+        VD_TRY_ASSIGN(QByteArray payload, readNamedBlockUnverified(*m_idvd, piece.name, loc));
+        if (m_locator)
+            m_locator->remember(hintId, 0, loc.extent);
+        return QtConcurrent::run([payload = std::move(payload), chunks = loc.chunks, name = piece.name]() -> Result<QByteArray> {
+            VD_TRY(verifyChunks(payload, 0, chunks, QStringLiteral("content %1").arg(name.shortHex())));
+            return payload;
+        });
+    }
     if (piece.kind != Piece::Kind::Block) // zeros, or small: read here, it is quick
         return QtFuture::makeReadyFuture(readPiece(piece));
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
@@ -728,7 +933,7 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
 
 Status Collection::streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
 {
-    return streamOwner(catalog, owner, size, out, progress, what, [this](const Piece &p) { return startReadPiece(p); });
+    return streamOwner(catalog, owner, size, out, progress, what, [this, &catalog](const Piece &p) { return startReadPiece(p, &catalog); });
 }
 
 Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, uint64_t length)
@@ -742,7 +947,81 @@ Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, u
 
 Result<QByteArray> Collection::readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what)
 {
-    return readOwnerRange(catalog, owner, size, offset, length, what, [this](const Piece &p) { return readPiece(p); });
+    return readOwnerRange(catalog, owner, size, offset, length, what,
+                          [this, &catalog](const Piece &p, uint64_t from, uint64_t n) { return readPieceRange(p, from, n, &catalog); });
+}
+
+Result<bool> Collection::importContent(const Hash256 &name, QByteArrayView bytes)
+{
+    VD_TRY(checkWritable());
+    if (bytes.isEmpty() || bytes.size() > qsizetype(Piece::kMaxZeroLength))
+        return Status::invalidArgument(QStringLiteral("content is 1 byte to %1 bytes long, not %2").arg(Piece::kMaxZeroLength).arg(bytes.size()));
+    // Verified before anything is stored: the chunks, then the name.
+    const NamedContent named = nameContent(bytes, true);
+    if (named.name != name)
+        return Status::corruption(QStringLiteral("the %1 bytes given for content %2 hash to %3: not stored").arg(bytes.size()).arg(name.shortHex(), named.name.shortHex()));
+    VD_TRY_ASSIGN(const auto old, findLocation(name));
+    if (old && old->isHere()) {
+        if (old->length != uint32_t(bytes.size()))
+            return Status::corruption(QStringLiteral("content %1: its location record says %2 bytes").arg(name.shortHex()).arg(old->length));
+        return false;
+    }
+    noteGrowth();
+    m_dirty = true;
+    Status st = [&]() -> Status {
+        // Without a record, the references to it are counted now (an
+        // Elsewhere record has counted them all along).
+        uint32_t refs = 0;
+        if (!old) {
+            VD_TRY_ASSIGN(refs, countReferences(name));
+        }
+        LocationRecord rec;
+        if (uint64_t(bytes.size()) < m_meta.smallThreshold) {
+            VD_TRY_ASSIGN(rec, appendSlot(bytes, named.chunks.size() == 1 ? named.chunks[0] : sha256(bytes)));
+        } else {
+            VD_TRY_ASSIGN(rec, writeNamedBlock(classFor(uint64_t(bytes.size())), bytes, named));
+        }
+        return recordLocation(name, rec, refs);
+    }();
+    if (!st)
+        return failAndReload(st);
+    return true;
+}
+
+Result<uint32_t> Collection::countReferences(const Hash256 &name)
+{
+    // Each distinct cluster version once, over the live tree and the
+    // snapshots', as the census counts.
+    QSet<QByteArray> seen;
+    uint64_t n = 0;
+    auto visit = [&](QByteArrayView key, QByteArrayView value) -> Status {
+        if (key.isEmpty() || key[0] != keys::kCluster)
+            return {};
+        VD_TRY_ASSIGN(const ClusterRecord c, ClusterRecord::decode(value));
+        QByteArray version = key.toByteArray();
+        version.append(reinterpret_cast<const char *>(&c.birth), sizeof c.birth);
+        if (seen.contains(version))
+            return {};
+        seen.insert(version);
+        for (const Piece &p : c.pieces)
+            if (p.kind == Piece::Kind::Content && p.name == name)
+                ++n;
+        return {};
+    };
+    VD_TRY_ASSIGN(const auto snapshots, snapshotRecords());
+    for (const auto &snapshot : snapshots)
+        VD_TRY(m_catalog->walkStored(snapshot.second.root, [](const PageRef &, int) { return true; }, [&](const PageRef &, const CatalogPage &page) -> Status {
+            for (size_t i = 0; i < page.count(); ++i)
+                VD_TRY(visit(page.keys[i], page.values[i]));
+            return {};
+        }));
+    Status inner;
+    VD_TRY(m_catalog->scan(QByteArray(1, keys::kCluster), QByteArray(1, keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView value) {
+        inner = visit(key, value);
+        return inner.isOk();
+    }));
+    VD_TRY(inner);
+    return uint32_t(std::min<uint64_t>(n, UINT32_MAX));
 }
 
 Status Collection::writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result)
@@ -897,6 +1176,74 @@ Status streamOwner(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIO
     return {};
 }
 
+Status notHere(const Hash256 &name, uint32_t length)
+{
+    return Status::notHere(QStringLiteral("content %1 (%2 bytes) is referenced here but held by other nodes, not this one").arg(name.shortHex()).arg(length));
+}
+
+Result<LocationRecord> placedContent(const std::optional<QByteArray> &raw, const Piece &piece)
+{
+    if (!raw)
+        return notHere(piece.name, piece.length);
+    auto loc = LocationRecord::decode(*raw);
+    if (!loc)
+        return loc.status().withContext(QStringLiteral("content %1").arg(piece.name.shortHex()));
+    if (!loc->isHere())
+        return notHere(piece.name, piece.length);
+    if (loc->length != piece.length)
+        return Status::corruption(QStringLiteral("content %1: its location record says %2 bytes, the reference %3").arg(piece.name.shortHex()).arg(loc->length).arg(piece.length));
+    return loc;
+}
+
+namespace {
+Result<BlockHeader> checkNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc)
+{
+    const QString where = QStringLiteral("content %1 at offset %2").arg(name.shortHex()).arg(loc.extent.offset);
+    if (contentName(loc.length, loc.chunks) != name)
+        return Status::corruption(QStringLiteral("%1: its chunk list does not hash to its name").arg(where));
+    VD_TRY_ASSIGN(const BlockHeader header, idvd.readHeader(loc.extent));
+    if (header.kind != BlockKind::Data || header.format < 2 || header.payloadHash != name || header.usedLength != loc.length)
+        return Status::corruption(QStringLiteral("%1: the block's header names other content (%2 block, %3 bytes)")
+                                      .arg(where, blockKindName(header.kind))
+                                      .arg(header.usedLength));
+    return header;
+}
+} // namespace
+
+Result<QByteArray> readNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc, uint64_t from, uint64_t length)
+{
+    if (from >= loc.length || length == 0)
+        return QByteArray();
+    length = std::min<uint64_t>(length, loc.length - from);
+    VD_TRY(checkNamedBlock(idvd, name, loc).status());
+    // Only the chunks the range touches are read and verified.
+    const uint32_t first = uint32_t(from / kChunkSize);
+    const uint64_t start = uint64_t(first) * kChunkSize;
+    const uint64_t end = std::min<uint64_t>(loc.length, (from + length + kChunkSize - 1) / kChunkSize * kChunkSize);
+    QByteArray bytes(qsizetype(end - start), Qt::Uninitialized);
+    VD_TRY(idvd.read(loc.extent.offset + BlockHeader::kSize + start, bytes.data(), size_t(bytes.size())));
+    VD_TRY(verifyChunks(bytes, first, loc.chunks, QStringLiteral("content %1 at offset %2").arg(name.shortHex()).arg(loc.extent.offset)));
+    if (start == from && uint64_t(bytes.size()) == length)
+        return bytes;
+    return bytes.mid(qsizetype(from - start), qsizetype(length));
+}
+
+Result<QByteArray> readNamedBlockUnverified(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc)
+{
+    VD_TRY(checkNamedBlock(idvd, name, loc).status());
+    QByteArray payload(qsizetype(loc.length), Qt::Uninitialized);
+    VD_TRY(idvd.read(loc.extent.offset + BlockHeader::kSize, payload.data(), loc.length));
+    return payload;
+}
+
+Status checkSlotName(const Hash256 &name, const LocationRecord &loc, QByteArrayView bytes)
+{
+    const Hash256 actual = loc.length <= kChunkSize ? contentName(loc.length, {loc.slot.rawHash}) : nameContent(bytes).name;
+    if (actual != name)
+        return Status::corruption(QStringLiteral("content %1: the payload packed in SmallBlock %2 is other content").arg(name.shortHex(), loc.smallBlock.toString()));
+    return {};
+}
+
 Result<QByteArray> readOwnerRange(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what,
                                   const ReadPieceFn &readPiece)
 {
@@ -929,14 +1276,18 @@ Result<QByteArray> readOwnerRange(CatalogReader &catalog, const Ruid &owner, uin
             if (pEnd > offset && pos < end && p.isZero()) {
                 out.append(qsizetype(std::min(pEnd, end) - std::max(pos, offset)), '\0');
             } else if (pEnd > offset && pos < end) {
-                auto bytes = readPiece(p);
+                const uint64_t a = std::max(pos, offset) - pos;
+                const uint64_t b = std::min(pEnd, end) - pos;
+                auto bytes = readPiece(p, a, b - a);
                 if (!bytes) {
                     inner = bytes.status();
                     return false;
                 }
-                const uint64_t a = std::max(pos, offset) - pos;
-                const uint64_t b = std::min(pEnd, end) - pos;
-                out.append(QByteArrayView(*bytes).sliced(qsizetype(a), qsizetype(b - a)));
+                if (uint64_t(bytes->size()) != b - a) {
+                    inner = Status::corruption(QStringLiteral("'%1': a piece at byte %2 gave %3 bytes of %4").arg(what).arg(pos).arg(bytes->size()).arg(b - a));
+                    return false;
+                }
+                out.append(*bytes);
             }
             pos = pEnd;
             if (pos >= end)

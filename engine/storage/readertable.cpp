@@ -265,34 +265,62 @@ Result<BlockRecord> GenerationReader::blockRecord(const Ruid &id, uint64_t versi
     return BlockRecord::decode(*raw);
 }
 
-Result<QByteArray> GenerationReader::readPiece(const Piece &piece)
+Result<QByteArray> GenerationReader::readSlotBytes(const Ruid &smallBlock, const SlotLocation &slot)
+{
+    if (auto hit = m_payloads->find(slot.rawHash))
+        return std::move(*hit);
+    VD_TRY_ASSIGN(const BlockRecord rec, blockRecord(smallBlock, 0));
+    if (rec.kind != BlockKind::SmallData)
+        return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(smallBlock.toString()));
+    // Committed slots lie before the written end this generation recorded,
+    // on disk: the writer only appends after it.
+    SmallBlockState st = rec.small;
+    st.id = smallBlock;
+    VD_TRY_ASSIGN(QByteArray bytes, SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(slot));
+    m_payloads->insert(slot.rawHash, bytes);
+    return bytes;
+}
+
+Result<QByteArray> GenerationReader::readPiece(const Piece &piece, uint64_t from, uint64_t length)
 {
     if (piece.isZero())
-        return zeroBytes(piece.length);
+        return zeroBytes(uint32_t(std::min<uint64_t>(length, piece.length - std::min<uint64_t>(from, piece.length))));
+    if (piece.kind == Piece::Kind::Content) {
+        VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::location(piece.name)));
+        VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
+        if (loc.placement == LocationRecord::Placement::Block)
+            return readNamedBlock(*m_idvd, piece.name, loc, from, length);
+        VD_TRY_ASSIGN(const QByteArray bytes, readSlotBytes(loc.smallBlock, loc.slot));
+        VD_TRY(checkSlotName(piece.name, loc, bytes));
+        return from == 0 && length >= uint64_t(bytes.size()) ? bytes : bytes.mid(qsizetype(from), qsizetype(length));
+    }
+    QByteArray bytes;
     if (piece.kind == Piece::Kind::Block) {
         VD_TRY_ASSIGN(const BlockRecord rec, blockRecord(piece.blockId, piece.version));
         if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
             return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
-        return m_idvd->readDataBlock(rec.extent, DataBlockExpectation{piece.blockId, piece.version, piece.length, piece.hash});
+        VD_TRY_ASSIGN(bytes, m_idvd->readDataBlock(rec.extent, DataBlockExpectation{piece.blockId, piece.version, piece.length, piece.hash}));
+    } else {
+        VD_TRY_ASSIGN(bytes, readSlotBytes(piece.blockId, piece.slot));
     }
-    if (auto hit = m_payloads->find(piece.slot.rawHash))
-        return std::move(*hit);
-    VD_TRY_ASSIGN(const BlockRecord rec, blockRecord(piece.blockId, 0));
-    if (rec.kind != BlockKind::SmallData)
-        return Status::corruption(QStringLiteral("block %1 is not a SmallBlock").arg(piece.blockId.toString()));
-    // Committed slots lie before the written end this generation recorded,
-    // on disk: the writer only appends after it.
-    SmallBlockState st = rec.small;
-    st.id = piece.blockId;
-    VD_TRY_ASSIGN(QByteArray bytes, SmallBlockLog(m_idvd.get(), BlockKind::SmallData, st).read(piece.slot));
-    m_payloads->insert(piece.slot.rawHash, bytes);
-    return bytes;
+    return from == 0 && length >= uint64_t(bytes.size()) ? bytes : bytes.mid(qsizetype(from), qsizetype(length));
 }
 
 Result<QFuture<Result<QByteArray>>> GenerationReader::startReadPiece(const Piece &piece)
 {
+    if (piece.kind == Piece::Kind::Content) {
+        VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::location(piece.name)));
+        VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
+        if (loc.placement != LocationRecord::Placement::Block)
+            return QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length));
+        VD_TRY_ASSIGN(QByteArray payload, readNamedBlockUnverified(*m_idvd, piece.name, loc));
+        return QtConcurrent::run([payload = std::move(payload), chunks = loc.chunks, name = piece.name]() -> Result<QByteArray> {
+            VD_TRY(verifyChunks(payload, 0, chunks, QStringLiteral("content %1").arg(name.shortHex())));
+            return payload;
+        });
+    }
     if (piece.kind != Piece::Kind::Block)
-        return QtFuture::makeReadyFuture(readPiece(piece));
+        return QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length));
     VD_TRY_ASSIGN(const BlockRecord rec, blockRecord(piece.blockId, piece.version));
     if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
         return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
@@ -314,7 +342,7 @@ Status GenerationReader::streamData(CatalogReader &catalog, const Ruid &owner, u
 Result<QByteArray> GenerationReader::readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length,
                                               const QString &what)
 {
-    return readOwnerRange(catalog, owner, size, offset, length, what, [this](const Piece &p) { return readPiece(p); });
+    return readOwnerRange(catalog, owner, size, offset, length, what, [this](const Piece &p, uint64_t from, uint64_t n) { return readPiece(p, from, n); });
 }
 
 } // namespace vd::storage

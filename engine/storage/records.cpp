@@ -58,6 +58,21 @@ QByteArray snapshot(const QString &name)
     return k;
 }
 
+QByteArray location(const Hash256 &name)
+{
+    QByteArray k(1, kLocation);
+    k.append(name.view());
+    return k;
+}
+
+bool parseLocationKey(QByteArrayView key, Hash256 *name)
+{
+    if (key.size() != 33 || key[0] != kLocation)
+        return false;
+    *name = Hash256::fromView(key.sliced(1));
+    return true;
+}
+
 bool parseBlockKey(QByteArrayView key, Ruid *id, uint64_t *version)
 {
     if (key.size() != 25 || key[0] != kBlock)
@@ -134,6 +149,63 @@ Result<BlockRecord> BlockRecord::decode(QByteArrayView raw)
     return b;
 }
 
+QByteArray LocationRecord::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(1); // record version
+    w.u8(uint8_t(placement));
+    w.u32(length);
+    w.u32(refs);
+    if (placement == Placement::Block) {
+        w.u64(extent.offset | extent.sizeClass);
+        w.u8(uint8_t(chunks.size()));
+        for (const Hash256 &h : chunks)
+            w.bytes(h.view());
+    } else if (placement == Placement::Slot) {
+        w.bytes(smallBlock.view());
+        slot.encode(&out);
+    }
+    return out;
+}
+
+Result<LocationRecord> LocationRecord::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("location record"));
+    LocationRecord l;
+    if (r.u8() != 1)
+        r.fail(QStringLiteral("unknown record version"));
+    const uint8_t placement = r.u8();
+    l.length = r.u32();
+    l.refs = r.u32();
+    if (r.ok() && (l.length == 0 || l.length > Piece::kMaxZeroLength))
+        r.fail(QStringLiteral("%1 bytes of content").arg(l.length));
+    if (placement == uint8_t(Placement::Elsewhere)) {
+        l.placement = Placement::Elsewhere;
+    } else if (placement == uint8_t(Placement::Block)) {
+        l.placement = Placement::Block;
+        const uint64_t v = r.u64();
+        l.extent = Extent{v & ~uint64_t(0xff), uint8_t(v & 0xff)};
+        const uint8_t n = r.u8();
+        if (r.ok() && n != chunkCount(l.length))
+            r.fail(QStringLiteral("%1 chunk hashes for %2 bytes").arg(n).arg(l.length));
+        for (uint8_t i = 0; i < n && r.ok(); ++i)
+            l.chunks.push_back(Hash256::fromView(r.bytes(32)));
+        if (r.ok() && (!l.extent.isValid() || l.extent.offset < kSlotSize || l.length > BlockHeader::capacity(l.extent.sizeClass)))
+            r.fail(QStringLiteral("%1 bytes in the block at %2 class %3").arg(l.length).arg(l.extent.offset).arg(l.extent.sizeClass));
+    } else if (placement == uint8_t(Placement::Slot)) {
+        l.placement = Placement::Slot;
+        l.smallBlock = Ruid::fromView(r.bytes(16));
+        l.slot = SlotLocation::decode(r);
+        if (r.ok() && l.slot.rawLength != l.length)
+            r.fail(QStringLiteral("a slot of %1 bytes for %2 bytes of content").arg(l.slot.rawLength).arg(l.length));
+    } else {
+        r.fail(QStringLiteral("unknown placement %1").arg(placement));
+    }
+    VD_TRY(r.finish());
+    return l;
+}
+
 QByteArray ObjectRecord::encode() const
 {
     QByteArray out;
@@ -184,6 +256,11 @@ QByteArray ClusterRecord::encode() const
             w.u32(p.length);
             continue;
         }
+        if (p.kind == Piece::Kind::Content) {
+            w.bytes(p.name.view());
+            w.u32(p.length);
+            continue;
+        }
         w.bytes(p.blockId.view());
         if (p.kind == Piece::Kind::Block) {
             w.u64(p.version);
@@ -212,6 +289,14 @@ Result<ClusterRecord> ClusterRecord::decode(QByteArrayView raw)
             p = Piece::zeros(r.u32());
             if (r.ok() && (p.length == 0 || p.length > Piece::kMaxZeroLength))
                 r.fail(QStringLiteral("piece %1: a run of %2 zeros").arg(i).arg(p.length));
+            c.pieces.push_back(p);
+            continue;
+        }
+        if (kind == uint8_t(Piece::Kind::Content)) {
+            const Hash256 name = Hash256::fromView(r.bytes(32));
+            p = Piece::content(name, r.u32());
+            if (r.ok() && (p.length == 0 || p.length > Piece::kMaxZeroLength))
+                r.fail(QStringLiteral("piece %1: %2 bytes of content").arg(i).arg(p.length));
             c.pieces.push_back(p);
             continue;
         }

@@ -1,7 +1,10 @@
 // The records the catalog holds for the flat object namespace, and their keys
 // (FORMAT.md §Catalog records). Every key starts with one byte naming its
 // keyspace:
-//   'B' blockId(16) version(8, big-endian)  -> BlockRecord    (blocks this node stores)
+//   'B' blockId(16) version(8, big-endian)  -> BlockRecord    (blocks this node stores: SmallBlocks,
+//                                                              and data blocks of catalog format <= 2)
+//   'N' content name(32)                    -> LocationRecord (the local location map: where this node
+//                                                              keeps named content, and its references)
 //   'O' object key (UTF-8)                  -> ObjectRecord
 //   'C' objectId(16) start(8, big-endian)   -> ClusterRecord  (an object's or VNode's bytes from start)
 //   'S' snapshot name (UTF-8)               -> SnapshotRecord
@@ -12,6 +15,7 @@
 #include "geometry.h"
 #include "rootrecord.h"
 #include "smallblock.h"
+#include "content.h"
 
 #include "core/hash.h"
 #include "core/ruid.h"
@@ -25,14 +29,41 @@ QByteArray block(const Ruid &id, uint64_t version);
 QByteArray object(const QString &key);
 QByteArray cluster(const Ruid &objectId, uint64_t start);
 QByteArray snapshot(const QString &name);
+QByteArray location(const Hash256 &name);
 inline constexpr char kBlock = 'B';
+inline constexpr char kLocation = 'N';
 inline constexpr char kSnapshot = 'S';
 inline constexpr char kObject = 'O';
 inline constexpr char kCluster = 'C';
 // Decodes the parts of a key of the given keyspace; false if malformed.
 bool parseBlockKey(QByteArrayView key, Ruid *id, uint64_t *version);
 bool parseClusterKey(QByteArrayView key, Ruid *objectId, uint64_t *start);
+bool parseLocationKey(QByteArrayView key, Hash256 *name);
 } // namespace keys
+
+// The local location map's record for one content name (catalog format 3):
+// where this node keeps the bytes, and how many cluster versions (live or in
+// snapshots) reference the name. Placement Elsewhere: referenced here, held
+// by other nodes (reads give NotHere). refs may be 0 only for content
+// imported before anything here references it (gc frees it).
+struct LocationRecord
+{
+    enum class Placement : uint8_t { Elsewhere = 0, Block = 1, Slot = 2 };
+    Placement placement = Placement::Block;
+    uint32_t length = 0;
+    uint32_t refs = 1;
+    // Block: a data block of its own, and the content's chunk hashes.
+    Extent extent;
+    ChunkHashes chunks;
+    // Slot: a payload packed in a SmallBlock (its rawHash is the one chunk
+    // hash of a payload of up to 1 MiB).
+    Ruid smallBlock;
+    SlotLocation slot;
+
+    bool isHere() const { return placement != Placement::Elsewhere; }
+    QByteArray encode() const;
+    static Result<LocationRecord> decode(QByteArrayView raw);
+};
 
 struct BlockRecord
 {
@@ -66,11 +97,13 @@ struct ObjectRecord
     static Result<ObjectRecord> decode(QByteArrayView raw);
 };
 
-// One contiguous piece of an object: a whole data block, a packed slot, or
-// a run of zeros that takes no space at all (catalog format 2).
+// One contiguous piece of an object: content named by its hash (catalog
+// format 3), a run of zeros that takes no space at all (format 2), or, in
+// catalogs of format 1 and 2 (read, never written any more), a data block or
+// a packed slot named by where this node keeps it.
 struct Piece
 {
-    enum class Kind : uint8_t { Block = 1, Slot = 2, Zero = 3 };
+    enum class Kind : uint8_t { Block = 1, Slot = 2, Zero = 3, Content = 4 };
     // A zero piece stands for at most what one 16 MiB block holds, so a
     // cluster spans what it would with blocks (range writes rely on it).
     static constexpr uint32_t kMaxZeroLength = 16u * 1024 * 1024 - 128;
@@ -81,11 +114,20 @@ struct Piece
     uint32_t length = 0;    // logical bytes of the object in this piece
     Hash256 hash;           // Block: SHA-256 of the payload
     SlotLocation slot;      // Slot: where in the SmallBlock (its rawHash is the check)
+    Hash256 name;           // Content: the content's name (content.h)
 
     static Piece zeros(uint32_t length)
     {
         Piece p;
         p.kind = Kind::Zero;
+        p.length = length;
+        return p;
+    }
+    static Piece content(const Hash256 &name, uint32_t length)
+    {
+        Piece p;
+        p.kind = Kind::Content;
+        p.name = name;
         p.length = length;
         return p;
     }

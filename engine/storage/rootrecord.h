@@ -39,8 +39,9 @@ struct RootRecord
     // The catalog's format: the one number that covers the layout of its
     // pages, its segment table and the block and cluster records
     // (FORMAT.md §Versioning). 1: records before .meta format 3 (where the
-    // field is absent); 2: cluster records may hold zero pieces.
-    static constexpr uint16_t kCatalogFormat = 2;
+    // field is absent); 2: cluster records may hold zero pieces; 3: content
+    // pieces named by their hash and the location map ('N' records).
+    static constexpr uint16_t kCatalogFormat = 3;
     static constexpr int kMaxReserveBlocks = 16;
 
     uint64_t generation = 0;

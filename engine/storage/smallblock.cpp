@@ -137,9 +137,14 @@ bool looksIncompressible(QByteArrayView raw)
 
 PackedPayload packPayload(QByteArrayView raw)
 {
+    return packPayload(raw, sha256(raw));
+}
+
+PackedPayload packPayload(QByteArrayView raw, const Hash256 &rawHash)
+{
     PackedPayload p;
     p.rawLength = uint32_t(raw.size());
-    p.rawHash = sha256(raw);
+    p.rawHash = rawHash;
     if (raw.size() >= 64 && !looksIncompressible(raw)) {
         QByteArray out(qsizetype(ZSTD_compressBound(size_t(raw.size()))), Qt::Uninitialized);
         const size_t n = compressWithCache(out.data(), size_t(out.size()), raw);

@@ -82,6 +82,8 @@ struct PackedPayload
     Hash256 rawHash;
 };
 PackedPayload packPayload(QByteArrayView raw);
+// The same, the raw payload's SHA-256 already known.
+PackedPayload packPayload(QByteArrayView raw, const Hash256 &rawHash);
 // Checks and unpacks what was read from disk. Corruption if it does not
 // decompress to exactly loc.rawLength bytes with hash loc.rawHash.
 Result<QByteArray> unpackPayload(QByteArrayView stored, const SlotLocation &loc);

@@ -57,6 +57,8 @@ Result<QByteArray> ChangeFeed::contentId(storage::CatalogReader &catalog, const 
                 w.bytes(p.hash.view());
             else if (p.kind == storage::Piece::Kind::Slot)
                 w.bytes(p.slot.rawHash.view());
+            else if (p.kind == storage::Piece::Kind::Content)
+                w.bytes(p.name.view());
         }
         h.add(buf);
         return {};

@@ -18,6 +18,7 @@ struct PieceInfo
 {
     bool zero = false;   // a run of zeros: nothing stored (no block, no hash)
     bool packed = false; // a slot in a SmallBlock, else a whole block
+    bool notHere = false; // named content this node does not hold
     Ruid blockId;
     uint64_t version = 0;
     int sizeClass = 0;

@@ -315,6 +315,25 @@ Result<std::vector<ClusterInfo>> TreeView::clusters(const QString &path)
                 ci.pieces.push_back(pi);
                 continue;
             }
+            if (p.kind == storage::Piece::Kind::Content) {
+                // Named content: where this node keeps it, from the location map.
+                pi.blockId = Ruid::fromView(p.name.view().first(16));
+                pi.length = p.length;
+                pi.hash = p.name.toHex();
+                VD_TRY_ASSIGN(const auto raw, m_catalog->get(storage::keys::location(p.name)));
+                auto loc = raw ? storage::LocationRecord::decode(*raw) : Result<storage::LocationRecord>(Status::notFound(QString()));
+                if (!loc || !loc->isHere()) {
+                    pi.notHere = true;
+                } else if (loc->placement == storage::LocationRecord::Placement::Slot) {
+                    pi.packed = true;
+                    pi.storedLength = loc->slot.storedLength;
+                } else {
+                    pi.sizeClass = loc->extent.sizeClass;
+                    pi.storedLength = loc->extent.size();
+                }
+                ci.pieces.push_back(pi);
+                continue;
+            }
             pi.packed = p.kind == storage::Piece::Kind::Slot;
             pi.blockId = p.blockId;
             pi.version = p.version;

@@ -53,6 +53,7 @@ enum : int {
     ExitBusy = 5,
     ExitExists = 6,
     ExitResync = 8,
+    ExitNotHere = 10,
     ExitCancelled = 130,
 };
 

@@ -263,8 +263,8 @@ private Q_SLOTS:
             at = disk.indexOf(data.mid(size / 2, 64));
         } else {
             // the first zstd frame (magic 28 b5 2f fd) inside the SmallData block
-            // (header magic "VDBK", format 1, kind 3); catalog pages are zstd too
-            const qsizetype block = disk.indexOf(QByteArray("VDBK\x01\x00\x03", 7));
+            // (header magic "VDBK", format 2, kind 3); catalog pages are zstd too
+            const qsizetype block = disk.indexOf(QByteArray("VDBK\x02\x00\x03", 7));
             at = block < 0 ? -1 : disk.indexOf(QByteArray("\x28\xb5\x2f\xfd", 4), block);
             if (at >= 0)
                 at += 40;

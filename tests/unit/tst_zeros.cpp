@@ -369,7 +369,7 @@ private Q_SLOTS:
         VD_VERIFY_OK(mem.setContents(metaPath, raw));
         auto opened = Collection::open(mem, dir, Access::ReadOnly);
         VD_VERIFY_CODE(opened, ErrorCode::VersionMismatch);
-        QVERIFY2(opened.status().message().contains(QStringLiteral("catalog is format 3")), qPrintable(opened.status().message()));
+        QVERIFY2(opened.status().message().contains(QStringLiteral("catalog is format 4")), qPrintable(opened.status().message()));
     }
 
     void anOlderCollectionOpensAndIsUpgraded()
