@@ -8,6 +8,8 @@
 # sanitizer report or timeout. Nothing is written into the source tree: the
 # working corpora, crash inputs and logs go to build/fuzz/fuzz-run/.
 # Extra libFuzzer flags can be passed in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-jobs=2).
+# The targets run FUZZ_PARALLEL at a time (default: one per core), each for
+# the full SECONDS_PER_TARGET: the same search per target in less wall time.
 set -euo pipefail
 
 seconds="${1:-20}"
@@ -40,37 +42,56 @@ for src in "$root"/tests/fuzz/fuzz_*.cpp; do
     targets+=("${name#fuzz_}")
 done
 
-failed=()
-summary=()
-for name in "${targets[@]}"; do
-    bin="$bindir/fuzz_$name"
-    seeds="$root/tests/fuzz/corpus/$name"
-    if [ ! -x "$bin" ] || [ ! -d "$seeds" ]; then
-        echo "run-fuzzers: missing $bin or $seeds" >&2
-        failed+=("$name")
-        continue
-    fi
-    work="$rundir/$name"
+# fuzz_one NAME: runs one target; leaves "ok <execs> <speed>" or
+# "FAILED <exit>" in its work directory's `result`.
+fuzz_one() {
+    local name="$1" bin="$bindir/fuzz_$1" seeds="$root/tests/fuzz/corpus/$1"
+    local work="$rundir/$1" rc=0
     mkdir -p "$work/corpus" "$work/artifacts"
+    if [ ! -x "$bin" ] || [ ! -d "$seeds" ]; then
+        echo "run-fuzzers: missing $bin or $seeds" >"$work/fuzz.log"
+        echo "FAILED missing" >"$work/result"
+        return
+    fi
     cp -R "$seeds/." "$work/corpus/"
-    log="$work/fuzz.log"
-    echo "=== fuzz_$name: ${seconds}s (log: ${log#$root/})"
-    rc=0
     # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
     "$bin" "$work/corpus" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/" ${FUZZ_FLAGS:-} \
-        >"$log" 2>&1 || rc=$?
-    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
-    speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)"
+        >"$work/fuzz.log" 2>&1 || rc=$?
     if [ "$rc" -ne 0 ] || ls "$work/artifacts/"* >/dev/null 2>&1; then
-        echo "!!! fuzz_$name FAILED (exit $rc). Last lines of the log:"
-        tail -n 60 "$log"
+        echo "FAILED $rc" >"$work/result"
+    else
+        echo "ok $(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -n 1) $(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log" | tail -n 1)" >"$work/result"
+    fi
+}
+
+parallel="${FUZZ_PARALLEL:-$(nproc)}"
+running=0
+for name in "${targets[@]}"; do
+    if [ "$running" -ge "$parallel" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    echo "=== fuzz_$name: ${seconds}s (log: ${rundir#$root/}/$name/fuzz.log)"
+    fuzz_one "$name" &
+    running=$((running + 1))
+done
+wait
+
+failed=()
+summary=()
+for name in "${targets[@]}"; do
+    work="$rundir/$name"
+    read -r state a b <"$work/result" || state=FAILED
+    if [ "$state" = ok ]; then
+        summary+=("$(printf '%-14s ok  %10s runs  %8s exec/s' "$name" "${a:-?}" "${b:-?}")")
+    else
+        echo "!!! fuzz_$name FAILED (exit ${a:-?}). Last lines of the log:"
+        tail -n 60 "$work/fuzz.log"
         ls -l "$work/artifacts/" || true
         failed+=("$name")
-        summary+=("$(printf '%-14s FAILED (exit %s)' "$name" "$rc")")
-    else
-        summary+=("$(printf '%-14s ok  %10s runs  %8s exec/s' "$name" "${execs:-?}" "${speed:-?}")")
+        summary+=("$(printf '%-14s FAILED (exit %s)' "$name" "${a:-?}")")
     fi
 done
 

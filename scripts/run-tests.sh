@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite twice —
 # a normal build (dev preset) and one under AddressSanitizer and
-# UndefinedBehaviorSanitizer (asan preset) — then runs every libFuzzer
-# target briefly. This is what CI runs (.ci/run).
+# UndefinedBehaviorSanitizer (asan preset) — then the tests that run threads
+# (ctest label threads) under ThreadSanitizer (tsan preset), then every
+# libFuzzer target briefly. This is what CI runs (.ci/run).
 #
 # usage: scripts/run-tests.sh [--long]
 #
@@ -40,6 +41,10 @@ for preset in dev asan; do
     phase "$preset: configure+build" bash -c "cmake --preset $preset && cmake --build --preset $preset"
     phase "$preset: tests" ctest --preset "$tests"
 done
+
+echo "== tsan: configure, build and run the tests that run threads"
+phase "tsan: configure+build" bash -c "cmake --preset tsan && cmake --build --preset tsan"
+phase "tsan: tests" ctest --preset tsan
 
 echo "== fuzz: every decoder of on-disk bytes, briefly"
 phase "fuzz: build+run" bash scripts/run-fuzzers.sh "${VD_FUZZ_SECONDS:-15}"
