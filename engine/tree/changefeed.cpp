@@ -14,10 +14,13 @@ namespace vd::tree {
 
 ChangeFeed::ChangeFeed(storage::Collection &collection) : m_col(collection) {}
 
-void ChangeFeed::touch(const Ruid &id, bool created)
+void ChangeFeed::touch(const Ruid &id, bool created, qsizetype versionBytes)
 {
-    if (m_touched.try_emplace(id, created).second)
+    auto [it, added] = m_touched.try_emplace(id, Touched{created, versionBytes});
+    if (added)
         m_order.push_back(id);
+    else
+        it->second.versionBytes = std::max(it->second.versionBytes, versionBytes);
 }
 
 void ChangeFeed::noteSnapshot(ChangeOp op, const QString &name)
@@ -27,9 +30,15 @@ void ChangeFeed::noteSnapshot(ChangeOp op, const QString &name)
 
 uint64_t ChangeFeed::pendingBytes() const
 {
-    // The largest record: both sides with 255-byte names and content ids.
-    constexpr uint64_t kLargest = 704;
-    return uint64_t(m_order.size() + m_snapshots.size()) * kLargest;
+    // The largest record but its version: both sides with 255-byte names
+    // and content ids, an empty vector.
+    constexpr uint64_t kLargest = 681;
+    // A removal's version: the node's with one more entry (at most 8 + 9 bytes).
+    constexpr uint64_t kRemovalEntry = 17;
+    uint64_t total = uint64_t(m_snapshots.size()) * kLargest;
+    for (const auto &[id, t] : m_touched)
+        total += kLargest + uint64_t(t.versionBytes) + kRemovalEntry;
+    return total;
 }
 
 void ChangeFeed::forget()
@@ -101,7 +110,7 @@ Status ChangeFeed::write()
     };
     for (const Ruid &id : m_order) {
         std::optional<Found> before;
-        if (!m_touched.at(id)) {
+        if (!m_touched.at(id).created) {
             if (!committed) {
                 VD_TRY_ASSIGN(committed, m_col.committedCatalog());
             }
@@ -123,7 +132,11 @@ Status ChangeFeed::write()
             c.after = sideOf(after->node, after->content);
             c.version = after->node.version;
         } else {
-            c.version = Version{m_col.takeVersion(), m_col.origin()};
+            // Removed: the remover's change of the version it removed.
+            if (m_node == 0)
+                return Status::invalidArgument(QStringLiteral("changes need the node's identity (its short id) to version them"));
+            c.version = before->node.version;
+            VD_TRY(c.version.increment(m_node, m_col.takeVersion()));
         }
         if (!before)
             c.op = ChangeOp::Create;

@@ -66,9 +66,13 @@ public:
     void setLimits(const Limits &limits) { m_limits = limits; }
     const Limits &limits() const { return m_limits; }
 
+    // Whose entry a removal's version increments (TreeWriter::setNode).
+    void setNode(uint64_t shortId) { m_node = shortId; }
     // The VNode `id` changed in this transaction; created: it is new (it
     // had no committed record), so write() need not look for one.
-    void touch(const Ruid &id, bool created = false);
+    // versionBytes: the encoded size of the version it was put or erased
+    // with (what its record will carry, pendingBytes() counts it).
+    void touch(const Ruid &id, bool created, qsizetype versionBytes);
     void noteSnapshot(ChangeOp op, const QString &name);
     // At most what write() will put into the catalog (a commit that must
     // fit on a full disk counts it: Collection::commitMayNotFit).
@@ -115,8 +119,14 @@ private:
 
     storage::Collection &m_col;
     Limits m_limits;
+    struct Touched
+    {
+        bool created = false;        // no committed record to look for
+        qsizetype versionBytes = 0;  // the largest version it was put or erased with
+    };
     std::vector<Ruid> m_order; // first touch order
-    std::unordered_map<Ruid, bool> m_touched; // id -> created in this transaction
+    std::unordered_map<Ruid, Touched> m_touched;
+    uint64_t m_node = 0;
     std::vector<std::pair<ChangeOp, QString>> m_snapshots;
 };
 

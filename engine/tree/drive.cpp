@@ -26,6 +26,7 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
     , m_writer(std::make_unique<TreeWriter>(*m_col, *m_views))
 {
     m_writer->feed().setLimits(options.feed);
+    m_writer->setNode(options.nodeShortId);
     m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
 
@@ -74,6 +75,10 @@ Result<std::unique_ptr<Drive>> Drive::open(io::Env &env, const QString &dir, sto
 
 Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection> collection, const DriveOptions &options)
 {
+    if (!collection->isReadOnly() && options.nodeShortId == 0)
+        return Status::invalidArgument(QStringLiteral("opening collection %1 for writing needs this node's identity (DriveOptions::nodeShortId): "
+                                                      "the versions of its changes name the node that made them")
+                                           .arg(collection->ruid().toString()));
     std::unique_ptr<Drive> d(new Drive(std::move(collection), options));
     VD_TRY(d->m_writer->initialize());
     if (!options.lmdbCacheDir.isEmpty()) {

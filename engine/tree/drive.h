@@ -60,6 +60,12 @@ struct DriveOptions
     int64_t trashExpiryMs = int64_t(30) * 24 * 3600 * 1000;
     // How many change-feed records are kept (see ChangeFeed::Limits).
     ChangeFeed::Limits feed;
+    // This node's short id (node/nodeid.h, NodeId::shortId()): the origin
+    // of every version a change made here gets. Required to open for
+    // writing (InvalidArgument without it); a reader needs none. It comes
+    // from the data directory's NodeIdentity, never from the collection, so
+    // a collection folder copied elsewhere does not take an identity along.
+    uint64_t nodeShortId = 0;
 };
 
 class Drive

@@ -61,7 +61,20 @@ public:
     }
     void dropCaches();
 
-    Version nextVersion();
+    // This node's short id (node/nodeid.h): whose entry a change made here
+    // increments. 0 until set; a writable Drive refuses to open without one.
+    void setNode(uint64_t shortId)
+    {
+        m_node = shortId;
+        m_feed.setNode(shortId);
+    }
+    uint64_t node() const { return m_node; }
+    // The version of a change made here to a node whose version was base:
+    // base with this node's entry raised to the collection's Lamport clock,
+    // which moves on by one (REPLICATION.md, "What a counter counts").
+    // InvalidArgument when a counter or the vector's size would pass its
+    // bound, or when no node id is set.
+    Result<VersionVector> nextVersion(const VersionVector &base = {});
     // New: a node with a new id (creating: this transaction no longer only
     // deletes); EntryOnly: the entry changes, not where it hangs nor its
     // version (a folder's entry count and time), so the index stays.
@@ -106,6 +119,7 @@ private:
     Views &m_views;
     LmdbTreeCache *m_lmdb = nullptr;
     ChangeFeed m_feed;
+    uint64_t m_node = 0;
 };
 
 } // namespace vd::tree

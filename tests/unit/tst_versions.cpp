@@ -1,0 +1,330 @@
+// Versions that detect concurrency (REPLICATION.md): a VNode's version is a
+// version vector whose entries are node ids (the data directory's identity,
+// never the collection's), so two copies of one collection changed apart
+// are concurrent, and a change made after another follows it. Records of
+// format 1 (before identities) read as {legacy origin: counter} and are
+// upgraded when next written, never misread; garbage is Corruption.
+#include "testsupport.h"
+
+#include "core/bytes.h"
+#include "io/env.h"
+#include "io/memenv.h"
+#include "node/identity.h"
+#include "node/node.h"
+#include "storage/catalogreader.h"
+#include "storage/collection.h"
+#include "storage/datadir.h"
+#include "tree/drive.h"
+
+#include <QBuffer>
+#include <QFileInfo>
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QTemporaryDir>
+
+#include <algorithm>
+
+using namespace vd;
+using namespace vd::tree;
+using vd::node::DriveHost;
+using vd::node::OpContext;
+using vd::storage::Access;
+
+namespace {
+
+constexpr uint64_t kHere = 0x1111'0000'0000'0001;
+constexpr uint64_t kThere = 0x2222'0000'0000'0002;
+
+template<typename T>
+Result<T> await(QFuture<Result<T>> f)
+{
+    f.waitForFinished();
+    return f.result();
+}
+
+// Copies the folder src (a collection) to dst, file by file.
+bool copyFolder(const QString &src, const QString &dst)
+{
+    if (!QDir().mkpath(dst))
+        return false;
+    QDirIterator it(src, QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot);
+    while (it.hasNext()) {
+        const QString from = it.next();
+        if (!QFile::copy(from, dst + QLatin1Char('/') + it.fileName()))
+            return false;
+    }
+    return true;
+}
+
+// A test-only encoder of the records builds before node identities wrote
+// (FORMAT.md, vnode_record and index_record format 1): (counter, origin) in
+// place of the version vector.
+QByteArray legacyVNode(const VNode &n, uint64_t counter, const Ruid &origin)
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(1);
+    w.u8(uint8_t(n.kind));
+    w.bytes(n.id.view());
+    w.u64(n.size);
+    w.u64(uint64_t(n.createdMs));
+    w.u64(uint64_t(n.modifiedMs));
+    w.u64(counter);
+    w.bytes(origin.view());
+    w.u32(n.clusterCount);
+    w.u64(n.ordinal);
+    w.blob(n.value);
+    return out;
+}
+
+QByteArray legacyIndex(const IndexRecord &x, uint64_t counter, const Ruid &origin)
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(1);
+    w.bytes(x.parent.view());
+    w.u64(counter);
+    w.bytes(origin.view());
+    w.blob(x.name.toUtf8());
+    return out;
+}
+
+// Rewrites every entry and index record of the live tree as format 1 with
+// origin, each with its stamp's counter, and commits: what an earlier build
+// left.
+Status makeLegacy(storage::Collection &col, const Ruid &origin)
+{
+    std::vector<std::pair<QByteArray, QByteArray>> rewrites;
+    Status inner;
+    VD_TRY(col.catalog().scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+        auto idx = IndexRecord::decode(value);
+        if (!idx) {
+            inner = idx.status();
+            return false;
+        }
+        rewrites.emplace_back(key.toByteArray(), legacyIndex(*idx, stampOf(idx->version).counter, origin));
+        return true;
+    }));
+    VD_TRY(inner);
+    for (const auto &[key, value] : std::vector(rewrites)) {
+        VD_TRY_ASSIGN(const IndexRecord idx, IndexRecord::decode(*col.catalog().get(key).value()));
+        const QByteArray entryKey = keys::entry(idx.parent, idx.name);
+        VD_TRY_ASSIGN(const auto raw, col.catalog().get(entryKey));
+        VD_TRY_ASSIGN(const VNode n, VNode::decode(*raw, idx.parent, idx.name));
+        rewrites.emplace_back(entryKey, legacyVNode(n, stampOf(n.version).counter, origin));
+    }
+    for (const auto &[key, value] : rewrites)
+        VD_TRY(col.putRecord(key, value));
+    return col.commit();
+}
+
+VersionVector vv(std::initializer_list<std::pair<uint64_t, uint64_t>> entries)
+{
+    VersionVector v;
+    for (const auto &[node, counter] : entries)
+        (void)v.increment(node, counter);
+    return v;
+}
+
+} // namespace
+
+class TestVersions : public QObject
+{
+    Q_OBJECT
+
+    std::unique_ptr<io::MemEnv> m_env;
+
+    std::unique_ptr<Drive> fresh(QString *dir = nullptr, uint64_t node = kHere)
+    {
+        auto c = storage::Collection::create(*m_env, QStringLiteral("/c"), QStringLiteral("t"));
+        if (!c)
+            return nullptr;
+        if (dir)
+            *dir = (*c)->path();
+        auto d = Drive::attach(std::move(c).value(), test::testDrive({}, node));
+        return d ? std::move(d).value() : nullptr;
+    }
+
+private Q_SLOTS:
+    void init() { m_env = std::make_unique<io::MemEnv>(); }
+
+    // A Drive opened for writing without a node id is refused, saying why;
+    // one opened to read needs none.
+    void writingNeedsAnIdentity()
+    {
+        QString dir;
+        {
+            auto d = fresh(&dir);
+            QVERIFY(d);
+            VD_VERIFY_OK(d->commit());
+        }
+        auto refused = Drive::open(*m_env, dir, Access::ReadWrite);
+        VD_VERIFY_CODE(refused, ErrorCode::InvalidArgument);
+        QVERIFY2(refused.status().message().contains(QStringLiteral("identity")), qPrintable(refused.status().message()));
+        VD_VERIFY_OK(Drive::open(*m_env, dir, Access::ReadOnly));
+    }
+
+    // Every change increments this node's entry to the collection's clock,
+    // keeping what the version had: a change made after another follows it.
+    void aChangeFollowsTheOneBefore()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode made = d->putFileBytes(QStringLiteral("/f"), "one").value();
+        QCOMPARE(made.version.size(), 1);
+        QCOMPARE(stampOf(made.version).node, kHere);
+        const VNode edited = d->putFileBytes(QStringLiteral("/f"), "two").value();
+        QCOMPARE(edited.version.compare(made.version), VersionVector::Ordering::After);
+        const VNode moved = d->move(QStringLiteral("/f"), QStringLiteral("/g")).value();
+        QCOMPARE(moved.version.compare(edited.version), VersionVector::Ordering::After);
+        VD_VERIFY_OK(d->commit());
+        // The index record holds the same version as the entry.
+        const VNode again = d->stat(QStringLiteral("/g")).value();
+        QCOMPARE(again.version, moved.version);
+        // And the feed carries it.
+        const auto feed = d->changesSince(1).value();
+        const auto last = std::find_if(feed.rbegin(), feed.rend(), [&](const ChangeRecord &c) { return c.id == moved.id; });
+        QVERIFY(last != feed.rend());
+        QCOMPARE(last->version, moved.version);
+    }
+
+    // A collection folder copied to another data directory takes no
+    // identity along: the two nodes' changes carry their own ids and are
+    // concurrent; a change after the copy's is "after" the copy's original.
+    void aCopiedCollectionIsAnotherReplica()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const QString here = tmp.filePath(QStringLiteral("here"));
+        const QString there = tmp.filePath(QStringLiteral("there"));
+        VNode original;
+        QString folder;
+        {
+            node::Node n(node::NodeOptions{nullptr, here, {}});
+            auto h = n.create(QStringLiteral("c"));
+            VD_VERIFY_OK(h);
+            original = await((*h)->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/f"), "shared"); })).value();
+            folder = storage::findCollection(*io::Env::posix(), here, QStringLiteral("c")).value();
+        }
+        QVERIFY(copyFolder(folder, storage::collectionsDir(there) + QLatin1Char('/') + QFileInfo(folder).fileName()));
+        const uint64_t hereId = node::NodeIdentity::load(here).value().id().shortId();
+        QCOMPARE(stampOf(original.version).node, hereId);
+
+        node::Node a(node::NodeOptions{nullptr, here, {}});
+        node::Node b(node::NodeOptions{nullptr, there, {}});
+        auto edit = [](node::Node &n, const QByteArray &bytes) -> Result<VNode> {
+            VD_TRY_ASSIGN(DriveHost * h, n.host(QStringLiteral("c")));
+            return await(h->write<VNode>([bytes](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/f"), bytes); }));
+        };
+        auto editedA = edit(a, "here");
+        VD_VERIFY_OK(editedA);
+        auto editedB = edit(b, "there");
+        VD_VERIFY_OK(editedB);
+        const VNode onA = *editedA, onB = *editedB;
+        const uint64_t thereId = node::NodeIdentity::load(there).value().id().shortId();
+        QVERIFY(thereId != hereId);
+        QCOMPARE(stampOf(onA.version).node, hereId);
+        QCOMPARE(stampOf(onB.version).node, thereId);
+        QCOMPARE(onA.version.compare(onB.version), VersionVector::Ordering::Concurrent);
+        QCOMPARE(onA.version.compare(original.version), VersionVector::Ordering::After);
+        QCOMPARE(onB.version.compare(original.version), VersionVector::Ordering::After);
+    }
+
+    // A collection whose records an earlier build wrote (format 1) opens and
+    // reads: each version is {legacy origin: counter}, the same for every
+    // node that reads it; a change here upgrades the record it writes, and
+    // follows the legacy version.
+    void formatOneRecordsReadAndUpgrade()
+    {
+        QString dir;
+        const Ruid origin = Ruid::generate();
+        VNode before;
+        {
+            auto d = fresh(&dir);
+            QVERIFY(d);
+            VD_VERIFY_OK(d->mkdir(QStringLiteral("/docs"), false));
+            VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/docs/a.txt"), "alpha"));
+            QBuffer json;
+            json.setData(R"({"k": [1, "two"]})");
+            QVERIFY(json.open(QIODevice::ReadOnly));
+            VD_VERIFY_OK(d->importJson(QStringLiteral("/conf.json"), json));
+            VD_VERIFY_OK(d->commit());
+            before = d->stat(QStringLiteral("/docs/a.txt")).value();
+            VD_VERIFY_OK(makeLegacy(d->collection(), origin));
+        }
+        const VersionVector legacy = vv({{legacyNode(origin), stampOf(before.version).counter}});
+        auto rawEntry = [](Drive &d, const QString &folder, const QString &name) {
+            const Ruid parent = d.stat(folder).value().id;
+            return d.collection().catalog().get(keys::entry(parent, name)).value().value_or(QByteArray());
+        };
+        // Every node reads a format-1 record the same way.
+        for (const uint64_t node : {kHere, kThere}) {
+            auto d = Drive::open(*m_env, dir, Access::ReadWrite, test::testDrive({}, node));
+            VD_VERIFY_OK(d);
+            QCOMPARE(rawEntry(**d, QStringLiteral("/docs"), QStringLiteral("a.txt")).at(0), char(1));
+            const VNode n = (*d)->stat(QStringLiteral("/docs/a.txt")).value();
+            QCOMPARE(n.id, before.id);
+            QCOMPARE(n.version, legacy);
+            QCOMPARE((*d)->read(QStringLiteral("/docs/a.txt"), 0, 100).value(), QByteArray("alpha"));
+            QCOMPARE((*d)->read(QStringLiteral("/conf.json/k/1"), 0, 100).value(), QByteArray("\"two\""));
+            const storage::FsckReport r = (*d)->fsck();
+            QVERIFY2(r.isClean(), qPrintable(QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'))));
+        }
+        // A change here writes format 2 and follows the legacy version; what
+        // it did not touch stays format 1 and reads as before.
+        auto d = Drive::open(*m_env, dir, Access::ReadWrite, test::testDrive()).value();
+        const VNode edited = d->putFileBytes(QStringLiteral("/docs/a.txt"), "beta").value();
+        QCOMPARE(edited.version.compare(legacy), VersionVector::Ordering::After);
+        QCOMPARE(edited.version.counter(legacyNode(origin)), stampOf(before.version).counter);
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(rawEntry(*d, QStringLiteral("/docs"), QStringLiteral("a.txt")).at(0), char(2));
+        QCOMPARE(rawEntry(*d, QStringLiteral("/"), QStringLiteral("conf.json")).at(0), char(1));
+        d.reset();
+        d = Drive::open(*m_env, dir, Access::ReadOnly).value();
+        QCOMPARE(d->stat(QStringLiteral("/docs/a.txt")).value().version, edited.version);
+        QCOMPARE(d->read(QStringLiteral("/docs/a.txt"), 0, 100).value(), QByteArray("beta"));
+        const storage::FsckReport r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // Records that are neither format: Corruption, never a guess.
+    void garbageIsRefused()
+    {
+        VNode n;
+        n.id = Ruid::generate();
+        n.kind = Kind::File;
+        n.version = vv({{kHere, 5}, {kThere, 7}});
+        const QByteArray good = n.encode();
+        VD_VERIFY_OK(VNode::decode(good, rootId(), QStringLiteral("f")));
+        QByteArray bad = good;
+        bad[0] = char(3); // an unknown format
+        VD_VERIFY_CODE(VNode::decode(bad, rootId(), QStringLiteral("f")), ErrorCode::Corruption);
+        VD_VERIFY_CODE(VNode::containerIdOf(bad), ErrorCode::Corruption);
+        // The vector's count (at byte 42) claiming more entries than follow.
+        bad = good;
+        QCOMPARE(uint8_t(bad[42]), uint8_t(2));
+        bad[42] = char(3);
+        VD_VERIFY_CODE(VNode::decode(bad, rootId(), QStringLiteral("f")), ErrorCode::Corruption);
+        // Entries out of order (the second node before the first).
+        bad = good;
+        std::swap(bad[50], bad[59]); // the nodes' most significant bytes (u64 LE)
+        VD_VERIFY_CODE(VNode::decode(bad, rootId(), QStringLiteral("f")), ErrorCode::Corruption);
+        // Cut short anywhere.
+        for (qsizetype cut = 0; cut < good.size(); ++cut)
+            VD_VERIFY_CODE(VNode::decode(good.first(cut), rootId(), QStringLiteral("f")), ErrorCode::Corruption);
+        IndexRecord x{rootId(), QStringLiteral("f"), n.version};
+        const QByteArray idx = x.encode();
+        QCOMPARE(IndexRecord::decode(idx).value().version, n.version);
+        for (qsizetype cut = 0; cut < idx.size(); ++cut)
+            VD_VERIFY_CODE(IndexRecord::decode(idx.first(cut)), ErrorCode::Corruption);
+        // A format-1 counter no vector can hold.
+        QByteArray legacy = legacyVNode(n, uint64_t(1) << 63, Ruid::generate());
+        VD_VERIFY_CODE(VNode::decode(legacy, rootId(), QStringLiteral("f")), ErrorCode::Corruption);
+        legacy = legacyVNode(n, 9, Ruid::generate());
+        QCOMPARE(VNode::decode(legacy, rootId(), QStringLiteral("f")).value().version.size(), 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestVersions)
+#include "tst_versions.moc"
