@@ -35,16 +35,24 @@ uint64_t ChangeFeed::pendingBytes() const
     constexpr uint64_t kLargest = 681;
     // A removal's version: the node's with one more entry (at most 8 + 9 bytes).
     constexpr uint64_t kRemovalEntry = 17;
+    // Its tombstone (key 17, record 25 plus the version) and the count's.
+    constexpr uint64_t kTombstone = 17 + 25 + 10;
     uint64_t total = uint64_t(m_snapshots.size()) * kLargest;
     for (const auto &[id, t] : m_touched)
-        total += kLargest + uint64_t(t.versionBytes) + kRemovalEntry;
+        total += kLargest + kTombstone + 2 * (uint64_t(t.versionBytes) + kRemovalEntry);
     return total;
+}
+
+void ChangeFeed::noteRemovalVersion(const Ruid &id, const VersionVector &version)
+{
+    m_removalVersions[id] = version;
 }
 
 void ChangeFeed::forget()
 {
     m_order.clear();
     m_touched.clear();
+    m_removalVersions.clear();
     m_snapshots.clear();
 }
 
@@ -54,8 +62,18 @@ Result<QByteArray> ChangeFeed::contentId(storage::CatalogReader &catalog, const 
         return sha256(n.value).view().toByteArray();
     if (n.kind != Kind::File)
         return QByteArray();
-    Sha256 h;
+    Clusters clusters;
     VD_TRY(storage::Collection::forEachCluster(catalog, n.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+        clusters.emplace_back(start, c);
+        return {};
+    }));
+    return contentIdOf(clusters);
+}
+
+QByteArray ChangeFeed::contentIdOf(const Clusters &clusters)
+{
+    Sha256 h;
+    for (const auto &[start, c] : clusters) {
         QByteArray buf;
         ByteWriter w(&buf);
         w.u64(start);
@@ -68,8 +86,7 @@ Result<QByteArray> ChangeFeed::contentId(storage::CatalogReader &catalog, const 
                 w.bytes(p.slot.rawHash.view());
         }
         h.add(buf);
-        return {};
-    }));
+    }
     return h.finish().view().toByteArray();
 }
 
@@ -96,7 +113,7 @@ ChangeSide sideOf(const VNode &n, const QByteArray &content)
 }
 } // namespace
 
-Status ChangeFeed::write()
+Status ChangeFeed::write(Removed *removed)
 {
     if (m_order.empty() && m_snapshots.empty())
         return {};
@@ -131,6 +148,8 @@ Status ChangeFeed::write()
         if (after) {
             c.after = sideOf(after->node, after->content);
             c.version = after->node.version;
+        } else if (const auto given = m_removalVersions.find(id); given != m_removalVersions.end()) {
+            c.version = given->second;
         } else {
             // Removed: the remover's change of the version it removed.
             if (m_node == 0)
@@ -138,6 +157,8 @@ Status ChangeFeed::write()
             c.version = before->node.version;
             VD_TRY(c.version.increment(m_node, m_col.takeVersion()));
         }
+        if (!after && removed)
+            removed->emplace_back(id, Tombstone{before->node.parent, now, c.version});
         if (!before)
             c.op = ChangeOp::Create;
         else if (!after)

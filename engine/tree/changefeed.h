@@ -24,6 +24,7 @@
 #include "vnode.h"
 
 #include "core/status.h"
+#include "storage/records.h"
 
 #include <QString>
 
@@ -80,9 +81,17 @@ public:
     // The transaction is gone (rollback, failure): so is what was noted.
     void forget();
 
+    // A node this transaction removes takes this version in its Remove
+    // record and tombstone, not one of this node's (a removal applied from
+    // a peer carries the peer's).
+    void noteRemovalVersion(const Ruid &id, const VersionVector &version);
+
+    // What write() found removed for good: each node's tombstone.
+    using Removed = std::vector<std::pair<Ruid, Tombstone>>;
     // Just before the collection commits: the records of this transaction,
-    // then trimming. Leaves nothing noted.
-    Status write();
+    // then trimming. Leaves nothing noted. removed (optional) gets a
+    // tombstone for every node removed for good.
+    Status write(Removed *removed = nullptr);
     // A writable open: drops the records an earlier build wrote (format 1,
     // incomplete: the leading ones, or all when the newest is one), so a
     // reader from before them gets Resync.
@@ -106,6 +115,9 @@ public:
     // hash — never where it is stored), a JSON scalar's the SHA-256 of its
     // literal; empty for containers.
     static Result<QByteArray> contentId(storage::CatalogReader &catalog, const VNode &n);
+    // A file's content id from its cluster records (start -> record).
+    using Clusters = std::vector<std::pair<uint64_t, storage::ClusterRecord>>;
+    static QByteArray contentIdOf(const Clusters &clusters);
 
 private:
     struct Found
@@ -126,6 +138,7 @@ private:
     };
     std::vector<Ruid> m_order; // first touch order
     std::unordered_map<Ruid, Touched> m_touched;
+    std::unordered_map<Ruid, VersionVector> m_removalVersions;
     uint64_t m_node = 0;
     std::vector<std::pair<ChangeOp, QString>> m_snapshots;
 };

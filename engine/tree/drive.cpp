@@ -27,6 +27,7 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
 {
     m_writer->feed().setLimits(options.feed);
     m_writer->setNode(options.nodeShortId);
+    m_writer->tombstones().setLimits(options.tombstones);
     m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
 
@@ -221,6 +222,24 @@ Result<std::vector<ConsumerInfo>> Drive::consumers()
 {
     VD_TRY(m_views->view(QString()).status());
     return ChangeFeed::consumers(m_views->live().catalog());
+}
+
+Result<std::vector<std::pair<Ruid, Tombstone>>> Drive::tombstones()
+{
+    VD_TRY(m_views->view(QString()).status());
+    std::vector<std::pair<Ruid, Tombstone>> out;
+    VD_TRY(Tombstones::forEach(m_views->live().catalog(), [&](const Ruid &id, const Tombstone &t) -> Result<bool> {
+        out.emplace_back(id, t);
+        return true;
+    }));
+    return out;
+}
+
+Result<uint64_t> Drive::forgetTombstones(const std::vector<VersionVector> &knowledge)
+{
+    VD_TRY(checkWriter());
+    VD_TRY(m_col->checkWritable());
+    return m_writer->guard(m_writer->tombstones().forget(knowledge));
 }
 
 // ---- changes ----------------------------------------------------------------

@@ -31,6 +31,7 @@
 #pragma once
 
 #include "changefeed.h"
+#include "tombstones.h"
 #include "treetypes.h"
 #include "vnode.h"
 
@@ -66,6 +67,8 @@ struct DriveOptions
     // from the data directory's NodeIdentity, never from the collection, so
     // a collection folder copied elsewhere does not take an identity along.
     uint64_t nodeShortId = 0;
+    // How many tombstones are kept (see Tombstones::Limits).
+    Tombstones::Limits tombstones;
 };
 
 class Drive
@@ -188,6 +191,14 @@ public:
     Status advanceConsumer(const QString &name, uint64_t next);
     Status unregisterConsumer(const QString &name);
     Result<std::vector<ConsumerInfo>> consumers();
+
+    // Tombstones (tombstones.h): what is left of each node removed for good,
+    // in id order. forgetTombstones drops those every member has seen
+    // (knowledge: what each member has applied, one vector per member) and
+    // returns how many went; committed with the next commit.
+    Result<std::vector<std::pair<Ruid, Tombstone>>> tombstones();
+    Result<uint64_t> forgetTombstones(const std::vector<VersionVector> &knowledge);
+
 
     Status commit();
     Status rollback();

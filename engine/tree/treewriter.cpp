@@ -19,7 +19,7 @@ constexpr int kMaxDepth = VNode::kMaxDepth;
 static_assert(1 + 16 + 8 + 2 + VNode::kMaxNameBytes + 3 + VNode::kMaxPathBytes <= storage::Catalog::kMaxValue);
 } // namespace
 
-TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views), m_feed(collection) {}
+TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views), m_feed(collection), m_tombstones(collection) {}
 
 TreeView &TreeWriter::live()
 {
@@ -174,7 +174,25 @@ Status TreeWriter::commit()
         m_feed.forget(); // touched, then put back by a rollback: nothing to record
         return {};
     }
-    Status st = m_feed.write();
+    ChangeFeed::Removed removed;
+    Status st = m_feed.write(&removed);
+    if (st && !removed.empty()) {
+        // Removing works on a full disk: tombstones that would not fit
+        // there are dropped, as past their bound (tombstones.h).
+        uint64_t bytes = 0;
+        for (const auto &[id, t] : removed)
+            bytes += 4 * uint64_t(17 + t.encode().size()); // with the margin the feed keeps
+        auto tight = m_col.commitMayNotFit(bytes);
+        if (!tight)
+            st = tight.status();
+        else if (!*tight) {
+            for (const auto &[id, t] : removed)
+                if (st)
+                    st = m_tombstones.put(id, t);
+            if (st)
+                st = m_tombstones.trim();
+        }
+    }
     if (st)
         st = m_col.commit();
     if (!st) {

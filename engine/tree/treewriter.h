@@ -16,6 +16,7 @@
 #pragma once
 
 #include "changefeed.h"
+#include "tombstones.h"
 #include "treeview.h"
 #include "vnode.h"
 
@@ -90,6 +91,9 @@ public:
     // The change feed: every putNode and eraseNode is noted there, and
     // commit() writes its records.
     ChangeFeed &feed() { return m_feed; }
+    // The tombstones of nodes removed for good: commit() puts one for each
+    // node the feed finds removed.
+    Tombstones &tombstones() { return m_tombstones; }
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
     // Counts a node in or out of the tree's counters.
     void countAdded(const VNode &n);
@@ -119,6 +123,7 @@ private:
     Views &m_views;
     LmdbTreeCache *m_lmdb = nullptr;
     ChangeFeed m_feed;
+    Tombstones m_tombstones;
     uint64_t m_node = 0;
 };
 

@@ -247,6 +247,36 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
 }
 
 namespace {
+constexpr uint8_t kTombstoneFormat = 1;
+} // namespace
+
+QByteArray Tombstone::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kTombstoneFormat);
+    w.bytes(parent.view());
+    w.u64(uint64_t(removedMs));
+    version.encodeTo(w);
+    return out;
+}
+
+Result<Tombstone> Tombstone::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("tombstone record"));
+    Tombstone t;
+    if (r.u8() != kTombstoneFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    t.parent = Ruid::fromView(r.bytes(16));
+    t.removedMs = int64_t(r.u64());
+    t.version = VersionVector::decodeFrom(r);
+    VD_TRY(r.finish());
+    if (t.version.isEmpty())
+        return Status::corruption(QStringLiteral("tombstone record: an empty version"));
+    return t;
+}
+
+namespace {
 // 3 carries a version vector; 2 (still read) a Lamport pair, as
 // vnode_record format 1; 1 is dropped by a writable open (ChangeFeed::upgrade).
 constexpr uint8_t kChangeFormat = 3;
@@ -452,6 +482,18 @@ QByteArray consumer(const QString &name)
     QByteArray k(1, kConsumer);
     k.append(name.toUtf8());
     return k;
+}
+
+QByteArray tombstone(const Ruid &id)
+{
+    QByteArray k(1, kTombstone);
+    k.append(id.view());
+    return k;
+}
+
+QByteArray tombstoneCount()
+{
+    return QByteArray(1, kTombstone);
 }
 
 } // namespace keys

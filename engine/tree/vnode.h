@@ -5,6 +5,8 @@
 //   'T' id(16)                    -> TrashRecord   a node in the trash and where it came from
 //   'L' sequence(8, big-endian)   -> ChangeRecord  the feed of committed changes
 //   'F' name(UTF-8)               -> ConsumerRecord a registered reader of the feed
+//   'X' id(16)                    -> Tombstone     a node removed for good (tombstones.h)
+//   'X'                           -> the number of tombstones (u64)
 // A node is stored under its parent, so listing a folder is one range scan
 // and renaming a folder rewrites one entry whatever lies below it. The 'I'
 // index answers "where is id X" and lets a look-up by id walk up to the root.
@@ -114,6 +116,18 @@ struct TrashRecord
     static Result<TrashRecord> decode(QByteArrayView raw);
 };
 
+// What is left of a node removed for good (tombstones.h): its version at
+// the removal (the remover's entry raised), the folder it was in, and when.
+struct Tombstone
+{
+    Ruid parent;
+    int64_t removedMs = 0;
+    VersionVector version;
+    bool operator==(const Tombstone &) const = default;
+    QByteArray encode() const;
+    static Result<Tombstone> decode(QByteArrayView raw);
+};
+
 enum class ChangeOp : uint8_t {
     Create = 1, // the node did not exist before the commit
     Modify = 2, // same parent and name, something else changed (size, content, time, version)
@@ -150,7 +164,7 @@ struct ChangeRecord
     uint64_t generation = 0; // the commit that made it
     ChangeOp op = ChangeOp::Modify;
     Ruid id;                   // null for snapshot records
-    VersionVector version;     // the node's version after the change (Remove: the remover's)
+    VersionVector version;     // the node's version after the change (Remove: the tombstone's)
     int64_t timeMs = 0;        // when the commit wrote it
     std::optional<ChangeSide> before; // absent for Create and snapshot records
     std::optional<ChangeSide> after;  // absent for Remove and snapshot records
@@ -188,6 +202,7 @@ inline constexpr char kIndex = 'I';
 inline constexpr char kTrash = 'T';
 inline constexpr char kChange = 'L';
 inline constexpr char kConsumer = 'F';
+inline constexpr char kTombstone = 'X';
 QByteArray entry(const Ruid &parent, const QString &name);
 QByteArray entryPrefix(const Ruid &parent);    // every entry of a folder starts with it
 QByteArray entryPrefixEnd(const Ruid &parent); // and sorts before this
@@ -196,6 +211,8 @@ QByteArray trash(const Ruid &id);
 QByteArray change(uint64_t sequence);
 bool parseChangeKey(QByteArrayView key, uint64_t *sequence);
 QByteArray consumer(const QString &name);
+QByteArray tombstone(const Ruid &id);
+QByteArray tombstoneCount(); // 'X' alone
 } // namespace keys
 
 // The root folder and the trash have fixed ids and hang from the null id.

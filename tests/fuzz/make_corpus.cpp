@@ -621,6 +621,11 @@ void treeRecords()
     snap.generation = 78;
     snap.snapshot = QStringLiteral("daily");
     put("tree", "change-snapshot", prefixed(3, snap.encode()));
+    Tombstone tomb;
+    tomb.parent = ruid(23);
+    tomb.removedMs = 1700000002000;
+    tomb.version = v;
+    put("tree", "tombstone", prefixed(4, tomb.encode()));
 }
 
 // Whole documents. fuzz_json also reads each one as a scalar and as a name,

@@ -24,6 +24,7 @@
 #include <QTemporaryDir>
 
 #include <algorithm>
+#include <map>
 
 using namespace vd;
 using namespace vd::tree;
@@ -323,6 +324,141 @@ private Q_SLOTS:
         VD_VERIFY_CODE(VNode::decode(legacy, rootId(), QStringLiteral("f")), ErrorCode::Corruption);
         legacy = legacyVNode(n, 9, Ruid::generate());
         QCOMPARE(VNode::decode(legacy, rootId(), QStringLiteral("f")).value().version.size(), 1);
+    }
+
+    // Removing for good leaves a tombstone per node — rm --permanent, trash
+    // empty, a JSON member removed — with the version it had, raised by the
+    // remover, and the folder it was in. Moving to the trash leaves none.
+    void removalsLeaveTombstones()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode dir = d->mkdir(QStringLiteral("/d"), false).value();
+        const VNode a = d->putFileBytes(QStringLiteral("/d/a"), "a").value();
+        const VNode b = d->putFileBytes(QStringLiteral("/b"), "b").value();
+        QBuffer json;
+        json.setData(R"({"k": 1, "l": 2})");
+        QVERIFY(json.open(QIODevice::ReadOnly));
+        VD_VERIFY_OK(d->importJson(QStringLiteral("/j.json"), json));
+        const VNode k = d->stat(QStringLiteral("/j.json/k")).value();
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->remove(QStringLiteral("/b"), false, true)); // to the trash: not gone
+        VD_VERIFY_OK(d->commit());
+        QVERIFY(d->tombstones().value().empty());
+        VD_VERIFY_OK(d->remove(QStringLiteral("/d"), true, false));
+        VD_VERIFY_OK(d->deleteJson(QStringLiteral("/j.json/k")));
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->emptyTrash());
+        VD_VERIFY_OK(d->commit());
+        std::map<Ruid, Tombstone> tombs;
+        const auto listed = d->tombstones().value();
+        for (const auto &[id, t] : listed)
+            tombs[id] = t;
+        QCOMPARE(tombs.size(), size_t(4));
+        for (const VNode &n : {dir, a, b, k}) {
+            QVERIFY2(tombs.count(n.id), qPrintable(n.name));
+            const Tombstone &t = tombs[n.id];
+            QCOMPARE(t.version.compare(n.version), VersionVector::Ordering::After);
+            QCOMPARE(stampOf(t.version).node, kHere);
+            QVERIFY(t.removedMs > 0);
+        }
+        QCOMPARE(tombs[a.id].parent, dir.id);
+        QCOMPARE(tombs[dir.id].parent, rootId());
+        QCOMPARE(tombs[b.id].parent, trashId());
+        // The feed's removals carry the tombstones' versions.
+        const auto feed = d->changesSince(1).value();
+        for (const ChangeRecord &c : feed)
+            if (c.op == ChangeOp::Remove)
+                QCOMPARE(c.version, tombs[c.id].version);
+        const storage::FsckReport r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // At most maxCount tombstones: a commit past it drops the oldest.
+    void tombstonesAreBounded()
+    {
+        auto c = storage::Collection::create(*m_env, QStringLiteral("/c"), QStringLiteral("t"));
+        VD_VERIFY_OK(c);
+        DriveOptions options;
+        options.tombstones.maxCount = 8;
+        auto d = Drive::attach(std::move(c).value(), test::testDrive(options)).value();
+        std::vector<Ruid> ids;
+        for (int i = 0; i < 20; ++i) {
+            ids.push_back(d->putFileBytes(QStringLiteral("/f%1").arg(i), "x").value().id);
+            VD_VERIFY_OK(d->commit());
+            VD_VERIFY_OK(d->remove(QStringLiteral("/f%1").arg(i), false, false));
+            VD_VERIFY_OK(d->commit());
+            QVERIFY(d->tombstones().value().size() <= 8);
+        }
+        const auto kept = d->tombstones().value();
+        QVERIFY(kept.size() >= 7);
+        // The newest removal is among them.
+        QVERIFY(std::any_of(kept.begin(), kept.end(), [&](const auto &e) { return e.first == ids.back(); }));
+        const storage::FsckReport r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // A tombstone goes once every member's knowledge is at or after it.
+    void forgetTombstonesEveryMemberHasSeen()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/f"), "x"));
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/g"), "y"));
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->remove(QStringLiteral("/f"), false, false));
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->remove(QStringLiteral("/g"), false, false));
+        VD_VERIFY_OK(d->commit());
+        const auto tombs = d->tombstones().value();
+        QCOMPARE(tombs.size(), size_t(2));
+        const VersionVector first = std::min(tombs[0].second.version, tombs[1].second.version, [](const auto &x, const auto &y) {
+            return stampOf(x) < stampOf(y);
+        });
+        const VersionVector last = std::max(tombs[0].second.version, tombs[1].second.version, [](const auto &x, const auto &y) {
+            return stampOf(x) < stampOf(y);
+        });
+        VD_VERIFY_CODE(d->forgetTombstones({}), ErrorCode::InvalidArgument);
+        // A member that has seen nothing of this node: nothing goes.
+        QCOMPARE(d->forgetTombstones({last, vv({{kThere, 100}})}).value(), uint64_t(0));
+        // Every member has seen the first removal, one not the second.
+        QCOMPARE(d->forgetTombstones({last, first}).value(), uint64_t(1));
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->tombstones().value().size(), size_t(1));
+        QCOMPARE(d->forgetTombstones({VersionVector::merge(last, vv({{kThere, 3}})).value(), last}).value(), uint64_t(1));
+        VD_VERIFY_OK(d->commit());
+        QVERIFY(d->tombstones().value().empty());
+        const storage::FsckReport r = d->fsck();
+        QVERIFY2(r.isClean(), qPrintable(QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // fsck: a tombstone of a node in the tree, one that does not decode, a
+    // count that does not match.
+    void fsckChecksTombstones()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode live = d->putFileBytes(QStringLiteral("/f"), "x").value();
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/g"), "y"));
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_OK(d->remove(QStringLiteral("/g"), false, false));
+        VD_VERIFY_OK(d->commit());
+        storage::FsckReport r = d->fsck();
+        QVERIFY(r.isClean());
+        Tombstone t{rootId(), 1, vv({{kHere, 9}})};
+        VD_VERIFY_OK(d->collection().putRecord(keys::tombstone(live.id), t.encode()));
+        VD_VERIFY_OK(d->commit());
+        r = d->fsck();
+        const QString faults = QStringList(r.faults.begin(), r.faults.end()).join(QLatin1Char('\n'));
+        QVERIFY2(faults.contains(QStringLiteral("in the tree and has a tombstone")), qPrintable(faults));
+        QVERIFY2(faults.contains(QStringLiteral("the tombstone count says 1, there are 2")), qPrintable(faults));
+        VD_VERIFY_OK(d->collection().putRecord(keys::tombstone(live.id), QByteArray("\x01garbage")));
+        VD_VERIFY_OK(d->commit());
+        r = d->fsck();
+        QVERIFY(!r.isClean());
+        VD_VERIFY_CODE(Tombstone::decode(QByteArray("\x01garbage")), ErrorCode::Corruption);
+        QByteArray empty = Tombstone{rootId(), 1, {}}.encode();
+        VD_VERIFY_CODE(Tombstone::decode(empty), ErrorCode::Corruption);
     }
 };
 
