@@ -350,6 +350,9 @@ public:
     // value of the version counter (a Lamport clock).
     Ruid origin() const;
     uint64_t takeVersion();
+    // A version received from another node: the clock moves past its
+    // counters (a Lamport clock's receive), so later changes here follow it.
+    void raiseVersionCounter(uint64_t atLeast);
     // Attached VNodes, the root included.
     uint64_t vnodeCount() const;
     void addVnodes(int64_t delta);
@@ -384,6 +387,10 @@ public:
     // Copies the owner's cluster records from source (the working catalog
     // or a committed one) to a new owner, sharing their blocks.
     Status copyData(CatalogReader &source, const Ruid &from, const Ruid &to);
+    // Replaces the owner's cluster records by clusters (start -> record,
+    // as another node sent them), referencing their blocks as copyData()
+    // does; each becomes a cluster version of this transaction.
+    Status adoptData(const Ruid &owner, const std::vector<std::pair<uint64_t, ClusterRecord>> &clusters);
     // Reads an owner of `size` bytes out of catalog, every block verified.
     Status streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);
     Result<QByteArray> readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length, const QString &what);

@@ -7,6 +7,7 @@
 #include "folderchanges.h"
 #include "jsondocuments.h"
 #include "lmdbtreecache.h"
+#include "remotechanges.h"
 #include "removal.h"
 #include "snapshots.h"
 #include "treefsck.h"
@@ -240,6 +241,18 @@ Result<uint64_t> Drive::forgetTombstones(const std::vector<VersionVector> &knowl
     VD_TRY(checkWriter());
     VD_TRY(m_col->checkWritable());
     return m_writer->guard(m_writer->tombstones().forget(knowledge));
+}
+
+Result<ApplyResult> Drive::applyRemote(const RemoteNode &remote)
+{
+    VD_TRY(checkWriter());
+    return RemoteChanges(*m_writer).apply(remote);
+}
+
+Result<ApplyResult> Drive::applyRemoteRemoval(const Ruid &id, const Tombstone &tombstone)
+{
+    VD_TRY(checkWriter());
+    return RemoteChanges(*m_writer).applyRemoval(id, tombstone);
 }
 
 // ---- changes ----------------------------------------------------------------

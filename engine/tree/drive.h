@@ -31,6 +31,7 @@
 #pragma once
 
 #include "changefeed.h"
+#include "remotechanges.h"
 #include "tombstones.h"
 #include "treetypes.h"
 #include "vnode.h"
@@ -199,6 +200,14 @@ public:
     Result<std::vector<std::pair<Ruid, Tombstone>>> tombstones();
     Result<uint64_t> forgetTombstones(const std::vector<VersionVector> &knowledge);
 
+    // Replication (remotechanges.h): applies another node's record of a
+    // VNode — its version compared with the one here: taken, a conflict
+    // kept as a copy, or nothing when it is not newer — or its removal.
+    // Applying twice changes nothing. The change is committed with the next
+    // commit; a failure rolls the transaction back, as every change does.
+    // Writer only (the node: DriveHost::applyRemote).
+    Result<ApplyResult> applyRemote(const RemoteNode &remote);
+    Result<ApplyResult> applyRemoteRemoval(const Ruid &id, const Tombstone &tombstone);
 
     Status commit();
     Status rollback();

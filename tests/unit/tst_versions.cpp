@@ -120,6 +120,18 @@ Status makeLegacy(storage::Collection &col, const Ruid &origin)
     return col.commit();
 }
 
+// A node's record and clusters, as its node would send them.
+RemoteNode remoteOf(Drive &d, const QString &path)
+{
+    RemoteNode r;
+    r.node = d.stat(path).value();
+    (void)storage::Collection::forEachCluster(d.collection().catalog(), r.node.id, [&](uint64_t start, const storage::ClusterRecord &c) {
+        r.clusters.emplace_back(start, c);
+        return Status();
+    });
+    return r;
+}
+
 VersionVector vv(std::initializer_list<std::pair<uint64_t, uint64_t>> entries)
 {
     VersionVector v;
@@ -459,6 +471,333 @@ private Q_SLOTS:
         VD_VERIFY_CODE(Tombstone::decode(QByteArray("\x01garbage")), ErrorCode::Corruption);
         QByteArray empty = Tombstone{rootId(), 1, {}}.encode();
         VD_VERIFY_CODE(Tombstone::decode(empty), ErrorCode::Corruption);
+    }
+
+    // Applying a record twice: the second time changes nothing — no commit,
+    // no feed record, the same catalog.
+    void applyingTwiceChangesNothing()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/src"), "from elsewhere"));
+        VD_VERIFY_OK(d->commit());
+        RemoteNode r = remoteOf(*d, QStringLiteral("/src"));
+        r.node.id = Ruid::generate();
+        r.node.name = QStringLiteral("arrived");
+        r.node.version = vv({{kThere, 40}});
+        auto first = d->applyRemote(r);
+        VD_VERIFY_OK(first);
+        QCOMPARE(first->outcome, Applied::Created);
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->read(QStringLiteral("/arrived"), 0, 100).value(), QByteArray("from elsewhere"));
+        QCOMPARE(d->stat(QStringLiteral("/arrived")).value().version, r.node.version);
+        const uint64_t generation = d->generation(), next = d->nextChangeSequence();
+        auto second = d->applyRemote(r);
+        VD_VERIFY_OK(second);
+        QCOMPARE(second->outcome, Applied::Unchanged);
+        QVERIFY(!d->hasUncommittedChanges());
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->generation(), generation);
+        QCOMPARE(d->nextChangeSequence(), next);
+        // The clock moved past the counter received: a change here follows it.
+        const VNode edited = d->putFileBytes(QStringLiteral("/arrived"), "edited").value();
+        QCOMPARE(edited.version.compare(r.node.version), VersionVector::Ordering::After);
+        QVERIFY(edited.version.counter(kHere) > 40);
+        const storage::FsckReport rep = d->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // Two copies of one collection (two nodes): an edit there after the
+    // last sync is "after" and taken here; edits on both are concurrent and
+    // become a conflict, decided alike on both sides, both contents kept.
+    void concurrentEditsAreKeptOnBothSides()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        QString dirA, dirB;
+        {
+            auto c = storage::Collection::create(*io::Env::posix(), tmp.filePath(QStringLiteral("a")), QStringLiteral("c"));
+            VD_VERIFY_OK(c);
+            auto d = Drive::attach(std::move(c).value(), test::testDrive({}, kHere)).value();
+            QBuffer json;
+            json.setData(R"({"k": "zero"})");
+            QVERIFY(json.open(QIODevice::ReadOnly));
+            VD_VERIFY_OK(d->importJson(QStringLiteral("/conf.json"), json));
+            VD_VERIFY_OK(d->commit());
+            dirA = d->collection().path();
+            dirB = tmp.filePath(QStringLiteral("b/")) + QFileInfo(dirA).fileName();
+        }
+        QVERIFY(copyFolder(dirA, dirB));
+        auto openedA = Drive::open(*io::Env::posix(), dirA, Access::ReadWrite, test::testDrive({}, kHere));
+        VD_VERIFY_OK(openedA);
+        auto openedB = Drive::open(*io::Env::posix(), dirB, Access::ReadWrite, test::testDrive({}, kThere));
+        VD_VERIFY_OK(openedB);
+        auto a = std::move(openedA).value();
+        auto b = std::move(openedB).value();
+        const QString k = QStringLiteral("/conf.json/k");
+        // There after the copy: after, taken here.
+        VD_VERIFY_OK(b->setJson(k, "\"one\""));
+        VD_VERIFY_OK(b->commit());
+        auto taken = a->applyRemote(remoteOf(*b, k));
+        VD_VERIFY_OK(taken);
+        QCOMPARE(taken->outcome, Applied::Updated);
+        VD_VERIFY_OK(a->commit());
+        QCOMPARE(a->read(k, 0, 100).value(), QByteArray("\"one\""));
+        QCOMPARE(a->stat(k).value().version, b->stat(k).value().version);
+        // Both edit: concurrent.
+        VD_VERIFY_OK(a->setJson(k, "\"here\""));
+        VD_VERIFY_OK(b->setJson(k, "\"there\""));
+        VD_VERIFY_OK(a->commit());
+        VD_VERIFY_OK(b->commit());
+        const RemoteNode fromA = remoteOf(*a, k), fromB = remoteOf(*b, k);
+        QCOMPARE(fromA.node.version.compare(fromB.node.version), VersionVector::Ordering::Concurrent);
+        auto onA = a->applyRemote(fromB);
+        auto onB = b->applyRemote(fromA);
+        VD_VERIFY_OK(onA);
+        VD_VERIFY_OK(onB);
+        QCOMPARE(onA->outcome, Applied::Conflict);
+        QCOMPARE(onB->outcome, Applied::Conflict);
+        VD_VERIFY_OK(a->commit());
+        VD_VERIFY_OK(b->commit());
+        // The same on both: the later stamp keeps the name, the other is beside it.
+        auto listing = [](Drive &d) {
+            std::map<QString, std::pair<QByteArray, QString>> out;
+            const auto entries = d.list(QStringLiteral("/conf.json")).value();
+            for (const VNode &n : entries)
+                out[n.name] = {d.read(QStringLiteral("/conf.json/") + n.name, 0, 100).value(), n.id.toString() + n.version.toString()};
+            return out;
+        };
+        const auto seenA = listing(*a), seenB = listing(*b);
+        QCOMPARE(seenA.size(), size_t(2));
+        QVERIFY(seenA == seenB);
+        const bool thereWins = stampOf(fromB.node.version) > stampOf(fromA.node.version);
+        QCOMPARE(seenA.at(QStringLiteral("k")).first, thereWins ? QByteArray("\"there\"") : QByteArray("\"here\""));
+        const QString copyName = onA->copy->name;
+        QVERIFY2(copyName.startsWith(QStringLiteral("k.sync-conflict-")), qPrintable(copyName));
+        QVERIFY(copyName.endsWith(QStringLiteral("-%1").arg(thereWins ? kHere : kThere, 16, 16, QLatin1Char('0'))));
+        QCOMPARE(seenA.at(copyName).first, thereWins ? QByteArray("\"here\"") : QByteArray("\"there\""));
+        // Both got the merged vector; applying either record again: nothing.
+        const VersionVector merged = VersionVector::merge(fromA.node.version, fromB.node.version).value();
+        QCOMPARE(a->stat(k).value().version, merged);
+        QCOMPARE(onA->copy->version, merged);
+        QCOMPARE(a->applyRemote(fromB).value().outcome, Applied::Unchanged);
+        QCOMPARE(b->applyRemote(fromA).value().outcome, Applied::Unchanged);
+    }
+
+    // A file edited here and elsewhere at once: the conflict keeps both
+    // contents readable, the remote's (its blocks are here) and this one's.
+    void aConflictingFileKeepsBothContents()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode before = d->putFileBytes(QStringLiteral("/f"), "base").value();
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/elsewhere"), "their bytes"));
+        VD_VERIFY_OK(d->commit());
+        const VNode ours = d->putFileBytes(QStringLiteral("/f"), "our bytes").value();
+        VD_VERIFY_OK(d->commit());
+        RemoteNode r = remoteOf(*d, QStringLiteral("/elsewhere"));
+        r.node.id = before.id;
+        r.node.name = QStringLiteral("f");
+        r.node.version = VersionVector::merge(before.version, vv({{kThere, 1000}})).value();
+        auto applied = d->applyRemote(r);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Conflict);
+        VD_VERIFY_OK(d->commit());
+        // Theirs has the larger stamp: it keeps the name.
+        QCOMPARE(d->read(QStringLiteral("/f"), 0, 100).value(), QByteArray("their bytes"));
+        QCOMPARE(d->read(QLatin1Char('/') + applied->copy->name, 0, 100).value(), QByteArray("our bytes"));
+        // Named by the node and the losing version: every replica makes the same copy.
+        QCOMPARE(applied->copy->id, RemoteChanges::conflictCopyId(before.id, ours.version));
+        const storage::FsckReport rep = d->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+        // The feed holds both: the node modified, the copy created.
+        const auto feed = d->changesSince(1).value();
+        QVERIFY(std::any_of(feed.begin(), feed.end(), [&](const ChangeRecord &c) { return c.id == applied->copy->id && c.op == ChangeOp::Create; }));
+    }
+
+    // A stale update of a removed node loses to its tombstone; an edit the
+    // remover never saw (concurrent with it) brings the node back.
+    void aTombstoneWinsOverAStaleUpdate()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/g"), "gone"));
+        VD_VERIFY_OK(d->commit());
+        const RemoteNode stale = remoteOf(*d, QStringLiteral("/g"));
+        VD_VERIFY_OK(d->remove(QStringLiteral("/g"), false, false));
+        VD_VERIFY_OK(d->commit());
+        auto applied = d->applyRemote(stale);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Unchanged);
+        QVERIFY(!d->hasUncommittedChanges());
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/g")), ErrorCode::NotFound);
+        // Edited elsewhere without seeing the removal: it comes back.
+        RemoteNode edit = stale;
+        VD_VERIFY_OK(edit.node.version.increment(kThere, 77));
+        applied = d->applyRemote(edit);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Revived);
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->read(QStringLiteral("/g"), 0, 100).value(), QByteArray("gone"));
+        QVERIFY(d->tombstones().value().empty());
+        // Its version follows the tombstone's, so the remover takes it back.
+        QCOMPARE(d->stat(QStringLiteral("/g")).value().version.compare(stale.node.version), VersionVector::Ordering::After);
+        const storage::FsckReport rep = d->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // A removal from a peer: taken when the node here is not newer (twice:
+    // nothing more), kept when it was edited beside it; for a node not here
+    // its tombstone is kept, so a stale update loses here too.
+    void removalsFromAPeer()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode h = d->putFileBytes(QStringLiteral("/h"), "h").value();
+        VD_VERIFY_OK(d->commit());
+        Tombstone t{rootId(), 5, VersionVector::merge(h.version, vv({{kThere, 900}})).value()};
+        auto applied = d->applyRemoteRemoval(h.id, t);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Removed);
+        VD_VERIFY_OK(d->commit());
+        VD_VERIFY_CODE(d->stat(QStringLiteral("/h")), ErrorCode::NotFound);
+        auto tombs = d->tombstones().value();
+        QCOMPARE(tombs.size(), size_t(1));
+        QCOMPARE(tombs[0].second.version, t.version);
+        const uint64_t next = d->nextChangeSequence();
+        QCOMPARE(d->applyRemoteRemoval(h.id, t).value().outcome, Applied::Unchanged);
+        QVERIFY(!d->hasUncommittedChanges());
+        QCOMPARE(d->nextChangeSequence(), next);
+        // Edited here beside the removal: it stays.
+        const VNode e = d->putFileBytes(QStringLiteral("/e"), "e").value();
+        VD_VERIFY_OK(d->commit());
+        const VersionVector seen = e.version;
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/e"), "edited"));
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->applyRemoteRemoval(e.id, Tombstone{rootId(), 6, VersionVector::merge(seen, vv({{kThere, 950}})).value()}).value().outcome, Applied::Kept);
+        QCOMPARE(d->read(QStringLiteral("/e"), 0, 100).value(), QByteArray("edited"));
+        // Not here at all: the tombstone is kept.
+        const Ruid unknown = Ruid::generate();
+        QCOMPARE(d->applyRemoteRemoval(unknown, Tombstone{rootId(), 7, vv({{kThere, 960}})}).value().outcome, Applied::Removed);
+        VD_VERIFY_OK(d->commit());
+        RemoteNode late;
+        late.node.id = unknown;
+        late.node.parent = rootId();
+        late.node.name = QStringLiteral("late");
+        late.node.kind = Kind::Directory;
+        late.node.version = vv({{kThere, 955}});
+        QCOMPARE(d->applyRemote(late).value().outcome, Applied::Unchanged);
+        const storage::FsckReport rep = d->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // Places: a move that would put a folder inside itself is skipped (the
+    // rest is taken, and the outcome is a change of this node); a name
+    // another node holds goes to the larger stamp.
+    void movesAndNames()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        const VNode a = d->mkdir(QStringLiteral("/a"), false).value();
+        const VNode b = d->mkdir(QStringLiteral("/a/b"), false).value();
+        VD_VERIFY_OK(d->commit());
+        RemoteNode cycle;
+        cycle.node = a;
+        cycle.node.parent = b.id;
+        VD_VERIFY_OK(cycle.node.version.increment(kThere, 500));
+        auto applied = d->applyRemote(cycle);
+        VD_VERIFY_OK(applied);
+        QVERIFY(applied->moveSkipped);
+        VD_VERIFY_OK(d->commit());
+        const VNode stays = d->stat(QStringLiteral("/a")).value();
+        QCOMPARE(stays.id, a.id);
+        QCOMPARE(stays.version.compare(cycle.node.version), VersionVector::Ordering::After);
+        QCOMPARE(d->stat(QStringLiteral("/a/b")).value().id, b.id);
+        // A new node whose name is taken here by another node with an older stamp.
+        RemoteNode other;
+        other.node.id = Ruid::generate();
+        other.node.parent = rootId();
+        other.node.name = QStringLiteral("a");
+        other.node.kind = Kind::Directory;
+        other.node.modifiedMs = 1700000000000;
+        other.node.version = vv({{kThere, 10'000}});
+        applied = d->applyRemote(other);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Created);
+        VD_VERIFY_OK(d->commit());
+        QCOMPARE(d->stat(QStringLiteral("/a")).value().id, other.node.id);
+        const QString renamed = RemoteChanges::conflictName(QStringLiteral("a"), stays.modifiedMs, kHere);
+        QCOMPARE(d->stat(QLatin1Char('/') + renamed).value().id, a.id);
+        QCOMPARE(d->stat(QLatin1Char('/') + renamed + QStringLiteral("/b")).value().id, b.id);
+        const storage::FsckReport rep = d->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+    }
+
+    // A remote record that does not hold together is refused before
+    // anything changes.
+    void badRemoteRecordsAreRefused()
+    {
+        auto d = fresh();
+        QVERIFY(d);
+        VD_VERIFY_OK(d->putFileBytes(QStringLiteral("/src"), "bytes"));
+        VD_VERIFY_OK(d->commit());
+        RemoteNode r = remoteOf(*d, QStringLiteral("/src"));
+        r.node.id = Ruid::generate();
+        r.node.version = vv({{kThere, 3}});
+        RemoteNode bad = r;
+        bad.node.size = 99; // not what its clusters hold
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::InvalidArgument);
+        bad = r;
+        bad.node.version = {};
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::InvalidArgument);
+        bad = r;
+        bad.node.name = QStringLiteral("a/b");
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::InvalidArgument);
+        bad = r;
+        bad.node.id = rootId();
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::InvalidArgument);
+        bad = r;
+        bad.clusters.clear();
+        bad.node.kind = Kind::JsonValue;
+        bad.node.value = "{\"not\": \"a scalar\"}";
+        bad.node.size = uint64_t(bad.node.value.size());
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::InvalidArgument);
+        bad = r;
+        bad.node.parent = Ruid::generate(); // not here
+        VD_VERIFY_CODE(d->applyRemote(bad), ErrorCode::NotFound);
+        QVERIFY(!d->hasUncommittedChanges());
+        VD_VERIFY_CODE(d->applyRemoteRemoval(Ruid::generate(), Tombstone{}), ErrorCode::InvalidArgument);
+    }
+
+    // The node's API for it: a write request on the host, committed before
+    // its future reports; twice is nothing more.
+    void applyThroughTheHost()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        node::Node n(node::NodeOptions{nullptr, tmp.path(), {}});
+        DriveHost *h = n.create(QStringLiteral("c")).value();
+        RemoteNode r;
+        r.node.id = Ruid::generate();
+        r.node.parent = rootId();
+        r.node.name = QStringLiteral("from-a-peer");
+        r.node.kind = Kind::Directory;
+        r.node.version = vv({{kThere, 12}});
+        auto first = await(h->applyRemote(r));
+        VD_VERIFY_OK(first);
+        QCOMPARE(first->outcome, Applied::Created);
+        auto generation = [h] { return await(h->read<uint64_t>([](Drive &d, OpContext &) -> Result<uint64_t> { return d.generation(); })).value(); };
+        const uint64_t before = generation();
+        auto seen = await(h->read<VNode>([](Drive &d, OpContext &) { return d.stat(QStringLiteral("/from-a-peer")); }));
+        VD_VERIFY_OK(seen);
+        QCOMPARE(seen->version, r.node.version);
+        auto second = await(h->applyRemote(r));
+        VD_VERIFY_OK(second);
+        QCOMPARE(second->outcome, Applied::Unchanged);
+        QCOMPARE(generation(), before); // nothing committed
+        auto removed = await(h->applyRemoteRemoval(r.node.id, Tombstone{rootId(), 1, vv({{kThere, 13}})}));
+        VD_VERIFY_OK(removed);
+        QCOMPARE(removed->outcome, Applied::Removed);
     }
 };
 
