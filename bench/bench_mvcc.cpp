@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     if (!tmp.isValid())
         bench::die(QStringLiteral("cannot make a temporary folder"));
     auto col = bench::take(storage::Collection::create(*io::Env::posix(), tmp.path(), QStringLiteral("bench")), QStringLiteral("create"));
-    auto drive = bench::take(tree::Drive::attach(std::move(col)), QStringLiteral("attach"));
+    auto drive = bench::take(tree::Drive::attach(std::move(col), vd::bench::testDrive()), QStringLiteral("attach"));
     const std::shared_ptr<storage::ReaderTable> table = drive->collection().readers();
     bench::Rng r(1);
     for (int f = 0; f < 20; ++f)

@@ -99,7 +99,7 @@ void summarize(benchmark::State &state, const std::vector<double> &ms)
 tree::Drive &drive()
 {
     if (!g.drive)
-        g.drive = take(tree::Drive::open(*io::Env::posix(), g.collectionDir, storage::Access::ReadWrite), QStringLiteral("open"));
+        g.drive = take(tree::Drive::open(*io::Env::posix(), g.collectionDir, storage::Access::ReadWrite, vd::bench::testDrive()), QStringLiteral("open"));
     return *g.drive;
 }
 
@@ -281,7 +281,7 @@ int main(int argc, char **argv)
     {
         auto col = take(storage::Collection::create(*io::Env::posix(), parent, QStringLiteral("snapshots")), QStringLiteral("create"));
         g.collectionDir = col->path();
-        g.drive = take(tree::Drive::attach(std::move(col)), QStringLiteral("attach"));
+        g.drive = take(tree::Drive::attach(std::move(col), vd::bench::testDrive()), QStringLiteral("attach"));
     }
     std::printf("bench_snapshot: in %s, sizes up to %llu files\n", qPrintable(g.dir->path()), static_cast<unsigned long long>(maxNodes));
     std::fflush(stdout);

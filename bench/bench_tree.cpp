@@ -143,7 +143,7 @@ std::unique_ptr<tree::Drive> openDrive(const QString &dir, storage::Access acces
     tree::DriveOptions opts;
     if (lmdb)
         opts.lmdbCacheDir = g.lmdbDir;
-    auto d = take(tree::Drive::open(*io::Env::posix(), dir, access, opts), QStringLiteral("open %1").arg(dir));
+    auto d = take(tree::Drive::open(*io::Env::posix(), dir, access, vd::bench::testDrive(opts)), QStringLiteral("open %1").arg(dir));
     if (lmdb && !d->lmdbProblem().isEmpty())
         die(QStringLiteral("LMDB cache not in use: %1").arg(d->lmdbProblem()));
     return d;
@@ -183,7 +183,7 @@ void buildTree()
     QDir().mkpath(g.collections);
     auto col = take(storage::Collection::create(*io::Env::posix(), g.collections, QStringLiteral("tree")), QStringLiteral("create"));
     g.treeDir = col->path();
-    auto d = take(tree::Drive::attach(std::move(col)), QStringLiteral("attach"));
+    auto d = take(tree::Drive::attach(std::move(col), vd::bench::testDrive()), QStringLiteral("attach"));
     QByteArray hundred(100, Qt::Uninitialized);
     Rng rng(0x7ee);
     fillRandom(rng, hundred.data(), size_t(hundred.size()));
@@ -266,7 +266,7 @@ void BM_Create(benchmark::State &state, Create how)
         ::sync(); // nothing dirty from earlier phases is written back inside the timing
         if (how == Create::Vdrive) {
             auto col = take(storage::Collection::create(*io::Env::posix(), parent, QStringLiteral("create")), QStringLiteral("create"));
-            auto d = take(tree::Drive::attach(std::move(col)), QStringLiteral("attach"));
+            auto d = take(tree::Drive::attach(std::move(col), vd::bench::testDrive()), QStringLiteral("attach"));
             (void)take(d->mkdir(QStringLiteral("/c"), false), QStringLiteral("mkdir"));
             check(d->commit(), QStringLiteral("commit"));
             const auto t0 = Clock::now();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/status.h"
+#include "tree/drive.h"
 
 #include <benchmark/benchmark.h>
 
@@ -28,6 +29,14 @@
 #include <unistd.h>
 
 namespace vd::bench {
+
+// A Drive opened for writing needs a node id (DriveOptions::nodeShortId);
+// the benchmarks open Drives directly, without a data directory's identity.
+inline tree::DriveOptions testDrive(tree::DriveOptions options = {})
+{
+    options.nodeShortId = 0xbe7c'0000'0000'0001;
+    return options;
+}
 
 // A benchmark stops at the first setup step that fails, saying which.
 [[noreturn]] inline void die(const QString &what)

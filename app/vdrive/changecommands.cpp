@@ -66,7 +66,7 @@ void print(Context &ctx, tree::Drive &d, const tree::ChangeRecord &r)
             o[QStringLiteral("snapshot")] = r.snapshot;
         } else {
             o[QStringLiteral("id")] = r.id.toString();
-            o[QStringLiteral("version")] = r.version.toString();
+            o[QStringLiteral("version")] = versionJson(r.version);
             if (r.before)
                 o[QStringLiteral("before")] = sideJson(d, *r.before);
             if (r.after)

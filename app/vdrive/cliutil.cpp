@@ -1,5 +1,7 @@
 #include "cliutil.h"
 
+#include "node/identity.h"
+
 #include "progress.h"
 #include "terminal.h"
 
@@ -65,6 +67,11 @@ Result<Handle<tree::Drive>> openDrive(Context &ctx, storage::Access access)
         ctx.warn(w);
     tree::DriveOptions options;
     options.lmdbCacheDir = cacheDirFor(ctx, col->ruid());
+    if (access == storage::Access::ReadWrite) {
+        // Changes are versioned by this data directory's node (made on first use).
+        VD_TRY_ASSIGN(const node::NodeIdentity identity, node::NodeIdentity::open(ctx.dataDir));
+        options.nodeShortId = identity.id().shortId();
+    }
     // A cache another vdrive holds (or one that cannot be written) is not
     // an error: the Drive then works without it (lmdbProblem() says why).
     VD_TRY_ASSIGN(auto drive, tree::Drive::attach(std::move(col), options));
@@ -97,6 +104,14 @@ bool endsWithSlash(const QString &typed)
     return typed.endsWith(QLatin1Char('/'));
 }
 
+QJsonObject versionJson(const VersionVector &v)
+{
+    QJsonObject o;
+    for (const VersionVector::Entry &e : v.entries())
+        o[QStringLiteral("%1").arg(e.node, 16, 16, QLatin1Char('0'))] = qint64(e.counter);
+    return o;
+}
+
 QJsonObject nodeJson(const tree::VNode &n)
 {
     QJsonObject o{{QStringLiteral("name"), n.name},
@@ -105,7 +120,7 @@ QJsonObject nodeJson(const tree::VNode &n)
                   {QStringLiteral("size"), qint64(n.size)},
                   {QStringLiteral("created"), isoTime(n.createdMs)},
                   {QStringLiteral("modified"), isoTime(n.modifiedMs)},
-                  {QStringLiteral("version"), n.version.toString()},
+                  {QStringLiteral("version"), versionJson(n.version)},
                   {QStringLiteral("clusters"), qint64(n.clusterCount)}};
     if (n.kind == tree::Kind::JsonValue)
         o[QStringLiteral("value")] = QString::fromUtf8(n.value);

@@ -69,6 +69,8 @@ bool endsWithSlash(const QString &typed);
 
 // The fields `ls --json` prints for a node.
 QJsonObject nodeJson(const tree::VNode &n);
+// A version vector as {"<short id in hex>": counter, ...} (nodes ascending).
+QJsonObject versionJson(const VersionVector &v);
 // "1MiB" … "16MiB" for a block, "packed" for a slot in a SmallBlock.
 QString pieceClass(const tree::PieceInfo &p);
 

@@ -9,6 +9,7 @@
 
 #include "control/controlserver.h"
 #include "control/nodelock.h"
+#include "node/identity.h"
 #include "node/node.h"
 
 #include <QCborArray>
@@ -490,9 +491,14 @@ int cmdServe(Context &ctx)
     if (!socketPath)
         return ctx.fail(socketPath.status());
 
+    // The node's identity versions every change it makes (made on first use).
+    auto identity = node::NodeIdentity::open(ctx.dataDir);
+    if (!identity)
+        return ctx.fail(identity.status());
     node::NodeOptions options;
     options.env = ctx.env;
     options.dataDir = ctx.dataDir;
+    options.drive.nodeShortId = identity->id().shortId();
     node::Node node(options);
     control::NodeInfo info = (*lock)->info();
     info.pid = QCoreApplication::applicationPid();

@@ -75,6 +75,17 @@ void DriveHost::startRead(Request r)
     m_readPool.start([this, r = std::move(r)]() mutable { runRead(r); });
 }
 
+QFuture<Result<tree::ApplyResult>> DriveHost::applyRemote(tree::RemoteNode remote)
+{
+    return write<tree::ApplyResult>([remote = std::move(remote)](tree::Drive &d, OpContext &) { return d.applyRemote(remote); }, Grouping::Replayable);
+}
+
+QFuture<Result<tree::ApplyResult>> DriveHost::applyRemoteRemoval(Ruid id, tree::Tombstone tombstone)
+{
+    return write<tree::ApplyResult>([id, tombstone = std::move(tombstone)](tree::Drive &d, OpContext &) { return d.applyRemoteRemoval(id, tombstone); },
+                                    Grouping::Replayable);
+}
+
 void DriveHost::runRead(Request &r)
 {
     Status outcome;

@@ -130,6 +130,13 @@ public:
         return submit<T>(std::move(fn), Kind::Read);
     }
 
+    // Replication (tree/remotechanges.h): another node's record of a VNode,
+    // or its removal (the remover's tombstone), applied as a write request —
+    // the one API a peer, the explorer and the CLI share. Applying twice
+    // changes nothing, so these may share a group.
+    QFuture<Result<tree::ApplyResult>> applyRemote(tree::RemoteNode remote);
+    QFuture<Result<tree::ApplyResult>> applyRemoteRemoval(Ruid id, tree::Tombstone tombstone);
+
     // Stops taking requests: later ones fail with Cancelled ("the node is
     // shutting down"); those already queued still run. Returns at once.
     void close();

@@ -1,5 +1,7 @@
 #include "node.h"
 
+#include "identity.h"
+
 #include <QFileInfo>
 
 namespace vd::node {
@@ -62,12 +64,24 @@ Result<DriveHost *> Node::host(const QString &nameOrRuid)
             if (host->ruid().toString() == folder)
                 return host.get();
     }
+    VD_TRY(ensureIdentity());
     VD_TRY_ASSIGN(auto drive, tree::Drive::open(*m_options.env, dir, storage::Access::ReadWrite, m_options.drive));
     return adopt(std::move(drive));
 }
 
+Status Node::ensureIdentity()
+{
+    if (m_options.drive.nodeShortId != 0)
+        return {};
+    VD_TRY_ASSIGN(const NodeIdentity identity, NodeIdentity::open(m_options.dataDir));
+    m_options.drive.nodeShortId = identity.id().shortId();
+    return {};
+}
+
 Result<DriveHost *> Node::create(const QString &name, const storage::CreateOptions &options)
 {
+    std::lock_guard opening(m_opening);
+    VD_TRY(ensureIdentity());
     VD_TRY_ASSIGN(auto col, storage::createCollection(*m_options.env, m_options.dataDir, name, options));
     VD_TRY_ASSIGN(auto drive, tree::Drive::attach(std::move(col), m_options.drive));
     VD_TRY(drive->commit());

@@ -28,6 +28,9 @@ struct NodeOptions
 {
     io::Env *env = nullptr; // null: the real file system
     QString dataDir;        // resolved already (storage::resolveDataDir)
+    // drive.nodeShortId 0: the node loads (or makes) the data directory's
+    // NodeIdentity when it first opens a collection, and versions its
+    // changes with that.
     tree::DriveOptions drive;
 };
 
@@ -59,6 +62,9 @@ Q_SIGNALS:
 
 private:
     Result<DriveHost *> adopt(std::unique_ptr<tree::Drive> drive);
+    // Sets m_options.drive.nodeShortId from the data directory's identity
+    // (m_opening held).
+    Status ensureIdentity();
 
     NodeOptions m_options;
     std::mutex m_opening; // held while a collection is opened (host())

@@ -751,6 +751,14 @@ uint64_t Collection::takeVersion()
     return ++m_root.versionCounter;
 }
 
+void Collection::raiseVersionCounter(uint64_t atLeast)
+{
+    if (atLeast <= m_root.versionCounter)
+        return;
+    m_dirty = true;
+    m_root.versionCounter = atLeast;
+}
+
 uint64_t Collection::vnodeCount() const { return m_root.vnodeCount; }
 
 void Collection::addVnodes(int64_t delta)

@@ -356,6 +356,9 @@ public:
     // value of the version counter (a Lamport clock).
     Ruid origin() const;
     uint64_t takeVersion();
+    // A version received from another node: the clock moves past its
+    // counters (a Lamport clock's receive), so later changes here follow it.
+    void raiseVersionCounter(uint64_t atLeast);
     // Attached VNodes, the root included.
     uint64_t vnodeCount() const;
     void addVnodes(int64_t delta);
@@ -398,6 +401,10 @@ public:
     // transaction (commit() makes it durable); the writer's call, like every
     // change here (not thread-safe).
     Result<bool> importContent(const Hash256 &name, QByteArrayView bytes);
+    // Replaces the owner's cluster records by clusters (start -> record,
+    // as another node sent them), referencing their blocks as copyData()
+    // does; each becomes a cluster version of this transaction.
+    Status adoptData(const Ruid &owner, const std::vector<std::pair<uint64_t, ClusterRecord>> &clusters);
     // Reads an owner of `size` bytes out of catalog, every block verified.
     // Content referenced here but held by other nodes reads as NotHere.
     Status streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what);

@@ -569,6 +569,21 @@ Status Collection::copyData(CatalogReader &source, const Ruid &from, const Ruid 
     return {};
 }
 
+Status Collection::adoptData(const Ruid &owner, const std::vector<std::pair<uint64_t, ClusterRecord>> &clusters)
+{
+    noteGrowth();
+    m_dirty = true;
+    // The new references first, so blocks the old and the new share stay.
+    for (const auto &[start, c] : clusters)
+        VD_TRY(shareCluster(c));
+    VD_TRY(releaseData(owner));
+    for (auto [start, c] : clusters) {
+        c.birth = m_meta.generation + 1;
+        VD_TRY(m_catalog->put(keys::cluster(owner, start), c.encode()));
+    }
+    return {};
+}
+
 Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress,
                                               const QString &what, io::ZeroRuns *holes)
 {

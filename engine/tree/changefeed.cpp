@@ -14,10 +14,13 @@ namespace vd::tree {
 
 ChangeFeed::ChangeFeed(storage::Collection &collection) : m_col(collection) {}
 
-void ChangeFeed::touch(const Ruid &id, bool created)
+void ChangeFeed::touch(const Ruid &id, bool created, qsizetype versionBytes)
 {
-    if (m_touched.try_emplace(id, created).second)
+    auto [it, added] = m_touched.try_emplace(id, Touched{created, versionBytes});
+    if (added)
         m_order.push_back(id);
+    else
+        it->second.versionBytes = std::max(it->second.versionBytes, versionBytes);
 }
 
 void ChangeFeed::noteSnapshot(ChangeOp op, const QString &name)
@@ -27,15 +30,29 @@ void ChangeFeed::noteSnapshot(ChangeOp op, const QString &name)
 
 uint64_t ChangeFeed::pendingBytes() const
 {
-    // The largest record: both sides with 255-byte names and content ids.
-    constexpr uint64_t kLargest = 704;
-    return uint64_t(m_order.size() + m_snapshots.size()) * kLargest;
+    // The largest record but its version: both sides with 255-byte names
+    // and content ids, an empty vector.
+    constexpr uint64_t kLargest = 681;
+    // A removal's version: the node's with one more entry (at most 8 + 9 bytes).
+    constexpr uint64_t kRemovalEntry = 17;
+    // Its tombstone (key 17, record 25 plus the version) and the count's.
+    constexpr uint64_t kTombstone = 17 + 25 + 10;
+    uint64_t total = uint64_t(m_snapshots.size()) * kLargest;
+    for (const auto &[id, t] : m_touched)
+        total += kLargest + kTombstone + 2 * (uint64_t(t.versionBytes) + kRemovalEntry);
+    return total;
+}
+
+void ChangeFeed::noteRemovalVersion(const Ruid &id, const VersionVector &version)
+{
+    m_removalVersions[id] = version;
 }
 
 void ChangeFeed::forget()
 {
     m_order.clear();
     m_touched.clear();
+    m_removalVersions.clear();
     m_snapshots.clear();
 }
 
@@ -45,8 +62,18 @@ Result<QByteArray> ChangeFeed::contentId(storage::CatalogReader &catalog, const 
         return sha256(n.value).view().toByteArray();
     if (n.kind != Kind::File)
         return QByteArray();
-    Sha256 h;
+    Clusters clusters;
     VD_TRY(storage::Collection::forEachCluster(catalog, n.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
+        clusters.emplace_back(start, c);
+        return {};
+    }));
+    return contentIdOf(clusters);
+}
+
+QByteArray ChangeFeed::contentIdOf(const Clusters &clusters)
+{
+    Sha256 h;
+    for (const auto &[start, c] : clusters) {
         QByteArray buf;
         ByteWriter w(&buf);
         w.u64(start);
@@ -61,8 +88,7 @@ Result<QByteArray> ChangeFeed::contentId(storage::CatalogReader &catalog, const 
                 w.bytes(p.name.view());
         }
         h.add(buf);
-        return {};
-    }));
+    }
     return h.finish().view().toByteArray();
 }
 
@@ -89,7 +115,7 @@ ChangeSide sideOf(const VNode &n, const QByteArray &content)
 }
 } // namespace
 
-Status ChangeFeed::write()
+Status ChangeFeed::write(Removed *removed)
 {
     if (m_order.empty() && m_snapshots.empty())
         return {};
@@ -103,7 +129,7 @@ Status ChangeFeed::write()
     };
     for (const Ruid &id : m_order) {
         std::optional<Found> before;
-        if (!m_touched.at(id)) {
+        if (!m_touched.at(id).created) {
             if (!committed) {
                 VD_TRY_ASSIGN(committed, m_col.committedCatalog());
             }
@@ -124,9 +150,17 @@ Status ChangeFeed::write()
         if (after) {
             c.after = sideOf(after->node, after->content);
             c.version = after->node.version;
+        } else if (const auto given = m_removalVersions.find(id); given != m_removalVersions.end()) {
+            c.version = given->second;
         } else {
-            c.version = Version{m_col.takeVersion(), m_col.origin()};
+            // Removed: the remover's change of the version it removed.
+            if (m_node == 0)
+                return Status::invalidArgument(QStringLiteral("changes need the node's identity (its short id) to version them"));
+            c.version = before->node.version;
+            VD_TRY(c.version.increment(m_node, m_col.takeVersion()));
         }
+        if (!after && removed)
+            removed->emplace_back(id, Tombstone{before->node.parent, now, c.version});
         if (!before)
             c.op = ChangeOp::Create;
         else if (!after)

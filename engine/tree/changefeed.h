@@ -24,6 +24,7 @@
 #include "vnode.h"
 
 #include "core/status.h"
+#include "storage/records.h"
 
 #include <QString>
 
@@ -66,9 +67,13 @@ public:
     void setLimits(const Limits &limits) { m_limits = limits; }
     const Limits &limits() const { return m_limits; }
 
+    // Whose entry a removal's version increments (TreeWriter::setNode).
+    void setNode(uint64_t shortId) { m_node = shortId; }
     // The VNode `id` changed in this transaction; created: it is new (it
     // had no committed record), so write() need not look for one.
-    void touch(const Ruid &id, bool created = false);
+    // versionBytes: the encoded size of the version it was put or erased
+    // with (what its record will carry, pendingBytes() counts it).
+    void touch(const Ruid &id, bool created, qsizetype versionBytes);
     void noteSnapshot(ChangeOp op, const QString &name);
     // At most what write() will put into the catalog (a commit that must
     // fit on a full disk counts it: Collection::commitMayNotFit).
@@ -76,9 +81,17 @@ public:
     // The transaction is gone (rollback, failure): so is what was noted.
     void forget();
 
+    // A node this transaction removes takes this version in its Remove
+    // record and tombstone, not one of this node's (a removal applied from
+    // a peer carries the peer's).
+    void noteRemovalVersion(const Ruid &id, const VersionVector &version);
+
+    // What write() found removed for good: each node's tombstone.
+    using Removed = std::vector<std::pair<Ruid, Tombstone>>;
     // Just before the collection commits: the records of this transaction,
-    // then trimming. Leaves nothing noted.
-    Status write();
+    // then trimming. Leaves nothing noted. removed (optional) gets a
+    // tombstone for every node removed for good.
+    Status write(Removed *removed = nullptr);
     // A writable open: drops the records an earlier build wrote (format 1,
     // incomplete: the leading ones, or all when the newest is one), so a
     // reader from before them gets Resync.
@@ -102,6 +115,9 @@ public:
     // hash — never where it is stored), a JSON scalar's the SHA-256 of its
     // literal; empty for containers.
     static Result<QByteArray> contentId(storage::CatalogReader &catalog, const VNode &n);
+    // A file's content id from its cluster records (start -> record).
+    using Clusters = std::vector<std::pair<uint64_t, storage::ClusterRecord>>;
+    static QByteArray contentIdOf(const Clusters &clusters);
 
 private:
     struct Found
@@ -115,8 +131,15 @@ private:
 
     storage::Collection &m_col;
     Limits m_limits;
+    struct Touched
+    {
+        bool created = false;        // no committed record to look for
+        qsizetype versionBytes = 0;  // the largest version it was put or erased with
+    };
     std::vector<Ruid> m_order; // first touch order
-    std::unordered_map<Ruid, bool> m_touched; // id -> created in this transaction
+    std::unordered_map<Ruid, Touched> m_touched;
+    std::unordered_map<Ruid, VersionVector> m_removalVersions;
+    uint64_t m_node = 0;
     std::vector<std::pair<ChangeOp, QString>> m_snapshots;
 };
 

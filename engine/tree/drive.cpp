@@ -7,6 +7,7 @@
 #include "folderchanges.h"
 #include "jsondocuments.h"
 #include "lmdbtreecache.h"
+#include "remotechanges.h"
 #include "removal.h"
 #include "snapshots.h"
 #include "treefsck.h"
@@ -26,6 +27,8 @@ Drive::Drive(std::unique_ptr<storage::Collection> collection, const DriveOptions
     , m_writer(std::make_unique<TreeWriter>(*m_col, *m_views))
 {
     m_writer->feed().setLimits(options.feed);
+    m_writer->setNode(options.nodeShortId);
+    m_writer->tombstones().setLimits(options.tombstones);
     m_col->setPayloadCacheBytes(options.blockCacheBytes);
 }
 
@@ -74,6 +77,10 @@ Result<std::unique_ptr<Drive>> Drive::open(io::Env &env, const QString &dir, sto
 
 Result<std::unique_ptr<Drive>> Drive::attach(std::unique_ptr<storage::Collection> collection, const DriveOptions &options)
 {
+    if (!collection->isReadOnly() && options.nodeShortId == 0)
+        return Status::invalidArgument(QStringLiteral("opening collection %1 for writing needs this node's identity (DriveOptions::nodeShortId): "
+                                                      "the versions of its changes name the node that made them")
+                                           .arg(collection->ruid().toString()));
     std::unique_ptr<Drive> d(new Drive(std::move(collection), options));
     VD_TRY(d->m_writer->initialize());
     if (!options.lmdbCacheDir.isEmpty()) {
@@ -217,6 +224,36 @@ Result<std::vector<ConsumerInfo>> Drive::consumers()
 {
     VD_TRY(m_views->view(QString()).status());
     return ChangeFeed::consumers(m_views->live().catalog());
+}
+
+Result<std::vector<std::pair<Ruid, Tombstone>>> Drive::tombstones()
+{
+    VD_TRY(m_views->view(QString()).status());
+    std::vector<std::pair<Ruid, Tombstone>> out;
+    VD_TRY(Tombstones::forEach(m_views->live().catalog(), [&](const Ruid &id, const Tombstone &t) -> Result<bool> {
+        out.emplace_back(id, t);
+        return true;
+    }));
+    return out;
+}
+
+Result<uint64_t> Drive::forgetTombstones(const std::vector<VersionVector> &knowledge)
+{
+    VD_TRY(checkWriter());
+    VD_TRY(m_col->checkWritable());
+    return m_writer->guard(m_writer->tombstones().forget(knowledge));
+}
+
+Result<ApplyResult> Drive::applyRemote(const RemoteNode &remote)
+{
+    VD_TRY(checkWriter());
+    return RemoteChanges(*m_writer).apply(remote);
+}
+
+Result<ApplyResult> Drive::applyRemoteRemoval(const Ruid &id, const Tombstone &tombstone)
+{
+    VD_TRY(checkWriter());
+    return RemoteChanges(*m_writer).applyRemoval(id, tombstone);
 }
 
 // ---- changes ----------------------------------------------------------------

@@ -31,6 +31,8 @@
 #pragma once
 
 #include "changefeed.h"
+#include "remotechanges.h"
+#include "tombstones.h"
 #include "treetypes.h"
 #include "vnode.h"
 
@@ -60,6 +62,14 @@ struct DriveOptions
     int64_t trashExpiryMs = int64_t(30) * 24 * 3600 * 1000;
     // How many change-feed records are kept (see ChangeFeed::Limits).
     ChangeFeed::Limits feed;
+    // This node's short id (node/nodeid.h, NodeId::shortId()): the origin
+    // of every version a change made here gets. Required to open for
+    // writing (InvalidArgument without it); a reader needs none. It comes
+    // from the data directory's NodeIdentity, never from the collection, so
+    // a collection folder copied elsewhere does not take an identity along.
+    uint64_t nodeShortId = 0;
+    // How many tombstones are kept (see Tombstones::Limits).
+    Tombstones::Limits tombstones;
 };
 
 class Drive
@@ -189,6 +199,22 @@ public:
     Status advanceConsumer(const QString &name, uint64_t next);
     Status unregisterConsumer(const QString &name);
     Result<std::vector<ConsumerInfo>> consumers();
+
+    // Tombstones (tombstones.h): what is left of each node removed for good,
+    // in id order. forgetTombstones drops those every member has seen
+    // (knowledge: what each member has applied, one vector per member) and
+    // returns how many went; committed with the next commit.
+    Result<std::vector<std::pair<Ruid, Tombstone>>> tombstones();
+    Result<uint64_t> forgetTombstones(const std::vector<VersionVector> &knowledge);
+
+    // Replication (remotechanges.h): applies another node's record of a
+    // VNode — its version compared with the one here: taken, a conflict
+    // kept as a copy, or nothing when it is not newer — or its removal.
+    // Applying twice changes nothing. The change is committed with the next
+    // commit; a failure rolls the transaction back, as every change does.
+    // Writer only (the node: DriveHost::applyRemote).
+    Result<ApplyResult> applyRemote(const RemoteNode &remote);
+    Result<ApplyResult> applyRemoteRemoval(const Ruid &id, const Tombstone &tombstone);
 
     Status commit();
     Status rollback();

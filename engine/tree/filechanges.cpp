@@ -37,7 +37,7 @@ Result<VNode> FileChanges::putFile(const QString &path, QIODevice &in, const sto
         n.size = w.bytes;
         n.clusterCount = w.clusters;
         n.modifiedMs = TreeWriter::nowMs();
-        n.version = m_w.nextVersion();
+        VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
         col.addFileBytes(n.size);
         VD_TRY(m_w.putNode(n, existing ? TreeWriter::PutMode::Update : TreeWriter::PutMode::New));
         if (!existing) {
@@ -75,7 +75,7 @@ Result<VNode> FileChanges::writeFile(const QString &path, uint64_t offset, QByte
         n.size = w.bytes;
         n.clusterCount = n.clusterCount - w.replaced + w.clusters;
         n.modifiedMs = TreeWriter::nowMs();
-        n.version = m_w.nextVersion();
+        VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
         VD_TRY(m_w.putNode(n));
         return n;
     }());

@@ -51,7 +51,7 @@ Result<VNode> FolderChanges::move(const QString &from, const QString &to)
             VD_TRY(m_w.touchParent(src.parent, -1));
         n.parent = dstParent.id;
         n.name = dstName;
-        n.version = m_w.nextVersion();
+        VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
         if (dstParent.kind == Kind::JsonObject) {
             VD_TRY_ASSIGN(n.ordinal, m_w.nextOrdinal(dstParent));
         }

@@ -109,7 +109,7 @@ private:
         n.id = Ruid::generateOrdered();
         n.kind = kind;
         n.createdMs = n.modifiedMs = TreeWriter::nowMs();
-        n.version = m_w.nextVersion();
+        VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
         if (m_stack.empty()) {
             n.parent = m_topParent.id;
             n.name = m_topName;
@@ -254,7 +254,7 @@ Result<VNode> JsonDocuments::setJson(const QString &path, QByteArrayView jsonTex
                 n.size = uint64_t(n.value.size());
                 m_w.collection().addFileBytes(n.size);
                 n.modifiedMs = TreeWriter::nowMs();
-                n.version = m_w.nextVersion();
+                VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
                 VD_TRY(m_w.putNode(n));
                 return n;
             }());

@@ -19,7 +19,7 @@ Result<VNode> Removal::moveToTrash(const VNode &n, const QString &originalPath)
     VNode t = n;
     t.parent = trashId();
     t.name = n.id.toString();
-    t.version = m_w.nextVersion();
+    VD_TRY_ASSIGN(t.version, m_w.nextVersion(n.version));
     VD_TRY(m_w.putNode(t));
     VD_TRY(m_w.touchParent(trashId(), +1));
     TrashRecord rec;
@@ -173,6 +173,8 @@ Status Removal::renumberArray(const VNode &array)
         VD_TRY(m_w.eraseNode(kids[i]));
         VNode k = kids[i];
         k.name = want;
+        // Renumbering moves the element: a change of its own to replicate.
+        VD_TRY_ASSIGN(k.version, m_w.nextVersion(k.version));
         VD_TRY(m_w.putNode(k));
     }
     return {};
@@ -208,7 +210,7 @@ Result<VNode> Removal::restoreFromTrash(const Ruid &id, const QString &to)
         VNode n = *node;
         n.parent = parent.id;
         n.name = name;
-        n.version = m_w.nextVersion();
+        VD_TRY_ASSIGN(n.version, m_w.nextVersion(n.version));
         VD_TRY(m_w.putNode(n));
         VD_TRY(m_w.touchParent(parent.id, +1));
         VD_TRY(m_w.removeTrashRecord(id));

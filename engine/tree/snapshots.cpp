@@ -87,7 +87,7 @@ struct Placed
 {
     Ruid parent;
     QString name;
-    Version version;
+    VersionVector version;
 };
 
 Status indexEntries(storage::CatalogReader &cat, const std::vector<storage::PageRef> &leaves, std::unordered_map<Ruid, Placed> *out, Ticker *ticker)

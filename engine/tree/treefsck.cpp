@@ -1,5 +1,6 @@
 #include "treefsck.h"
 
+#include "tombstones.h"
 #include "treewriter.h"
 #include "views.h"
 
@@ -222,6 +223,17 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
     const uint64_t inTrash = childCount.count(trashId()) ? childCount[trashId()] : 0;
     if (!entriesUnreadable && !trashUnreadable && trashRecords != inTrash)
         fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(inTrash));
+    // Tombstones: each decodes, none is of a live node, the count matches.
+    uint64_t tombstones = 0;
+    const bool tombstonesUnreadable = unreadable(QStringLiteral("the tombstones"), Tombstones::forEach(cat, [&](const Ruid &id, const Tombstone &) -> Result<bool> {
+        ++tombstones;
+        if (!entriesUnreadable && nodes.count(id))
+            fault(QStringLiteral("tree: node %1 is in the tree and has a tombstone").arg(id.toString()));
+        return true;
+    }));
+    auto counted = Tombstones::count(cat);
+    if (!unreadable(QStringLiteral("the tombstone count"), counted.status()) && !tombstonesUnreadable && *counted != tombstones)
+        fault(QStringLiteral("tree: the tombstone count says %1, there are %2").arg(*counted).arg(tombstones));
     r->vnodesChecked += nodes.size();
     return {};
 }

@@ -19,7 +19,7 @@ constexpr int kMaxDepth = VNode::kMaxDepth;
 static_assert(1 + 16 + 8 + 2 + VNode::kMaxNameBytes + 3 + VNode::kMaxPathBytes <= storage::Catalog::kMaxValue);
 } // namespace
 
-TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views), m_feed(collection) {}
+TreeWriter::TreeWriter(storage::Collection &collection, Views &views) : m_col(collection), m_views(views), m_feed(collection), m_tombstones(collection) {}
 
 TreeView &TreeWriter::live()
 {
@@ -51,7 +51,7 @@ Status TreeWriter::initialize()
             n.name = name;
             n.kind = Kind::Directory;
             n.createdMs = n.modifiedMs = nowMs();
-            n.version = nextVersion();
+            VD_TRY_ASSIGN(n.version, nextVersion());
             VD_TRY(putNode(n, PutMode::New));
             m_col.addVnodes(1);
         }
@@ -60,10 +60,13 @@ Status TreeWriter::initialize()
     return guard(st);
 }
 
-Version TreeWriter::nextVersion()
+Result<VersionVector> TreeWriter::nextVersion(const VersionVector &base)
 {
-    const uint64_t counter = m_col.takeVersion();
-    return Version{counter, m_col.origin()};
+    if (m_node == 0)
+        return Status::invalidArgument(QStringLiteral("changes need the node's identity (its short id) to version them"));
+    VersionVector v = base;
+    VD_TRY(v.increment(m_node, m_col.takeVersion()));
+    return v;
 }
 
 Status TreeWriter::putNode(const VNode &n, PutMode mode)
@@ -72,7 +75,7 @@ Status TreeWriter::putNode(const VNode &n, PutMode mode)
         m_col.noteGrowth(); // creating is not deleting: no reserve for this transaction
     if (m_lmdb && mode != PutMode::New)
         m_lmdb->forgetNode(n.id); // a new id has nothing cached
-    m_feed.touch(n.id, mode == PutMode::New);
+    m_feed.touch(n.id, mode == PutMode::New, n.version.encode().size());
     VD_TRY(m_col.putRecord(keys::entry(n.parent, n.name), n.encode()));
     // The index holds where the node hangs and its version: a folder's
     // entry count and time changing touch neither.
@@ -91,7 +94,7 @@ Status TreeWriter::eraseNode(const VNode &n)
         if (auto p = live().pathOf(n.id))
             m_lmdb->forgetPaths(*p);
     }
-    m_feed.touch(n.id);
+    m_feed.touch(n.id, false, n.version.encode().size());
     VD_TRY(m_col.removeRecord(keys::entry(n.parent, n.name)).status());
     VD_TRY(m_col.removeRecord(keys::index(n.id)).status());
     live().forget(n.parent, n.name);
@@ -171,7 +174,25 @@ Status TreeWriter::commit()
         m_feed.forget(); // touched, then put back by a rollback: nothing to record
         return {};
     }
-    Status st = m_feed.write();
+    ChangeFeed::Removed removed;
+    Status st = m_feed.write(&removed);
+    if (st && !removed.empty()) {
+        // Removing works on a full disk: tombstones that would not fit
+        // there are dropped, as past their bound (tombstones.h).
+        uint64_t bytes = 0;
+        for (const auto &[id, t] : removed)
+            bytes += 4 * uint64_t(17 + t.encode().size()); // with the margin the feed keeps
+        auto tight = m_col.commitMayNotFit(bytes);
+        if (!tight)
+            st = tight.status();
+        else if (!*tight) {
+            for (const auto &[id, t] : removed)
+                if (st)
+                    st = m_tombstones.put(id, t);
+            if (st)
+                st = m_tombstones.trim();
+        }
+    }
     if (st)
         st = m_col.commit();
     if (!st) {
@@ -213,7 +234,7 @@ Result<VNode> TreeWriter::createNode(const VNode &parent, const QString &name, K
     n.name = name;
     n.kind = kind;
     n.createdMs = n.modifiedMs = nowMs();
-    n.version = nextVersion();
+    VD_TRY_ASSIGN(n.version, nextVersion());
     VD_TRY(putNode(n, PutMode::New));
     VD_TRY(touchParent(parent.id, +1));
     countAdded(n);
@@ -316,7 +337,7 @@ Result<VNode> TreeWriter::copyTree(TreeView &from, const VNode &src, const VNode
             n.parent = made[size_t(level - 1)].id;
         }
         n.createdMs = n.modifiedMs = nowMs();
-        n.version = nextVersion();
+        VD_TRY_ASSIGN(n.version, nextVersion()); // a new node: a history of its own
         if (n.kind == Kind::File)
             VD_TRY(m_col.copyData(from.catalog(), s.id, n.id));
         VD_TRY(putNode(n, PutMode::New));

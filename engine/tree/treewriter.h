@@ -16,6 +16,7 @@
 #pragma once
 
 #include "changefeed.h"
+#include "tombstones.h"
 #include "treeview.h"
 #include "vnode.h"
 
@@ -61,7 +62,20 @@ public:
     }
     void dropCaches();
 
-    Version nextVersion();
+    // This node's short id (node/nodeid.h): whose entry a change made here
+    // increments. 0 until set; a writable Drive refuses to open without one.
+    void setNode(uint64_t shortId)
+    {
+        m_node = shortId;
+        m_feed.setNode(shortId);
+    }
+    uint64_t node() const { return m_node; }
+    // The version of a change made here to a node whose version was base:
+    // base with this node's entry raised to the collection's Lamport clock,
+    // which moves on by one (REPLICATION.md, "What a counter counts").
+    // InvalidArgument when a counter or the vector's size would pass its
+    // bound, or when no node id is set.
+    Result<VersionVector> nextVersion(const VersionVector &base = {});
     // New: a node with a new id (creating: this transaction no longer only
     // deletes); EntryOnly: the entry changes, not where it hangs nor its
     // version (a folder's entry count and time), so the index stays.
@@ -77,6 +91,9 @@ public:
     // The change feed: every putNode and eraseNode is noted there, and
     // commit() writes its records.
     ChangeFeed &feed() { return m_feed; }
+    // The tombstones of nodes removed for good: commit() puts one for each
+    // node the feed finds removed.
+    Tombstones &tombstones() { return m_tombstones; }
     Result<VNode> createNode(const VNode &parent, const QString &name, Kind kind);
     // Counts a node in or out of the tree's counters.
     void countAdded(const VNode &n);
@@ -107,6 +124,8 @@ private:
     Views &m_views;
     LmdbTreeCache *m_lmdb = nullptr;
     ChangeFeed m_feed;
+    Tombstones m_tombstones;
+    uint64_t m_node = 0;
 };
 
 } // namespace vd::tree

@@ -3,10 +3,16 @@
 
 #include "core/bytes.h"
 
+#include <algorithm>
+
 namespace vd::tree {
 
 namespace {
-constexpr uint8_t kRecordFormat = 1;
+// vnode_record and index_record: 2 carries a version vector, 1 (still read)
+// a Lamport pair (counter, origin). trash_record is still of format 1.
+constexpr uint8_t kNodeFormat = 2;
+constexpr uint8_t kLegacyNodeFormat = 1;
+constexpr uint8_t kTrashFormat = 1;
 
 Ruid fixedId(uint8_t last)
 {
@@ -21,18 +27,37 @@ void appendBigEndian(QByteArray *out, uint64_t v)
         out->append(char(uint8_t(v >> (8 * i))));
 }
 
-void writeVersion(ByteWriter &w, const Version &v)
+// A format-1 version, (counter: u64, origin: u8[16]), as the vector it
+// stands for (legacyNode()).
+VersionVector readLegacyVersion(ByteReader &r)
 {
-    w.u64(v.counter);
-    w.bytes(v.origin.view());
+    const uint64_t counter = r.u64();
+    const Ruid origin = Ruid::fromView(r.bytes(16));
+    VersionVector v;
+    if (!r.ok() || counter == 0)
+        return v;
+    if (counter > VersionVector::kMaxCounter) {
+        r.fail(QStringLiteral("a version counter above 2^63 - 1"));
+        return v;
+    }
+    (void)v.increment(legacyNode(origin), counter); // one entry: cannot fail within the bound
+    return v;
 }
 
-Version readVersion(ByteReader &r)
+// The version of a record of the given format: a vector (2) or a legacy
+// pair (1).
+VersionVector readVersion(ByteReader &r, uint8_t format)
 {
-    Version v;
-    v.counter = r.u64();
-    v.origin = Ruid::fromView(r.bytes(16));
-    return v;
+    return format == kLegacyNodeFormat ? readLegacyVersion(r) : VersionVector::decodeFrom(r);
+}
+
+// The record format byte of a vnode or index record: 1 or 2, else failed.
+uint8_t readNodeFormat(ByteReader &r)
+{
+    const uint8_t format = r.u8();
+    if (r.ok() && format != kNodeFormat && format != kLegacyNodeFormat)
+        r.fail(QStringLiteral("unknown record format %1").arg(format));
+    return format;
 }
 
 // A name field: what decodeStoredName() allows under parent. Sticky failure
@@ -78,9 +103,20 @@ bool isJson(Kind kind)
     return kind == Kind::JsonObject || kind == Kind::JsonArray || kind == Kind::JsonValue;
 }
 
-QString Version::toString() const
+VersionStamp stampOf(const VersionVector &v)
 {
-    return QStringLiteral("%1@%2").arg(counter).arg(origin.shortString());
+    VersionStamp best;
+    for (const VersionVector::Entry &e : v.entries())
+        best = std::max(best, VersionStamp{e.counter, e.node});
+    return best;
+}
+
+uint64_t legacyNode(const Ruid &origin)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; ++i)
+        x = (x << 8) | origin.bytes[size_t(i)];
+    return x;
 }
 
 QString changeOpName(ChangeOp op)
@@ -106,13 +142,13 @@ QByteArray VNode::encode() const
 {
     QByteArray out;
     ByteWriter w(&out);
-    w.u8(kRecordFormat);
+    w.u8(kNodeFormat);
     w.u8(uint8_t(kind));
     w.bytes(id.view());
     w.u64(size);
     w.u64(uint64_t(createdMs));
     w.u64(uint64_t(modifiedMs));
-    writeVersion(w, version);
+    version.encodeTo(w);
     w.u32(clusterCount);
     w.u64(ordinal);
     w.blob(value);
@@ -125,8 +161,7 @@ Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QStrin
     VNode n;
     n.parent = parent;
     n.name = name;
-    if (r.u8() != kRecordFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t format = readNodeFormat(r);
     const uint8_t kind = r.u8();
     if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
         r.fail(QStringLiteral("unknown kind %1").arg(kind));
@@ -135,7 +170,7 @@ Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QStrin
     n.size = r.u64();
     n.createdMs = int64_t(r.u64());
     n.modifiedMs = int64_t(r.u64());
-    n.version = readVersion(r);
+    n.version = readVersion(r, format);
     n.clusterCount = r.u32();
     n.ordinal = r.u64();
     n.value = r.blob(kMaxInlineValue).toByteArray();
@@ -150,8 +185,7 @@ Result<VNode> VNode::decode(QByteArrayView raw, const Ruid &parent, const QStrin
 Result<std::optional<Ruid>> VNode::containerIdOf(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("VNode record"));
-    if (r.u8() != kRecordFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    (void)readNodeFormat(r); // both formats start with kind and id
     const uint8_t kind = r.u8();
     if (r.ok() && (kind < uint8_t(Kind::Directory) || kind > uint8_t(Kind::JsonValue)))
         r.fail(QStringLiteral("unknown kind %1").arg(kind));
@@ -164,9 +198,9 @@ QByteArray IndexRecord::encode() const
 {
     QByteArray out;
     ByteWriter w(&out);
-    w.u8(kRecordFormat);
+    w.u8(kNodeFormat);
     w.bytes(parent.view());
-    writeVersion(w, version);
+    version.encodeTo(w);
     w.blob(name.toUtf8());
     return out;
 }
@@ -175,10 +209,9 @@ Result<IndexRecord> IndexRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("index record"));
     IndexRecord x;
-    if (r.u8() != kRecordFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t format = readNodeFormat(r);
     x.parent = Ruid::fromView(r.bytes(16));
-    x.version = readVersion(r);
+    x.version = readVersion(r, format);
     x.name = readName(r, x.parent);
     VD_TRY(r.finish());
     return x;
@@ -188,7 +221,7 @@ QByteArray TrashRecord::encode() const
 {
     QByteArray out;
     ByteWriter w(&out);
-    w.u8(kRecordFormat);
+    w.u8(kTrashFormat);
     w.bytes(originalParent.view());
     w.u64(uint64_t(deletedMs));
     w.blob(originalName.toUtf8());
@@ -200,7 +233,7 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("trash record"));
     TrashRecord t;
-    if (r.u8() != kRecordFormat)
+    if (r.u8() != kTrashFormat)
         r.fail(QStringLiteral("unknown record format"));
     t.originalParent = Ruid::fromView(r.bytes(16));
     t.deletedMs = int64_t(r.u64());
@@ -214,7 +247,40 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
 }
 
 namespace {
-constexpr uint8_t kChangeFormat = 2;
+constexpr uint8_t kTombstoneFormat = 1;
+} // namespace
+
+QByteArray Tombstone::encode() const
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.u8(kTombstoneFormat);
+    w.bytes(parent.view());
+    w.u64(uint64_t(removedMs));
+    version.encodeTo(w);
+    return out;
+}
+
+Result<Tombstone> Tombstone::decode(QByteArrayView raw)
+{
+    ByteReader r(raw, QStringLiteral("tombstone record"));
+    Tombstone t;
+    if (r.u8() != kTombstoneFormat)
+        r.fail(QStringLiteral("unknown record format"));
+    t.parent = Ruid::fromView(r.bytes(16));
+    t.removedMs = int64_t(r.u64());
+    t.version = VersionVector::decodeFrom(r);
+    VD_TRY(r.finish());
+    if (t.version.isEmpty())
+        return Status::corruption(QStringLiteral("tombstone record: an empty version"));
+    return t;
+}
+
+namespace {
+// 3 carries a version vector; 2 (still read) a Lamport pair, as
+// vnode_record format 1; 1 is dropped by a writable open (ChangeFeed::upgrade).
+constexpr uint8_t kChangeFormat = 3;
+constexpr uint8_t kLegacyChangeFormat = 2;
 constexpr uint8_t kConsumerFormat = 1;
 constexpr int kContentBytes = 32;
 
@@ -254,7 +320,7 @@ QByteArray ChangeRecord::encode() const
     w.u8(uint8_t(op));
     w.u64(generation);
     w.bytes(id.view());
-    writeVersion(w, version);
+    version.encodeTo(w);
     w.u64(uint64_t(timeMs));
     w.u8(uint8_t((before ? 1 : 0) | (after ? 2 : 0)));
     if (before)
@@ -279,15 +345,16 @@ Result<ChangeRecord> ChangeRecord::decode(QByteArrayView raw, uint64_t sequence)
     ByteReader r(raw, QStringLiteral("change record"));
     ChangeRecord c;
     c.sequence = sequence;
-    if (r.u8() != kChangeFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    const uint8_t format = r.u8();
+    if (r.ok() && format != kChangeFormat && format != kLegacyChangeFormat)
+        r.fail(QStringLiteral("unknown record format %1").arg(format));
     const uint8_t op = r.u8();
     if (r.ok() && (op < uint8_t(ChangeOp::Create) || op > uint8_t(ChangeOp::SnapshotDelete)))
         r.fail(QStringLiteral("unknown operation %1").arg(op));
     c.op = ChangeOp(op);
     c.generation = r.u64();
     c.id = Ruid::fromView(r.bytes(16));
-    c.version = readVersion(r);
+    c.version = format == kLegacyChangeFormat ? readLegacyVersion(r) : VersionVector::decodeFrom(r);
     c.timeMs = int64_t(r.u64());
     const uint8_t sides = r.u8();
     if (r.ok() && sides > 3)
@@ -415,6 +482,18 @@ QByteArray consumer(const QString &name)
     QByteArray k(1, kConsumer);
     k.append(name.toUtf8());
     return k;
+}
+
+QByteArray tombstone(const Ruid &id)
+{
+    QByteArray k(1, kTombstone);
+    k.append(id.view());
+    return k;
+}
+
+QByteArray tombstoneCount()
+{
+    return QByteArray(1, kTombstone);
 }
 
 } // namespace keys

@@ -5,6 +5,8 @@
 //   'T' id(16)                    -> TrashRecord   a node in the trash and where it came from
 //   'L' sequence(8, big-endian)   -> ChangeRecord  the feed of committed changes
 //   'F' name(UTF-8)               -> ConsumerRecord a registered reader of the feed
+//   'X' id(16)                    -> Tombstone     a node removed for good (tombstones.h)
+//   'X'                           -> the number of tombstones (u64)
 // A node is stored under its parent, so listing a folder is one range scan
 // and renaming a folder rewrites one entry whatever lies below it. The 'I'
 // index answers "where is id X" and lets a look-up by id walk up to the root.
@@ -12,6 +14,7 @@
 
 #include "core/ruid.h"
 #include "core/status.h"
+#include "core/versionvector.h"
 
 #include <QByteArray>
 #include <QString>
@@ -34,15 +37,26 @@ QString kindName(Kind kind);
 bool isContainer(Kind kind); // has children: directories and JSON objects/arrays
 bool isJson(Kind kind);
 
-// Orders changes made on several nodes: a Lamport counter, ties broken by
-// the replica that made the change.
-struct Version
+// A VNode's version is a VersionVector (core/versionvector.h, REPLICATION.md):
+// node short id -> counter. A change made here increments this node's entry
+// to at least the collection's Lamport clock, so the newest change a
+// version includes is its largest (counter, node) entry: its stamp. Two
+// concurrent versions are ordered by their stamps (the conflict's winner).
+struct VersionStamp
 {
     uint64_t counter = 0;
-    Ruid origin;
-    auto operator<=>(const Version &) const = default;
-    QString toString() const; // "counter@origin-short"
+    uint64_t node = 0;
+    auto operator<=>(const VersionStamp &) const = default;
 };
+VersionStamp stampOf(const VersionVector &v);
+
+// Records of format 1 (builds before node identities) carry (counter,
+// origin), origin a random per-collection RUID: they read as the vector
+// {legacyNode(origin): counter}, where legacyNode is the origin's first 8
+// bytes read big-endian — the same on every replica that reads the record,
+// so a collection copied before its upgrade never reads as concurrent with
+// itself (FORMAT.md, "Versions").
+uint64_t legacyNode(const Ruid &origin);
 
 struct VNode
 {
@@ -68,7 +82,7 @@ struct VNode
     uint64_t size = 0; // files: bytes; JSON scalars: bytes of the literal; containers: entries
     int64_t createdMs = 0;
     int64_t modifiedMs = 0;
-    Version version;
+    VersionVector version;
     uint32_t clusterCount = 0;
     uint64_t ordinal = 0; // JSON object members: position in the document
     QByteArray value;     // JSON scalars: the literal
@@ -87,7 +101,7 @@ struct IndexRecord
 {
     Ruid parent;
     QString name;
-    Version version;
+    VersionVector version;
     QByteArray encode() const;
     static Result<IndexRecord> decode(QByteArrayView raw);
 };
@@ -100,6 +114,18 @@ struct TrashRecord
     int64_t deletedMs = 0;
     QByteArray encode() const;
     static Result<TrashRecord> decode(QByteArrayView raw);
+};
+
+// What is left of a node removed for good (tombstones.h): its version at
+// the removal (the remover's entry raised), the folder it was in, and when.
+struct Tombstone
+{
+    Ruid parent;
+    int64_t removedMs = 0;
+    VersionVector version;
+    bool operator==(const Tombstone &) const = default;
+    QByteArray encode() const;
+    static Result<Tombstone> decode(QByteArrayView raw);
 };
 
 enum class ChangeOp : uint8_t {
@@ -138,7 +164,7 @@ struct ChangeRecord
     uint64_t generation = 0; // the commit that made it
     ChangeOp op = ChangeOp::Modify;
     Ruid id;                   // null for snapshot records
-    Version version;           // the node's version after the change (Remove: the removal's)
+    VersionVector version;     // the node's version after the change (Remove: the tombstone's)
     int64_t timeMs = 0;        // when the commit wrote it
     std::optional<ChangeSide> before; // absent for Create and snapshot records
     std::optional<ChangeSide> after;  // absent for Remove and snapshot records
@@ -176,6 +202,7 @@ inline constexpr char kIndex = 'I';
 inline constexpr char kTrash = 'T';
 inline constexpr char kChange = 'L';
 inline constexpr char kConsumer = 'F';
+inline constexpr char kTombstone = 'X';
 QByteArray entry(const Ruid &parent, const QString &name);
 QByteArray entryPrefix(const Ruid &parent);    // every entry of a folder starts with it
 QByteArray entryPrefixEnd(const Ruid &parent); // and sorts before this
@@ -184,6 +211,8 @@ QByteArray trash(const Ruid &id);
 QByteArray change(uint64_t sequence);
 bool parseChangeKey(QByteArrayView key, uint64_t *sequence);
 QByteArray consumer(const QString &name);
+QByteArray tombstone(const Ruid &id);
+QByteArray tombstoneCount(); // 'X' alone
 } // namespace keys
 
 // The root folder and the trash have fixed ids and hang from the null id.

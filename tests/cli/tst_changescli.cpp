@@ -3,6 +3,7 @@
 // holds the sequence asked for, and --follow seeing another process's
 // change until Ctrl-C.
 #include "clitest.h"
+#include "testsupport.h"
 
 #include "io/env.h"
 #include "storage/collection.h"
@@ -111,7 +112,7 @@ private Q_SLOTS:
             // A drive that keeps only the newest 3 records.
             vd::tree::DriveOptions options;
             options.feed.keep = 3;
-            auto d = vd::tree::Drive::open(*vd::io::Env::posix(), sb.collectionDir(ruid), vd::storage::Access::ReadWrite, options);
+            auto d = vd::tree::Drive::open(*vd::io::Env::posix(), sb.collectionDir(ruid), vd::storage::Access::ReadWrite, vd::test::testDrive(options));
             VD_VERIFY_OK(d);
             for (int i = 0; i < 5; ++i) {
                 VD_VERIFY_OK((*d)->mkdir(u"/d%1"_s.arg(i), false));

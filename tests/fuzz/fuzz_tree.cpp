@@ -1,5 +1,5 @@
 // Fuzzes the decoders of the tree's catalog records (tree/vnode.h): VNode,
-// IndexRecord, TrashRecord and ChangeRecord. Byte 0 (mod 4) picks the
+// IndexRecord, TrashRecord, ChangeRecord and Tombstone. Byte 0 (mod 5) picks the
 // decoder; the rest is the value. A VNode is decoded under a fixed parent and
 // name and a change record with a fixed sequence (fuzz_common.h): in the
 // catalog those come from the key, not from the bytes fuzzed here.
@@ -100,6 +100,18 @@ void fuzzChange(QByteArrayView raw)
     FUZZ_CHECK(c2->encode() == again);
 }
 
+void fuzzTombstone(QByteArrayView raw)
+{
+    auto t = Tombstone::decode(raw);
+    if (!t)
+        return;
+    FUZZ_CHECK(!t->version.isEmpty() && t->version.size() <= VersionVector::kMaxEntries);
+    const QByteArray again = t->encode();
+    FUZZ_CHECK(again.size() <= raw.size()); // only an over-long varint shrinks
+    auto t2 = Tombstone::decode(again);
+    FUZZ_CHECK(t2.isOk() && *t2 == *t && t2->encode() == again);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -108,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (in.isEmpty())
         return 0;
     const QByteArrayView rest = in.sliced(1);
-    switch (uint8_t(in[0]) % 4) {
+    switch (uint8_t(in[0]) % 5) {
     case 0:
         fuzzVNode(rest);
         break;
@@ -118,8 +130,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2:
         fuzzTrash(rest);
         break;
-    default:
+    case 3:
         fuzzChange(rest);
+        break;
+    default:
+        fuzzTombstone(rest);
         break;
     }
     return 0;

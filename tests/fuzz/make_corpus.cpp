@@ -377,7 +377,7 @@ void catalogpage()
     tree::VNode dir;
     dir.kind = tree::Kind::Directory;
     dir.id = ruid(11);
-    dir.version = tree::Version{3, ruid(10)};
+    (void)dir.version.increment(0x0102030405060708, 3);
     leaf.keys.push_back(tree::keys::entry(tree::rootId(), QStringLiteral("docs")));
     leaf.values.push_back(dir.encode());
     tree::IndexRecord index;
@@ -545,14 +545,16 @@ void records()
 void treeRecords()
 {
     using namespace vd::tree;
-    const Version v{7001, ruid(10)};
+    VersionVector v;
+    (void)v.increment(0x0102030405060708, 7001);
+    (void)v.increment(0xa1b2c3d4e5f60718, 12);
     VNode n;
     n.kind = Kind::Directory;
     n.id = rootId();
     n.size = 3;
     n.createdMs = 1700000000000;
     n.modifiedMs = 1700000005000;
-    n.version = Version{1, ruid(10)};
+    (void)n.version.increment(0x0102030405060708, 1);
     put("tree", "vnode-root", prefixed(0, n.encode()));
 
     n.kind = Kind::File;
@@ -619,6 +621,11 @@ void treeRecords()
     snap.generation = 78;
     snap.snapshot = QStringLiteral("daily");
     put("tree", "change-snapshot", prefixed(3, snap.encode()));
+    Tombstone tomb;
+    tomb.parent = ruid(23);
+    tomb.removedMs = 1700000002000;
+    tomb.version = v;
+    put("tree", "tombstone", prefixed(4, tomb.encode()));
 }
 
 // Whole documents. fuzz_json also reads each one as a scalar and as a name,

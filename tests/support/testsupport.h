@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/status.h"
+#include "tree/drive.h"
 
 #include <QByteArray>
 #include <QRandomGenerator>
@@ -35,6 +36,16 @@ template<typename T>
 Status statusOf(const Result<T> &r)
 {
     return r.status();
+}
+
+// The node id tests version their changes with: a Drive opened for writing
+// needs one (DriveOptions::nodeShortId), and tests open Drives directly,
+// without a data directory's identity.
+inline constexpr uint64_t kTestNode = 0x7e57'0000'0000'0001;
+inline tree::DriveOptions testDrive(tree::DriveOptions options = {}, uint64_t node = kTestNode)
+{
+    options.nodeShortId = node;
+    return options;
 }
 
 // Deterministic pseudo-random bytes (compressible when `compressible`).

@@ -1,4 +1,5 @@
 #include "treedamage.h"
+#include "testsupport.h"
 
 #include "storage/catalogreader.h"
 
@@ -32,7 +33,7 @@ Status damageTree(std::unique_ptr<tree::Drive> &drive, io::Env &env, const std::
     TreeDamage surgeon(*collection);
     VD_TRY(damage(surgeon));
     VD_TRY(collection->commit());
-    VD_TRY_ASSIGN(drive, tree::Drive::attach(std::move(collection), options));
+    VD_TRY_ASSIGN(drive, tree::Drive::attach(std::move(collection), vd::test::testDrive(options)));
     return {};
 }
 

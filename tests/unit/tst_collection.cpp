@@ -577,7 +577,7 @@ private Q_SLOTS:
         VD_VERIFY_OK(created);
         const QString dir = (*created)->path();
         const Ruid ruid = (*created)->ruid();
-        auto drive = tree::Drive::attach(std::move(created).value());
+        auto drive = tree::Drive::attach(std::move(created).value(), vd::test::testDrive());
         VD_VERIFY_OK(drive);
         tree::Drive &d = **drive;
         VD_VERIFY_OK(d.mkdir(QStringLiteral("/albums/summer"), true));

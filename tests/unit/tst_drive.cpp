@@ -74,7 +74,7 @@ private:
         auto c = storage::Collection::create(*m_env, m_tmp.path() + QLatin1Char('/') + name, name);
         if (!c)
             qFatal("create: %s", qPrintable(c.status().toString()));
-        auto d = Drive::attach(std::move(c).value());
+        auto d = Drive::attach(std::move(c).value(), vd::test::testDrive());
         if (!d)
             qFatal("attach: %s", qPrintable(d.status().toString()));
         return std::move(d).value();
@@ -83,7 +83,7 @@ private:
     {
         const QString dir = d->collection().path();
         d.reset();
-        auto again = Drive::open(*m_env, dir, access);
+        auto again = Drive::open(*m_env, dir, access, vd::test::testDrive());
         if (!again)
             qFatal("reopen: %s", qPrintable(again.status().toString()));
         return std::move(again).value();
@@ -414,11 +414,11 @@ private Q_SLOTS:
             return out;
         };
         // A cold process fills the cache; the next one answers from it.
-        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
         QVERIFY2(d->lmdbProblem().isEmpty(), qPrintable(d->lmdbProblem()));
         const QStringList truth = answers(*d);
         d.reset();
-        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
         QCOMPARE(answers(*d), truth);
         QCOMPARE(d->cacheStats().lmdbHits, uint64_t(paths.size()) + 1);
         QVERIFY(d->collection().cacheCounters().locatorHits > 0); // the big file's blocks were found without the catalog
@@ -426,12 +426,12 @@ private Q_SLOTS:
         // matches, so nothing stale is served.
         d.reset();
         {
-            auto other = Drive::open(*m_env, dir, Access::ReadWrite).value();
+            auto other = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive()).value();
             VD_VERIFY_OK(other->move(QStringLiteral("/d0-0"), QStringLiteral("/moved")));
             VD_VERIFY_OK(other->putFileBytes(paths[1], "changed"));
             VD_VERIFY_OK(other->commit());
         }
-        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
         VD_VERIFY_CODE(d->stat(paths[0]), ErrorCode::NotFound);
         QCOMPARE(d->stat(paths[1]).value().size, uint64_t(7));
         // Changes through this drive invalidate what they touch.
@@ -439,14 +439,14 @@ private Q_SLOTS:
         VD_VERIFY_OK(d->move(QStringLiteral("/d2-0"), QStringLiteral("/moved2")));
         VD_VERIFY_OK(d->commit());
         d.reset();
-        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
         VD_VERIFY_CODE(d->stat(paths[2]), ErrorCode::NotFound);
         QVERIFY(d->stat(QStringLiteral("/moved2") + paths[2].mid(5)).isOk());
         const QStringList now = answers(*d);
         d.reset();
         // Deleted: rebuilt, same answers.
         QVERIFY(QDir(cacheDir).removeRecursively());
-        d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
         QCOMPARE(answers(*d), now);
         d.reset();
         // Garbled: reset, same answers, never a wrong one.
@@ -457,11 +457,11 @@ private Q_SLOTS:
             f.seek(qint64(seed * 4096 % std::max<qint64>(4096, f.size())));
             f.write(junk);
             f.close();
-            d = Drive::open(*m_env, dir, Access::ReadWrite, opts).value();
+            d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(opts)).value();
             QCOMPARE(answers(*d), now);
             d.reset();
         }
-        d = Drive::open(*m_env, dir, Access::ReadWrite).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive()).value();
         verifyClean(*d);
     }
 

@@ -177,7 +177,7 @@ private:
         auto c = storage::Collection::create(*m_env, QStringLiteral("/data"), name);
         if (!c)
             qFatal("create: %s", qPrintable(c.status().toString()));
-        auto d = Drive::attach(std::move(c).value(), options);
+        auto d = Drive::attach(std::move(c).value(), vd::test::testDrive(options));
         if (!d)
             qFatal("attach: %s", qPrintable(d.status().toString()));
         return std::move(d).value();
@@ -441,7 +441,7 @@ private Q_SLOTS:
                 st = d->commit();
                 if (st) {
                     d.reset();
-                    auto again = Drive::open(*m_env, dir, Access::ReadWrite, options);
+                    auto again = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(options));
                     QVERIFY2(again, qPrintable(again.status().toString()));
                     d = std::move(again).value();
                 }
@@ -508,7 +508,7 @@ private Q_SLOTS:
         // Kept across a reopen: the cursor is in the collection.
         const QString dir = d->collection().path();
         d.reset();
-        d = Drive::open(*m_env, dir, Access::ReadWrite, options).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive(options)).value();
         QCOMPARE(d->consumers().value().size(), size_t(1));
         QCOMPARE(d->consumers().value().front().next, start + 40);
         // Without consumers, only the newest `keep` stay.
@@ -594,7 +594,7 @@ private Q_SLOTS:
         VD_VERIFY_CODE(old, ErrorCode::VersionMismatch);
         QVERIFY2(old.status().message().contains(QStringLiteral("open the collection for writing once")), qPrintable(old.status().message()));
         ro.reset();
-        d = Drive::open(*m_env, dir, Access::ReadWrite).value();
+        d = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive()).value();
         QCOMPARE(d->firstChangeSequence(), oldFirst + 3);
         VD_VERIFY_CODE(d->changesSince(oldFirst), ErrorCode::Resync);
         VD_VERIFY_OK(d->mkdir(QStringLiteral("/new"), false));

@@ -125,7 +125,7 @@ Result<std::unique_ptr<Drive>> pinnedDrive(Drive &writer, const QString &label)
 Result<std::unique_ptr<Drive>> freshDrive(io::Env &env)
 {
     VD_TRY_ASSIGN(auto c, storage::Collection::create(env, kParent, QStringLiteral("mvcc")));
-    return Drive::attach(std::move(c));
+    return Drive::attach(std::move(c), vd::test::testDrive());
 }
 
 // Counts warnings of the pins' logging category.
@@ -171,7 +171,7 @@ private Q_SLOTS:
     {
         auto created = storage::Collection::create(*io::Env::posix(), m_tmp.filePath(QStringLiteral("stress")), QStringLiteral("mvcc"));
         VD_VERIFY_OK(created);
-        auto opened = Drive::attach(std::move(created).value());
+        auto opened = Drive::attach(std::move(created).value(), vd::test::testDrive());
         VD_VERIFY_OK(opened);
         Drive &w = **opened;
         // The readers reach the writer's collection through its table only.
@@ -446,7 +446,7 @@ private Q_SLOTS:
             w.reset();
             r.reset();
             mem.simulateCrash(io::MemEnv::CrashMode::DropUnsynced, step);
-            auto reopened = Drive::open(mem, dir, storage::Access::ReadWrite);
+            auto reopened = Drive::open(mem, dir, storage::Access::ReadWrite, vd::test::testDrive());
             QVERIFY2(reopened.isOk(), qPrintable(QStringLiteral("step %1: %2").arg(step).arg(reopened.status().toString())));
             const storage::FsckReport report = (*reopened)->fsck();
             QVERIFY2(report.isClean(), qPrintable(QStringLiteral("step %1: %2").arg(step).arg(QStringList(report.faults.begin(), report.faults.end()).join(QStringLiteral("; ")))));

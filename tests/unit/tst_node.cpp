@@ -342,7 +342,7 @@ private Q_SLOTS:
         DriveHost *h = node->create(QStringLiteral("c")).value();
         QVERIFY(h);
         auto dir = storage::findCollection(*io::Env::posix(), node->dataDir(), QStringLiteral("c"));
-        VD_VERIFY_CODE(Drive::open(*io::Env::posix(), *dir, storage::Access::ReadWrite), ErrorCode::Busy);
+        VD_VERIFY_CODE(Drive::open(*io::Env::posix(), *dir, storage::Access::ReadWrite, vd::test::testDrive()), ErrorCode::Busy);
         QCOMPARE(node->host(QStringLiteral("c")).value(), h);
     }
 

@@ -39,7 +39,7 @@ std::unique_ptr<Drive> newDrive(io::Env &env)
     auto c = Collection::create(env, kParent, QStringLiteral("full"));
     if (!c)
         qFatal("create: %s", qPrintable(c.status().toString()));
-    auto d = Drive::attach(std::move(c).value());
+    auto d = Drive::attach(std::move(c).value(), vd::test::testDrive());
     if (!d)
         qFatal("attach: %s", qPrintable(d.status().toString()));
     return std::move(d).value();
@@ -367,7 +367,7 @@ private Q_SLOTS:
             const QString dir = d->collection().path();
             d.reset();
             mem.simulateCrash(io::MemEnv::CrashMode::DropUnsynced);
-            auto again = Drive::open(mem, dir, Access::ReadWrite);
+            auto again = Drive::open(mem, dir, Access::ReadWrite, vd::test::testDrive());
             VD_VERIFY_OK(again);
             d = std::move(again).value();
             QVERIFY2(d->collection().generation() > generation, "no batch was committed before the power went");

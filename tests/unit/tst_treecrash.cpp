@@ -185,7 +185,7 @@ private Q_SLOTS:
             io::FaultEnv counting(&mem);
             auto c = storage::Collection::create(counting, kParent, QStringLiteral("victim"));
             VD_VERIFY_OK(c);
-            auto d = Drive::attach(std::move(c).value());
+            auto d = Drive::attach(std::move(c).value(), vd::test::testDrive());
             VD_VERIFY_OK(d);
             VD_VERIFY_OK(setupBase(**d));
             VD_VERIFY_OK((*d)->commit());
@@ -211,7 +211,7 @@ private Q_SLOTS:
             auto created = storage::Collection::create(faulty, kParent, QStringLiteral("victim"));
             VD_VERIFY_OK(created);
             const QString dir = (*created)->path();
-            auto attached = Drive::attach(std::move(created).value());
+            auto attached = Drive::attach(std::move(created).value(), vd::test::testDrive());
             VD_VERIFY_OK(attached);
             std::unique_ptr<Drive> d = std::move(attached).value();
             VD_VERIFY_OK(setupBase(*d));
@@ -233,7 +233,7 @@ private Q_SLOTS:
                 QVERIFY2(*live == before || *live == after, qPrintable(where + QStringLiteral(": in memory ") + describe(*live)));
                 d.reset();
             }
-            auto reopened = Drive::open(mem, dir, Access::ReadWrite);
+            auto reopened = Drive::open(mem, dir, Access::ReadWrite, vd::test::testDrive());
             QVERIFY2(reopened.isOk(), qPrintable(where + QStringLiteral(": reopen failed: ") + reopened.status().toString()));
             auto state = observe(**reopened);
             QVERIFY2(state.isOk(), qPrintable(where + QStringLiteral(": ") + state.status().toString()));

@@ -206,7 +206,7 @@ private Q_SLOTS:
         auto c = storage::Collection::create(*m_env, m_tmp.path(), QStringLiteral("model"));
         QVERIFY(c.isOk());
         const QString dir = (*c)->path();
-        auto opened = Drive::attach(std::move(c).value());
+        auto opened = Drive::attach(std::move(c).value(), vd::test::testDrive());
         QVERIFY(opened.isOk());
         std::unique_ptr<Drive> d = std::move(opened).value();
 
@@ -423,7 +423,7 @@ private Q_SLOTS:
                 VD_VERIFY_OK(d->commit());
                 committed = model;
                 d.reset();
-                auto again = Drive::open(*m_env, dir, Access::ReadWrite);
+                auto again = Drive::open(*m_env, dir, Access::ReadWrite, vd::test::testDrive());
                 QVERIFY2(again.isOk(), qPrintable(again.status().toString()));
                 d = std::move(again).value();
             }

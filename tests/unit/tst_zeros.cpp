@@ -130,7 +130,7 @@ private:
         auto c = Collection::create(env, parent, QStringLiteral("z%1").arg(++m_count));
         if (!c)
             qFatal("create: %s", qPrintable(c.status().toString()));
-        auto d = Drive::attach(std::move(c).value());
+        auto d = Drive::attach(std::move(c).value(), vd::test::testDrive());
         if (!d)
             qFatal("attach: %s", qPrintable(d.status().toString()));
         return std::move(d).value();
@@ -395,7 +395,7 @@ private Q_SLOTS:
             const FsckReport r = (*ro)->fsck();
             QVERIFY2(r.isClean(), qPrintable(faultsOf(r)));
         }
-        auto d = Drive::open(mem, dir, Access::ReadWrite);
+        auto d = Drive::open(mem, dir, Access::ReadWrite, vd::test::testDrive());
         VD_VERIFY_OK(d);
         VD_VERIFY_OK((*d)->putFileBytes(QStringLiteral("/zeros"), QByteArray(int(17 * MiB), '\0')));
         VD_VERIFY_OK((*d)->commit());
