@@ -771,6 +771,67 @@ private Q_SLOTS:
 
     // The node's API for it: a write request on the host, committed before
     // its future reports; twice is nothing more.
+    // A file from another node arrives as its record and its clusters,
+    // which name content by hash: its bytes are not here yet, so reading it
+    // says NotHere (fsck counts it, clean); once the content is imported —
+    // verified against its name — it reads the same bytes as on the node it
+    // came from. The peer network's whole path, without the wire.
+    void aRemoteFileReadsNotHereUntilItsContentArrives()
+    {
+        auto replica = [&](const QString &dir, uint64_t node) -> std::unique_ptr<Drive> {
+            auto c = storage::Collection::create(*m_env, dir, QStringLiteral("t"));
+            if (!c)
+                return nullptr;
+            auto d = Drive::attach(std::move(c).value(), test::testDrive({}, node));
+            return d ? std::move(d).value() : nullptr;
+        };
+        auto there = replica(QStringLiteral("/there"), kThere);
+        auto here = replica(QStringLiteral("/here"), kHere);
+        QVERIFY(there && here);
+        QByteArray bytes(3 * 1024 * 1024 + 4321, Qt::Uninitialized); // whole blocks and a packed tail
+        for (qsizetype i = 0; i < bytes.size(); ++i)
+            bytes[i] = char((i * 7919) >> 5);
+        VD_VERIFY_OK(there->putFileBytes(QStringLiteral("/f"), bytes));
+        VD_VERIFY_OK(there->commit());
+        const RemoteNode r = remoteOf(*there, QStringLiteral("/f"));
+        QVERIFY(!r.clusters.empty());
+
+        auto applied = here->applyRemote(r);
+        VD_VERIFY_OK(applied);
+        QCOMPARE(applied->outcome, Applied::Created);
+        VD_VERIFY_OK(here->commit());
+        QCOMPARE(here->stat(QStringLiteral("/f")).value().size, uint64_t(bytes.size()));
+        VD_VERIFY_CODE(here->read(QStringLiteral("/f"), 0, 100), ErrorCode::NotHere);
+        storage::FsckReport rep = here->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+        QVERIFY(rep.contentNotHere > 0);
+
+        // The content, as the peer would send it: each piece's bytes.
+        std::vector<std::pair<Hash256, QByteArray>> pieces;
+        for (const auto &[start, cluster] : r.clusters) {
+            uint64_t at = start;
+            for (const storage::Piece &p : cluster.pieces) {
+                if (p.kind == storage::Piece::Kind::Content)
+                    pieces.emplace_back(p.name, bytes.mid(qsizetype(at), qsizetype(p.length)));
+                at += p.length;
+            }
+        }
+        QVERIFY(pieces.size() >= 2);
+        // Bytes that do not match the name are refused, and nothing is stored.
+        QByteArray wrong = pieces.front().second;
+        wrong[0] = char(wrong[0] ^ 1);
+        VD_VERIFY_CODE(here->collection().importContent(pieces.front().first, wrong), ErrorCode::Corruption);
+        for (const auto &[name, content] : pieces)
+            VD_VERIFY_OK(here->collection().importContent(name, content));
+        VD_VERIFY_OK(here->commit());
+        QCOMPARE(here->read(QStringLiteral("/f"), 0, uint64_t(bytes.size())).value(), bytes);
+        rep = here->fsck();
+        QVERIFY2(rep.isClean(), qPrintable(QStringList(rep.faults.begin(), rep.faults.end()).join(QLatin1Char('\n'))));
+        QCOMPARE(rep.contentNotHere, uint64_t(0));
+        // Applying the same record again changes nothing.
+        QCOMPARE(here->applyRemote(r).value().outcome, Applied::Unchanged);
+    }
+
     void applyThroughTheHost()
     {
         QTemporaryDir tmp;
