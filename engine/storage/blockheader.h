@@ -2,6 +2,7 @@
 // It makes a block self-describing: fsck and a scan of idvd can tell what a
 // block is without the catalog. Its own SHA-256 guards it; for data blocks it
 // also carries the SHA-256 of the payload that follows.
+// Thread-safety: a plain value with pure encode/decode functions.
 #pragma once
 
 #include "geometry.h"
