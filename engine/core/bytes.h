@@ -5,6 +5,8 @@
 // length above the caller's bound makes the reader fail; the failure is sticky
 // (later reads return zeros) and decoders check it once with status(). Nothing
 // here ever reads outside the span it was given.
+// Thread-safety: a ByteWriter or ByteReader is used by one thread at a time;
+// the functions keep no shared state.
 #pragma once
 
 #include "status.h"

@@ -1,5 +1,7 @@
 // SHA-256 through OpenSSL's libcrypto (SHA-NI where the CPU has it).
 // Every content hash and checksum in the on-disk format is SHA-256.
+// Thread-safety: the functions are reentrant (each call has its own context);
+// a Hash256 is a plain value.
 #pragma once
 
 #include <QByteArray>

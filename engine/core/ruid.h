@@ -1,5 +1,7 @@
 // RUID: a random 128-bit identifier (collections, blocks, objects).
 // Text form: 32 lower-case hex digits, the name of a collection's folder.
+// Thread-safety: a Ruid is a plain value; generate() and generateOrdered()
+// may be called from any thread at once (the system's random source).
 #pragma once
 
 #include "status.h"

@@ -5,6 +5,8 @@
 // human-readable message (so a user can act on it). No engine function throws
 // across its API; corruption read from disk or network is a returned
 // Corruption error, never an assert.
+// Thread-safety: Status and Result are values (a copy owns its own state):
+// one object is used by one thread at a time; copies go anywhere.
 #pragma once
 
 #include <QString>

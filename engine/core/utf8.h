@@ -2,6 +2,7 @@
 // leading U+FEFF (a byte order mark), so a name or key that starts with one
 // would come back different from what was stored. Names, keys and paths
 // from disk are decoded with this instead.
+// Thread-safety: pure functions.
 #pragma once
 
 #include <QByteArrayView>

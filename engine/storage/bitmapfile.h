@@ -5,6 +5,7 @@
 // overlap the committed one (before it if it fits, else after it). .meta
 // records the chosen copy's offset, length and checksum, so a copy written by
 // a commit that never finished is simply never looked at.
+// Thread-safety: none of its own; the collection's writer calls it.
 #pragma once
 
 #include "blockallocator.h"

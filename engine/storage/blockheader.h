@@ -3,6 +3,7 @@
 // block is without the catalog. Its own SHA-256 guards it; for data blocks it
 // also names the payload that follows: format 2 (catalog format 3) by its
 // content name (content.h), format 1 by the SHA-256 of the whole payload.
+// Thread-safety: a plain value with pure encode/decode functions.
 #pragma once
 
 #include "geometry.h"

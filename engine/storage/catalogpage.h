@@ -1,4 +1,5 @@
 // One page of the catalog's B+tree, as stored (FORMAT.md §Catalog page).
+// Thread-safety: a plain value with pure encode/decode functions.
 #pragma once
 
 #include "rootrecord.h"

@@ -5,6 +5,7 @@
 // framing every format of the structure keeps, and only then the format
 // number. A damaged byte anywhere, the format field included, is therefore
 // Corruption; a format number is believed only once its checksum holds.
+// Thread-safety: constants and pure functions.
 #pragma once
 
 #include "core/status.h"

@@ -1,6 +1,7 @@
 // The geometry of idvd: 16 MiB units, each carved into blocks of 1, 2, 4, 8
 // or 16 MiB (size classes 0..4). A block is aligned to its own size inside
 // its unit, so a block of class c starts at a multiple of 2^c MiB.
+// Thread-safety: constants and pure functions.
 #pragma once
 
 #include <compare>

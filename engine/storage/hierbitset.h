@@ -3,6 +3,7 @@
 // empty"). The allocator keeps one per question it asks ("which is the first
 // unit with a free 4 MiB block?"). Growing is amortised O(1): the capacity
 // doubles, so appending one bit at a time never rebuilds more than a few times.
+// Thread-safety: none: one owner (the allocator, on the writer's thread).
 #pragma once
 
 #include <bit>

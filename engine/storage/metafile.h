@@ -11,6 +11,8 @@
 // head slot g % 2 of idvd's head block and is synced with idvd. That is
 // what lets a damaged newest copy be told from a torn one (Collection's
 // roll-forward) and what `vdrive recover` rebuilds .meta from.
+// Thread-safety: the functions are reentrant; reading and writing one
+// collection's .meta is the writer's job (peekMeta reads without a lock).
 #pragma once
 
 #include "rootrecord.h"

@@ -10,6 +10,7 @@
 //   'S' snapshot name (UTF-8)               -> SnapshotRecord
 // The tree's own keyspaces ('E', 'I', 'T', 'L') are in tree/vnode.h.
 // Big-endian numbers in keys make byte order equal numeric order.
+// Thread-safety: plain values with pure encode/decode functions.
 #pragma once
 
 #include "geometry.h"

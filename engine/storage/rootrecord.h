@@ -1,6 +1,7 @@
 // The root record: everything needed to find a committed generation's state
 // in idvd. It is stored twice over: in .meta (the commit point) and in the
 // head block of idvd (so idvd alone is enough to rebuild the tree).
+// Thread-safety: a plain value with pure encode/decode functions.
 #pragma once
 
 #include "geometry.h"

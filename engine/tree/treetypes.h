@@ -1,5 +1,6 @@
 // The tree's answers as values: what look-ups, du, the trash, snapshots and
 // diff return (the Drive API, drive.h, hands them out). Plain data.
+// Thread-safety: plain values.
 #pragma once
 
 #include "vnode.h"

@@ -10,6 +10,7 @@
 // A node is stored under its parent, so listing a folder is one range scan
 // and renaming a folder rewrites one entry whatever lies below it. The 'I'
 // index answers "where is id X" and lets a look-up by id walk up to the root.
+// Thread-safety: plain values with pure encode/decode functions.
 #pragma once
 
 #include "core/ruid.h"
