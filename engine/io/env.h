@@ -63,6 +63,15 @@ public:
         (void)offset;
         (void)len;
     }
+    // A hint that [offset, offset + len), just written, will be synced: the
+    // system may start writing it to the disk now, so that the disk works
+    // while the program goes on and the sync finds less left to do. Makes
+    // nothing durable (only sync() does); no effect on correctness.
+    virtual void startWriteback(uint64_t offset, uint64_t len)
+    {
+        (void)offset;
+        (void)len;
+    }
 };
 
 // An advisory lock held until destroyed. It dies with its process: a lock

@@ -47,6 +47,7 @@ public:
     Result<uint64_t> size() override { return m_base->size(); }
     QString path() const override { return m_base->path(); }
     void adviseWillNeed(uint64_t offset, uint64_t len) override { m_base->adviseWillNeed(offset, len); }
+    void startWriteback(uint64_t offset, uint64_t len) override { m_base->startWriteback(offset, len); }
 
 private:
     FaultEnv *m_env;

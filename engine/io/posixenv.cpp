@@ -141,6 +141,12 @@ public:
         (void)::posix_fadvise(m_fd, off_t(offset), off_t(len), POSIX_FADV_WILLNEED);
     }
 
+    void startWriteback(uint64_t offset, uint64_t len) override
+    {
+        // Starts writing the range's dirty pages; waits for nothing.
+        (void)::sync_file_range(m_fd, off64_t(offset), off64_t(len), SYNC_FILE_RANGE_WRITE);
+    }
+
 private:
     int m_fd;
     QString m_path;

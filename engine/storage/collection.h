@@ -54,6 +54,7 @@ class ReadCache;
 class ReaderTable;
 class Space;
 class SmallBlockLog;
+struct PieceRead;
 
 enum class Access { ReadOnly, ReadWrite };
 
@@ -488,7 +489,7 @@ private:
     // A payload as a content piece: a reference to what is held here by
     // its name, else a new data block of sizeClass or packed slot.
     Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
-    Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece, CatalogReader *source);
+    Result<PieceRead> startReadPiece(const Piece &piece, CatalogReader *source);
     Result<Piece> writeSlotPiece(QByteArrayView payload);
     Result<QByteArray> readPiece(const Piece &piece);
     Status releasePiece(const Piece &piece);

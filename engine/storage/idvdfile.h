@@ -39,6 +39,8 @@ public:
     Result<uint64_t> size() { return m_file->size(); }
     QString path() const { return m_file->path(); }
     void adviseWillNeed(const Extent &extent, uint64_t length) { m_file->adviseWillNeed(extent.offset, BlockHeader::kSize + length); }
+    // The block just written goes to the disk now rather than at the commit's sync.
+    void startWriteback(const Extent &extent) { m_file->startWriteback(extent.offset, extent.size()); }
 
     // Takes disk space for the whole block now (see io::File::allocate).
     Status allocate(const Extent &extent) { return m_file->allocate(extent.offset, extent.size()); }

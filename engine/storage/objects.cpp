@@ -26,33 +26,48 @@ namespace vd::storage {
 
 namespace {
 constexpr qsizetype kReadChunk = 1 << 20;
-// Data blocks read and being verified ahead of the one being written out.
-constexpr size_t kReadAhead = 3;
+// Chunks read and being verified ahead of the one being written out.
+constexpr size_t kReadAheadChunks = 8;
 // Block buffers of a put: one being filled, the others being hashed and written.
 constexpr int kWriteBuffers = 3;
 
-// Full blocks on their way to disk: a worker names each one (hashes its
-// chunks), looks the name up in the location map and either adds a reference
-// (content held here already) or records and writes the block. Results are
-// taken in order, so pieces keep the object's order; the destructor waits for
-// every worker, so an early return never leaves one reading a freed buffer.
+// Full blocks of a put on their way to disk, written as they are read: as
+// soon as a 1 MiB chunk of a block is in its buffer, a worker hashes it and
+// writes it into the extent taken for the block while it is still in the
+// processor's cache (a pass over a whole 16 MiB block afterwards came from
+// memory, and copying in and out of memory cost more than the hashing). Once
+// every chunk of a block is in, its name decides, in order on the writer's
+// thread: content held here already gives the extent back (its pages,
+// never synced, are dropped with it), new content gets its header and its
+// location record. The destructor waits for every worker, so an early
+// return never leaves one reading a freed buffer.
 struct BlockJobs
 {
+    struct Chunk
+    {
+        Hash256 hash;
+        bool zeros = false; // all zero bytes: not written (yet)
+    };
     struct Job
     {
-        QFuture<Result<Piece>> piece;
-        int buffer;
+        int buffer = 0;
+        std::optional<Extent> extent; // taken at the block's first chunk
+        std::vector<QFuture<Result<Chunk>>> chunks;
+        qsizetype launched = 0; // bytes of the buffer given to chunk jobs
     };
-    std::deque<Job> jobs;
+    std::deque<Job> full; // oldest first
+    Job filling;          // the block being read
     QMutex writeLock;
-    // The working catalog and the allocator are not thread-safe: the
-    // workers' look-ups and records, and this thread's while workers run,
-    // take turns under this lock.
-    QMutex catalogLock;
+    static void wait(Job &j)
+    {
+        for (auto &c : j.chunks)
+            c.waitForFinished();
+    }
     ~BlockJobs()
     {
-        for (Job &j : jobs)
-            j.piece.waitForFinished();
+        for (Job &j : full)
+            wait(j);
+        wait(filling);
     }
 };
 
@@ -86,6 +101,7 @@ struct ReadQueue
     {
         QFuture<Result<QByteArray>> bytes;
         uint32_t length;
+        bool reuse; // a chunk buffer, used again for a later chunk
     };
     std::deque<Entry> entries;
     ~ReadQueue()
@@ -594,18 +610,12 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
     uint64_t offset = startOffset;
     noteGrowth();
     m_dirty = true;
-    QMutex *catalogLock = nullptr; // while workers may run (see BlockJobs)
     auto addPiece = [&](const Piece &p) -> Status {
         cluster.pieces.push_back(p);
         offset += p.length;
         if (cluster.pieces.size() < m_meta.clusterMaxBlocks)
             return {};
-        {
-            std::optional<QMutexLocker<QMutex>> locked;
-            if (catalogLock)
-                locked.emplace(catalogLock);
-            VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
-        }
+        VD_TRY(m_catalog->put(keys::cluster(owner, clusterStart), cluster.encode()));
         ++written.clusters;
         clusterStart = offset;
         cluster.pieces.clear();
@@ -618,8 +628,8 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         return writeBlockPiece(sizeClass, bytes);
     };
     {
-        // Three block buffers: while workers hash and write full blocks
-        // (SHA-256 is most of the CPU time), this thread reads the next one.
+        // Three block buffers: while workers hash and write the chunks of
+        // full blocks (SHA-256 is most of the CPU time), this thread reads.
         // Memory stays at three 16 MiB blocks whatever the object's size.
         const qsizetype fullBlock = qsizetype(BlockHeader::capacity(kClassCount - 1));
         static_assert(Piece::kMaxZeroLength == BlockHeader::capacity(kClassCount - 1));
@@ -635,7 +645,6 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         for (int i = kWriteBuffers - 1; i > 0; --i)
             freeBuffers.push_back(i);
         BlockJobs pipeline;
-        catalogLock = &pipeline.catalogLock;
         const uint64_t generation = m_meta.generation + 1;
         int cur = 0;
         qsizetype filled = 0;
@@ -696,53 +705,116 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             inPos += uint64_t(n);
             return qsizetype(n);
         };
-        // Takes the oldest block's piece, in order.
-        auto finishOldest = [&]() -> Status {
-            BlockJobs::Job job = std::move(pipeline.jobs.front());
-            pipeline.jobs.pop_front();
-            const Result<Piece> piece = job.piece.result();
-            freeBuffers.push_back(job.buffer);
-            if (!piece)
-                return piece.status();
-            return addPiece(*piece);
-        };
-        auto finishAll = [&]() -> Status {
-            while (!pipeline.jobs.empty())
-                VD_TRY(finishOldest());
-            return {};
-        };
-        // Names a full block, then references or writes it (a worker's job).
-        auto storeFull = [this, &pipeline, generation](QByteArrayView payload) -> Result<Piece> {
-            const NamedContent named = nameContent(payload);
-            const Piece piece = Piece::content(named.name, uint32_t(payload.size()));
-            Extent extent;
-            {
-                QMutexLocker locked(&pipeline.catalogLock);
-                VD_TRY_ASSIGN(const bool held, referenceHeld(named.name, piece.length));
-                if (held)
-                    return piece;
-                VD_TRY_ASSIGN(extent, m_space->allocate(kClassCount - 1));
-                LocationRecord rec;
-                rec.placement = LocationRecord::Placement::Block;
-                rec.length = piece.length;
-                rec.extent = extent;
-                rec.chunks = named.chunks;
-                VD_TRY(recordLocation(named.name, rec, 1));
-            }
-            // One writer at a time: concurrent writes to one file only
-            // spin on its inode lock, burning the CPU the hashing needs.
-            QMutexLocker locked(&pipeline.writeLock);
-            VD_TRY(m_idvd->writeDataBlock(extent, namedBlockHeader(extent, named.name, piece.length, generation), payload));
-            return piece;
-        };
         // When the input's length is known (a file, a buffer), a small one
         // is read into a buffer of its size, not a 1 MiB one grown later.
         const qint64 known = in.isSequential() ? -1 : std::max<qint64>(0, in.size() - in.pos());
+        // Whether the block being read will be full with more input after
+        // it, as far as is known: a file with enough bytes left and no run of
+        // zeros starting inside the block. An input of unknown length is
+        // assumed to go on (at worst its last block is hashed twice).
+        auto blockWillFill = [&]() -> bool {
+            const uint64_t blockStart = done - uint64_t(filled);
+            if (known >= 0 && uint64_t(known) <= blockStart + uint64_t(fullBlock))
+                return false;
+            return !(holesLeft && run.length > 0 && run.offset < inPos - uint64_t(filled) + uint64_t(fullBlock));
+        };
+        // Hands the chunks of the block being read that are complete to
+        // workers, each to hash and write in place: as they come when the
+        // block will be full (see BlockJobs), all at once when it is (force).
+        auto launchChunks = [&](bool force) -> Status {
+            BlockJobs::Job &job = pipeline.filling;
+            if (!force && job.launched == 0 && !blockWillFill())
+                return {};
+            while (job.launched < fullBlock && filled - job.launched >= std::min<qsizetype>(kChunkSize, fullBlock - job.launched)) {
+                if (!job.extent) {
+                    // The buffer at its full size first: a chunk job reads
+                    // it, so it must not move again.
+                    room(cur, fullBlock);
+                    VD_TRY_ASSIGN(job.extent, m_space->allocate(kClassCount - 1));
+                    job.buffer = cur;
+                }
+                const qsizetype at = job.launched;
+                const QByteArrayView chunk = QByteArrayView(buffers[size_t(cur)]).sliced(at, std::min<qsizetype>(kChunkSize, fullBlock - at));
+                const uint64_t where = job.extent->offset + BlockHeader::kSize + uint64_t(at);
+                job.chunks.push_back(QtConcurrent::run([this, chunk, where, &pipeline]() -> Result<BlockJobs::Chunk> {
+                    BlockJobs::Chunk c{sha256(chunk), isAllZero(chunk)};
+                    if (!c.zeros) {
+                        // One writer at a time: concurrent writes to one
+                        // file only spin on its inode lock.
+                        QMutexLocker locked(&pipeline.writeLock);
+                        VD_TRY(m_idvd->write(where, chunk));
+                    }
+                    return c;
+                }));
+                job.launched += chunk.size();
+            }
+            return {};
+        };
+        // Takes the oldest full block's piece, in order (see BlockJobs).
+        auto finishOldest = [&]() -> Status {
+            BlockJobs::Job job = std::move(pipeline.full.front());
+            pipeline.full.pop_front();
+            BlockJobs::wait(job); // all of them, even if one failed: they read the buffer
+            freeBuffers.push_back(job.buffer);
+            ChunkHashes hashes;
+            bool zeros = true;
+            for (auto &f : job.chunks) {
+                const Result<BlockJobs::Chunk> c = f.result();
+                if (!c)
+                    return c.status();
+                hashes.push_back(c->hash);
+                zeros = zeros && c->zeros;
+            }
+            const Extent extent = *job.extent;
+            if (zeros) {
+                m_space->unallocate(extent);
+                return addPiece(Piece::zeros(uint32_t(fullBlock)));
+            }
+            const Hash256 name = contentName(uint64_t(fullBlock), hashes);
+            const Piece piece = Piece::content(name, uint32_t(fullBlock));
+            VD_TRY_ASSIGN(const bool held, referenceHeld(name, piece.length));
+            if (held) {
+                m_space->unallocate(extent);
+                return addPiece(piece);
+            }
+            // The chunks of zeros inside data, skipped so far.
+            const QByteArrayView payload = QByteArrayView(buffers[size_t(job.buffer)]).first(fullBlock);
+            for (size_t i = 0; i < job.chunks.size(); ++i) {
+                if (!job.chunks[i].result()->zeros)
+                    continue;
+                const qsizetype at = qsizetype(i) * kChunkSize;
+                VD_TRY(m_idvd->write(extent.offset + BlockHeader::kSize + uint64_t(at), payload.sliced(at, std::min<qsizetype>(kChunkSize, fullBlock - at))));
+            }
+            VD_TRY(m_idvd->write(extent.offset, namedBlockHeader(extent, name, piece.length, generation).encode()));
+            m_idvd->startWriteback(extent);
+            LocationRecord rec;
+            rec.placement = LocationRecord::Placement::Block;
+            rec.length = piece.length;
+            rec.extent = extent;
+            rec.chunks = std::move(hashes);
+            VD_TRY(recordLocation(name, rec, 1));
+            return addPiece(piece);
+        };
+        auto finishAll = [&]() -> Status {
+            while (!pipeline.full.empty())
+                VD_TRY(finishOldest());
+            return {};
+        };
+        // The block being read will not be full after all (the input ends,
+        // or a run of zeros begins): its chunks already written are given
+        // back with their extent, and the end-of-input rules store it.
+        auto dropFilling = [&]() {
+            BlockJobs::wait(pipeline.filling);
+            if (pipeline.filling.extent)
+                m_space->unallocate(*pipeline.filling.extent);
+            pipeline.filling = {};
+        };
         // What is buffered goes into the largest blocks it fills, the tail
         // into a SmallBlock (or, all zeros, into zero pieces): at the end of
         // the input, and where a long run of known zeros begins.
         auto writeBuffered = [&]() -> Status {
             VD_TRY(finishAll());
+            dropFilling();
             const QByteArray &buffer = buffers[size_t(cur)];
             qsizetype pos = 0;
             for (int c = kClassCount - 1; c >= 0; --c) {
@@ -796,6 +868,7 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             if (n == 0)
                 break; // end of input
             VD_TRY(took(n));
+            VD_TRY(launchChunks(false));
             if (filled < fullBlock)
                 continue;
             // A full block goes to disk only once more bytes are known to
@@ -813,14 +886,13 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                     break;
                 }
             }
-            const QByteArrayView payload = QByteArrayView(buffers[size_t(cur)]).first(fullBlock);
-            if (isAllZero(payload))
-                pipeline.jobs.push_back({QtFuture::makeReadyFuture(Result<Piece>(Piece::zeros(uint32_t(fullBlock)))), cur});
-            else
-                pipeline.jobs.push_back({QtConcurrent::run(storeFull, payload), cur});
+            VD_TRY(launchChunks(true));
+            pipeline.full.push_back(std::move(pipeline.filling));
+            pipeline.filling = {};
             cur = next;
             filled = 0;
             VD_TRY(took(m));
+            VD_TRY(launchChunks(false));
         }
         VD_TRY(writeBuffered());
         if (!cluster.pieces.empty()) {
@@ -872,44 +944,20 @@ Status Collection::putObjectBytes(const QString &key, QByteArrayView bytes)
     return putObject(key, buf);
 }
 
-Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piece, CatalogReader *source)
+Result<PieceRead> Collection::startReadPiece(const Piece &piece, CatalogReader *source)
 {
     if (piece.kind == Piece::Kind::Content) {
-        // This thread reads; a worker checks the chunks. A located hint is
-        // believed only if the block's header names the content, and its
-        // payload is then checked against the name itself.
-        const Ruid hintId = Ruid::fromView(piece.name.view().first(16));
-        if (m_locator) {
-            if (const auto hint = m_locator->find(hintId, 0)) {
-                auto header = m_idvd->readHeader(*hint);
-                if (header && header->kind == BlockKind::Data && header->format >= 2 && header->payloadHash == piece.name
-                    && header->usedLength == piece.length) {
-                    QByteArray payload(qsizetype(piece.length), Qt::Uninitialized);
-                    if (m_idvd->read(hint->offset + BlockHeader::kSize, payload.data(), piece.length)) {
-                        ++m_locatorHits;
-                        return QtConcurrent::run([payload = std::move(payload), name = piece.name]() -> Result<QByteArray> {
-                            if (nameContent(payload).name != name)
-                                return Status::corruption(QStringLiteral("content %1: the block's bytes do not match its name (the bytes on disk changed)").arg(name.shortHex()));
-                            return payload;
-                        });
-                    }
-                }
-            }
-        }
+        // A data block is found through the location map (one look-up per
+        // 16 MiB), whose chunk list lets streamOwner check it chunk by chunk.
         VD_TRY_ASSIGN(const auto raw, locationOf(piece.name, source));
         VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
         if (loc.placement != LocationRecord::Placement::Block)
-            return QtFuture::makeReadyFuture(readContent(piece, 0, piece.length, source));
-        VD_TRY_ASSIGN(QByteArray payload, readNamedBlockUnverified(*m_idvd, piece.name, loc));
-        if (m_locator)
-            m_locator->remember(hintId, 0, loc.extent);
-        return QtConcurrent::run([payload = std::move(payload), chunks = loc.chunks, name = piece.name]() -> Result<QByteArray> {
-            VD_TRY(verifyChunks(payload, 0, chunks, QStringLiteral("content %1").arg(name.shortHex())));
-            return payload;
-        });
+            return PieceRead{std::nullopt, QtFuture::makeReadyFuture(readContent(piece, 0, piece.length, source))};
+        VD_TRY(checkNamedBlock(*m_idvd, piece.name, loc));
+        return PieceRead{loc, {}};
     }
     if (piece.kind != Piece::Kind::Block) // zeros, or small: read here, it is quick
-        return QtFuture::makeReadyFuture(readPiece(piece));
+        return PieceRead{std::nullopt, QtFuture::makeReadyFuture(readPiece(piece))};
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
     // This thread reads, in order, so the disk sees one sequential stream;
     // workers check the hashes, which is where the CPU time goes. A located
@@ -931,10 +979,10 @@ Result<QFuture<Result<QByteArray>>> Collection::startReadPiece(const Piece &piec
         found = located;
     }
     const Extent extent = *found;
-    return QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
-        VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
-        return payload;
-    });
+    return PieceRead{std::nullopt, QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
+                         VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
+                         return payload;
+                     })};
 }
 
 Status Collection::getObject(const QString &key, QIODevice &out, const ProgressFn &progress)
@@ -948,7 +996,7 @@ Status Collection::getObject(const QString &key, QIODevice &out, const ProgressF
 
 Status Collection::streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what)
 {
-    return streamOwner(catalog, owner, size, out, progress, what, [this, &catalog](const Piece &p) { return startReadPiece(p, &catalog); });
+    return streamOwner(*m_idvd, catalog, owner, size, out, progress, what, [this, &catalog](const Piece &p) { return startReadPiece(p, &catalog); });
 }
 
 Result<QByteArray> Collection::readObject(const QString &key, uint64_t offset, uint64_t length)
@@ -1151,36 +1199,70 @@ QByteArray zeroBytes(uint32_t length)
     return QByteArray(qsizetype(length), '\0');
 }
 
-Status streamOwner(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress, const QString &what,
-                   const StartReadFn &startRead)
+Status streamOwner(IdvdFile &idvd, CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress,
+                   const QString &what, const StartReadFn &startRead)
 {
-    // Blocks are read ahead and verified by worker threads while the oldest
-    // one is written out: disk, hashing and output overlap.
+    // This thread reads a data block a 1 MiB chunk at a time, in order (one
+    // sequential stream for the disk), into a few buffers used over and
+    // over; a worker checks each chunk against its hash while this thread
+    // reads the next and writes out the oldest one checked. Disk, hashing and
+    // output overlap, and the buffers stay in the processor's caches: with a
+    // fresh 16 MiB buffer per block, copying into and out of it cost more
+    // than the hashing (docs/PERFORMANCE.md §13).
     ReadQueue queue;
+    std::vector<QByteArray> spare;
     uint64_t queued = 0;
     uint64_t written = 0;
     auto writeOldest = [&]() -> Status {
         ReadQueue::Entry e = std::move(queue.entries.front());
         queue.entries.pop_front();
-        const Result<QByteArray> bytes = e.bytes.result();
+        Result<QByteArray> bytes = e.bytes.takeResult();
         if (!bytes)
             return bytes.status();
         if (out.write(*bytes) != bytes->size())
             return Status::ioError(QStringLiteral("cannot write the output: %1").arg(out.errorString()));
         written += e.length;
+        if (e.reuse)
+            spare.push_back(std::move(bytes).value());
         if (progress && !progress(written))
             return Status::cancelled(QStringLiteral("reading '%1' was cancelled").arg(what));
+        return {};
+    };
+    auto push = [&](QFuture<Result<QByteArray>> bytes, uint32_t length, bool reuse) -> Status {
+        queue.entries.push_back({std::move(bytes), length, reuse});
+        queued += length;
+        if (queue.entries.size() > kReadAheadChunks)
+            return writeOldest();
         return {};
     };
     VD_TRY(Collection::forEachCluster(catalog, owner, [&](uint64_t start, const ClusterRecord &c) -> Status {
         if (start != queued)
             return Status::corruption(QStringLiteral("'%1': a cluster starts at %2 where %3 was expected").arg(what).arg(start).arg(queued));
         for (const Piece &p : c.pieces) {
-            VD_TRY_ASSIGN(auto future, startRead(p));
-            queue.entries.push_back({std::move(future), p.length});
-            queued += p.length;
-            if (queue.entries.size() > kReadAhead)
-                VD_TRY(writeOldest());
+            VD_TRY_ASSIGN(PieceRead r, startRead(p));
+            if (!r.block) {
+                VD_TRY(push(std::move(r.bytes), p.length, false));
+                continue;
+            }
+            const LocationRecord &loc = *r.block;
+            idvd.adviseWillNeed(loc.extent, loc.length);
+            const auto chunks = std::make_shared<const ChunkHashes>(loc.chunks);
+            const QString label = QStringLiteral("content %1").arg(p.name.shortHex());
+            for (uint32_t i = 0; uint64_t(i) * kChunkSize < loc.length; ++i) {
+                const uint32_t length = std::min<uint32_t>(kChunkSize, loc.length - i * kChunkSize);
+                QByteArray chunk;
+                if (!spare.empty()) {
+                    chunk = std::move(spare.back());
+                    spare.pop_back();
+                }
+                chunk.resize(length);
+                VD_TRY(idvd.read(loc.extent.offset + BlockHeader::kSize + uint64_t(i) * kChunkSize, chunk.data(), length));
+                VD_TRY(push(QtConcurrent::run([chunk = std::move(chunk), i, chunks, label]() -> Result<QByteArray> {
+                                VD_TRY(verifyChunks(chunk, i, *chunks, label));
+                                return chunk;
+                            }),
+                            length, true));
+            }
         }
         return {};
     }));
@@ -1210,8 +1292,7 @@ Result<LocationRecord> placedContent(const std::optional<QByteArray> &raw, const
     return loc;
 }
 
-namespace {
-Result<BlockHeader> checkNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc)
+Status checkNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc)
 {
     const QString where = QStringLiteral("content %1 at offset %2").arg(name.shortHex()).arg(loc.extent.offset);
     if (contentName(loc.length, loc.chunks) != name)
@@ -1221,16 +1302,15 @@ Result<BlockHeader> checkNamedBlock(IdvdFile &idvd, const Hash256 &name, const L
         return Status::corruption(QStringLiteral("%1: the block's header names other content (%2 block, %3 bytes)")
                                       .arg(where, blockKindName(header.kind))
                                       .arg(header.usedLength));
-    return header;
+    return {};
 }
-} // namespace
 
 Result<QByteArray> readNamedBlock(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc, uint64_t from, uint64_t length)
 {
     if (from >= loc.length || length == 0)
         return QByteArray();
     length = std::min<uint64_t>(length, loc.length - from);
-    VD_TRY(checkNamedBlock(idvd, name, loc).status());
+    VD_TRY(checkNamedBlock(idvd, name, loc));
     // Only the chunks the range touches are read and verified.
     const uint32_t first = uint32_t(from / kChunkSize);
     const uint64_t start = uint64_t(first) * kChunkSize;
@@ -1241,14 +1321,6 @@ Result<QByteArray> readNamedBlock(IdvdFile &idvd, const Hash256 &name, const Loc
     if (start == from && uint64_t(bytes.size()) == length)
         return bytes;
     return bytes.mid(qsizetype(from - start), qsizetype(length));
-}
-
-Result<QByteArray> readNamedBlockUnverified(IdvdFile &idvd, const Hash256 &name, const LocationRecord &loc)
-{
-    VD_TRY(checkNamedBlock(idvd, name, loc).status());
-    QByteArray payload(qsizetype(loc.length), Qt::Uninitialized);
-    VD_TRY(idvd.read(loc.extent.offset + BlockHeader::kSize, payload.data(), loc.length));
-    return payload;
 }
 
 Status checkSlotName(const Hash256 &name, const LocationRecord &loc, QByteArrayView bytes)

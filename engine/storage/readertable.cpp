@@ -306,37 +306,34 @@ Result<QByteArray> GenerationReader::readPiece(const Piece &piece, uint64_t from
     return from == 0 && length >= uint64_t(bytes.size()) ? bytes : bytes.mid(qsizetype(from), qsizetype(length));
 }
 
-Result<QFuture<Result<QByteArray>>> GenerationReader::startReadPiece(const Piece &piece)
+Result<PieceRead> GenerationReader::startReadPiece(const Piece &piece)
 {
     if (piece.kind == Piece::Kind::Content) {
         VD_TRY_ASSIGN(const auto raw, m_catalog->get(keys::location(piece.name)));
         VD_TRY_ASSIGN(const LocationRecord loc, placedContent(raw, piece));
         if (loc.placement != LocationRecord::Placement::Block)
-            return QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length));
-        VD_TRY_ASSIGN(QByteArray payload, readNamedBlockUnverified(*m_idvd, piece.name, loc));
-        return QtConcurrent::run([payload = std::move(payload), chunks = loc.chunks, name = piece.name]() -> Result<QByteArray> {
-            VD_TRY(verifyChunks(payload, 0, chunks, QStringLiteral("content %1").arg(name.shortHex())));
-            return payload;
-        });
+            return PieceRead{std::nullopt, QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length))};
+        VD_TRY(checkNamedBlock(*m_idvd, piece.name, loc));
+        return PieceRead{loc, {}};
     }
     if (piece.kind != Piece::Kind::Block)
-        return QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length));
+        return PieceRead{std::nullopt, QtFuture::makeReadyFuture(readPiece(piece, 0, piece.length))};
     VD_TRY_ASSIGN(const BlockRecord rec, blockRecord(piece.blockId, piece.version));
     if (rec.kind != BlockKind::Data || rec.extent.sizeClass != piece.sizeClass)
         return Status::corruption(QStringLiteral("block %1: its record disagrees with the reference").arg(piece.blockId.toString()));
     const DataBlockExpectation expect{piece.blockId, piece.version, piece.length, piece.hash};
     VD_TRY_ASSIGN(QByteArray payload, m_idvd->readDataBlockUnverified(rec.extent, expect));
     const Extent extent = rec.extent;
-    return QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
-        VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
-        return payload;
-    });
+    return PieceRead{std::nullopt, QtConcurrent::run([payload = std::move(payload), extent, expect]() -> Result<QByteArray> {
+                         VD_TRY(IdvdFile::verifyPayload(payload, extent, expect));
+                         return payload;
+                     })};
 }
 
 Status GenerationReader::streamData(CatalogReader &catalog, const Ruid &owner, uint64_t size, QIODevice &out, const ProgressFn &progress,
                                     const QString &what)
 {
-    return streamOwner(catalog, owner, size, out, progress, what, [this](const Piece &p) { return startReadPiece(p); });
+    return streamOwner(*m_idvd, catalog, owner, size, out, progress, what, [this](const Piece &p) { return startReadPiece(p); });
 }
 
 Result<QByteArray> GenerationReader::readData(CatalogReader &catalog, const Ruid &owner, uint64_t size, uint64_t offset, uint64_t length,

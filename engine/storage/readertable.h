@@ -177,7 +177,7 @@ private:
     Result<BlockRecord> blockRecord(const Ruid &id, uint64_t version);
     Result<QByteArray> readPiece(const Piece &piece, uint64_t from, uint64_t length);
     Result<QByteArray> readSlotBytes(const Ruid &smallBlock, const SlotLocation &slot);
-    Result<QFuture<Result<QByteArray>>> startReadPiece(const Piece &piece);
+    Result<PieceRead> startReadPiece(const Piece &piece);
 
     uint64_t m_generation;
     RootRecord m_root;

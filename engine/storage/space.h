@@ -49,6 +49,9 @@ public:
     // reserve, a reserve block of that class is handed out instead.
     Result<Extent> allocateBacked(int sizeClass);
     void freeLater(const Extent &e) { m_pendingFrees.push_back(e); }
+    // Frees a block allocated in this transaction that nothing refers to
+    // (and punches it: its pages, if never synced, are simply dropped).
+    void unallocate(const Extent &e);
     // At commit `generation`, after its last allocation: the blocks freed
     // in the transaction become free, or go to limbo when hold (a reader
     // pins an older generation).
@@ -102,8 +105,6 @@ private:
     // Punches holes where the blocks freed last (applyFrees, releaseLimbo)
     // lie, inside the file's units, merged into runs.
     Status punchFreed();
-    // Frees a block allocated in this transaction that nothing used.
-    void unallocate(const Extent &e);
 
     IdvdFile *m_idvd;
     BlockAllocator m_alloc;
