@@ -20,6 +20,8 @@
 #include "progress.h"
 #include "terminal.h"
 
+#include "storage/smallblock.h"
+
 #include <QBuffer>
 #include <QDateTime>
 #include <QDir>
@@ -157,10 +159,19 @@ public:
 
     uint64_t files = 0, folders = 0, bytes = 0, skipped = 0, commits = 0;
 
+    // A small file read ahead on a worker: its bytes and, small enough to
+    // be packed into a SmallBlock, packed there too (compressing is most
+    // of the cost of storing one).
+    struct Prefetched
+    {
+        QByteArray bytes;
+        std::optional<storage::PackedPayload> packed;
+    };
+
     // A local regular file, a FIFO named on the command line, or "-" to
     // the file vpath. `read`, when given, holds the file's bytes, read ahead
     // on another thread.
-    Status putFile(const QString &local, const QString &vpath, std::optional<QByteArray> read = std::nullopt, bool fifo = false)
+    Status putFile(const QString &local, const QString &vpath, std::optional<Prefetched> read = std::nullopt, bool fifo = false)
     {
         if (ProgressLine::interrupted())
             return cancelled();
@@ -169,7 +180,7 @@ public:
         QIODevice *in = &file;
         std::unique_ptr<io::FileHoles> holes;
         if (read) {
-            buffer.setData(*read);
+            buffer.setData(read->bytes);
             buffer.open(QIODevice::ReadOnly);
             in = &buffer;
         } else if (fifo) {
@@ -192,7 +203,8 @@ public:
                     holes = std::move(h).value();
         }
         auto n = m_drive.putFile(
-            vpath, *in, [&](uint64_t done) { return m_progress.tick([&] { return line(done, vpath); }); }, holes.get());
+            vpath, *in, [&](uint64_t done) { return m_progress.tick([&] { return line(done, vpath); }); }, holes.get(),
+            read && read->packed ? &*read->packed : nullptr);
         // Interrupted, the read of the input may fail first (in the node,
         // the client's stdin ends with its cancel): it was the interruption.
         if (!n && ProgressLine::interrupted())
@@ -223,7 +235,7 @@ public:
         {
             QString path, child;
             enum { File, Folder, Other } what;
-            QFuture<std::optional<QByteArray>> read; // small files: their bytes, read ahead
+            QFuture<std::optional<Prefetched>> read; // small files: their bytes, read ahead
         };
         std::vector<Item> items;
         for (const QByteArray &raw : *names) {
@@ -251,6 +263,7 @@ public:
         // that cannot be read ahead is read again in the usual way, which
         // reports the problem.
         size_t next = 0;
+        const qint64 packBelow = m_drive.collection().smallThreshold();
         auto readAhead = [&](size_t upTo) {
             for (; next < items.size() && next <= upTo; ++next) {
                 Item &it = items[next];
@@ -258,14 +271,16 @@ public:
                     continue;
                 // Absolute: a worker thread has the process's working folder,
                 // not the client's (in the node, see serve.cpp).
-                it.read = QtConcurrent::run([path = QFileInfo(it.path).absoluteFilePath()]() -> std::optional<QByteArray> {
+                it.read = QtConcurrent::run([path = QFileInfo(it.path).absoluteFilePath(), packBelow]() -> std::optional<Prefetched> {
                     QFile f(path);
                     if (!f.open(QIODevice::ReadOnly))
                         return std::nullopt;
-                    QByteArray content = f.readAll();
+                    Prefetched p{f.readAll(), std::nullopt};
                     if (f.error() != QFileDevice::NoError)
                         return std::nullopt;
-                    return content;
+                    if (!p.bytes.isEmpty() && p.bytes.size() < packBelow)
+                        p.packed = storage::packPayload(p.bytes);
+                    return p;
                 });
             }
         };
@@ -285,7 +300,7 @@ public:
             if (it.what == Item::Folder) {
                 VD_TRY(putTree(it.path, it.child));
             } else {
-                std::optional<QByteArray> prefetched;
+                std::optional<Prefetched> prefetched;
                 if (it.read.isValid())
                     prefetched = it.read.result();
                 VD_TRY(putFile(it.path, it.child, std::move(prefetched)));

@@ -55,6 +55,7 @@ class ReaderTable;
 class Space;
 class SmallBlockLog;
 struct PieceRead;
+struct PackedPayload;
 
 enum class Access { ReadOnly, ReadWrite };
 
@@ -382,9 +383,13 @@ public:
     static constexpr uint64_t kMaxRangeWrite = uint64_t(64) << 20;
     // Stores the bytes of `in` (to its end) from startOffset on; what = a
     // name for errors. holes (optional) tells where the input is known to
-    // be zero, so it is not read (a sparse file's holes).
+    // be zero, so it is not read (a sparse file's holes). packed (optional):
+    // the whole input packed ahead (packPayload, any thread), used when the
+    // input is one small payload with the same length and SHA-256.
+    // Payloads below this many bytes are packed into SmallBlocks.
+    uint32_t smallThreshold() const { return m_meta.smallThreshold; }
     Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what,
-                                      io::ZeroRuns *holes = nullptr);
+                                      io::ZeroRuns *holes = nullptr, const PackedPayload *packed = nullptr);
     // Writes data (at most kMaxRangeWrite bytes) at offset into an owner of
     // `size` bytes, rewriting only the clusters the range touches.
     Status writeRange(const Ruid &owner, uint64_t size, uint64_t offset, QByteArrayView data, StreamWritten *result);
@@ -477,6 +482,7 @@ private:
     Status recordLocation(const Hash256 &name, LocationRecord rec, uint32_t newRefs);
     Result<LocationRecord> writeNamedBlock(int sizeClass, QByteArrayView payload, const NamedContent &named);
     Result<LocationRecord> appendSlot(QByteArrayView payload, const Hash256 &rawHash);
+    Result<LocationRecord> appendPacked(const PackedPayload &packed);
     Result<uint32_t> countReferences(const Hash256 &name);
     Status releaseContent(const Hash256 &name);
     Status releaseSlotStorage(const Ruid &smallBlock, uint32_t storedLength);
@@ -490,7 +496,7 @@ private:
     // its name, else a new data block of sizeClass or packed slot.
     Result<Piece> writeBlockPiece(int sizeClass, QByteArrayView payload);
     Result<PieceRead> startReadPiece(const Piece &piece, CatalogReader *source);
-    Result<Piece> writeSlotPiece(QByteArrayView payload);
+    Result<Piece> writeSlotPiece(QByteArrayView payload, const PackedPayload *packed = nullptr);
     Result<QByteArray> readPiece(const Piece &piece);
     Status releasePiece(const Piece &piece);
     Result<SmallBlockLog *> smallLogWithRoom(uint32_t storedLength);

@@ -246,7 +246,11 @@ Result<SmallBlockLog *> Collection::smallLogWithRoom(uint32_t storedLength)
 
 Result<LocationRecord> Collection::appendSlot(QByteArrayView payload, const Hash256 &rawHash)
 {
-    const PackedPayload packed = packPayload(payload, rawHash);
+    return appendPacked(packPayload(payload, rawHash));
+}
+
+Result<LocationRecord> Collection::appendPacked(const PackedPayload &packed)
+{
     VD_TRY_ASSIGN(SmallBlockLog * log, smallLogWithRoom(uint32_t(packed.stored.size())));
     VD_TRY_ASSIGN(const SlotLocation loc, log->append(packed));
     LocationRecord rec;
@@ -257,10 +261,12 @@ Result<LocationRecord> Collection::appendSlot(QByteArrayView payload, const Hash
     return rec;
 }
 
-Result<Piece> Collection::writeSlotPiece(QByteArrayView payload)
+Result<Piece> Collection::writeSlotPiece(QByteArrayView payload, const PackedPayload *packed)
 {
     // A payload of up to 1 MiB is one chunk: its SHA-256 is the chunk hash.
     const Hash256 rawHash = sha256(payload);
+    if (packed && (packed->rawLength != uint32_t(payload.size()) || packed->rawHash != rawHash))
+        packed = nullptr; // packed from other bytes: not used
     NamedContent named;
     if (payload.size() <= qsizetype(kChunkSize)) {
         named.chunks = {rawHash};
@@ -272,7 +278,7 @@ Result<Piece> Collection::writeSlotPiece(QByteArrayView payload)
     VD_TRY_ASSIGN(const bool held, referenceHeld(named.name, piece.length));
     if (held)
         return piece;
-    VD_TRY_ASSIGN(const LocationRecord rec, appendSlot(payload, rawHash));
+    VD_TRY_ASSIGN(const LocationRecord rec, packed ? appendPacked(*packed) : appendSlot(payload, rawHash));
     VD_TRY(recordLocation(named.name, rec, 1));
     return piece;
 }
@@ -601,7 +607,7 @@ Status Collection::adoptData(const Ruid &owner, const std::vector<std::pair<uint
 }
 
 Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress,
-                                              const QString &what, io::ZeroRuns *holes)
+                                              const QString &what, io::ZeroRuns *holes, const PackedPayload *packed)
 {
     StreamWritten written;
     ClusterRecord cluster;
@@ -831,7 +837,8 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                 if (isAllZero(bytes)) {
                     VD_TRY(addPiece(Piece::zeros(uint32_t(tail))));
                 } else if (uint64_t(tail) < m_meta.smallThreshold) {
-                    VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes));
+                    // The packed form given is of the whole input: only for a tail that is all of it.
+                    VD_TRY_ASSIGN(const Piece p, writeSlotPiece(bytes, pos == 0 && offset == startOffset ? packed : nullptr));
                     VD_TRY(addPiece(p));
                 } else {
                     VD_TRY_ASSIGN(const Piece p, writeBlockPiece(0, bytes));

@@ -82,7 +82,9 @@ struct PackedPayload
     Hash256 rawHash;
 };
 PackedPayload packPayload(QByteArrayView raw);
-// The same, the raw payload's SHA-256 already known.
+// The same, the raw payload's SHA-256 already known. Free functions: a
+// caller may pack a small file on another thread, before the writer's
+// thread stores it (Collection::writeStream's `packed`).
 PackedPayload packPayload(QByteArrayView raw, const Hash256 &rawHash);
 // Checks and unpacks what was read from disk. Corruption if it does not
 // decompress to exactly loc.rawLength bytes with hash loc.rawHash.

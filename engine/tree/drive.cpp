@@ -258,10 +258,11 @@ Result<ApplyResult> Drive::applyRemoteRemoval(const Ruid &id, const Tombstone &t
 
 // ---- changes ----------------------------------------------------------------
 
-Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes)
+Result<VNode> Drive::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes,
+                             const storage::PackedPayload *packed)
 {
     VD_TRY(checkWriter());
-    return FileChanges(*m_writer).putFile(path, in, progress, holes);
+    return FileChanges(*m_writer).putFile(path, in, progress, holes, packed);
 }
 
 Result<VNode> Drive::putFileBytes(const QString &path, QByteArrayView bytes)

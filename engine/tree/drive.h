@@ -114,8 +114,11 @@ public:
     // Files.
     // Creates or replaces a file with the bytes of in (any size). Blocks of
     // zeros cost no space; holes (optional) says where in is known to be
-    // zero (a sparse file's holes), which is then not even read.
-    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {}, io::ZeroRuns *holes = nullptr);
+    // zero (a sparse file's holes), which is then not even read. packed
+    // (optional): a small file's bytes packed ahead on another thread
+    // (storage::packPayload), stored as they are if they match in.
+    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {}, io::ZeroRuns *holes = nullptr,
+                          const storage::PackedPayload *packed = nullptr);
     Result<VNode> putFileBytes(const QString &path, QByteArrayView bytes);
     // Writes data at offset (past the end: the gap reads as zeros), creating
     // the file if needed; only the clusters the range touches are rewritten.

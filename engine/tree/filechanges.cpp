@@ -6,7 +6,8 @@
 
 namespace vd::tree {
 
-Result<VNode> FileChanges::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes)
+Result<VNode> FileChanges::putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes,
+                                   const storage::PackedPayload *packed)
 {
     storage::Collection &col = m_w.collection();
     VD_TRY(col.checkWritable());
@@ -33,7 +34,7 @@ Result<VNode> FileChanges::putFile(const QString &path, QIODevice &in, const sto
             n.kind = Kind::File;
             n.createdMs = TreeWriter::nowMs();
         }
-        VD_TRY_ASSIGN(const storage::StreamWritten w, col.writeStream(n.id, 0, in, progress, path, holes));
+        VD_TRY_ASSIGN(const storage::StreamWritten w, col.writeStream(n.id, 0, in, progress, path, holes, packed));
         n.size = w.bytes;
         n.clusterCount = w.clusters;
         n.modifiedMs = TreeWriter::nowMs();

@@ -25,7 +25,8 @@ public:
     explicit FileChanges(TreeWriter &writer) : m_w(writer) {}
 
     // See Drive::putFile, writeFile, appendFile.
-    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes);
+    Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress, io::ZeroRuns *holes,
+                          const storage::PackedPayload *packed);
     Result<VNode> writeFile(const QString &path, uint64_t offset, QByteArrayView data);
     Result<VNode> appendFile(const QString &path, QByteArrayView data);
 
