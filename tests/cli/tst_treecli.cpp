@@ -928,6 +928,34 @@ private Q_SLOTS:
         QCOMPARE(compareTrees(want, localTree(local)), QString());
     }
 
+    // fsck and snapshot list walk every tree: on a terminal they show how far
+    // they got, as cp -r does, and clear the line when done.
+    void checksShowProgress()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (int i = 0; i < 150; ++i)
+            QVERIFY(makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"snapshot"_s, u"create"_s, u"s1"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"/t"_s}), ExitOk);
+
+        const Run fsck = sb.runBytes({"-c", "d", "fsck"}, Tty::Stderr);
+        EXPECT_EXIT(fsck, ExitOk);
+        QVERIFY2(QRegularExpression(u"\\r\\x1b\\[Kchecking: [0-9]+ entries"_s).match(QString::fromUtf8(fsck.err)).hasMatch(), fsck.err.constData());
+        QVERIFY2(fsck.err.endsWith("\r\x1b[K"), fsck.err.constData());
+        const Run list = sb.runBytes({"-c", "d", "snapshot", "list"}, Tty::Stderr);
+        EXPECT_EXIT(list, ExitOk);
+        QVERIFY2(QRegularExpression(u"\\r\\x1b\\[Kcounting snapshot sizes: [0-9]+ entries"_s).match(QString::fromUtf8(list.err)).hasMatch(), list.err.constData());
+        QVERIFY2(list.err.endsWith("\r\x1b[K"), list.err.constData());
+        // Not on a terminal, and not with --json: no line.
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+        QVERIFY(run(sb, {u"fsck"_s}).err.isEmpty());
+        QVERIFY(sb.runBytes({"-c", "d", "--json", "snapshot", "list"}, Tty::Stderr).err.isEmpty());
+    }
+
     // On a terminal, names are quoted as GNU ls quotes them (shell-escape),
     // so no stored name can send the terminal an escape sequence, a newline
     // or a bidi override; through a pipe, and with --json, the bytes are exact.
