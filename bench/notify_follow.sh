@@ -12,30 +12,11 @@
 # Environment: VD_BENCH_DIR (default /var/tmp), VD_BENCH_RUNS (default 100).
 set -euo pipefail
 
-VDRIVE=$(realpath "${1:-build/dev/app/vdrive/vdrive}")
-BASE=${VD_BENCH_DIR:-/var/tmp}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup notify_follow.sh vdnotify "${1:-}"
 RUNS=${VD_BENCH_RUNS:-100}
-WORK=$(mktemp -d "$BASE/vdnotify-XXXXXX")
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[[ -x $VDRIVE ]] || { echo "notify_follow.sh: no vdrive binary at $VDRIVE" >&2; exit 2; }
-export VDRIVE_CACHE_DIR=$WORK/cache
-D=(--data-dir "$WORK/data")
-"$VDRIVE" "${D[@]}" init bench >/dev/null
-"$VDRIVE" "${D[@]}" serve >"$WORK/serve.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do [[ -S $WORK/data/node.sock ]] && break; sleep 0.05; done
-
-report() { # label < differences (ns)
-    sort -n | awk -v label="$1" '{ a[NR] = $1 } END {
-        printf "%-22s median %7.2f ms   p90 %7.2f ms   (%d rounds)\n", label, a[int((NR + 1) / 2)] / 1e6, a[int(NR * 0.9)] / 1e6, NR }'
-}
+bench_serve
+report() { bench_report "$1" 22 7 rounds; } # label < differences (ns)
 
 # rounds FIFO_OF_STAMPED_LINES CHANGE...: RUNS rounds of CHANGE i, each waiting
 # for the next stamped line; prints line time minus answer time (ns). First,

@@ -18,22 +18,10 @@
 # Environment: VD_BENCH_DIR (default /var/tmp), VD_BENCH_RUNS, VD_BENCH_FILES.
 set -euo pipefail
 
-VDRIVE=$(realpath "${1:-build/dev/app/vdrive/vdrive}")
-BASE=${VD_BENCH_DIR:-/var/tmp}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup serve_ls.sh vdserve "${1:-}"
 RUNS=${VD_BENCH_RUNS:-200}
 FILES=${VD_BENCH_FILES:-100}
-WORK=$(mktemp -d "$BASE/vdserve-XXXXXX")
-SERVE_PID=
-cleanup() {
-    [[ -n $SERVE_PID ]] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[[ -x $VDRIVE ]] || { echo "serve_ls.sh: no vdrive binary at $VDRIVE" >&2; exit 2; }
-export VDRIVE_CACHE_DIR=$WORK/cache
-D=(--data-dir "$WORK/data")
-"$VDRIVE" "${D[@]}" init bench >/dev/null
 mkdir "$WORK/src"
 for i in $(seq 1 "$FILES"); do echo "file $i" >"$WORK/src/f$i"; done
 "$VDRIVE" "${D[@]}" -c bench put -r "$WORK/src/." / >/dev/null 2>&1 || "$VDRIVE" "${D[@]}" -c bench put "$WORK"/src/* / >/dev/null
@@ -48,17 +36,12 @@ times() {
         echo $((t1 - t0))
     done
 }
-report() { # label < times
-    sort -n | awk -v label="$1" '{ a[NR] = $1 } END {
-        printf "%-8s median %6.2f ms   p90 %6.2f ms   (%d runs)\n", label, a[int((NR + 1) / 2)] / 1e6, a[int(NR * 0.9)] / 1e6, NR }'
-}
+report() { bench_report "$1" 8 6 runs; } # label < times
 
 want=$("$VDRIVE" "${D[@]}" -c bench ls / | wc -l)
 times "$VDRIVE" --version | report version
 times "$VDRIVE" "${D[@]}" -c bench ls / | report direct
-"$VDRIVE" "${D[@]}" serve >"$WORK/serve.out" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 500); do grep -q serving "$WORK/serve.out" && break; sleep 0.01; done
+bench_serve
 got=$("$VDRIVE" "${D[@]}" -c bench ls / | wc -l)
 [[ $got == "$want" ]] || { echo "serve_ls.sh: ls through the node listed $got names, not $want" >&2; exit 1; }
 "$VDRIVE" "${D[@]}" status | grep -q "pid $SERVE_PID" || { echo "serve_ls.sh: the node is not serving" >&2; exit 1; }
@@ -69,5 +52,5 @@ if [[ -x $SERVELS ]]; then
     VD_BENCH_SOCKET=$WORK/data/node.sock VD_BENCH_DATA=$WORK/data "$SERVELS" --benchmark_repetitions=5 \
         --benchmark_report_aggregates_only=true 2>/dev/null | grep -E "median|p90|mean" || true
 fi
-kill "$SERVE_PID"; wait "$SERVE_PID"; SERVE_PID=
+bench_stop_serve
 times "$VDRIVE" "${D[@]}" -c bench ls / | report direct

@@ -65,8 +65,17 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
         own = std::move(attached).value();
         drive = own.get();
     }
-    // The collection's checks and the tree's (entries, index, parents, sizes, trash).
-    const storage::FsckReport r = drive->fsck();
+    // The collection's checks and the tree's (entries, index, parents, sizes,
+    // trash); Ctrl-C stops them (what --repair or recover committed before
+    // stays, and is said).
+    ProgressLine progress(QStringLiteral("checking"), 0, !ctx.quiet && !ctx.json);
+    const storage::FsckReport r = drive->fsck([&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
+    if (!r.status) {
+        if (!preface.isEmpty())
+            ctx.err << "vdrive: " << preface << " before the check was cancelled" << Qt::endl;
+        return ctx.fail(r.status);
+    }
     if (ctx.json) {
         QJsonArray faults;
         for (const QString &f : r.faults)
@@ -235,7 +244,9 @@ int cmdFsck(Context &ctx)
     if (ctx.repair && currentSession())
         return refuseInNode(ctx, QStringLiteral("fsck --repair"));
     if (ctx.repair) {
-        auto opened = Collection::openAndRepair(*ctx.env, *dir, &repaired);
+        // Ctrl-C before the repair is committed: nothing is repaired.
+        ProgressLine interruptible(QString(), 0, false);
+        auto opened = Collection::openAndRepair(*ctx.env, *dir, &repaired, [&](uint64_t) { return !ProgressLine::interrupted(); });
         if (!opened)
             return ctx.fail(opened.status());
         warnAll(ctx, (*opened)->warnings());

@@ -28,7 +28,8 @@ public:
     // commands that count files and bytes); false once interrupted.
     bool tick(const std::function<QString()> &text);
     // "<label>: <done> entries", for the walks of the tree (cp -r, rm -r,
-    // restore, trash empty, json import, diff, du); false once interrupted.
+    // restore, trash empty, json import, diff, du, fsck, snapshot sizes);
+    // false once interrupted.
     bool entries(uint64_t done);
     void finish();
 

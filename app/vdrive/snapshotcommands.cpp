@@ -63,7 +63,9 @@ int cmdSnapshotList(Context &ctx)
     auto d = openDrive(ctx, Access::ReadOnly);
     if (!d)
         return ctx.fail(d.status());
-    auto list = (*d)->listSnapshots(true);
+    ProgressLine progress(QStringLiteral("counting snapshot sizes"), 0, !ctx.quiet && !ctx.json);
+    auto list = (*d)->listSnapshots(true, [&](uint64_t done) { return progress.entries(done); });
+    progress.finish();
     if (!list)
         return ctx.fail(list.status());
     if (ctx.json) {

@@ -80,6 +80,16 @@ public:
     uint32_t u32() { return fixed<uint32_t>(); }
     uint64_t u64() { return fixed<uint64_t>(); }
 
+    // The format byte a versioned record starts with: fails the reader
+    // ("unknown record format N") unless oldest <= it <= newest.
+    uint8_t format(uint8_t oldest, uint8_t newest)
+    {
+        const uint8_t f = u8();
+        if (ok() && (f < oldest || f > newest))
+            fail(QStringLiteral("unknown record format %1").arg(f));
+        return f;
+    }
+
     uint64_t varint()
     {
         uint64_t v = 0;

@@ -217,13 +217,19 @@ Result<std::unique_ptr<Collection>> Collection::open(io::Env &env, const QString
     return openImpl(env, dir, access, false, nullptr);
 }
 
-Result<std::unique_ptr<Collection>> Collection::openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged)
+Result<std::unique_ptr<Collection>> Collection::openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged, const ProgressFn &progress)
 {
     VD_TRY_ASSIGN(auto c, openImpl(env, dir, Access::ReadWrite, true, bitmapChanged));
     // A damaged .meta copy that is still there (a generation that did not
     // verify) or a damaged head slot: the commit writes both anew.
     if (!c->m_metaFault.isEmpty() || !c->readHeadSlot(c->m_meta.generation, c->m_meta.ruid))
         c->m_dirty = true;
+    // The last moment to stop: the repair is still only in memory.
+    if (c->m_dirty && progress && !progress(0)) {
+        if (bitmapChanged)
+            *bitmapChanged = false;
+        return Status::cancelled(QStringLiteral("the repair was cancelled before it was committed"));
+    }
     VD_TRY(c->commit());
     return c;
 }

@@ -56,6 +56,7 @@ class Space;
 class SmallBlockLog;
 struct PieceRead;
 struct PackedPayload;
+class Ticker;
 
 enum class Access { ReadOnly, ReadWrite };
 
@@ -131,7 +132,11 @@ struct FsckReport
     // replica, not a fault. Distinct names.
     uint64_t contentNotHere = 0;
     std::vector<QString> notes;
-    bool isClean() const { return faults.empty(); }
+    // OK when every check ran; Cancelled when the caller's ProgressFn asked
+    // to stop: the checks did not all run, so the report is not clean
+    // whatever faults it holds.
+    Status status;
+    bool isClean() const { return status.isOk() && faults.empty(); }
 };
 
 struct GcReport
@@ -297,13 +302,21 @@ public:
     // .bitmap matches exactly the blocks in use. Uncommitted changes are
     // rolled back first.
     // name describes a cluster's owner in faults ("object 'k'", a path).
-    FsckReport fsck(const std::function<QString(const Ruid &owner)> &name = {});
+    // progress hears the items checked so far (pages, stored pieces, block,
+    // location and object records), every Ticker::kEvery and at the end;
+    // false stops the check: report.status is then Cancelled.
+    FsckReport fsck(const std::function<QString(const Ruid &owner)> &name = {}, const ProgressFn &progress = {});
+    // The same, counting on the caller's ticker, which goes on counting
+    // after it (the tree's fsck adds its own checks); no final report.
+    FsckReport fsck(const std::function<QString(const Ruid &owner)> &name, Ticker &ticker);
     // Opens for writing even when .bitmap is unreadable or missing, rebuilds
     // the bitmap from what the committed catalog reaches and commits it if it
     // differs from the stored one (what `vdrive fsck --repair` does). Blocks
     // that nothing reaches become free; nothing reachable is touched. A
     // damaged .meta copy or head slot is replaced by committing too.
-    static Result<std::unique_ptr<Collection>> openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged);
+    // progress, when there is something to commit, is asked (with 0) just
+    // before: false commits nothing and returns Cancelled.
+    static Result<std::unique_ptr<Collection>> openAndRepair(io::Env &env, const QString &dir, bool *bitmapChanged, const ProgressFn &progress = {});
 
     // ---- The storage API the tree is built on -------------------------------
     // engine/tree keeps its records in this collection's catalog beside the
@@ -433,8 +446,10 @@ public:
     Status removeSnapshot(const QString &name);
     // The bytes on disk each snapshot alone keeps (pages, data blocks and
     // packed slots in no other snapshot nor in the committed tree), by name:
-    // what deleting it would free after collectGarbage().
-    Result<std::map<QString, uint64_t>> snapshotUniqueBytes();
+    // what deleting it would free after collectGarbage(). Walks every tree:
+    // progress hears the pages and pieces counted so far (every
+    // Ticker::kEvery and at the end); false stops it with Cancelled.
+    Result<std::map<QString, uint64_t>> snapshotUniqueBytes(const ProgressFn &progress = {});
 
 private:
     // Where loadState takes the allocator from.
@@ -524,7 +539,9 @@ private:
     Result<std::vector<std::pair<Hash256, LocationRecord>>> locationRecords();
     // Needs a committed state. With verify, every piece is also read back.
     using OwnerNamer = std::function<QString(const Ruid &owner)>;
-    Status takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name = {});
+    // ticker (may be null) counts each leaf page and each piece: Cancelled
+    // when its caller asks to stop.
+    Status takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name = {}, Ticker *ticker = nullptr);
     Status repackSmallBlocks(const Census &census, GcReport *report);
 
     io::Env &m_env;

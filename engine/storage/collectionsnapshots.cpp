@@ -4,6 +4,7 @@
 
 #include "catalog.h"
 #include "catalogstore.h"
+#include "ticker.h"
 
 #include <QByteArray>
 
@@ -67,8 +68,9 @@ Status Collection::removeSnapshot(const QString &name)
     return {};
 }
 
-Result<std::map<QString, uint64_t>> Collection::snapshotUniqueBytes()
+Result<std::map<QString, uint64_t>> Collection::snapshotUniqueBytes(const ProgressFn &progress)
 {
+    Ticker ticker(progress, QStringLiteral("counting snapshot sizes"));
     VD_TRY(checkUsable());
     VD_TRY_ASSIGN(const auto recs, snapshotRecords());
     // Every page, data block and packed slot counted per tree (the committed
@@ -105,10 +107,12 @@ Result<std::map<QString, uint64_t>> Collection::snapshotUniqueBytes()
                 return true;
             },
             [&](const PageRef &, const CatalogPage &page) -> Status {
+                VD_TRY(ticker.step()); // the leaf page
                 for (size_t i = 0; i < page.count(); ++i) {
                     if (page.keys[i].isEmpty() || page.keys[i][0] != keys::kCluster)
                         continue;
                     VD_TRY_ASSIGN(const ClusterRecord c, ClusterRecord::decode(page.values[i]));
+                    VD_TRY(ticker.step(c.pieces.size()));
                     for (const Piece &p : c.pieces) {
                         if (p.isZero())
                             continue; // takes no space
@@ -142,7 +146,7 @@ Result<std::map<QString, uint64_t>> Collection::snapshotUniqueBytes()
     for (const auto &[id, it] : items)
         if (it.only >= 0 && it.only < int(recs.size()))
             out[recs[size_t(it.only)].first] += it.bytes;
-    return out;
+    return ticker.finished(Result<std::map<QString, uint64_t>>(std::move(out)));
 }
 
 } // namespace vd::storage

@@ -6,6 +6,7 @@
 #include "idvdfile.h"
 #include "smallblock.h"
 #include "space.h"
+#include "ticker.h"
 
 #include <map>
 #include <set>
@@ -86,7 +87,16 @@ Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out
     return inner;
 }
 
-FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
+FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name, const ProgressFn &progress)
+{
+    Ticker ticker(progress, QStringLiteral("fsck"));
+    FsckReport r = fsck(name, ticker);
+    if (r.status)
+        r.status = ticker.finish();
+    return r;
+}
+
+FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name, Ticker &ticker)
 {
     FsckReport r;
     auto fault = [&](const QString &msg) { r.faults.push_back(msg); };
@@ -129,7 +139,11 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
         return name ? name(owner) : QString();
     };
     Census census;
-    Status counted = takeCensus(&census, &r, describe);
+    Status counted = takeCensus(&census, &r, describe, &ticker);
+    if (counted.code() == ErrorCode::Cancelled) {
+        r.status = counted;
+        return r;
+    }
     if (!counted)
         fault(QStringLiteral("catalog: %1").arg(counted.message()));
     r.pagesChecked = census.pages;
@@ -160,6 +174,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
         fault(QStringLiteral("objects: %1").arg(objects.status().message()));
     } else {
         for (const ObjectInfo &o : *objects) {
+            if (r.status = ticker.step(); !r.status)
+                return r;
             ++r.objectsChecked;
             logical += o.size;
             uint64_t expected = 0;
@@ -190,6 +206,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
         Ruid id;
         uint64_t version = 0;
         auto rec = BlockRecord::decode(value);
+        if (r.status = ticker.step(); !r.status)
+            return false;
         if (!keys::parseBlockKey(key, &id, &version) || !rec)
             return true; // reported by collectReachable below
         ++r.blocksChecked;
@@ -227,6 +245,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
             fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), chain.status().message()));
         return true;
     });
+    if (!r.status)
+        return r;
     if (!scan)
         fault(QStringLiteral("block records: %1").arg(scan.message()));
     // The location map: references never above a record's count (a fault),
@@ -235,6 +255,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
     Status located = m_catalog->scan(QByteArray(1, keys::kLocation), QByteArray(1, keys::kLocation + 1), [&](QByteArrayView key, QByteArrayView value) {
         Hash256 contentName;
         auto rec = LocationRecord::decode(value);
+        if (r.status = ticker.step(); !r.status)
+            return false;
         if (!keys::parseLocationKey(key, &contentName) || !rec)
             return true; // reported by collectReachable below
         if (rec->placement == LocationRecord::Placement::Block)
@@ -249,6 +271,8 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name)
             ++r.overcountedBlocks;
         return true;
     });
+    if (!r.status)
+        return r;
     if (!located)
         fault(QStringLiteral("location records: %1").arg(located.message()));
     r.contentNotHere = census.notHere.size();

@@ -8,6 +8,7 @@
 #include "idvdfile.h"
 #include "smallblock.h"
 #include "space.h"
+#include "ticker.h"
 
 #include <QSet>
 
@@ -52,7 +53,7 @@ Result<std::vector<Collection::BlockEntry>> Collection::blockRecords()
     return out;
 }
 
-Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name)
+Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNamer &name, Ticker *ticker)
 {
     if (m_dirty)
         return Status::internal(QStringLiteral("a census needs a committed state"));
@@ -79,6 +80,7 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
             return true;
         };
         auto leaf = [&](const PageRef &, const CatalogPage &page) -> Status {
+            VD_TRY(tick(ticker)); // the leaf page
             for (size_t i = 0; i < page.count(); ++i) {
                 const QByteArray &key = page.keys[i];
                 if (key.isEmpty() || key[0] != keys::kCluster)
@@ -90,6 +92,7 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
                     continue;
                 seenVersions.insert(version);
                 ++census->clusterVersions;
+                VD_TRY(tick(ticker, c.pieces.size()));
                 for (const Piece &p : c.pieces) {
                     if (p.isZero())
                         continue; // nothing stored, nothing to count or verify

@@ -9,12 +9,26 @@ namespace vd::storage {
 
 namespace keys {
 
-namespace {
-void appendBigEndian(QByteArray *out, uint64_t v)
+QByteArray make(char tag, QByteArrayView part)
 {
-    for (int i = 7; i >= 0; --i)
-        out->append(char(uint8_t(v >> (8 * i))));
+    QByteArray k;
+    k.reserve(1 + part.size());
+    k.append(tag);
+    k.append(part);
+    return k;
 }
+
+QByteArray make(char tag, QByteArrayView part, uint64_t number)
+{
+    QByteArray k;
+    k.reserve(1 + part.size() + 8);
+    k.append(tag);
+    k.append(part);
+    for (int i = 7; i >= 0; --i)
+        k.append(char(uint8_t(number >> (8 * i))));
+    return k;
+}
+
 uint64_t readBigEndian(QByteArrayView v)
 {
     uint64_t x = 0;
@@ -22,48 +36,12 @@ uint64_t readBigEndian(QByteArrayView v)
         x = (x << 8) | uint8_t(v[i]);
     return x;
 }
-} // namespace
 
-QByteArray block(const Ruid &id, uint64_t version)
-{
-    QByteArray k;
-    k.reserve(25);
-    k.append(kBlock);
-    k.append(id.view());
-    appendBigEndian(&k, version);
-    return k;
-}
-
-QByteArray object(const QString &key)
-{
-    QByteArray k(1, kObject);
-    k.append(key.toUtf8());
-    return k;
-}
-
-QByteArray cluster(const Ruid &objectId, uint64_t start)
-{
-    QByteArray k;
-    k.reserve(25);
-    k.append(kCluster);
-    k.append(objectId.view());
-    appendBigEndian(&k, start);
-    return k;
-}
-
-QByteArray snapshot(const QString &name)
-{
-    QByteArray k(1, kSnapshot);
-    k.append(name.toUtf8());
-    return k;
-}
-
-QByteArray location(const Hash256 &name)
-{
-    QByteArray k(1, kLocation);
-    k.append(name.view());
-    return k;
-}
+QByteArray block(const Ruid &id, uint64_t version) { return make(kBlock, id.view(), version); }
+QByteArray object(const QString &key) { return make(kObject, key.toUtf8()); }
+QByteArray cluster(const Ruid &objectId, uint64_t start) { return make(kCluster, objectId.view(), start); }
+QByteArray snapshot(const QString &name) { return make(kSnapshot, name.toUtf8()); }
+QByteArray location(const Hash256 &name) { return make(kLocation, name.view()); }
 
 bool parseLocationKey(QByteArrayView key, Hash256 *name)
 {
@@ -173,8 +151,7 @@ Result<LocationRecord> LocationRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("location record"));
     LocationRecord l;
-    if (r.u8() != 1)
-        r.fail(QStringLiteral("unknown record version"));
+    r.format(1, 1);
     const uint8_t placement = r.u8();
     l.length = r.u32();
     l.refs = r.u32();
@@ -223,8 +200,7 @@ Result<ObjectRecord> ObjectRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("object record"));
     ObjectRecord o;
-    if (r.u8() != 1)
-        r.fail(QStringLiteral("unknown record version"));
+    r.format(1, 1);
     o.objectId = Ruid::fromView(r.bytes(16));
     o.size = r.u64();
     o.createdMs = int64_t(r.u64());
@@ -341,8 +317,7 @@ Result<SnapshotRecord> SnapshotRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("snapshot record"));
     SnapshotRecord s;
-    if (r.u8() != 1)
-        r.fail(QStringLiteral("unknown record version"));
+    r.format(1, 1);
     s.root = PageRef::decode(r);
     s.generation = r.u64();
     s.createdMs = int64_t(r.u64());

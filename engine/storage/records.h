@@ -26,6 +26,13 @@
 namespace vd::storage {
 
 namespace keys {
+// A key of the keyspace `tag`: the tag byte, then part, then (when given)
+// number, big-endian. Every key builder, these and the tree's
+// (tree/vnode.h), is one of these two.
+QByteArray make(char tag, QByteArrayView part);
+QByteArray make(char tag, QByteArrayView part, uint64_t number);
+// The big-endian number in the first 8 bytes of v (it holds at least 8).
+uint64_t readBigEndian(QByteArrayView v);
 QByteArray block(const Ruid &id, uint64_t version);
 QByteArray object(const QString &key);
 QByteArray cluster(const Ruid &objectId, uint64_t start);

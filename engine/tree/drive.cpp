@@ -355,10 +355,10 @@ Result<SnapshotInfo> Drive::createSnapshot(const QString &name)
     return Snapshots(*m_writer).create(name);
 }
 
-Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes)
+Result<std::vector<SnapshotInfo>> Drive::listSnapshots(bool withUniqueBytes, const storage::ProgressFn &progress)
 {
     if (!m_reader)
-        return Snapshots(*m_writer).list(withUniqueBytes);
+        return Snapshots(*m_writer).list(withUniqueBytes, progress);
     if (withUniqueBytes)
         return Status::permissionDenied(QStringLiteral("the bytes each snapshot alone keeps are counted by the writer, not a reader"));
     VD_TRY_ASSIGN(const auto recs, m_reader->snapshotRecords());
@@ -416,14 +416,18 @@ Result<storage::GcReport> Drive::gc(const storage::ProgressFn &progress)
     return report;
 }
 
-storage::FsckReport Drive::fsck()
+storage::FsckReport Drive::fsck(const storage::ProgressFn &progress)
 {
     if (m_reader) {
         storage::FsckReport r;
         r.faults.push_back(checkWriter().toString());
         return r;
     }
-    return TreeFsck(*m_writer).run();
+    Ticker ticker(progress, QStringLiteral("fsck"));
+    storage::FsckReport r = TreeFsck(*m_writer, ticker).run();
+    if (r.status)
+        r.status = ticker.finish();
+    return r;
 }
 
 Status Drive::commit()

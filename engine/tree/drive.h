@@ -96,11 +96,13 @@ public:
     storage::Collection &collection() { return *m_col; }
 
     // Long operations (copy, remove, emptyTrash, importJson, diff, restore,
-    // du, and putFile, readFile, gc) take a ProgressFn: it hears how far the
-    // call got (bytes for putFile/readFile; VNodes, index entries or
+    // du, fsck, listSnapshots with the bytes each keeps, and putFile,
+    // readFile, gc) take a ProgressFn: it hears how far the call got (bytes
+    // for putFile/readFile; VNodes, index entries, catalog pages, pieces or
     // reference-count steps for the others, about every 64) and cancels it by
-    // returning false — the call then fails with Cancelled and what it
-    // changed is rolled back with the transaction.
+    // returning false — the call then fails with Cancelled (fsck: its
+    // report's status) and what it changed is rolled back with the
+    // transaction.
 
     // Look-ups. A node is served only if its parents lead to the root.
     Result<VNode> stat(const QString &path, const QString &at = {});
@@ -163,7 +165,9 @@ public:
 
     // Snapshots.
     Result<SnapshotInfo> createSnapshot(const QString &name);
-    Result<std::vector<SnapshotInfo>> listSnapshots(bool withUniqueBytes = false);
+    // withUniqueBytes walks every tree to count what each snapshot alone
+    // keeps (the writer's Drive only): progress counts its pages and pieces.
+    Result<std::vector<SnapshotInfo>> listSnapshots(bool withUniqueBytes = false, const storage::ProgressFn &progress = {});
     // Takes effect at once; the space comes back at the next gc().
     Status deleteSnapshot(const QString &name);
     // from and to are snapshot names; an empty `to` is the live tree. Reads
@@ -179,8 +183,10 @@ public:
     // The collection's checks plus the tree's: entries and index agree,
     // every node leads to the root (no cycles, no orphans) within the depth
     // limit, sizes and clusters agree, counters match; a part of the tree
-    // that cannot be read is a fault too.
-    storage::FsckReport fsck();
+    // that cannot be read is a fault too. progress counts the items checked
+    // (pages, pieces, records, nodes); cancelled, the report's status is
+    // Cancelled and it is not clean.
+    storage::FsckReport fsck(const storage::ProgressFn &progress = {});
 
     // The change feed (ChangeFeed): one record per VNode a commit changed,
     // and one per snapshot created or deleted. Committed records with a

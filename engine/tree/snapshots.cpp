@@ -50,7 +50,7 @@ Result<SnapshotInfo> Snapshots::create(const QString &name)
     return SnapshotInfo{name, rec.generation, rec.createdMs, rec.vnodes, rec.fileBytes, std::nullopt};
 }
 
-Result<std::vector<SnapshotInfo>> Snapshots::list(bool withUniqueBytes)
+Result<std::vector<SnapshotInfo>> Snapshots::list(bool withUniqueBytes, const storage::ProgressFn &progress)
 {
     storage::Collection &col = m_w.collection();
     VD_TRY(col.checkUsable());
@@ -61,7 +61,7 @@ Result<std::vector<SnapshotInfo>> Snapshots::list(bool withUniqueBytes)
     std::sort(out.begin(), out.end(), [](const SnapshotInfo &a, const SnapshotInfo &b) { return a.generation < b.generation; });
     if (!withUniqueBytes || out.empty())
         return out;
-    VD_TRY_ASSIGN(const auto unique, col.snapshotUniqueBytes());
+    VD_TRY_ASSIGN(const auto unique, col.snapshotUniqueBytes(progress));
     for (SnapshotInfo &s : out)
         if (const auto it = unique.find(s.name); it != unique.end())
             s.uniqueBytes = it->second;

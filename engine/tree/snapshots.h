@@ -36,7 +36,7 @@ public:
 
     // See Drive::createSnapshot, listSnapshots, deleteSnapshot, diff, restore.
     Result<SnapshotInfo> create(const QString &name);
-    Result<std::vector<SnapshotInfo>> list(bool withUniqueBytes);
+    Result<std::vector<SnapshotInfo>> list(bool withUniqueBytes, const storage::ProgressFn &progress = {});
     Status remove(const QString &name);
     Result<std::vector<DiffEntry>> diff(const QString &from, const QString &to, bool exhaustive);
     Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to);

@@ -1,71 +1,12 @@
-// Ticker: the progress and the cancel of one long tree operation (copy,
-// rm -r, restore, trash empty, JSON import, diff, du, fsck, snapshot sizes).
-// The walk counts a step per VNode it handles; every kEvery steps (and at
-// the end) the caller's ProgressFn hears the count and may answer false,
-// which the walk returns as Cancelled. A writing operation that is cancelled
-// fails like any other: its transaction is rolled back (what a batched
-// `rm -r` already committed on a full disk stays, in the trash).
-//
-// Not thread-safe: one Ticker belongs to one call on one thread.
+// The tree's walks count their progress and hear their cancel through
+// storage::Ticker (storage/ticker.h), as the collection's own walks do.
 #pragma once
 
-#include "core/status.h"
-#include "storage/collection.h"
-
-#include <cstdint>
+#include "storage/ticker.h"
 
 namespace vd::tree {
 
-class Ticker
-{
-public:
-    static constexpr uint64_t kEvery = 64;
-
-    explicit Ticker(const storage::ProgressFn &progress, QString what = {}) : m_progress(progress), m_what(std::move(what)) {}
-    Ticker(const Ticker &) = delete;
-    Ticker &operator=(const Ticker &) = delete;
-
-    // One more step done (n more); Cancelled once the caller asked to stop.
-    Status step(uint64_t n = 1)
-    {
-        m_done += n;
-        if (!m_progress || m_done - m_told < kEvery)
-            return {};
-        return tell();
-    }
-    // Tells the caller the final count (an operation that finished).
-    Status finish() { return m_progress && m_done != m_told ? tell() : Status(); }
-    // r, after telling the final count if r succeeded (a caller who says
-    // stop then still gets Cancelled: its transaction is rolled back).
-    template<typename R>
-    R finished(R r)
-    {
-        if (r.isOk())
-            if (Status st = finish(); !st)
-                return R(std::move(st));
-        return r;
-    }
-    uint64_t done() const { return m_done; }
-
-private:
-    Status tell()
-    {
-        m_told = m_done;
-        if (m_progress(m_done))
-            return {};
-        return Status::cancelled(m_what.isEmpty() ? QStringLiteral("cancelled") : QStringLiteral("%1: cancelled").arg(m_what));
-    }
-
-    const storage::ProgressFn &m_progress;
-    QString m_what;
-    uint64_t m_done = 0;
-    uint64_t m_told = 0;
-};
-
-// A step of an optional Ticker (null: nobody asked).
-inline Status tick(Ticker *ticker, uint64_t n = 1)
-{
-    return ticker ? ticker->step(n) : Status();
-}
+using storage::Ticker;
+using storage::tick;
 
 } // namespace vd::tree

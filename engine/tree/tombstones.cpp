@@ -28,8 +28,7 @@ Result<uint64_t> Tombstones::count(storage::CatalogReader &catalog)
     if (!raw)
         return uint64_t(0);
     ByteReader r(*raw, QStringLiteral("tombstone count"));
-    if (r.u8() != kCountFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    r.format(kCountFormat, kCountFormat);
     const uint64_t n = r.u64();
     VD_TRY(r.finish());
     return n;

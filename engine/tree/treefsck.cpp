@@ -90,12 +90,16 @@ storage::FsckReport TreeFsck::run()
 {
     storage::Collection &col = m_w.collection();
     m_w.dropCaches();
-    storage::FsckReport r = col.fsck([&](const Ruid &owner) {
-        auto p = m_w.live().pathOf(owner);
-        return p ? *p : QString();
-    });
-    if (col.checkUsable().isOk()) {
-        if (Status st = checkTree(&r); !st)
+    storage::FsckReport r = col.fsck(
+        [&](const Ruid &owner) {
+            auto p = m_w.live().pathOf(owner);
+            return p ? *p : QString();
+        },
+        m_ticker);
+    if (r.status && col.checkUsable().isOk()) {
+        if (Status st = checkTree(&r); st.code() == ErrorCode::Cancelled)
+            r.status = st;
+        else if (!st)
             r.faults.push_back(QStringLiteral("tree: the check stopped: %1").arg(st.toString()));
     }
     return r;
@@ -113,12 +117,21 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
     };
     storage::Collection &col = m_w.collection();
     storage::CatalogReader &cat = col.catalog();
+    // A step per record visited; the scan stops when the caller asked to,
+    // and the check returns what the ticker said.
+    Status cancelled;
+    auto step = [&] {
+        cancelled = m_ticker.step();
+        return cancelled.isOk();
+    };
     // Every entry: decodable, indexed where it hangs, its clusters adding up.
     std::unordered_map<Ruid, Seen> nodes;
     std::unordered_map<Ruid, uint64_t> childCount;
     uint64_t fileBytes = 0;
     std::vector<VNode> files;
     const bool entriesUnreadable = unreadable(QStringLiteral("the folder entries"), cat.scan(QByteArray(1, keys::kEntry), QByteArray(1, keys::kEntry + 1), [&](QByteArrayView key, QByteArrayView value) {
+        if (!step())
+            return false;
         if (key.size() < 17)
             return fault(QStringLiteral("tree: malformed entry key")), true;
         const Ruid parent = Ruid::fromView(key.sliced(1, 16));
@@ -142,8 +155,11 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
             files.push_back(*n);
         return true;
     }));
+    VD_TRY(cancelled);
     uint64_t indexed = 0;
     const bool indexUnreadable = unreadable(QStringLiteral("the index"), cat.scan(QByteArray(1, keys::kIndex), QByteArray(1, keys::kIndex + 1), [&](QByteArrayView key, QByteArrayView value) {
+        if (!step())
+            return false;
         ++indexed;
         if (key.size() != 17)
             return fault(QStringLiteral("tree: malformed index key")), true;
@@ -156,6 +172,7 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: the index of node %1 does not match its entry").arg(id.toString()));
         return true;
     }));
+    VD_TRY(cancelled);
     if (!entriesUnreadable && !indexUnreadable && indexed != nodes.size())
         fault(QStringLiteral("tree: %1 entries but %2 index records").arg(nodes.size()).arg(indexed));
     if (!entriesUnreadable)
@@ -169,6 +186,7 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: folder '%1' counts %2 entries, %3 hang from it").arg(s.name).arg(s.size).arg(count));
     }
     for (const VNode &f : files) {
+        VD_TRY(m_ticker.step());
         uint64_t expected = 0;
         uint32_t count = 0;
         Status st = storage::Collection::forEachCluster(cat, f.id, [&](uint64_t start, const storage::ClusterRecord &c) -> Status {
@@ -191,6 +209,8 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
         for (const auto &o : *objects)
             owners.insert(o.id);
     unreadable(QStringLiteral("the clusters"), cat.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView) {
+        if (!step())
+            return false;
         Ruid owner;
         uint64_t start = 0;
         if (!storage::keys::parseClusterKey(key, &owner, &start))
@@ -199,6 +219,7 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: a cluster of %1 belongs to no file or object").arg(owner.toString()));
         return true;
     }));
+    VD_TRY(cancelled);
     const uint64_t vnodeCount = col.vnodeCount(), countedBytes = col.fileBytes();
     if (!entriesUnreadable && !nodes.empty() && (vnodeCount != nodes.size() || countedBytes != fileBytes))
         fault(QStringLiteral("tree: the root record counts %1 nodes and %2 bytes; the tree holds %3 and %4")
@@ -209,6 +230,8 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
     // Trash records and trash entries agree.
     uint64_t trashRecords = 0;
     const bool trashUnreadable = unreadable(QStringLiteral("the trash records"), cat.scan(QByteArray(1, keys::kTrash), QByteArray(1, keys::kTrash + 1), [&](QByteArrayView key, QByteArrayView value) {
+        if (!step())
+            return false;
         ++trashRecords;
         if (key.size() != 17)
             return fault(QStringLiteral("tree: malformed trash key")), true;
@@ -220,17 +243,21 @@ Status TreeFsck::checkTree(storage::FsckReport *r)
             fault(QStringLiteral("tree: trash record %1 has no node in the trash").arg(id.toString()));
         return true;
     }));
+    VD_TRY(cancelled);
     const uint64_t inTrash = childCount.count(trashId()) ? childCount[trashId()] : 0;
     if (!entriesUnreadable && !trashUnreadable && trashRecords != inTrash)
         fault(QStringLiteral("tree: %1 trash records for %2 nodes in the trash").arg(trashRecords).arg(inTrash));
     // Tombstones: each decodes, none is of a live node, the count matches.
     uint64_t tombstones = 0;
     const bool tombstonesUnreadable = unreadable(QStringLiteral("the tombstones"), Tombstones::forEach(cat, [&](const Ruid &id, const Tombstone &) -> Result<bool> {
+        if (!step())
+            return false;
         ++tombstones;
         if (!entriesUnreadable && nodes.count(id))
             fault(QStringLiteral("tree: node %1 is in the tree and has a tombstone").arg(id.toString()));
         return true;
     }));
+    VD_TRY(cancelled);
     auto counted = Tombstones::count(cat);
     if (!unreadable(QStringLiteral("the tombstone count"), counted.status()) && !tombstonesUnreadable && *counted != tombstones)
         fault(QStringLiteral("tree: the tombstone count says %1, there are %2").arg(*counted).arg(tombstones));

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "storage/collection.h"
+#include "ticker.h"
 
 namespace vd::tree {
 
@@ -20,7 +21,9 @@ class TreeWriter;
 class TreeFsck
 {
 public:
-    explicit TreeFsck(TreeWriter &writer) : m_w(writer) {}
+    // ticker: counts every item checked, the collection's and the tree's
+    // (the caller tells the final count).
+    TreeFsck(TreeWriter &writer, Ticker &ticker) : m_w(writer), m_ticker(ticker) {}
 
     // See Drive::fsck.
     storage::FsckReport run();
@@ -29,6 +32,7 @@ private:
     Status checkTree(storage::FsckReport *report);
 
     TreeWriter &m_w;
+    Ticker &m_ticker;
 };
 
 } // namespace vd::tree

@@ -2,6 +2,7 @@
 #include "core/utf8.h"
 
 #include "core/bytes.h"
+#include "storage/records.h"
 
 #include <algorithm>
 
@@ -19,12 +20,6 @@ Ruid fixedId(uint8_t last)
     Ruid r;
     r.bytes[15] = last;
     return r;
-}
-
-void appendBigEndian(QByteArray *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; --i)
-        out->append(char(uint8_t(v >> (8 * i))));
 }
 
 // A format-1 version, (counter: u64, origin: u8[16]), as the vector it
@@ -54,10 +49,7 @@ VersionVector readVersion(ByteReader &r, uint8_t format)
 // The record format byte of a vnode or index record: 1 or 2, else failed.
 uint8_t readNodeFormat(ByteReader &r)
 {
-    const uint8_t format = r.u8();
-    if (r.ok() && format != kNodeFormat && format != kLegacyNodeFormat)
-        r.fail(QStringLiteral("unknown record format %1").arg(format));
-    return format;
+    return r.format(kLegacyNodeFormat, kNodeFormat);
 }
 
 // A name field: what decodeStoredName() allows under parent. Sticky failure
@@ -233,8 +225,7 @@ Result<TrashRecord> TrashRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("trash record"));
     TrashRecord t;
-    if (r.u8() != kTrashFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    r.format(kTrashFormat, kTrashFormat);
     t.originalParent = Ruid::fromView(r.bytes(16));
     t.deletedMs = int64_t(r.u64());
     t.originalName = readName(r, t.originalParent);
@@ -265,8 +256,7 @@ Result<Tombstone> Tombstone::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("tombstone record"));
     Tombstone t;
-    if (r.u8() != kTombstoneFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    r.format(kTombstoneFormat, kTombstoneFormat);
     t.parent = Ruid::fromView(r.bytes(16));
     t.removedMs = int64_t(r.u64());
     t.version = VersionVector::decodeFrom(r);
@@ -345,9 +335,7 @@ Result<ChangeRecord> ChangeRecord::decode(QByteArrayView raw, uint64_t sequence)
     ByteReader r(raw, QStringLiteral("change record"));
     ChangeRecord c;
     c.sequence = sequence;
-    const uint8_t format = r.u8();
-    if (r.ok() && format != kChangeFormat && format != kLegacyChangeFormat)
-        r.fail(QStringLiteral("unknown record format %1").arg(format));
+    const uint8_t format = r.format(kLegacyChangeFormat, kChangeFormat);
     const uint8_t op = r.u8();
     if (r.ok() && (op < uint8_t(ChangeOp::Create) || op > uint8_t(ChangeOp::SnapshotDelete)))
         r.fail(QStringLiteral("unknown operation %1").arg(op));
@@ -411,8 +399,7 @@ Result<ConsumerRecord> ConsumerRecord::decode(QByteArrayView raw)
 {
     ByteReader r(raw, QStringLiteral("consumer record"));
     ConsumerRecord c;
-    if (r.u8() != kConsumerFormat)
-        r.fail(QStringLiteral("unknown record format"));
+    r.format(kConsumerFormat, kConsumerFormat);
     c.next = r.u64();
     c.updatedMs = int64_t(r.u64());
     VD_TRY(r.finish());
@@ -423,12 +410,7 @@ Result<ConsumerRecord> ConsumerRecord::decode(QByteArrayView raw)
 
 namespace keys {
 
-QByteArray entryPrefix(const Ruid &parent)
-{
-    QByteArray k(1, kEntry);
-    k.append(parent.view());
-    return k;
-}
+QByteArray entryPrefix(const Ruid &parent) { return storage::keys::make(kEntry, parent.view()); }
 
 QByteArray entryPrefixEnd(const Ruid &parent)
 {
@@ -445,56 +427,21 @@ QByteArray entry(const Ruid &parent, const QString &name)
     return k;
 }
 
-QByteArray index(const Ruid &id)
-{
-    QByteArray k(1, kIndex);
-    k.append(id.view());
-    return k;
-}
-
-QByteArray trash(const Ruid &id)
-{
-    QByteArray k(1, kTrash);
-    k.append(id.view());
-    return k;
-}
-
-QByteArray change(uint64_t sequence)
-{
-    QByteArray k(1, kChange);
-    appendBigEndian(&k, sequence);
-    return k;
-}
+QByteArray index(const Ruid &id) { return storage::keys::make(kIndex, id.view()); }
+QByteArray trash(const Ruid &id) { return storage::keys::make(kTrash, id.view()); }
+QByteArray change(uint64_t sequence) { return storage::keys::make(kChange, {}, sequence); }
 
 bool parseChangeKey(QByteArrayView key, uint64_t *sequence)
 {
     if (key.size() != 9 || key[0] != kChange)
         return false;
-    uint64_t x = 0;
-    for (int i = 1; i < 9; ++i)
-        x = (x << 8) | uint8_t(key[i]);
-    *sequence = x;
+    *sequence = storage::keys::readBigEndian(key.sliced(1));
     return true;
 }
 
-QByteArray consumer(const QString &name)
-{
-    QByteArray k(1, kConsumer);
-    k.append(name.toUtf8());
-    return k;
-}
-
-QByteArray tombstone(const Ruid &id)
-{
-    QByteArray k(1, kTombstone);
-    k.append(id.view());
-    return k;
-}
-
-QByteArray tombstoneCount()
-{
-    return QByteArray(1, kTombstone);
-}
+QByteArray consumer(const QString &name) { return storage::keys::make(kConsumer, name.toUtf8()); }
+QByteArray tombstone(const Ruid &id) { return storage::keys::make(kTombstone, id.view()); }
+QByteArray tombstoneCount() { return QByteArray(1, kTombstone); }
 
 } // namespace keys
 

@@ -186,6 +186,7 @@ bool makeSourceTree(const QString &root)
 // locks themselves do not apply: each is listed here with the reason.
 const ServedExclusion servedExclusions[] = {
     {"cacheFolder", "the tree's LMDB cache is a file of the CLI process's own; the node serves its collections without it"},
+    {"fsckInterrupted", "through a node the Ctrl-C travels as a message: no moment tells the test it has arrived (tst_serve covers the client's Ctrl-C)"},
 };
 
 class TestTreeCli : public QObject
@@ -926,6 +927,143 @@ private Q_SLOTS:
         EXPECT_CONTAINS(err, u"nothing of the copy was kept"_s);
         const std::map<QString, QByteArray> want{{u"mine.txt"_s, "keep me"}};
         QCOMPARE(compareTrees(want, localTree(local)), QString());
+    }
+
+    // fsck and snapshot list walk every tree: on a terminal they show how far
+    // they got, as cp -r does, and clear the line when done.
+    void checksShowProgress()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (int i = 0; i < 150; ++i)
+            QVERIFY(makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"snapshot"_s, u"create"_s, u"s1"_s}), ExitOk);
+        EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"/t"_s}), ExitOk);
+
+        const Run fsck = sb.runBytes({"-c", "d", "fsck"}, Tty::Stderr);
+        EXPECT_EXIT(fsck, ExitOk);
+        QVERIFY2(QRegularExpression(u"\\r\\x1b\\[Kchecking: [0-9]+ entries"_s).match(QString::fromUtf8(fsck.err)).hasMatch(), fsck.err.constData());
+        QVERIFY2(fsck.err.endsWith("\r\x1b[K"), fsck.err.constData());
+        const Run list = sb.runBytes({"-c", "d", "snapshot", "list"}, Tty::Stderr);
+        EXPECT_EXIT(list, ExitOk);
+        QVERIFY2(QRegularExpression(u"\\r\\x1b\\[Kcounting snapshot sizes: [0-9]+ entries"_s).match(QString::fromUtf8(list.err)).hasMatch(), list.err.constData());
+        QVERIFY2(list.err.endsWith("\r\x1b[K"), list.err.constData());
+        // Not on a terminal, and not with --json: no line.
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
+        QVERIFY(run(sb, {u"fsck"_s}).err.isEmpty());
+        QVERIFY(sb.runBytes({"-c", "d", "--json", "snapshot", "list"}, Tty::Stderr).err.isEmpty());
+    }
+
+    // Ctrl-C stops fsck: exit 130 and no summary (an unfinished check is
+    // neither clean nor faulty). No race: vdrive's stderr is a terminal whose
+    // output the test has stopped (tcflow), so vdrive cannot get past its
+    // first progress line before the SIGINT, which the test sends once
+    // /proc says vdrive catches SIGINT (the progress line is set up).
+    void fsckInterrupted()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        QVERIFY(!sb.init(kCollection).isEmpty());
+        const QString src = sb.path(u"src"_s);
+        for (int i = 0; i < 150; ++i)
+            QVERIFY(makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)));
+        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+
+        int master = -1, slave = -1;
+        QCOMPARE(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+        ::fcntl(master, F_SETFD, FD_CLOEXEC);
+        ::fcntl(slave, F_SETFD, FD_CLOEXEC);
+        termios t{};
+        ::tcgetattr(slave, &t);
+        ::cfmakeraw(&t);
+        ::tcsetattr(slave, TCSANOW, &t);
+        QCOMPARE(::tcflow(slave, TCOOFF), 0);
+        int outPipe[2];
+        QCOMPARE(::pipe2(outPipe, O_CLOEXEC), 0);
+        QList<QByteArray> argv{QByteArray(VDRIVE_BINARY), "--data-dir", QFile::encodeName(sb.dataDir()), "-c", "d", "fsck"};
+        std::vector<char *> cargv;
+        for (QByteArray &a : argv)
+            cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        QList<QByteArray> env;
+        for (const QString &e : sb.env().toStringList())
+            env.append(e.toUtf8());
+        std::vector<char *> cenv;
+        for (QByteArray &e : env)
+            cenv.push_back(e.data());
+        cenv.push_back(nullptr);
+        const pid_t pid = ::fork();
+        if (pid == 0) { // the child: async-signal-safe calls only
+            const int devNull = ::open("/dev/null", O_RDONLY);
+            if (devNull < 0 || ::dup2(devNull, 0) < 0 || ::dup2(outPipe[1], 1) < 0 || ::dup2(slave, 2) < 0)
+                ::_exit(127);
+            ::execve(cargv[0], cargv.data(), cenv.data());
+            ::_exit(127);
+        }
+        ::close(outPipe[1]);
+        QVERIFY(pid > 0);
+        // vdrive (not the forked test, whose handlers it has until execve)
+        // catches SIGINT.
+        auto catchesSigint = [pid] {
+            QFile status(u"/proc/%1/status"_s.arg(pid));
+            if (!status.open(QIODevice::ReadOnly))
+                return false;
+            bool isVdrive = false;
+            for (const QByteArray &line : status.readAll().split('\n')) {
+                if (line.startsWith("Name:"))
+                    isVdrive = line.mid(5).trimmed() == "vdrive";
+                if (line.startsWith("SigCgt:"))
+                    return isVdrive && (line.mid(7).trimmed().toULongLong(nullptr, 16) & (1ULL << (SIGINT - 1))) != 0;
+            }
+            return false;
+        };
+        QElapsedTimer clock;
+        clock.start();
+        int status = 0;
+        bool exited = false;
+        while (!catchesSigint() && !(exited = ::waitpid(pid, &status, WNOHANG) == pid) && !clock.hasExpired(kTimeoutMs))
+            QThread::usleep(200);
+        const bool caught = !exited && catchesSigint();
+        if (caught)
+            QCOMPARE(::kill(pid, SIGINT), 0);
+        QCOMPARE(::tcflow(slave, TCOON), 0);
+        // Everything it writes, until it exits (bounded).
+        QByteArray out, tty;
+        auto drain = [](int fd, QByteArray &to) {
+            char buf[65536];
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n > 0)
+                to.append(buf, n);
+            return n;
+        };
+        pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {master, POLLIN, 0}};
+        while (!exited && !clock.hasExpired(2 * kTimeoutMs)) {
+            ::poll(fds, 2, 50);
+            if (fds[0].fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP)) && drain(fds[0].fd, out) <= 0)
+                fds[0].fd = -1;
+            if (fds[1].revents & POLLIN)
+                drain(master, tty);
+            exited = ::waitpid(pid, &status, WNOHANG) == pid;
+        }
+        if (!exited) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+        }
+        while (fds[0].fd >= 0 && drain(fds[0].fd, out) > 0) {
+        }
+        ::fcntl(master, F_SETFL, O_NONBLOCK);
+        while (drain(master, tty) > 0) {
+        }
+        for (int fd : {outPipe[0], master, slave})
+            ::close(fd);
+        QVERIFY2(caught, "vdrive never caught SIGINT");
+        QVERIFY2(exited && WIFEXITED(status) && WEXITSTATUS(status) == ExitCancelled, qPrintable(u"exited %1 status %2 tty %3 out %4"_s.arg(exited).arg(status).arg(QString::fromUtf8(tty), QString::fromUtf8(out))));
+        EXPECT_CONTAINS(QString::fromUtf8(tty), u"vdrive: cancelled: fsck: cancelled"_s);
+        QCOMPARE(out, QByteArray()); // no summary
+        EXPECT_EXIT(run(sb, {u"fsck"_s}), ExitOk);
     }
 
     // On a terminal, names are quoted as GNU ls quotes them (shell-escape),

@@ -299,6 +299,10 @@ private Q_SLOTS:
             setFileBytes(file(QStringLiteral(".bitmap")), QByteArray());
         expectRefused(ErrorCode::Corruption, QStringLiteral(".bitmap"));
         bool changed = false;
+        // Stopped (Ctrl-C) before it commits: nothing is repaired.
+        VD_VERIFY_CODE(Collection::openAndRepair(*io::Env::posix(), m_dir, &changed, [](uint64_t) { return false; }), ErrorCode::Cancelled);
+        QVERIFY(!changed);
+        expectRefused(ErrorCode::Corruption, QStringLiteral(".bitmap"));
         auto c = Collection::openAndRepair(*io::Env::posix(), m_dir, &changed);
         VD_VERIFY_OK(c);
         QVERIFY(changed);

@@ -229,7 +229,9 @@ private Q_SLOTS:
         };
         const QString before = fingerprint();
 
-        // Each with the nodes (or index entries) it must at least count.
+        // Each with the nodes (or index entries) it must at least count; fsck:
+        // every node's entry and index record and a piece of each file of the
+        // snapshot; snapshot sizes: a piece of each file of each tree.
         using Op = std::function<Status(Drive &, const storage::ProgressFn &)>;
         struct Long
         {
@@ -250,6 +252,13 @@ private Q_SLOTS:
              }},
             {"diff", 2 * 1000, [](Drive &d, const storage::ProgressFn &p) { return d.diff(QStringLiteral("s"), {}, true, p).status(); }},
             {"du", 9 * 51 + 401 + 300, [](Drive &d, const storage::ProgressFn &p) { return d.du(QStringLiteral("/"), {}, p).status(); }},
+            {"fsck", 2 * (12 * 51 + 401 + 300) + 12 * 50, [](Drive &d, const storage::ProgressFn &p) {
+                 const storage::FsckReport r = d.fsck(p);
+                 if (r.status && !r.isClean())
+                     return Status::internal(QStringLiteral("fsck: %1").arg(r.faults.front()));
+                 return r.status;
+             }},
+            {"snapshot sizes", 12 * 50 + 9 * 50 + 300, [](Drive &d, const storage::ProgressFn &p) { return d.listSnapshots(true, p).status(); }},
         };
         for (const auto &[what, least, op] : ops) {
             // Cancelled at the first report past 100 steps.
