@@ -47,7 +47,7 @@ phase "tsan: configure+build" bash -c "cmake --preset tsan && cmake --build --pr
 phase "tsan: tests" ctest --preset tsan
 
 echo "== fuzz: every decoder of on-disk bytes, briefly"
-phase "fuzz: build+run" bash scripts/run-fuzzers.sh "${VD_FUZZ_SECONDS:-15}"
+phase "fuzz: build+run" bash scripts/run-fuzzers.sh "${VD_FUZZ_SECONDS:-10}"
 
 echo "== time per phase"
 printf '%s\n' "${timings[@]}"
