@@ -47,6 +47,7 @@ struct BlockJobs
     {
         Hash256 hash;
         bool zeros = false; // all zero bytes: not written (yet)
+        Status written;     // a failed write matters only if the content is new
     };
     struct Job
     {
@@ -743,12 +744,12 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                 const QByteArrayView chunk = QByteArrayView(buffers[size_t(cur)]).sliced(at, std::min<qsizetype>(kChunkSize, fullBlock - at));
                 const uint64_t where = job.extent->offset + BlockHeader::kSize + uint64_t(at);
                 job.chunks.push_back(QtConcurrent::run([this, chunk, where, &pipeline]() -> Result<BlockJobs::Chunk> {
-                    BlockJobs::Chunk c{sha256(chunk), isAllZero(chunk)};
+                    BlockJobs::Chunk c{sha256(chunk), isAllZero(chunk), {}};
                     if (!c.zeros) {
                         // One writer at a time: concurrent writes to one
                         // file only spin on its inode lock.
                         QMutexLocker locked(&pipeline.writeLock);
-                        VD_TRY(m_idvd->write(where, chunk));
+                        c.written = m_idvd->write(where, chunk);
                     }
                     return c;
                 }));
@@ -764,12 +765,15 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             freeBuffers.push_back(job.buffer);
             ChunkHashes hashes;
             bool zeros = true;
+            Status writes;
             for (auto &f : job.chunks) {
                 const Result<BlockJobs::Chunk> c = f.result();
                 if (!c)
                     return c.status();
                 hashes.push_back(c->hash);
                 zeros = zeros && c->zeros;
+                if (writes && !c->written)
+                    writes = c->written;
             }
             const Extent extent = *job.extent;
             if (zeros) {
@@ -780,9 +784,11 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             const Piece piece = Piece::content(name, uint32_t(fullBlock));
             VD_TRY_ASSIGN(const bool held, referenceHeld(name, piece.length));
             if (held) {
+                // (Even if writing it failed, a full disk say: it is not needed.)
                 m_space->unallocate(extent);
                 return addPiece(piece);
             }
+            VD_TRY(writes);
             // The chunks of zeros inside data, skipped so far.
             const QByteArrayView payload = QByteArrayView(buffers[size_t(job.buffer)]).first(fullBlock);
             for (size_t i = 0; i < job.chunks.size(); ++i) {

@@ -364,6 +364,30 @@ private Q_SLOTS:
         r = c->fsck();
         QVERIFY2(r.isClean(), qPrintable(joined(r.faults)));
     }
+
+    void aFullDiskStillTakesACopyOfContentHeldHere()
+    {
+        // A big put writes each block before its name is known; when the
+        // disk is full those writes fail, but content held here already
+        // needs none of them: the copy is a reference, as before.
+        io::MemEnv mem;
+        auto c = Collection::create(mem, QStringLiteral("/a"), QStringLiteral("a")).value();
+        const QByteArray data = test::randomBytes(qsizetype(40 * MiB), 10);
+        VD_VERIFY_OK(c->putObjectBytes(QStringLiteral("first"), data));
+        VD_VERIFY_OK(c->commit());
+        mem.setCapacity(mem.usedBytes() + 2 * MiB); // room for the catalog, not for a block
+        const uint64_t before = allocated(*c);
+        VD_VERIFY_OK(c->putObjectBytes(QStringLiteral("copy"), data));
+        VD_VERIFY_OK(c->commit());
+        QCOMPARE(allocated(*c), before);
+        QCOMPARE(c->readObject(QStringLiteral("copy"), 20 * MiB, 100).value(), data.mid(qsizetype(20 * MiB), 100));
+        // New content does not fit, and says so; what was there stays.
+        VD_VERIFY_CODE(c->putObjectBytes(QStringLiteral("new"), test::randomBytes(qsizetype(40 * MiB), 11)), ErrorCode::NoSpace);
+        VD_VERIFY_OK(c->rollback());
+        QCOMPARE(c->readObject(QStringLiteral("first"), 0, 100).value(), data.first(100));
+        const FsckReport r = c->fsck();
+        QVERIFY2(r.isClean(), qPrintable(joined(r.faults)));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestContent)
