@@ -14,12 +14,14 @@
 #include <QBuffer>
 #include <QSet>
 #include <QDateTime>
-#include <QMutex>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <cstring>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <optional>
 
 namespace vd::storage {
@@ -49,27 +51,48 @@ struct BlockJobs
         bool zeros = false; // all zero bytes: not written (yet)
         Status written;     // a failed write matters only if the content is new
     };
+    // One block: a thread of its own hashes and writes its chunks as the
+    // reading thread says they are filled. Every hand-off goes through the
+    // job's mutex or the join (which ThreadSanitizer sees; a QFuture's
+    // happens inside uninstrumented Qt).
     struct Job
     {
         int buffer = 0;
-        std::optional<Extent> extent; // taken at the block's first chunk
-        std::vector<QFuture<Result<Chunk>>> chunks;
-        qsizetype launched = 0; // bytes of the buffer given to chunk jobs
+        Extent extent;
+        const char *data = nullptr; // the block's buffer: it does not move while the job runs
+        std::mutex m;
+        std::condition_variable cv;
+        qsizetype ready = 0;       // bytes of the buffer filled (the reader's)
+        bool abandoned = false;    // stop at the next chunk (the reader's)
+        std::vector<Chunk> chunks; // in order (the worker's; read after the join)
+        std::thread worker;
+        void publish(qsizetype filled)
+        {
+            {
+                std::lock_guard<std::mutex> l(m);
+                ready = filled;
+            }
+            cv.notify_all();
+        }
+        void finish() // every chunk done (the block was full)
+        {
+            if (worker.joinable())
+                worker.join();
+        }
+        void abandon()
+        {
+            {
+                std::lock_guard<std::mutex> l(m);
+                abandoned = true;
+            }
+            cv.notify_all();
+            finish();
+        }
+        ~Job() { abandon(); }
     };
-    std::deque<Job> full; // oldest first
-    Job filling;          // the block being read
-    QMutex writeLock;
-    static void wait(Job &j)
-    {
-        for (auto &c : j.chunks)
-            c.waitForFinished();
-    }
-    ~BlockJobs()
-    {
-        for (Job &j : full)
-            wait(j);
-        wait(filling);
-    }
+    std::deque<std::unique_ptr<Job>> full; // oldest first
+    std::unique_ptr<Job> filling;          // the block being read
+    std::mutex writeLock;
 };
 
 // The header of a data block of named content (block header format 2).
@@ -725,57 +748,66 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                 return false;
             return !(holesLeft && run.length > 0 && run.offset < inPos - uint64_t(filled) + uint64_t(fullBlock));
         };
-        // Hands the chunks of the block being read that are complete to
-        // workers, each to hash and write in place: as they come when the
-        // block will be full (see BlockJobs), all at once when it is (force).
+        // Tells the block being read how far it is filled; its job, and
+        // the thread that hashes and writes its chunks, start with its first
+        // chunk when the block will be full (see BlockJobs), or once it is
+        // (force).
         auto launchChunks = [&](bool force) -> Status {
-            BlockJobs::Job &job = pipeline.filling;
-            if (!force && job.launched == 0 && !blockWillFill())
-                return {};
-            while (job.launched < fullBlock && filled - job.launched >= std::min<qsizetype>(kChunkSize, fullBlock - job.launched)) {
-                if (!job.extent) {
-                    // The buffer at its full size first: a chunk job reads
-                    // it, so it must not move again.
-                    room(cur, fullBlock);
-                    VD_TRY_ASSIGN(job.extent, m_space->allocate(kClassCount - 1));
-                    job.buffer = cur;
-                }
-                const qsizetype at = job.launched;
-                const QByteArrayView chunk = QByteArrayView(buffers[size_t(cur)]).sliced(at, std::min<qsizetype>(kChunkSize, fullBlock - at));
-                const uint64_t where = job.extent->offset + BlockHeader::kSize + uint64_t(at);
-                job.chunks.push_back(QtConcurrent::run([this, chunk, where, &pipeline]() -> Result<BlockJobs::Chunk> {
-                    BlockJobs::Chunk c{sha256(chunk), isAllZero(chunk), {}};
-                    if (!c.zeros) {
-                        // One writer at a time: concurrent writes to one
-                        // file only spin on its inode lock.
-                        QMutexLocker locked(&pipeline.writeLock);
-                        c.written = m_idvd->write(where, chunk);
+            if (!pipeline.filling) {
+                if (filled < std::min<qsizetype>(kChunkSize, fullBlock) || (!force && !blockWillFill()))
+                    return {};
+                // The buffer at its full size first: the job reads it, so it
+                // must not move again.
+                room(cur, fullBlock);
+                auto job = std::make_unique<BlockJobs::Job>();
+                VD_TRY_ASSIGN(job->extent, m_space->allocate(kClassCount - 1));
+                job->buffer = cur;
+                job->data = buffers[size_t(cur)].constData();
+                BlockJobs::Job *j = job.get();
+                j->worker = std::thread([this, j, fullBlock, &pipeline] {
+                    for (qsizetype at = 0; at < fullBlock;) {
+                        const qsizetype length = std::min<qsizetype>(kChunkSize, fullBlock - at);
+                        {
+                            std::unique_lock<std::mutex> l(j->m);
+                            j->cv.wait(l, [&] { return j->abandoned || j->ready >= at + length; });
+                            if (j->abandoned)
+                                return;
+                        }
+                        const QByteArrayView chunk(j->data + at, length);
+                        BlockJobs::Chunk c{sha256(chunk), isAllZero(chunk), {}};
+                        if (!c.zeros) {
+                            // One writer at a time: concurrent writes to one
+                            // file only spin on its inode lock.
+                            std::lock_guard<std::mutex> w(pipeline.writeLock);
+                            c.written = m_idvd->write(j->extent.offset + BlockHeader::kSize + uint64_t(at), chunk);
+                        }
+                        j->chunks.push_back(std::move(c));
+                        at += length;
                     }
-                    return c;
-                }));
-                job.launched += chunk.size();
+                });
+                pipeline.filling = std::move(job);
             }
+            pipeline.filling->publish(filled);
             return {};
         };
         // Takes the oldest full block's piece, in order (see BlockJobs).
         auto finishOldest = [&]() -> Status {
-            BlockJobs::Job job = std::move(pipeline.full.front());
+            const std::unique_ptr<BlockJobs::Job> job = std::move(pipeline.full.front());
             pipeline.full.pop_front();
-            BlockJobs::wait(job); // all of them, even if one failed: they read the buffer
-            freeBuffers.push_back(job.buffer);
+            job->finish(); // every chunk hashed, and written unless zeros
+            freeBuffers.push_back(job->buffer);
             ChunkHashes hashes;
             bool zeros = true;
             Status writes;
-            for (auto &f : job.chunks) {
-                const Result<BlockJobs::Chunk> c = f.result();
-                if (!c)
-                    return c.status();
-                hashes.push_back(c->hash);
-                zeros = zeros && c->zeros;
-                if (writes && !c->written)
-                    writes = c->written;
+            if (job->chunks.size() != size_t(chunkCount(uint64_t(fullBlock))))
+                return Status::internal(QStringLiteral("a block's chunk job stopped after %1 chunks").arg(job->chunks.size()));
+            for (const BlockJobs::Chunk &c : job->chunks) {
+                hashes.push_back(c.hash);
+                zeros = zeros && c.zeros;
+                if (writes && !c.written)
+                    writes = c.written;
             }
-            const Extent extent = *job.extent;
+            const Extent extent = job->extent;
             if (zeros) {
                 m_space->unallocate(extent);
                 return addPiece(Piece::zeros(uint32_t(fullBlock)));
@@ -790,9 +822,9 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             }
             VD_TRY(writes);
             // The chunks of zeros inside data, skipped so far.
-            const QByteArrayView payload = QByteArrayView(buffers[size_t(job.buffer)]).first(fullBlock);
-            for (size_t i = 0; i < job.chunks.size(); ++i) {
-                if (!job.chunks[i].result()->zeros)
+            const QByteArrayView payload = QByteArrayView(buffers[size_t(job->buffer)]).first(fullBlock);
+            for (size_t i = 0; i < job->chunks.size(); ++i) {
+                if (!job->chunks[i].zeros)
                     continue;
                 const qsizetype at = qsizetype(i) * kChunkSize;
                 VD_TRY(m_idvd->write(extent.offset + BlockHeader::kSize + uint64_t(at), payload.sliced(at, std::min<qsizetype>(kChunkSize, fullBlock - at))));
@@ -816,10 +848,11 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
         // or a run of zeros begins): its chunks already written are given
         // back with their extent, and the end-of-input rules store it.
         auto dropFilling = [&]() {
-            BlockJobs::wait(pipeline.filling);
-            if (pipeline.filling.extent)
-                m_space->unallocate(*pipeline.filling.extent);
-            pipeline.filling = {};
+            if (!pipeline.filling)
+                return;
+            pipeline.filling->abandon();
+            m_space->unallocate(pipeline.filling->extent);
+            pipeline.filling.reset();
         };
         // What is buffered goes into the largest blocks it fills, the tail
         // into a SmallBlock (or, all zeros, into zero pieces): at the end of
@@ -901,7 +934,6 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
             }
             VD_TRY(launchChunks(true));
             pipeline.full.push_back(std::move(pipeline.filling));
-            pipeline.filling = {};
             cur = next;
             filled = 0;
             VD_TRY(took(m));
