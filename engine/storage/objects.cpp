@@ -764,9 +764,9 @@ Result<StreamWritten> Collection::writeStream(const Ruid &owner, uint64_t startO
                 job->buffer = cur;
                 job->data = buffers[size_t(cur)].constData();
                 BlockJobs::Job *j = job.get();
-                j->worker = std::thread([this, j, fullBlock, &pipeline] {
-                    for (qsizetype at = 0; at < fullBlock;) {
-                        const qsizetype length = std::min<qsizetype>(kChunkSize, fullBlock - at);
+                j->worker = std::thread([this, j, blockSize = fullBlock, &pipeline] {
+                    for (qsizetype at = 0; at < blockSize;) {
+                        const qsizetype length = std::min<qsizetype>(kChunkSize, blockSize - at);
                         {
                             std::unique_lock<std::mutex> l(j->m);
                             j->cv.wait(l, [&] { return j->abandoned || j->ready >= at + length; });
