@@ -99,6 +99,16 @@ inline bool isIsoUtc(const QJsonValue &v)
 
 inline bool isRuid(const QString &s) { return QRegularExpression(u"^[0-9a-f]{32}$"_s).match(s).hasMatch(); }
 
+// Appends what one read() of fd gives to `to`; returns read()'s result.
+inline ssize_t drain(int fd, QByteArray &to)
+{
+    char buf[65536];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0)
+        to.append(buf, n);
+    return n;
+}
+
 inline QByteArray readFile(const QString &path)
 {
     QFile f(path);
@@ -298,13 +308,6 @@ public:
         // gone, so that nothing written to it is lost, then drains it.
         QByteArray ttyBytes;
         pollfd fds[3] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}, {master, POLLIN, 0}};
-        auto drain = [](int fd, QByteArray &to) {
-            char buf[65536];
-            const ssize_t n = ::read(fd, buf, sizeof buf);
-            if (n > 0)
-                to.append(buf, n);
-            return n;
-        };
         QElapsedTimer clock;
         clock.start();
         int status = 0;

@@ -1032,13 +1032,6 @@ private Q_SLOTS:
         QCOMPARE(::tcflow(slave, TCOON), 0);
         // Everything it writes, until it exits (bounded).
         QByteArray out, tty;
-        auto drain = [](int fd, QByteArray &to) {
-            char buf[65536];
-            const ssize_t n = ::read(fd, buf, sizeof buf);
-            if (n > 0)
-                to.append(buf, n);
-            return n;
-        };
         pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {master, POLLIN, 0}};
         while (!exited && !clock.hasExpired(2 * kTimeoutMs)) {
             ::poll(fds, 2, 50);
