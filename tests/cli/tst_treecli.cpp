@@ -168,6 +168,16 @@ const std::vector<ShownName> &shownNames()
     return names;
 }
 
+// n small files put into /t (walks of a few hundred entries); the put's run.
+Run putSmallFiles(const Sandbox &sb, int n)
+{
+    const QString src = sb.path(u"src"_s);
+    for (int i = 0; i < n; ++i)
+        if (!makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)))
+            return Run{u"making %1"_s.arg(src), -1, {}, {}};
+    return run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s});
+}
+
 // The local tree the session stores: nested folders, an empty folder, a
 // hidden file, and files of 0 B, 1 B, 3 KiB, 2 MiB and 17 MiB.
 bool makeSourceTree(const QString &root)
@@ -936,10 +946,7 @@ private Q_SLOTS:
         Sandbox sb;
         QVERIFY(sb.isValid());
         QVERIFY(!sb.init(kCollection).isEmpty());
-        const QString src = sb.path(u"src"_s);
-        for (int i = 0; i < 150; ++i)
-            QVERIFY(makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)));
-        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        EXPECT_EXIT(putSmallFiles(sb, 150), ExitOk);
         EXPECT_EXIT(run(sb, {u"snapshot"_s, u"create"_s, u"s1"_s}), ExitOk);
         EXPECT_EXIT(run(sb, {u"rm"_s, u"-r"_s, u"/t"_s}), ExitOk);
 
@@ -967,10 +974,7 @@ private Q_SLOTS:
         Sandbox sb;
         QVERIFY(sb.isValid());
         QVERIFY(!sb.init(kCollection).isEmpty());
-        const QString src = sb.path(u"src"_s);
-        for (int i = 0; i < 150; ++i)
-            QVERIFY(makeFile(u"%1/f%2"_s.arg(src).arg(i), QByteArray::number(i)));
-        EXPECT_EXIT(run(sb, {u"put"_s, u"-r"_s, src, u"/t"_s}), ExitOk);
+        EXPECT_EXIT(putSmallFiles(sb, 150), ExitOk);
 
         int master = -1, slave = -1;
         QCOMPARE(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
