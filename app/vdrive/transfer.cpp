@@ -351,13 +351,21 @@ public:
         int takenGroup = -1;
         size_t next = 0;
         const qint64 packBelow = m_drive.collection().smallThreshold();
-        auto readAhead = [&](size_t upTo) {
-            while (next < items.size() && next <= upTo) {
+        // Nothing is read ahead past a folder that is yet to be stored: what
+        // is in flight is one folder's files, however deep the tree.
+        auto readAhead = [&](size_t current) {
+            bool atFolder = false;
+            while (!atFolder && next < items.size() && next <= current + kReadAheadFiles) {
                 std::vector<QByteArray> paths;
                 for (; next < items.size() && paths.size() < kReadAheadGroup; ++next) {
                     Item &it = items[next];
-                    if (it.what != Item::File)
+                    if (it.what != Item::File) {
+                        if (next >= current) {
+                            atFolder = true;
+                            break;
+                        }
                         continue;
+                    }
                     it.group = int(groups.size());
                     it.slot = int(paths.size());
                     paths.push_back(it.absolute);
@@ -393,7 +401,7 @@ public:
             }
         } drain{groups};
         for (size_t i = 0; i < items.size(); ++i) {
-            readAhead(i + kReadAheadFiles);
+            readAhead(i);
             Item &it = items[i];
             if (it.what == Item::Folder) {
                 VD_TRY(putTree(it.path, it.child));
