@@ -1,7 +1,7 @@
 // put and get: copying between local files and the drive, like cp.
 //
 // put commits in batches (every kBatchEntries entries, kBatchBytes bytes or
-// kBatchTime, one sync per batch), so a large tree costs a few commits; a
+// kBatchTimeMs, one sync per batch), so a large tree costs a few commits; a
 // failure rolls back the batch it happened in, and what earlier batches
 // committed stays. A commit rewrites every catalog page the batch touched,
 // and records keyed by content name (the location map) land on pages all
