@@ -13,12 +13,14 @@
 
 #include "core/status.h"
 
+#include <QByteArray>
 #include <QByteArrayView>
 #include <QString>
 #include <QStringList>
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 namespace vd::io {
 
@@ -40,6 +42,21 @@ public:
     // Writes all of data at offset, extending the file if needed. Not durable
     // until sync() returns OK.
     virtual Status write(uint64_t offset, QByteArrayView data) = 0;
+    // Writes parts one after another from offset: one write of their
+    // concatenation, as if by write() (a crash may keep any part of it),
+    // without the caller copying them together. This default concatenates
+    // them and calls write(); PosixFile gathers them with pwritev.
+    virtual Status writeGather(uint64_t offset, std::span<const QByteArrayView> parts)
+    {
+        QByteArray all;
+        qsizetype total = 0;
+        for (const QByteArrayView part : parts)
+            total += part.size();
+        all.reserve(total);
+        for (const QByteArrayView part : parts)
+            all.append(part);
+        return write(offset, all);
+    }
     // Makes every earlier write and truncate of this file durable.
     virtual Status sync() = 0;
     virtual Status truncate(uint64_t size) = 0;

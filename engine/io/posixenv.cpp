@@ -8,14 +8,19 @@
 #include <QFile>
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace vd::io {
 namespace {
@@ -79,6 +84,43 @@ public:
                 return errnoStatus(errno, QStringLiteral("cannot write"), m_path);
             }
             done += size_t(n);
+        }
+        return {};
+    }
+
+    Status writeGather(uint64_t offset, std::span<const QByteArrayView> parts) override
+    {
+        // pwritev takes at most IOV_MAX parts and may write fewer bytes
+        // than asked: go on from where it stopped.
+        std::vector<iovec> iov;
+        iov.reserve(std::min<size_t>(parts.size(), IOV_MAX));
+        size_t next = 0; // the first part not yet in iov
+        while (next < parts.size() || !iov.empty()) {
+            while (iov.size() < size_t(IOV_MAX) && next < parts.size()) {
+                const QByteArrayView part = parts[next++];
+                if (!part.empty())
+                    iov.push_back({const_cast<char *>(part.data()), size_t(part.size())});
+            }
+            if (iov.empty())
+                break;
+            const ssize_t n = ::pwritev(m_fd, iov.data(), int(iov.size()), off_t(offset));
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return errnoStatus(errno, QStringLiteral("cannot write"), m_path);
+            }
+            if (n == 0)
+                return errnoStatus(EIO, QStringLiteral("cannot write"), m_path);
+            offset += uint64_t(n);
+            size_t left = size_t(n);
+            size_t done = 0;
+            while (done < iov.size() && left >= iov[done].iov_len)
+                left -= iov[done++].iov_len;
+            iov.erase(iov.begin(), iov.begin() + std::ptrdiff_t(done));
+            if (left > 0) {
+                iov.front().iov_base = static_cast<char *>(iov.front().iov_base) + left;
+                iov.front().iov_len -= left;
+            }
         }
         return {};
     }

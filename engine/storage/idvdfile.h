@@ -35,6 +35,7 @@ public:
     Status read(uint64_t offset, char *out, size_t len) { return m_file->read(offset, out, len); }
     Result<QByteArray> read(uint64_t offset, size_t len);
     Status write(uint64_t offset, QByteArrayView data) { return m_file->write(offset, data); }
+    Status writeGather(uint64_t offset, std::span<const QByteArrayView> parts) { return m_file->writeGather(offset, parts); }
     Status sync() { return m_file->sync(); }
     Result<uint64_t> size() { return m_file->size(); }
     QString path() const { return m_file->path(); }

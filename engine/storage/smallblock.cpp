@@ -218,8 +218,9 @@ Result<SlotLocation> SmallBlockLog::append(const PackedPayload &payload)
     loc.rawLength = payload.rawLength;
     loc.codec = payload.codec;
     loc.rawHash = payload.rawHash;
-    m_pendingBytes.append(payload.stored);
+    m_pendingPayloads.push_back(payload.stored);
     m_pendingSlots.push_back(loc);
+    m_pendingLength += loc.storedLength;
     m_state.liveBytes += loc.storedLength;
     ++m_state.liveSlots;
     return loc;
@@ -231,10 +232,18 @@ Result<QByteArray> SmallBlockLog::read(const SlotLocation &loc) const
     if (loc.offset < BlockHeader::kSize || end > m_state.extent.size())
         return Status::corruption(QStringLiteral("a reference points outside its SmallBlock (%1+%2)").arg(loc.offset).arg(loc.storedLength));
     if (loc.offset >= m_state.writtenEnd) {
-        const qsizetype rel = qsizetype(loc.offset - m_state.writtenEnd);
         if (end > pendingEnd())
             return Status::corruption(QStringLiteral("a reference points past the written end of its SmallBlock"));
-        return unpackPayload(QByteArrayView(m_pendingBytes).sliced(rel, loc.storedLength), loc);
+        // The payload that starts at or before loc.offset, the last such.
+        const auto it = std::upper_bound(m_pendingSlots.begin(), m_pendingSlots.end(), loc.offset,
+                                         [](uint32_t offset, const SlotLocation &slot) { return offset < slot.offset; });
+        if (it == m_pendingSlots.begin())
+            return Status::corruption(QStringLiteral("a reference points into no payload of its SmallBlock"));
+        const size_t i = size_t(it - m_pendingSlots.begin()) - 1;
+        const uint64_t rel = loc.offset - m_pendingSlots[i].offset;
+        if (rel + loc.storedLength > m_pendingSlots[i].storedLength)
+            return Status::corruption(QStringLiteral("a reference spans two payloads of its SmallBlock"));
+        return unpackPayload(QByteArrayView(m_pendingPayloads[i]).sliced(qsizetype(rel), loc.storedLength), loc);
     }
     if (end > m_state.writtenEnd)
         return Status::corruption(QStringLiteral("a reference points past the written end of its SmallBlock"));
@@ -252,14 +261,18 @@ Status SmallBlockLog::flush()
     dir.slots = std::move(m_pendingSlots);
     m_pendingSlots.clear();
     const uint32_t dirOffset = pendingEnd();
-    m_pendingBytes.append(dir.encode());
-    VD_TRY(m_idvd->write(m_state.extent.offset + m_state.writtenEnd, m_pendingBytes));
-    m_state.writtenEnd += uint32_t(m_pendingBytes.size());
+    const QByteArray dirBytes = dir.encode();
+    // The payloads and the directory after them, in one write, each from
+    // where it already is: copying thousands of small payloads into one
+    // buffer first cost more than the write itself.
+    std::vector<QByteArrayView> parts(m_pendingPayloads.begin(), m_pendingPayloads.end());
+    parts.push_back(dirBytes);
+    VD_TRY(m_idvd->writeGather(m_state.extent.offset + m_state.writtenEnd, parts));
+    m_state.writtenEnd = dirOffset + uint32_t(dirBytes.size());
     m_state.lastDirOffset = dirOffset;
     m_state.sequence = dir.sequence;
-    // Emptied, its memory kept for the next batch: fresh pages cost a
-    // fault each, more than copying the payloads in.
-    m_pendingBytes.resize(0);
+    m_pendingPayloads.clear();
+    m_pendingLength = 0;
     return {};
 }
 

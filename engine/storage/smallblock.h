@@ -135,13 +135,17 @@ public:
     static Status writeHeader(IdvdFile *idvd, BlockKind kind, const SmallBlockState &st, uint64_t generation);
 
 private:
-    uint32_t pendingEnd() const { return m_state.writtenEnd + uint32_t(m_pendingBytes.size()); }
+    uint32_t pendingEnd() const { return m_state.writtenEnd + m_pendingLength; }
 
     IdvdFile *m_idvd;
     BlockKind m_kind;
     SmallBlockState m_state;
-    QByteArray m_pendingBytes; // payloads of the open batch, in order
+    // The open batch: its payloads (shared with whoever packed them, not
+    // copied: flush() gathers them into one write) and their locations, in
+    // the same order.
+    std::vector<QByteArray> m_pendingPayloads;
     std::vector<SlotLocation> m_pendingSlots;
+    uint32_t m_pendingLength = 0;
 };
 
 } // namespace vd::storage

@@ -1,12 +1,15 @@
 // MemEnv, the in-memory file system the crash tests run on, against a plain
 // model (the whole file as one byte array, and a copy of it at each sync):
 // random writes across its 64 KiB chunks, truncates that cut and extend,
-// syncs, and power cuts that drop or keep what was not synced.
+// syncs, and power cuts that drop or keep what was not synced. And the
+// gathered write (File::writeGather) on every Env.
 #include "testsupport.h"
 
+#include "io/faultenv.h"
 #include "io/memenv.h"
 
 #include <QRandomGenerator>
+#include <QTemporaryDir>
 
 using namespace vd;
 
@@ -84,6 +87,59 @@ private Q_SLOTS:
                 m.durable = m.now;
             QCOMPARE(readAll(*file), m.now);
         }
+    }
+
+    // A gathered write lands as the write of its parts put together, on
+    // every Env: more parts than one pwritev takes (IOV_MAX, 1024), empty
+    // ones among them, into the middle of a file and past its end. Under
+    // FaultEnv it is one mutating step, as one write is.
+    void aGatheredWriteIsOneWriteOfItsPartsInOrder_data()
+    {
+        QTest::addColumn<QString>("env");
+        QTest::newRow("posix") << QStringLiteral("posix");
+        QTest::newRow("mem") << QStringLiteral("mem");
+        QTest::newRow("fault") << QStringLiteral("fault");
+    }
+    void aGatheredWriteIsOneWriteOfItsPartsInOrder()
+    {
+        QFETCH(QString, env);
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        io::MemEnv mem;
+        io::FaultEnv fault(&mem);
+        io::Env *e = env == QLatin1String("posix") ? io::Env::posix() : env == QLatin1String("mem") ? static_cast<io::Env *>(&mem) : &fault;
+        const QString dir = env == QLatin1String("posix") ? tmp.path() : QStringLiteral("/d");
+        VD_VERIFY_OK(e->makeDirs(dir));
+        std::unique_ptr<io::File> file = e->open(dir + QStringLiteral("/f"), io::OpenMode::CreateNew).value();
+        QByteArray model = test::randomBytes(100000, 1);
+        VD_VERIFY_OK(file->write(0, model));
+
+        QRandomGenerator rng(11);
+        std::vector<QByteArray> parts;
+        for (int i = 0; i < 3000; ++i)
+            parts.push_back(rng.bounded(8) == 0 ? QByteArray() : test::randomBytes(rng.bounded(1, 700), rng.generate()));
+        const std::vector<QByteArrayView> views(parts.begin(), parts.end());
+        const QByteArray all = [&] {
+            QByteArray a;
+            for (const QByteArray &p : parts)
+                a.append(p);
+            return a;
+        }();
+        QVERIFY(all.size() > 100000); // from inside the file to past its end
+
+        fault.arm(1000000, io::FaultEnv::Fault::IoError);
+        const uint64_t at = 54321;
+        VD_VERIFY_OK(file->writeGather(at, views));
+        if (env == QLatin1String("fault"))
+            QCOMPARE(fault.steps(), uint64_t(1));
+        model.resize(qsizetype(at) + all.size());
+        model.replace(qsizetype(at), all.size(), all);
+        QCOMPARE(file->size().value(), uint64_t(model.size()));
+        QCOMPARE(readAll(*file), model);
+
+        // Nothing to write writes nothing.
+        VD_VERIFY_OK(file->writeGather(0, {}));
+        QCOMPARE(readAll(*file), model);
     }
 
     void aFileNeverSyncedIntoItsFolderIsGoneAfterACrash()
