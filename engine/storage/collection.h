@@ -397,8 +397,9 @@ public:
     // Stores the bytes of `in` (to its end) from startOffset on; what = a
     // name for errors. holes (optional) tells where the input is known to
     // be zero, so it is not read (a sparse file's holes). packed (optional):
-    // the whole input packed ahead (packPayload, any thread), used when the
-    // input is one small payload with the same length and SHA-256.
+    // the whole input packed ahead (packPayload of exactly its bytes, any
+    // thread; its hash is trusted), used when the input is one small
+    // payload of the same length.
     // Payloads below this many bytes are packed into SmallBlocks.
     uint32_t smallThreshold() const { return m_meta.smallThreshold; }
     Result<StreamWritten> writeStream(const Ruid &owner, uint64_t startOffset, QIODevice &in, const ProgressFn &progress, const QString &what,

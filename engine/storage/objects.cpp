@@ -288,9 +288,12 @@ Result<LocationRecord> Collection::appendPacked(const PackedPayload &packed)
 Result<Piece> Collection::writeSlotPiece(QByteArrayView payload, const PackedPayload *packed)
 {
     // A payload of up to 1 MiB is one chunk: its SHA-256 is the chunk hash.
-    const Hash256 rawHash = sha256(payload);
-    if (packed && (packed->rawLength != uint32_t(payload.size()) || packed->rawHash != rawHash))
+    // Packed ahead, the packer hashed these bytes already (hashing them
+    // again here was a tenth of put -r's writer thread).
+    if (packed && packed->rawLength != uint32_t(payload.size()))
         packed = nullptr; // packed from other bytes: not used
+    Q_ASSERT(!packed || packed->rawHash == sha256(payload));
+    const Hash256 rawHash = packed ? packed->rawHash : sha256(payload);
     NamedContent named;
     if (payload.size() <= qsizetype(kChunkSize)) {
         named.chunks = {rawHash};

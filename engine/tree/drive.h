@@ -117,8 +117,10 @@ public:
     // Creates or replaces a file with the bytes of in (any size). Blocks of
     // zeros cost no space; holes (optional) says where in is known to be
     // zero (a sparse file's holes), which is then not even read. packed
-    // (optional): a small file's bytes packed ahead on another thread
-    // (storage::packPayload), stored as they are if they match in.
+    // (optional): in's bytes packed ahead on another thread
+    // (storage::packPayload of exactly those bytes: its hash is taken as
+    // theirs, not computed again; a packed form of another length is not
+    // used).
     Result<VNode> putFile(const QString &path, QIODevice &in, const storage::ProgressFn &progress = {}, io::ZeroRuns *holes = nullptr,
                           const storage::PackedPayload *packed = nullptr);
     Result<VNode> putFileBytes(const QString &path, QByteArrayView bytes);
