@@ -10,8 +10,9 @@
 #
 # The crash sweeps (ctest label `long`) interrupt every step of every change
 # in the dev build; under the sanitizers they run a seeded sample of the
-# steps (CMakePresets.json). --long runs them in full under the sanitizers
-# too (test preset asan-long).
+# steps, and the tree's model test (tst_treemodel) the first 700 of its
+# 1,500 random operations (CMakePresets.json). --long runs them in full
+# under the sanitizers too (test preset asan-long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
