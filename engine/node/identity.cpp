@@ -374,11 +374,18 @@ Result<NodeIdentity> NodeIdentity::loadOrCreate(const QString &dataDir, bool cre
     NodeIdentity identity;
 
     auto keyPem = readIdentityFile(keyFile, true);
-    if (!keyPem && keyPem.status().code() == ErrorCode::NotFound) {
-        struct stat st;
-        if (::lstat(QFile::encodeName(certFile).constData(), &st) == 0)
+    struct stat st;
+    if (!keyPem && keyPem.status().code() == ErrorCode::NotFound && ::lstat(QFile::encodeName(certFile).constData(), &st) == 0) {
+        // Whoever makes the identity publishes key.pem before it writes
+        // cert.pem: a certificate may have appeared since the key was read
+        // because another process (or thread) made both meanwhile. Read the
+        // key again before calling it missing.
+        keyPem = readIdentityFile(keyFile, true);
+        if (!keyPem && keyPem.status().code() == ErrorCode::NotFound)
             return Status::corruption(QStringLiteral("the node's private key %1 is missing, but its certificate %2 is there: %3")
                                           .arg(keyFile, certFile, keyAdvice(dataDir, QStringLiteral("key.pem"))));
+    }
+    if (!keyPem && keyPem.status().code() == ErrorCode::NotFound) {
         if (!create)
             return Status::notFound(QStringLiteral("%1 has no node identity yet (vdrive id makes one)").arg(dataDir));
         VD_TRY(makeFolder(dataDir));
