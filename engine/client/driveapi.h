@@ -1,0 +1,121 @@
+// DriveApi: what a front asks of a node — the explorer's models and
+// dialogs, and later a peer — as asynchronous calls, the same whether the
+// node runs in this process (LocalDriveApi, over node::Node) or in another
+// one reached through its control socket.
+//
+// Every call returns at once with a QFuture; nothing waits for a disk, LMDB
+// or a socket on the caller's thread, so the GUI thread may call anything
+// here. A result arrives through the future (watch it with a QFutureWatcher,
+// or .then(context, ...) to land on the GUI thread). Long calls (remove,
+// copy, restore, import, export) report progress through the future and
+// stop when it is cancelled; what they committed before stays, and their
+// error says so.
+//
+// Collections are named by RUID: a name can change, a RUID cannot.
+//
+// Reads answer for the last committed generation when they start (MVCC: a
+// running import never delays them) and say which generation that was
+// (FolderListing::generation): a model applies only the change records of
+// later generations (changed()), so a change is never lost between a
+// listing and the notification, nor applied twice.
+//
+// Thread safety: every method may be called from any thread; the signals
+// come from another thread (queued connections, the default across threads).
+#pragma once
+
+#include "core/ruid.h"
+#include "core/status.h"
+#include "storage/datadir.h"
+#include "tree/treetypes.h"
+#include "tree/vnode.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <vector>
+
+namespace vd::client {
+
+// A collection of the node's data directory, as a switcher lists it.
+struct CollectionSummary
+{
+    Ruid ruid;
+    QString name;
+    uint64_t generation = 0;
+    int64_t createdMs = 0;
+    // Why it cannot be opened (its .meta unreadable, ...); ok when healthy.
+    Status problem;
+
+    static CollectionSummary from(const storage::CollectionEntry &entry);
+};
+
+// A folder (or a JSON container) and its entries, as of one generation.
+struct FolderListing
+{
+    tree::VNode folder;
+    std::vector<tree::VNode> entries; // by name (JSON: in document order)
+    uint64_t generation = 0;          // what the listing saw: later changes come through changed()
+};
+
+// How full a collection is: what a status bar shows.
+struct Usage
+{
+    uint64_t logicalBytes = 0;   // what the files hold
+    uint64_t allocatedBytes = 0; // blocks in use in idvd
+    uint64_t idvdBytes = 0;      // idvd's size on the disk (sparse)
+    uint64_t diskFreeBytes = 0;  // what the file system holding the data directory has left
+    uint64_t vnodes = 0;
+    uint64_t snapshots = 0;
+    double paddingRatio = 0; // see storage::CollectionInfo
+};
+
+class DriveApi : public QObject
+{
+    Q_OBJECT
+public:
+    using QObject::QObject;
+    ~DriveApi() override = default;
+
+    // Where the node keeps its collections (for titles and messages).
+    virtual QString dataDir() const = 0;
+
+    // Collections.
+    virtual QFuture<Result<std::vector<CollectionSummary>>> collections() = 0;
+    virtual QFuture<Result<CollectionSummary>> createCollection(const QString &name) = 0;
+    virtual QFuture<Result<Usage>> usage(const Ruid &collection) = 0;
+
+    // Look-ups (`at`: a snapshot's name; empty: the live tree).
+    virtual QFuture<Result<FolderListing>> list(const Ruid &collection, const QString &path, const QString &at = {}) = 0;
+    virtual QFuture<Result<tree::VNode>> stat(const Ruid &collection, const QString &path, const QString &at = {}) = 0;
+    virtual QFuture<Result<QString>> pathOf(const Ruid &collection, const Ruid &id, const QString &at = {}) = 0;
+    virtual QFuture<Result<std::vector<tree::ClusterInfo>>> clusters(const Ruid &collection, const QString &path, const QString &at = {}) = 0;
+
+    // Changes. Each is committed before its future reports; a failure
+    // leaves nothing behind.
+    virtual QFuture<Result<tree::VNode>> mkdir(const Ruid &collection, const QString &path) = 0;
+    // Renames or moves from to exactly `to`.
+    virtual QFuture<Result<tree::VNode>> move(const Ruid &collection, const QString &from, const QString &to) = 0;
+    virtual QFuture<Result<tree::VNode>> copy(const Ruid &collection, const QString &from, const QString &to, const QString &at = {}) = 0;
+    // Removes every path (folders with what is in them), to the trash
+    // unless permanently; all or nothing. Returns how many went.
+    virtual QFuture<Result<uint64_t>> remove(const Ruid &collection, const QStringList &paths, bool permanently = false) = 0;
+    virtual QFuture<Result<std::vector<tree::TrashEntry>>> trash(const Ruid &collection) = 0;
+    virtual QFuture<Result<tree::VNode>> restoreFromTrash(const Ruid &collection, const Ruid &id, const QString &to = {}) = 0;
+
+    // Snapshots.
+    virtual QFuture<Result<std::vector<tree::SnapshotInfo>>> snapshots(const Ruid &collection, bool withUniqueBytes = false) = 0;
+    virtual QFuture<Result<tree::SnapshotInfo>> createSnapshot(const Ruid &collection, const QString &name) = 0;
+    virtual QFuture<Result<std::vector<tree::DiffEntry>>> diff(const Ruid &collection, const QString &from, const QString &to = {}) = 0;
+    virtual QFuture<Result<tree::VNode>> restore(const Ruid &collection, const QString &snapshot, const QString &path, const QString &to = {}) = 0;
+
+Q_SIGNALS:
+    // Every change a commit of collection made, in feed order (one emission
+    // per commit), whoever made it: this front, another client, a peer.
+    void changed(const vd::Ruid &collection, const std::vector<vd::tree::ChangeRecord> &records);
+    // The change feed could not be followed: list again.
+    void resyncNeeded(const vd::Ruid &collection, const QString &why);
+};
+
+} // namespace vd::client

@@ -1,0 +1,239 @@
+#include "localdriveapi.h"
+
+#include "node/node.h"
+
+#include <QStorageInfo>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace vd::client {
+
+using node::DriveHost;
+using node::OpContext;
+using tree::Drive;
+using tree::VNode;
+
+CollectionSummary CollectionSummary::from(const storage::CollectionEntry &entry)
+{
+    return {entry.ruid, entry.name.isEmpty() ? entry.headName : entry.name, entry.generation, entry.createdMs, entry.status};
+}
+
+LocalDriveApi::LocalDriveApi(node::Node &node, QObject *parent) : DriveApi(parent), m_node(node)
+{
+    // Opening a collection reads and checks its whole state: two at a time
+    // at most, and never on the caller's thread.
+    m_openers.setMaxThreadCount(2);
+    connect(&m_node, &node::Node::changed, this, &DriveApi::changed, Qt::DirectConnection);
+    connect(&m_node, &node::Node::resyncNeeded, this, &DriveApi::resyncNeeded, Qt::DirectConnection);
+}
+
+LocalDriveApi::~LocalDriveApi()
+{
+    m_openers.waitForDone();
+}
+
+QString LocalDriveApi::dataDir() const
+{
+    return m_node.dataDir();
+}
+
+DriveHost *LocalDriveApi::known(const Ruid &collection) const
+{
+    std::lock_guard lock(m_mutex);
+    const auto it = m_hosts.find(collection);
+    return it == m_hosts.end() ? nullptr : it->second;
+}
+
+Result<DriveHost *> LocalDriveApi::host(const Ruid &collection)
+{
+    if (DriveHost *h = known(collection))
+        return h;
+    VD_TRY_ASSIGN(DriveHost * h, m_node.host(collection.toString()));
+    std::lock_guard lock(m_mutex);
+    m_hosts[collection] = h;
+    return h;
+}
+
+template<typename T, typename Call>
+QFuture<Result<T>> LocalDriveApi::onHost(const Ruid &collection, Call call)
+{
+    if (DriveHost *h = known(collection))
+        return call(*h);
+    return QtConcurrent::run(&m_openers, [this, collection] { return host(collection); })
+        .then([call](Result<DriveHost *> h) -> QFuture<Result<T>> {
+            if (!h)
+                return QtFuture::makeReadyFuture(Result<T>(h.status()));
+            return call(**h);
+        })
+        .unwrap();
+}
+
+QFuture<Result<std::vector<CollectionSummary>>> LocalDriveApi::collections()
+{
+    return QtConcurrent::run(&m_openers, [this]() -> Result<std::vector<CollectionSummary>> {
+        VD_TRY_ASSIGN(const auto entries, m_node.collections());
+        std::vector<CollectionSummary> out;
+        out.reserve(entries.size());
+        for (const storage::CollectionEntry &e : entries)
+            out.push_back(CollectionSummary::from(e));
+        return out;
+    });
+}
+
+QFuture<Result<CollectionSummary>> LocalDriveApi::createCollection(const QString &name)
+{
+    return QtConcurrent::run(&m_openers, [this, name]() -> Result<CollectionSummary> {
+        VD_TRY_ASSIGN(DriveHost * h, m_node.create(name));
+        {
+            std::lock_guard lock(m_mutex);
+            m_hosts[h->ruid()] = h;
+        }
+        CollectionSummary s;
+        s.ruid = h->ruid();
+        s.name = h->name();
+        return s;
+    });
+}
+
+QFuture<Result<Usage>> LocalDriveApi::usage(const Ruid &collection)
+{
+    const QString dir = m_node.dataDir();
+    return onHost<Usage>(collection, [dir](DriveHost &h) {
+        // The collection's counters are the writer's: a short request that
+        // changes nothing (so it may share a group).
+        return h.write<Usage>(
+            [dir](Drive &d, OpContext &) -> Result<Usage> {
+                VD_TRY_ASSIGN(const storage::CollectionInfo info, d.collection().info());
+                Usage u;
+                u.logicalBytes = info.logicalBytes;
+                u.allocatedBytes = info.allocatedBytes;
+                u.idvdBytes = info.idvdBytes;
+                u.vnodes = info.vnodes;
+                u.snapshots = info.snapshots;
+                u.paddingRatio = info.paddingRatio;
+                const QStorageInfo disk(dir);
+                u.diskFreeBytes = disk.isValid() ? uint64_t(std::max<qint64>(disk.bytesAvailable(), 0)) : 0;
+                return u;
+            },
+            DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<FolderListing>> LocalDriveApi::list(const Ruid &collection, const QString &path, const QString &at)
+{
+    return onHost<FolderListing>(collection, [path, at](DriveHost &h) {
+        return h.read<FolderListing>([path, at](Drive &d, OpContext &) -> Result<FolderListing> {
+            FolderListing out;
+            out.generation = d.generation();
+            VD_TRY_ASSIGN(out.folder, d.stat(path, at));
+            if (!out.folder.isContainer())
+                return Status::invalidArgument(QStringLiteral("%1 is a %2, not a folder").arg(path, tree::kindName(out.folder.kind)));
+            VD_TRY_ASSIGN(out.entries, d.list(path, at));
+            return out;
+        });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::stat(const Ruid &collection, const QString &path, const QString &at)
+{
+    return onHost<VNode>(collection, [path, at](DriveHost &h) {
+        return h.read<VNode>([path, at](Drive &d, OpContext &) { return d.stat(path, at); });
+    });
+}
+
+QFuture<Result<QString>> LocalDriveApi::pathOf(const Ruid &collection, const Ruid &id, const QString &at)
+{
+    return onHost<QString>(collection, [id, at](DriveHost &h) {
+        return h.read<QString>([id, at](Drive &d, OpContext &) { return d.pathOf(id, at); });
+    });
+}
+
+QFuture<Result<std::vector<tree::ClusterInfo>>> LocalDriveApi::clusters(const Ruid &collection, const QString &path, const QString &at)
+{
+    return onHost<std::vector<tree::ClusterInfo>>(collection, [path, at](DriveHost &h) {
+        return h.read<std::vector<tree::ClusterInfo>>([path, at](Drive &d, OpContext &) { return d.clusters(path, at); });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::mkdir(const Ruid &collection, const QString &path)
+{
+    return onHost<VNode>(collection, [path](DriveHost &h) {
+        return h.write<VNode>([path](Drive &d, OpContext &) { return d.mkdir(path, false); }, DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::move(const Ruid &collection, const QString &from, const QString &to)
+{
+    return onHost<VNode>(collection, [from, to](DriveHost &h) {
+        return h.write<VNode>([from, to](Drive &d, OpContext &) { return d.move(from, to); }, DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::copy(const Ruid &collection, const QString &from, const QString &to, const QString &at)
+{
+    return onHost<VNode>(collection, [from, to, at](DriveHost &h) {
+        return h.write<VNode>([from, to, at](Drive &d, OpContext &ctx) { return d.copy(from, to, at, ctx.progressFn()); });
+    });
+}
+
+QFuture<Result<uint64_t>> LocalDriveApi::remove(const Ruid &collection, const QStringList &paths, bool permanently)
+{
+    return onHost<uint64_t>(collection, [paths, permanently](DriveHost &h) {
+        return h.write<uint64_t>([paths, permanently](Drive &d, OpContext &ctx) -> Result<uint64_t> {
+            uint64_t done = 0;
+            for (const QString &path : paths) {
+                VD_TRY(d.remove(path, true, !permanently, ctx.progressFn()));
+                ++done;
+            }
+            return done;
+        });
+    });
+}
+
+QFuture<Result<std::vector<tree::TrashEntry>>> LocalDriveApi::trash(const Ruid &collection)
+{
+    return onHost<std::vector<tree::TrashEntry>>(collection, [](DriveHost &h) {
+        return h.read<std::vector<tree::TrashEntry>>([](Drive &d, OpContext &) { return d.listTrash(); });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::restoreFromTrash(const Ruid &collection, const Ruid &id, const QString &to)
+{
+    return onHost<VNode>(collection, [id, to](DriveHost &h) {
+        return h.write<VNode>([id, to](Drive &d, OpContext &) { return d.restoreFromTrash(id, to); }, DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<std::vector<tree::SnapshotInfo>>> LocalDriveApi::snapshots(const Ruid &collection, bool withUniqueBytes)
+{
+    return onHost<std::vector<tree::SnapshotInfo>>(collection, [withUniqueBytes](DriveHost &h) {
+        using Infos = std::vector<tree::SnapshotInfo>;
+        // What each snapshot alone keeps is counted by the writer's Drive
+        // (a walk of every tree); the names and times are a plain read.
+        if (withUniqueBytes)
+            return h.write<Infos>([](Drive &d, OpContext &ctx) { return d.listSnapshots(true, ctx.progressFn()); });
+        return h.read<Infos>([](Drive &d, OpContext &) { return d.listSnapshots(false); });
+    });
+}
+
+QFuture<Result<tree::SnapshotInfo>> LocalDriveApi::createSnapshot(const Ruid &collection, const QString &name)
+{
+    return onHost<tree::SnapshotInfo>(collection, [name](DriveHost &h) {
+        return h.write<tree::SnapshotInfo>([name](Drive &d, OpContext &) { return d.createSnapshot(name); }, DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<std::vector<tree::DiffEntry>>> LocalDriveApi::diff(const Ruid &collection, const QString &from, const QString &to)
+{
+    return onHost<std::vector<tree::DiffEntry>>(collection, [from, to](DriveHost &h) {
+        return h.read<std::vector<tree::DiffEntry>>([from, to](Drive &d, OpContext &ctx) { return d.diff(from, to, false, ctx.progressFn()); });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::restore(const Ruid &collection, const QString &snapshot, const QString &path, const QString &to)
+{
+    return onHost<VNode>(collection, [snapshot, path, to](DriveHost &h) {
+        return h.write<VNode>([snapshot, path, to](Drive &d, OpContext &ctx) { return d.restore(snapshot, path, to, ctx.progressFn()); });
+    });
+}
+
+} // namespace vd::client
