@@ -467,6 +467,55 @@ int cmdStatus(Context &ctx)
     return ExitOk;
 }
 
+// ---- NodeServer ---------------------------------------------------------------
+
+struct NodeServer::Parts
+{
+    std::unique_ptr<control::NodeLock> lock;
+    std::unique_ptr<Service> service;
+    std::unique_ptr<control::ControlServer> server;
+};
+
+Result<std::unique_ptr<NodeServer>> NodeServer::start(node::Node &node, std::unique_ptr<control::NodeLock> lock, const QString &program)
+{
+    VD_TRY_ASSIGN(const QString socketPath, control::ControlServer::socketPathFor(node.dataDir()));
+    auto parts = std::make_unique<Parts>();
+    control::NodeInfo info = lock->info();
+    info.pid = QCoreApplication::applicationPid();
+    info.program = program;
+    parts->lock = std::move(lock);
+    parts->service = std::make_unique<Service>(node, info);
+    control::ControlServer::Options serverOptions;
+    serverOptions.name = program;
+    parts->server = std::make_unique<control::ControlServer>(*parts->service, serverOptions);
+    parts->service->setServer(parts->server.get());
+    VD_TRY(parts->server->listen(socketPath));
+    VD_TRY(parts->lock->setSocketPath(socketPath));
+    return std::unique_ptr<NodeServer>(new NodeServer(std::move(parts)));
+}
+
+NodeServer::NodeServer(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
+
+NodeServer::~NodeServer()
+{
+    // New commands are refused, running ones cancelled (each keeps what it
+    // committed and rolls the rest back) and answered.
+    (void)m_parts->service->stop(kStopGraceMs);
+    m_parts->service->setServer(nullptr);
+    m_parts->server.reset(); // clients are disconnected, the socket removed
+    m_parts->service->waitAll(); // a command blocked on a client that did not read is unblocked now
+}
+
+QString NodeServer::socketPath() const
+{
+    return m_parts->server->socketPath();
+}
+
+qint64 NodeServer::pid() const
+{
+    return QCoreApplication::applicationPid();
+}
+
 int cmdServe(Context &ctx)
 {
     if (currentSession()) // a client asked the node to serve
@@ -487,9 +536,6 @@ int cmdServe(Context &ctx)
     auto lock = control::NodeLock::acquire(*ctx.env, ctx.dataDir, QStringLiteral("vdrive serve"));
     if (!lock)
         return ctx.fail(lock.status());
-    auto socketPath = control::ControlServer::socketPathFor(ctx.dataDir);
-    if (!socketPath)
-        return ctx.fail(socketPath.status());
 
     // The node's identity versions every change it makes (made on first use).
     auto identity = node::NodeIdentity::open(ctx.dataDir);
@@ -500,39 +546,26 @@ int cmdServe(Context &ctx)
     options.dataDir = ctx.dataDir;
     options.drive.nodeShortId = identity->id().shortId();
     node::Node node(options);
-    control::NodeInfo info = (*lock)->info();
-    info.pid = QCoreApplication::applicationPid();
-    Service service(node, info);
     int signal = 0;
     {
-        control::ControlServer::Options serverOptions;
-        serverOptions.name = QStringLiteral("vdrive serve");
-        control::ControlServer server(service, serverOptions);
-        service.setServer(&server);
-        if (const Status st = server.listen(*socketPath); !st)
-            return ctx.fail(st);
-        if (const Status st = (*lock)->setSocketPath(*socketPath); !st)
-            return ctx.fail(st);
+        auto server = NodeServer::start(node, std::move(lock).value(), QStringLiteral("vdrive serve"));
+        if (!server)
+            return ctx.fail(server.status());
         if (ctx.json)
-            printJson(ctx, QJsonObject{{QStringLiteral("pid"), qint64(info.pid)},
+            printJson(ctx, QJsonObject{{QStringLiteral("pid"), (*server)->pid()},
                                        {QStringLiteral("dataDir"), ctx.dataDir},
-                                       {QStringLiteral("socket"), *socketPath}});
+                                       {QStringLiteral("socket"), (*server)->socketPath()}});
         else if (!ctx.quiet)
-            ctx.out << "serving " << listed(ctx.dataDir) << " on " << listed(*socketPath) << " (pid " << info.pid << "); Ctrl-C stops" << Qt::endl;
+            ctx.out << "serving " << listed(ctx.dataDir) << " on " << listed((*server)->socketPath()) << " (pid " << (*server)->pid() << "); Ctrl-C stops" << Qt::endl;
         ctx.out.flush();
 
         while (::sigwait(&stopSignals, &signal) != 0) {
         }
-        // Stop: new commands are refused, running ones cancelled (each
-        // keeps what it committed and rolls the rest back) and answered.
         if (!ctx.quiet && !ctx.json)
             ctx.err << "vdrive: stopping on " << (signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP") << Qt::endl;
-        (void)service.stop(kStopGraceMs);
-        service.setServer(nullptr);
-        // The server goes here: clients are disconnected, the socket removed.
+        // The server stops here (~NodeServer): commands cancelled and answered, clients disconnected.
     }
-    service.waitAll(); // a command blocked on a client that did not read is unblocked now
-    node.close();      // what is queued runs and commits
+    node.close(); // what is queued runs and commits
     return ExitOk;
 }
 

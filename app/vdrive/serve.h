@@ -21,13 +21,48 @@
 
 #include "cli.h"
 
+#include "core/status.h"
+
 #include <QByteArrayList>
 
+#include <memory>
 #include <optional>
+
+namespace vd::control {
+class NodeLock;
+}
+namespace vd::node {
+class Node;
+}
 
 namespace vd::cli {
 
 class Session;
+
+// The control socket of a node, serving every `vdrive` command (cli.run)
+// and node.status: what `vdrive serve` runs, and what the explorer runs
+// while its window is open so that `vdrive ...` in a terminal works on the
+// same drive through it. start() listens on the data directory's socket
+// and records it in the node lock it takes over. Destroying it refuses new
+// commands, cancels the running ones (each keeps what it committed), waits
+// for their answers (10 s at most), disconnects the clients and removes
+// the socket. The node must outlive it.
+class NodeServer
+{
+public:
+    static Result<std::unique_ptr<NodeServer>> start(node::Node &node, std::unique_ptr<control::NodeLock> lock, const QString &program);
+    ~NodeServer();
+    NodeServer(const NodeServer &) = delete;
+    NodeServer &operator=(const NodeServer &) = delete;
+
+    QString socketPath() const;
+    qint64 pid() const;
+
+private:
+    struct Parts;
+    explicit NodeServer(std::unique_ptr<Parts> parts);
+    std::unique_ptr<Parts> m_parts;
+};
 
 int cmdServe(Context &ctx);
 int cmdStatus(Context &ctx);
