@@ -1,0 +1,82 @@
+// vdrive-explorer: the desktop explorer. It embeds the node of its data
+// directory (the engine serving the window's models on threads of its own),
+// serves `vdrive` commands on the node's control socket while it runs (so a
+// terminal works on the same drive), and shows one MainWindow over it.
+//
+//   vdrive-explorer [--data-dir DIR] [-c COLLECTION] [PATH]
+#include "serve.h"
+
+#include "client/localdriveapi.h"
+#include "control/nodelock.h"
+#include "io/env.h"
+#include "mainwindow.h"
+#include "node/node.h"
+#include "storage/datadir.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QMessageBox>
+
+#include <csignal>
+#include <memory>
+
+using namespace vd;
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("vdrive"));
+    QApplication::setApplicationName(QStringLiteral("vdrive-explorer"));
+    QApplication::setApplicationVersion(QStringLiteral(VD_VERSION_STRING));
+    QApplication::setApplicationDisplayName(QStringLiteral("vdrive"));
+    std::signal(SIGPIPE, SIG_IGN);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QApplication::translate("main", "The vdrive explorer: browse and change the collections of a data directory."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption dataDirOption(QStringLiteral("data-dir"),
+                                           QApplication::translate("main", "The data directory (default: $VDRIVE_DATA_DIR, else the user's data folder)."),
+                                           QStringLiteral("DIR"));
+    const QCommandLineOption collectionOption({QStringLiteral("c"), QStringLiteral("collection")},
+                                              QApplication::translate("main", "The collection to show first (a name or a RUID)."), QStringLiteral("NAME"));
+    parser.addOption(dataDirOption);
+    parser.addOption(collectionOption);
+    parser.addPositionalArgument(QStringLiteral("path"), QApplication::translate("main", "The folder to show first (default /)."), QStringLiteral("[PATH]"));
+    parser.process(app);
+
+    const QString dataDir = storage::resolveDataDir(parser.value(dataDirOption));
+    io::Env &env = *io::Env::posix();
+    // One node per data directory: this one, unless another program is it.
+    auto lock = control::NodeLock::acquire(env, dataDir, QStringLiteral("vdrive-explorer"));
+    if (!lock) {
+        QMessageBox box(QMessageBox::Critical, QApplication::translate("main", "vdrive"),
+                        QApplication::translate("main", "The data directory %1 is in use by another vdrive program.").arg(dataDir));
+        box.setTextFormat(Qt::PlainText);
+        box.setDetailedText(lock.status().toString());
+        box.exec();
+        return 1;
+    }
+    node::NodeOptions options;
+    options.env = &env;
+    options.dataDir = dataDir;
+    node::Node node(options);
+    {
+        // `vdrive ...` in a terminal now goes through this node. Without the
+        // socket the window still works; the terminal then finds the
+        // collection locked and says so.
+        auto server = cli::NodeServer::start(node, std::move(lock).value(), QStringLiteral("vdrive-explorer"));
+        if (!server)
+            qWarning("vdrive-explorer: not serving vdrive commands: %s", qUtf8Printable(server.status().toString()));
+        client::LocalDriveApi api(node);
+        widgets::MainWindow window(&api);
+        window.show();
+        const QStringList args = parser.positionalArguments();
+        window.openCollection(parser.value(collectionOption), args.isEmpty() ? QStringLiteral("/") : args.constFirst());
+        const int code = QApplication::exec();
+        if (code != 0)
+            return code;
+    }
+    node.close(); // what is queued runs and commits
+    return 0;
+}

@@ -1,0 +1,115 @@
+// MainWindow: the explorer's window over one DriveApi — a folder tree, the
+// contents of the current folder (details or icons), breadcrumbs that also
+// take a typed path, back / forward / up, a collection switcher and a
+// status bar (collection, used and free space, work in progress).
+//
+// Everything it shows comes from models fed by the node's asynchronous
+// API and its change records; nothing here waits for the engine. Every
+// action is in a menu with a shortcut. Window geometry and view state are
+// kept with QSettings.
+//
+// Lifetime: the api must outlive the window.
+// Thread safety: the GUI thread only.
+#pragma once
+
+#include "client/driveapi.h"
+
+#include <QMainWindow>
+#include <QPointer>
+#include <QTimer>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QListView;
+class QModelIndex;
+class QStackedWidget;
+class QTreeView;
+class QUndoStack;
+
+namespace vd::widgets {
+
+class AddressBar;
+class FolderModel;
+class FolderSortProxy;
+class FolderTreeModel;
+
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(client::DriveApi *api, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Shows collection (by RUID or name; empty: the last one used, else
+    // the first), at path.
+    void openCollection(const QString &nameOrRuid, const QString &path = QStringLiteral("/"));
+    void navigate(const QString &path);
+
+    // For tests and screenshots.
+    FolderModel *folderModel() const { return m_model; }
+    FolderTreeModel *folderTreeModel() const { return m_treeModel; }
+    QTreeView *detailsView() const { return m_details; }
+    QListView *iconView() const { return m_icons; }
+    QTreeView *folderTree() const { return m_tree; }
+    AddressBar *addressBar() const { return m_address; }
+    QAction *action(const QString &name) const;
+    Ruid currentCollection() const { return m_collection; }
+    QString currentPath() const { return m_path; }
+    // The paths selected in the contents view.
+    QStringList selectedPaths() const;
+
+Q_SIGNALS:
+    void collectionsListed();
+    void locationShown(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildActions();
+    void buildMenus();
+    void buildLayout();
+    void refreshCollections(const QString &select = {});
+    void switchTo(int comboIndex);
+    void showLocation(const QString &path, bool record);
+    void goBack();
+    void goForward();
+    void goUp();
+    void activate(const QModelIndex &proxyIndex);
+    void newFolder();
+    void newCollection();
+    void renameSelected();
+    void deleteSelected();
+    void setViewMode(bool icons);
+    void updateActions();
+    void updateStatus();
+    void refreshUsage();
+    void restoreState();
+    void saveState();
+    QString collectionName() const;
+
+    QPointer<client::DriveApi> m_api;
+    Ruid m_collection;
+    QString m_path = QStringLiteral("/");
+    QStringList m_back, m_forward;
+    QString m_pendingCollection, m_pendingPath;
+
+    FolderModel *m_model = nullptr;
+    FolderSortProxy *m_proxy = nullptr;
+    FolderTreeModel *m_treeModel = nullptr;
+    QTreeView *m_tree = nullptr;
+    QTreeView *m_details = nullptr;
+    QListView *m_icons = nullptr;
+    QStackedWidget *m_views = nullptr;
+    AddressBar *m_address = nullptr;
+    QComboBox *m_collections = nullptr;
+    QLabel *m_usageLabel = nullptr;
+    QLabel *m_countLabel = nullptr;
+    QLabel *m_workLabel = nullptr;
+    QUndoStack *m_undo = nullptr;
+    QTimer m_usageTimer;
+    std::vector<client::CollectionSummary> m_summaries;
+};
+
+} // namespace vd::widgets
