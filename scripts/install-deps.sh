@@ -9,7 +9,11 @@ packages=(
     liblmdb-dev libzstd-dev libssl-dev openssl nlohmann-json3-dev
     libbenchmark-dev
     clang-14 libclang-rt-14-dev
+    fonts-dejavu-core fonts-ipafont-gothic
 )
+# Extra packages a caller asks for (scripts/screenshots.sh: an X server
+# without a screen, and the tools that drive and capture it).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

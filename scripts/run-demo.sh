@@ -1,53 +1,34 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds vdrive, and shows it at work on a demo
-# collection it creates (in build/demo-data, or in $VDRIVE_DATA_DIR when
-# set): folders of files, a 40 MiB file, a JSON document, a snapshot, a
-# change since it and the diff. Run it again to see the same collection.
+# Installs what is missing, builds vdrive, creates a demo collection (in
+# build/demo-data, or in $VDRIVE_DATA_DIR when set: folders of files, a
+# 40 MiB file, a JSON document, a snapshot, changes since it) and opens the
+# explorer on it. While the window is open, `vdrive` in a terminal works on
+# the same drive through it. With no display (no $DISPLAY or
+# $WAYLAND_DISPLAY) it says so and shows the command line at work instead.
+# Run it again to see the same collection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset dev >/dev/null
-cmake --build --preset dev --target vdrive
+cmake --build --preset dev --target vdrive vdrive-explorer
 
 vdrive=./build/dev/app/vdrive/vdrive
 export VDRIVE_DATA_DIR="${VDRIVE_DATA_DIR:-$PWD/build/demo-data}"
 export VDRIVE_CACHE_DIR="${VDRIVE_CACHE_DIR:-$PWD/build/demo-cache}"
 run() { echo; echo "\$ vdrive $*"; "$vdrive" "$@"; }
 
-if ! "$vdrive" -c demo info >/dev/null 2>&1; then
-    echo "Creating the demo collection in $VDRIVE_DATA_DIR"
-    run init demo
-    samples="$PWD/build/demo-samples"
-    rm -rf "$samples"
-    mkdir -p "$samples/docs" "$samples/media"
-    cp README.md docs/*.md "$samples/docs/"
-    cp resources/vdrive.svg "$samples/media/"
-    head -c $((40 * 1024 * 1024 + 12345)) /dev/urandom > "$samples/media/video.bin"   # spans 16, 8 … MiB blocks
-    seq 1 200000 > "$samples/numbers.txt"                                          # compresses well
-    cat > "$samples/app.json" <<'JSON'
-{
-  "name": "vdrive demo",
-  "version": 3,
-  "servers": [
-    {"host": "127.0.0.1", "port": 7400, "weight": 12345678901234567890},
-    {"host": "::1", "port": 7401}
-  ],
-  "features": {"snapshots": true, "trash": true}
-}
-JSON
-    run -c demo mkdir -p /projects/vdrive /config
-    run -c demo put -r "$samples/docs" "$samples/media" /projects/vdrive
-    run -c demo put "$samples/numbers.txt" /projects/numbers.txt
-    run -c demo json import "$samples/app.json" /config/app.json
-    run -c demo snapshot create first
-    # Changes after the snapshot: an edit inside the JSON document, a move,
-    # a removal to the trash and a new file.
-    run -c demo json set /config/app.json/servers/0/port 7500
-    run -c demo mv /projects/numbers.txt /projects/vdrive/numbers.txt
-    run -c demo rm /projects/vdrive/docs/PERFORMANCE.md
-    run -c demo put README.md /projects/NOTES.md
+bash scripts/demo-collection.sh
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo
+    echo "Opening the explorer on the demo collection. While it is open, try in another terminal:"
+    echo "  VDRIVE_DATA_DIR=$VDRIVE_DATA_DIR $vdrive -c demo ls -l /projects/vdrive"
+    exec ./build/dev/app/explorer/vdrive-explorer -c demo /projects/vdrive
 fi
+echo
+echo "No display here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the explorer"
+echo "cannot open a window; this is the command line on the same demo collection:"
 
 run collections
 run -c demo ls -l /projects/vdrive

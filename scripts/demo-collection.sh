@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Creates the demo collection "demo" in $VDRIVE_DATA_DIR (when it is not
+# there yet) with the vdrive built in build/dev: folders of files (a 40 MiB
+# one, names in Japanese), a JSON document, a snapshot, then changes since
+# it. Used by run-demo.sh and screenshots.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+vdrive=./build/dev/app/vdrive/vdrive
+: "${VDRIVE_DATA_DIR:?set VDRIVE_DATA_DIR}"
+run() { echo; echo "\$ vdrive $*"; "$vdrive" "$@"; }
+
+if "$vdrive" -c demo info >/dev/null 2>&1; then
+    exit 0
+fi
+echo "Creating the demo collection in $VDRIVE_DATA_DIR"
+run init demo
+samples="$PWD/build/demo-samples"
+rm -rf "$samples"
+mkdir -p "$samples/docs" "$samples/media" "$samples/写真 2024"
+cp README.md docs/*.md "$samples/docs/"
+cp resources/vdrive.svg "$samples/media/"
+head -c $((40 * 1024 * 1024 + 12345)) /dev/urandom > "$samples/media/video.bin"   # spans 16, 8 … MiB blocks
+seq 1 200000 > "$samples/numbers.txt"                                          # compresses well
+for i in 1 2 3; do
+    echo "夏休み $i" > "$samples/写真 2024/海 $i.txt"
+done
+cat > "$samples/app.json" <<'JSON'
+{
+  "name": "vdrive demo",
+  "version": 3,
+  "servers": [
+    {"host": "127.0.0.1", "port": 7400, "weight": 12345678901234567890},
+    {"host": "::1", "port": 7401}
+  ],
+  "features": {"snapshots": true, "trash": true}
+}
+JSON
+run -c demo mkdir -p /projects/vdrive /config
+run -c demo put -r "$samples/docs" "$samples/media" /projects/vdrive
+run -c demo put -r "$samples/写真 2024" /
+run -c demo put "$samples/numbers.txt" /projects/numbers.txt
+run -c demo json import "$samples/app.json" /config/app.json
+run -c demo snapshot create first
+# Changes after the snapshot: an edit inside the JSON document, a move,
+# a removal to the trash and a new file.
+run -c demo json set /config/app.json/servers/0/port 7500
+run -c demo mv /projects/numbers.txt /projects/vdrive/numbers.txt
+run -c demo rm /projects/vdrive/docs/PERFORMANCE.md
+run -c demo put README.md /projects/NOTES.md
