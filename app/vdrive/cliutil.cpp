@@ -10,7 +10,6 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QStandardPaths>
 
 #include <cerrno>
@@ -19,11 +18,6 @@
 #include <unistd.h>
 
 namespace vd::cli {
-
-QString count(uint64_t n, const char *singular, const char *plural)
-{
-    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? singular : plural));
-}
 
 void printJson(Context &ctx, const QJsonValue &v)
 {
@@ -155,88 +149,24 @@ QIODevice *standardInput(Context &ctx, QFile &file)
     return file.open(stdin, QIODevice::ReadOnly) ? &file : nullptr;
 }
 
-Status cannotRead(const QString &local, const QFile &file)
+transfer::Quoting cliQuoting()
 {
-    const QString msg = QStringLiteral("cannot read %1: %2").arg(quoted(local), file.errorString());
-    if (!QFileInfo(local).isSymLink() && !QFileInfo::exists(local))
-        return Status::notFound(msg);
-    if (file.error() == QFileDevice::PermissionsError || !QFileInfo(local).isReadable())
-        return Status::permissionDenied(msg);
-    return Status::ioError(msg);
+    return {&quoted, &quotedBytes};
 }
 
-Status refuseSymlink(const QFileInfo &fi)
+Status cannotRead(const QString &local, const QFile &file)
 {
-    if (fi.isSymLink())
-        return Status::permissionDenied(
-            QStringLiteral("refusing to write through the symbolic link %1 (to %2)").arg(quoted(fi.filePath()), quoted(fi.symLinkTarget())));
-    return {};
+    return transfer::cannotRead(local, file, cliQuoting());
 }
 
 Status checkFileTarget(const QFileInfo &fi, bool force)
 {
-    VD_TRY(refuseSymlink(fi));
-    if (fi.exists() && fi.isDir())
-        return Status::alreadyExists(QStringLiteral("%1 exists and is a folder").arg(quoted(fi.filePath())));
-    if (fi.exists() && !force)
-        return Status::alreadyExists(QStringLiteral("%1 exists (--force replaces it)").arg(quoted(fi.filePath())));
-    return {};
+    return transfer::checkFileTarget(fi, force, cliQuoting());
 }
-
-namespace {
-// A QSaveFile that has the system start writing each few MiB to the disk as
-// it goes (sync_file_range, SYNC_FILE_RANGE_WRITE: waits for nothing), so
-// the disk works while the drive is still being read and the sync at the end
-// finds little left. Durability is still QSaveFile's fsync before the rename.
-class WritebackSaveFile : public QSaveFile
-{
-public:
-    using QSaveFile::QSaveFile;
-
-protected:
-    qint64 writeData(const char *data, qint64 len) override
-    {
-        const qint64 n = QSaveFile::writeData(data, len);
-        if (n > 0) {
-            m_written += n;
-            if (m_written - m_started >= kStep && flush()) {
-                (void)::sync_file_range(handle(), off64_t(m_started), off64_t(m_written - m_started), SYNC_FILE_RANGE_WRITE);
-                m_started = m_written;
-            }
-        }
-        return n;
-    }
-
-private:
-    static constexpr qint64 kStep = qint64(8) << 20;
-    qint64 m_written = 0; // bytes written so far
-    qint64 m_started = 0; // those whose write-back was started
-};
-} // namespace
 
 Status saveLocalFile(const QString &local, const std::function<Status(QIODevice &)> &write)
 {
-    WritebackSaveFile out(local);
-    if (!out.open(QIODevice::WriteOnly))
-        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
-    const Status st = write(out);
-    if (!st) {
-        out.cancelWriting();
-        return st;
-    }
-    if (!out.commit())
-        return Status::ioError(QStringLiteral("cannot write %1: %2").arg(quoted(local), out.errorString()));
-    // QSaveFile synced the file before the rename; the rename itself is on
-    // the disk once the folder is synced.
-    const QString dir = QFileInfo(local).absolutePath();
-    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const bool synced = fd >= 0 && ::fsync(fd) == 0;
-    const int error = errno;
-    if (fd >= 0)
-        ::close(fd);
-    if (!synced)
-        return Status::ioError(QStringLiteral("cannot sync the folder %1: %2").arg(quoted(dir), QString::fromLocal8Bit(std::strerror(error))));
-    return {};
+    return transfer::saveLocalFile(local, write, cliQuoting());
 }
 
 QJsonObject gcJson(const storage::GcReport &r)

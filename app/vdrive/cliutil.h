@@ -4,6 +4,8 @@
 
 #include "cli.h"
 
+#include "core/wording.h"
+#include "transfer/localfs.h"
 #include "tree/drive.h"
 
 #include <QFile>
@@ -18,8 +20,7 @@
 
 namespace vd::cli {
 
-// "1 block", "3 blocks"
-QString count(uint64_t n, const char *singular, const char *plural);
+using vd::count; // "1 block", "3 blocks"
 // The document, indented, on stdout. Objects list their members sorted.
 void printJson(Context &ctx, const QJsonValue &v);
 // ISO 8601 UTC with milliseconds ("2026-11-25T04:04:01.086Z"): JSON output.
@@ -82,17 +83,16 @@ void flushOutput(QIODevice &out);
 // fails), or in the node the client's stdin (Context::in).
 QIODevice *standardInput(Context &ctx, QFile &file);
 
-// Local files. The error for a local file that cannot be opened for
-// reading: not-found when it does not exist, else permission-denied or io-error.
+// Local files, with the engine's rules (transfer/localfs.h) and the names
+// in their messages quoted for the terminal (terminal.h).
+transfer::Quoting cliQuoting();
+// The error for a local file that cannot be opened for reading: not-found
+// when it does not exist, else permission-denied or io-error.
 Status cannotRead(const QString &local, const QFile &file);
-// permission-denied when fi is a symbolic link: vdrive never writes through one.
-Status refuseSymlink(const QFileInfo &fi);
 // Whether a local file may be written at fi: not a symbolic link, not a
 // folder, and not an existing file unless force.
 Status checkFileTarget(const QFileInfo &fi, bool force);
-// Writes a local file whole or not at all, and durably: a temporary file
-// (QSaveFile), synced, renamed over the target once write() succeeded, and
-// the folder synced so that the new name is on the disk too.
+// Writes a local file whole or not at all, and durably (transfer::saveLocalFile).
 Status saveLocalFile(const QString &local, const std::function<Status(QIODevice &)> &write);
 
 // A garbage collection's report, in JSON and as one line of text.

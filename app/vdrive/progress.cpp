@@ -3,12 +3,12 @@
 #include "session.h"
 #include "terminal.h"
 
+#include "transfer/localfs.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vd::cli {
@@ -17,18 +17,6 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void onInterrupt(int) { g_interrupted = 1; }
 } // namespace
-
-QString formatBytes(uint64_t bytes)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = double(bytes);
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        ++u;
-    }
-    return u == 0 ? QStringLiteral("%1 B").arg(bytes) : QStringLiteral("%1 %2").arg(v, 0, 'f', v < 10 ? 2 : 1).arg(QLatin1String(units[u]));
-}
 
 ProgressLine::ProgressLine(QString label, uint64_t total, bool enabled)
     : m_label(std::move(label)), m_total(total), m_session(currentSession())
@@ -112,8 +100,10 @@ bool ProgressLine::interrupted()
 
 int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
 {
+    // In the node: a FIFO opened without blocking, then waited for by poll()
+    // in short steps that look at interrupted().
     if (currentSession())
-        return openPolling(path, flags);
+        return transfer::openWaiting(path, flags, &interrupted);
     // std::signal() restarts an interrupted open(); for this one call the
     // handler is installed without SA_RESTART, so open() returns EINTR.
     struct sigaction act{};
@@ -133,29 +123,6 @@ int ProgressLine::openInterruptibly(const QByteArray &path, int flags)
     ::sigaction(SIGINT, &oldInt, nullptr);
     ::sigaction(SIGTERM, &oldTerm, nullptr);
     errno = error;
-    return fd;
-}
-
-int ProgressLine::openPolling(const QByteArray &path, int flags)
-{
-    const int fd = ::open(path.constData(), flags | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat st{};
-    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && (flags & O_ACCMODE) == O_RDONLY) {
-        // Readable (or hung up) once a writer has come: until then a read
-        // would see an end that is not one.
-        pollfd p{fd, POLLIN, 0};
-        while (::poll(&p, 1, 50) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) {
-            if (interrupted()) {
-                ::close(fd);
-                errno = EINTR;
-                return -1;
-            }
-            p.revents = 0;
-        }
-    }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
 }
 

@@ -5,6 +5,8 @@
 // (rolling back) instead of being killed mid-write.
 #pragma once
 
+#include "core/wording.h"
+
 #include <QByteArray>
 #include <QElapsedTimer>
 #include <QString>
@@ -43,10 +45,6 @@ public:
 
 private:
     void draw(const QByteArray &bytes);
-    // In the node: a FIFO opened without blocking, then waited for by poll()
-    // in short steps that look at interrupted().
-    static int openPolling(const QByteArray &path, int flags);
-
     QString m_label;
     uint64_t m_total;
     Session *m_session;
@@ -56,6 +54,6 @@ private:
     qint64 m_lastDraw = -1000;
 };
 
-QString formatBytes(uint64_t bytes);
+using vd::formatBytes;
 
 } // namespace vd::cli
