@@ -1,7 +1,10 @@
 #include "foldermodel.h"
 
 #include "displaytext.h"
+#include "dragdrop.h"
 #include "nodeinfo.h"
+
+#include <QMimeData>
 
 #include <algorithm>
 
@@ -258,6 +261,58 @@ void FolderModel::fetchMore(const QModelIndex &parent)
     m_revealed = last + 1;
     endInsertRows();
     m_inserting = false;
+}
+
+QStringList FolderModel::mimeTypes() const
+{
+    return {QString::fromLatin1(kNodesMimeType), QStringLiteral("text/uri-list")};
+}
+
+QMimeData *FolderModel::mimeData(const QModelIndexList &indexes) const
+{
+    NodesPayload nodes{m_collection, m_at, {}};
+    for (const QModelIndex &i : indexes)
+        if (i.isValid() && i.column() == NameColumn)
+            nodes.paths.append(pathOf(m_rows[size_t(i.row())]));
+    if (nodes.paths.isEmpty())
+        return nullptr;
+    return mimeDataForNodes(nodes);
+}
+
+Qt::DropActions FolderModel::supportedDropActions() const
+{
+    return Qt::CopyAction | Qt::MoveAction;
+}
+
+Qt::DropActions FolderModel::supportedDragActions() const
+{
+    // Out of a snapshot only copies: nothing in it moves.
+    return isReadOnly() ? Qt::CopyAction : Qt::CopyAction | Qt::MoveAction;
+}
+
+bool FolderModel::canDropMimeData(const QMimeData *data, Qt::DropAction action, int, int, const QModelIndex &parent) const
+{
+    if (isReadOnly() || m_state != State::Ready || (action != Qt::CopyAction && action != Qt::MoveAction))
+        return false;
+    if (parent.isValid() && m_rows[size_t(parent.row())].kind != tree::Kind::Directory)
+        return false;
+    return nodesIn(data).has_value() || !localFilesIn(data).isEmpty();
+}
+
+bool FolderModel::dropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent)
+{
+    if (!canDropMimeData(data, action, row, column, parent))
+        return false;
+    // On a folder's row: into it; between rows or on empty space: here.
+    const QString into = parent.isValid() ? pathOf(m_rows[size_t(parent.row())]) : m_path;
+    if (auto nodes = nodesIn(data)) {
+        Q_EMIT nodesDropped(nodes->paths, nodes->collection, nodes->at, into, action == Qt::CopyAction);
+        // The move is the window's to make (and the feed's to show): the
+        // view must not remove the rows itself, so report a copy.
+        return false;
+    }
+    Q_EMIT importRequested(localFilesIn(data), into);
+    return false; // the import runs on; the rows come through the feed
 }
 
 void FolderModel::onChanged(const Ruid &collection, const std::vector<ChangeRecord> &records)

@@ -85,6 +85,16 @@ public:
     bool canFetchMore(const QModelIndex &parent) const override;
     void fetchMore(const QModelIndex &parent) override;
 
+    // Drag and drop (dragdrop.h): rows drag out as nodes; a drop of local
+    // files asks for an import, a drop of nodes for a move or copy — into
+    // the folder dropped on, else this one. The window does the asking.
+    QStringList mimeTypes() const override;
+    QMimeData *mimeData(const QModelIndexList &indexes) const override;
+    Qt::DropActions supportedDropActions() const override;
+    Qt::DropActions supportedDragActions() const override;
+    bool canDropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent) const override;
+    bool dropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent) override;
+
     // Consistency of the rows and the id index (tests call it after every change).
     bool checkInvariants() const;
 
@@ -96,6 +106,10 @@ Q_SIGNALS:
     void folderRemoved();
     // Records applied (tests wait on it).
     void changesApplied();
+    // A drop: local files to import into the folder `into`, or nodes of the
+    // drive (collection, snapshot, paths) to move there — or copy.
+    void importRequested(const QStringList &localPaths, const QString &into);
+    void nodesDropped(const QStringList &paths, const vd::Ruid &collection, const QString &at, const QString &into, bool copy);
     // A change asked through the model (a rename) failed: a short
     // sentence, and the engine's words.
     void operationFailed(const QString &summary, const QString &detail);

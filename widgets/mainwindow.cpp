@@ -6,12 +6,14 @@
 #include "foldermodel.h"
 #include "foldersortproxy.h"
 #include "foldertreemodel.h"
+#include "transferdialog.h"
 
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QFutureWatcher>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -127,6 +129,8 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     });
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &MainWindow::updateStatus);
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateStatus);
+    connect(m_model, &FolderModel::importRequested, this, &MainWindow::importFiles);
+    connect(m_model, &FolderModel::nodesDropped, this, &MainWindow::dropNodes);
     connect(m_model, &FolderModel::operationFailed, this, [this](const QString &summary, const QString &detail) { showError(this, summary, detail); });
     connect(m_model, &FolderModel::folderRemoved, this, [this] {
         m_workLabel->setText(tr("The folder shown was removed."));
@@ -182,6 +186,8 @@ void MainWindow::buildActions()
     make(QStringLiteral("newFolder"), tr("New &Folder"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), s->standardIcon(QStyle::SP_FileDialogNewFolder),
          &MainWindow::newFolder);
     make(QStringLiteral("newCollection"), tr("New &Collection..."), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_N), QIcon(), &MainWindow::newCollection);
+    make(QStringLiteral("import"), tr("&Import Files..."), QKeySequence(Qt::CTRL | Qt::Key_I), QIcon(), &MainWindow::chooseAndImport);
+    make(QStringLiteral("export"), tr("&Export To Folder..."), QKeySequence(Qt::CTRL | Qt::Key_E), QIcon(), &MainWindow::exportSelected);
     make(QStringLiteral("quit"), tr("&Quit"), QKeySequence(Qt::CTRL | Qt::Key_Q), QIcon(), &QWidget::close);
     QAction *undo = m_undo->createUndoAction(this, tr("&Undo"));
     undo->setObjectName(QStringLiteral("undo"));
@@ -223,6 +229,9 @@ void MainWindow::buildMenus()
     file->addAction(action(QStringLiteral("newFolder")));
     file->addAction(action(QStringLiteral("newCollection")));
     file->addSeparator();
+    file->addAction(action(QStringLiteral("import")));
+    file->addAction(action(QStringLiteral("export")));
+    file->addSeparator();
     file->addAction(action(QStringLiteral("quit")));
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(action(QStringLiteral("undo")));
@@ -250,6 +259,7 @@ void MainWindow::buildMenus()
         v->addAction(action(QStringLiteral("newFolder")));
         v->addAction(action(QStringLiteral("rename")));
         v->addAction(action(QStringLiteral("delete")));
+        v->addAction(action(QStringLiteral("export")));
     }
 }
 
@@ -320,6 +330,12 @@ void MainWindow::buildLayout()
     m_icons->setEditTriggers(QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
 
     for (QAbstractItemView *v : {static_cast<QAbstractItemView *>(m_details), static_cast<QAbstractItemView *>(m_icons)}) {
+        // Drops from a file manager import; drags within move (Ctrl: copy).
+        v->setDragEnabled(true);
+        v->setAcceptDrops(true);
+        v->setDropIndicatorShown(true);
+        v->setDragDropMode(QAbstractItemView::DragDrop);
+        v->setDefaultDropAction(Qt::MoveAction);
         connect(v, &QAbstractItemView::activated, this, &MainWindow::activate);
         connect(v->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
             updateActions();
@@ -588,6 +604,71 @@ void MainWindow::deleteSelected()
     m_undo->push(new TrashCommand(m_api, this, m_collection, paths, ids));
 }
 
+void MainWindow::importFiles(const QStringList &localPaths, const QString &into)
+{
+    if (!m_api || m_collection.isNull() || localPaths.isEmpty())
+        return;
+    const client::Transfer t = m_api->importLocal(m_collection, localPaths, into);
+    auto *dialog = new TransferDialog(tr("Importing into %1").arg(into), t, this);
+    m_workLabel->setText(tr("Importing %n item(s) into %1...", nullptr, int(localPaths.size())).arg(into));
+    connect(dialog, &TransferDialog::finished, this, [this, into](const Status &st, const client::TransferReport &r) {
+        m_workLabel->setText(st ? tr("Imported %n file(s) (%1) into %2.", nullptr, int(r.files)).arg(formatBytes(r.bytes), into)
+                                : tr("The import into %1 stopped.").arg(into));
+        Q_EMIT transferFinished(st);
+    });
+    dialog->show();
+}
+
+void MainWindow::chooseAndImport()
+{
+    if (m_model->isReadOnly() || m_collection.isNull())
+        return;
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Import files into %1").arg(m_path));
+    importFiles(files, m_path);
+}
+
+void MainWindow::exportSelected()
+{
+    const QStringList paths = selectedPaths();
+    if (paths.isEmpty() || m_collection.isNull())
+        return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export %n item(s) to", nullptr, int(paths.size())));
+    if (dir.isEmpty())
+        return;
+    const client::Transfer t = m_api->exportLocal(m_collection, paths, dir, m_model->snapshot(), false);
+    auto *dialog = new TransferDialog(tr("Exporting to %1").arg(dir), t, this);
+    connect(dialog, &TransferDialog::finished, this, [this, dir](const Status &st, const client::TransferReport &r) {
+        m_workLabel->setText(st ? tr("Exported %n file(s) (%1) to %2.", nullptr, int(r.files)).arg(formatBytes(r.bytes), dir)
+                                : tr("The export to %1 stopped.").arg(dir));
+        Q_EMIT transferFinished(st);
+    });
+    dialog->show();
+}
+
+void MainWindow::dropNodes(const QStringList &paths, const Ruid &collection, const QString &at, const QString &into, bool copy)
+{
+    if (collection != m_collection) {
+        showError(this, tr("Copying between collections is not possible yet."),
+                  tr("Export the items to a local folder, then import them into the other collection."));
+        return;
+    }
+    const bool copying = copy || !at.isEmpty(); // nothing moves out of a snapshot
+    for (const QString &from : paths) {
+        const QString name = from.section(QLatin1Char('/'), -1);
+        const QString to = childOf(into, name);
+        if (to == from || into == from || into.startsWith(from + QLatin1Char('/')))
+            continue; // onto itself, or into itself
+        auto done = [this, name, copying](const Result<tree::VNode> &r) {
+            if (!r)
+                showError(this, (copying ? tr("Could not copy “%1”.") : tr("Could not move “%1”.")).arg(name), r.status().toString());
+        };
+        if (copying)
+            whenReady(this, m_api->copy(m_collection, from, to, at), done);
+        else
+            whenReady(this, m_api->move(m_collection, from, to), done);
+    }
+}
+
 void MainWindow::setViewMode(bool icons)
 {
     m_views->setCurrentWidget(icons ? static_cast<QWidget *>(m_icons) : m_details);
@@ -602,6 +683,8 @@ void MainWindow::updateActions()
     QAbstractItemView *v = m_views->currentWidget() == m_icons ? static_cast<QAbstractItemView *>(m_icons) : m_details;
     const bool selected = v->selectionModel() && v->selectionModel()->hasSelection();
     action(QStringLiteral("newFolder"))->setEnabled(writable);
+    action(QStringLiteral("import"))->setEnabled(writable);
+    action(QStringLiteral("export"))->setEnabled(open && selected);
     action(QStringLiteral("rename"))->setEnabled(writable && selected);
     action(QStringLiteral("delete"))->setEnabled(writable && selected);
     action(QStringLiteral("back"))->setEnabled(!m_back.isEmpty());

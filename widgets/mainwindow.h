@@ -62,6 +62,8 @@ public:
 Q_SIGNALS:
     void collectionsListed();
     void locationShown(const QString &path);
+    // An import or export this window started ended (tests wait on it).
+    void transferFinished(const vd::Status &status);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -81,6 +83,10 @@ private:
     void newCollection();
     void renameSelected();
     void deleteSelected();
+    void importFiles(const QStringList &localPaths, const QString &into);
+    void dropNodes(const QStringList &paths, const vd::Ruid &collection, const QString &at, const QString &into, bool copy);
+    void chooseAndImport();
+    void exportSelected();
     void setViewMode(bool icons);
     void updateActions();
     void updateStatus();

@@ -26,6 +26,7 @@
 #include "core/ruid.h"
 #include "core/status.h"
 #include "storage/datadir.h"
+#include "transfer/observer.h"
 #include "tree/treetypes.h"
 #include "tree/vnode.h"
 
@@ -34,6 +35,9 @@
 #include <QString>
 #include <QStringList>
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace vd::client {
@@ -69,6 +73,60 @@ struct Usage
     uint64_t vnodes = 0;
     uint64_t snapshots = 0;
     double paddingRatio = 0; // see storage::CollectionInfo
+};
+
+// A copy between local files and a collection in progress: how far it got
+// (written by the transfer's thread, read by anyone: a dialog polls it on a
+// timer) and how to stop it. The transfer's future says how it ended.
+class TransferState
+{
+public:
+    transfer::TransferProgress progress() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_progress;
+    }
+    QStringList warnings() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_warnings;
+    }
+    // Stops the transfer at its next check; what it committed stays.
+    void cancel() { m_cancelled = true; }
+    bool isCancelled() const { return m_cancelled.load(); }
+
+    // The transfer's side.
+    void setProgress(const transfer::TransferProgress &p)
+    {
+        std::lock_guard lock(m_mutex);
+        m_progress = p;
+    }
+    void addWarning(const QString &w)
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_warnings.size() < kMaxWarnings)
+            m_warnings.append(w);
+    }
+    static constexpr qsizetype kMaxWarnings = 1000; // what a dialog can show; the count is in progress().skipped
+
+private:
+    mutable std::mutex m_mutex;
+    transfer::TransferProgress m_progress;
+    QStringList m_warnings;
+    std::atomic<bool> m_cancelled{false};
+};
+
+struct TransferReport
+{
+    uint64_t files = 0, folders = 0, bytes = 0, skipped = 0;
+    QStringList targets; // where each item went (the drive's paths, or local ones)
+};
+
+// A transfer started: follow `state`, wait for `done`.
+struct Transfer
+{
+    std::shared_ptr<TransferState> state;
+    QFuture<Result<TransferReport>> done;
 };
 
 class DriveApi : public QObject
@@ -109,6 +167,19 @@ public:
     virtual QFuture<Result<tree::SnapshotInfo>> createSnapshot(const Ruid &collection, const QString &name) = 0;
     virtual QFuture<Result<std::vector<tree::DiffEntry>>> diff(const Ruid &collection, const QString &from, const QString &to = {}) = 0;
     virtual QFuture<Result<tree::VNode>> restore(const Ruid &collection, const QString &snapshot, const QString &path, const QString &to = {}) = 0;
+
+    // Copies local files and folders (by their paths on this machine) into
+    // the folder `into`, each under its own name: what a drop does. Folders
+    // merge into existing ones and files replace existing ones, as
+    // `vdrive put -r` (the same code: transfer/localimport.h). Runs alone
+    // on the writer; commits in batches, so a cancelled import keeps what
+    // its earlier batches stored and its error says how much.
+    virtual Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) = 0;
+    // Copies files and folders of the drive (at: a snapshot's) into the
+    // local folder `into`, each under its own name, as `vdrive get -r`
+    // (transfer/localexport.h): checked before the first byte is written,
+    // put in place atomically. force: replace existing local files.
+    virtual Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at = {}, bool force = false) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

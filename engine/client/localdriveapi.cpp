@@ -1,7 +1,10 @@
 #include "localdriveapi.h"
 
 #include "node/node.h"
+#include "transfer/localexport.h"
+#include "transfer/localimport.h"
 
+#include <QFileInfo>
 #include <QStorageInfo>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -234,6 +237,93 @@ QFuture<Result<VNode>> LocalDriveApi::restore(const Ruid &collection, const QStr
     return onHost<VNode>(collection, [snapshot, path, to](DriveHost &h) {
         return h.write<VNode>([snapshot, path, to](Drive &d, OpContext &ctx) { return d.restore(snapshot, path, to, ctx.progressFn()); });
     });
+}
+
+namespace {
+
+// Hands a transfer's progress and warnings to its TransferState; stops it
+// when the state or the request is cancelled.
+class StateObserver final : public transfer::TransferObserver
+{
+public:
+    StateObserver(TransferState &state, OpContext &ctx) : m_state(state), m_ctx(ctx) {}
+    bool isCancelled() const override { return m_state.isCancelled() || m_ctx.isCancelled(); }
+    void progress(const transfer::TransferProgress &p) override
+    {
+        m_state.setProgress(p);
+        m_ctx.setProgress(p.bytes, p.totalBytes);
+    }
+    void warning(const QString &message) override { m_state.addWarning(message); }
+
+private:
+    TransferState &m_state;
+    OpContext &m_ctx;
+};
+
+QString childOf(const QString &dir, const QString &name)
+{
+    return dir == QLatin1String("/") ? QLatin1Char('/') + name : dir + QLatin1Char('/') + name;
+}
+
+QString lastNameOf(const QString &path)
+{
+    return path.mid(path.lastIndexOf(QLatin1Char('/')) + 1);
+}
+
+} // namespace
+
+Transfer LocalDriveApi::importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into)
+{
+    auto state = std::make_shared<TransferState>();
+    auto done = onHost<TransferReport>(collection, [state, localPaths, into](DriveHost &h) {
+        return h.write<TransferReport>([state, localPaths, into](Drive &d, OpContext &ctx) -> Result<TransferReport> {
+            std::vector<transfer::ImportItem> items;
+            TransferReport report;
+            for (const QString &local : localPaths) {
+                const QString name = QFileInfo(QFileInfo(local).absoluteFilePath()).fileName();
+                if (name.isEmpty())
+                    return Status::invalidArgument(QStringLiteral("'%1' has no name to give it in the drive").arg(local));
+                items.push_back({local, childOf(into, name), nullptr});
+                report.targets.append(items.back().vpath);
+            }
+            transfer::ImportOptions options;
+            options.countFirst = true; // a dialog shows the time left
+            StateObserver observer(*state, ctx);
+            VD_TRY_ASSIGN(const transfer::ImportReport r, transfer::importLocal(d, items, options, observer));
+            report.files = r.files;
+            report.folders = r.folders;
+            report.bytes = r.bytes;
+            report.skipped = r.skipped;
+            return report;
+        });
+    });
+    return {state, done};
+}
+
+Transfer LocalDriveApi::exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force)
+{
+    auto state = std::make_shared<TransferState>();
+    auto done = onHost<TransferReport>(collection, [state, paths, into, at, force](DriveHost &h) {
+        // A read: exporting never waits for the writer, and sees one generation.
+        return h.read<TransferReport>([state, paths, into, at, force](Drive &d, OpContext &ctx) -> Result<TransferReport> {
+            std::vector<transfer::ExportItem> items;
+            for (const QString &path : paths)
+                items.push_back({path, childOf(into, lastNameOf(path))});
+            transfer::ExportOptions options;
+            options.at = at;
+            options.force = force;
+            StateObserver observer(*state, ctx);
+            VD_TRY_ASSIGN(const transfer::ExportReport r, transfer::exportLocal(d, items, options, observer));
+            TransferReport report;
+            report.files = r.files;
+            report.folders = r.folders;
+            report.bytes = r.bytes;
+            for (const QString &t : r.targets)
+                report.targets.append(t);
+            return report;
+        });
+    });
+    return {state, done};
 }
 
 } // namespace vd::client

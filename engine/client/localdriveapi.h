@@ -54,6 +54,9 @@ public:
     QFuture<Result<std::vector<tree::DiffEntry>>> diff(const Ruid &collection, const QString &from, const QString &to) override;
     QFuture<Result<tree::VNode>> restore(const Ruid &collection, const QString &snapshot, const QString &path, const QString &to) override;
 
+    Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) override;
+    Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
+
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.
     Result<node::DriveHost *> host(const Ruid &collection);
