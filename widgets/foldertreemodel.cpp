@@ -261,6 +261,8 @@ void FolderTreeModel::applyQueued()
         if (item) {
             if (r.generation <= item->parent->generation)
                 continue; // its parent's listing had it already
+            if (r.after && r.after->parent == item->parent->id && r.after->name == item->name && r.after->parent != tree::trashId())
+                continue; // where it was, under its name: only its contents or times changed
             std::unique_ptr<Item> taken = takeChild(item);
             if (newParent && r.after) {
                 taken->name = r.after->name;

@@ -380,6 +380,13 @@ private Q_SLOTS:
             children.append(m.index(r, 0, t).data(Qt::AccessibleTextRole).toString());
         QCOMPARE(children, (QStringList{QStringLiteral("0c"), QStringLiteral("a"), QStringLiteral("b")}));
 
+        // A file put into a folder changes the folder (its entry count), not
+        // its place: the item stays (a view keeps it selected).
+        QSignalSpy removed(&m, &QAbstractItemModel::rowsRemoved);
+        changeTree([dir](Drive &d) { return d.putFileBytes(dir + QStringLiteral("/a/new file"), "x").status(); });
+        QVERIFY(applied.wait(10000));
+        QCOMPARE(removed.count(), 0);
+
         changeTree([dir](Drive &d) { return d.remove(dir + QStringLiteral("/b"), true, true); });
         QVERIFY(applied.wait(10000));
         t = m.indexOf(dir);
