@@ -327,7 +327,7 @@ void FolderModel::onChanged(const Ruid &collection, const std::vector<ChangeReco
 
 void FolderModel::onResync(const Ruid &collection, const QString &)
 {
-    if (collection == m_collection && m_at.isEmpty())
+    if ((collection.isNull() || collection == m_collection) && m_at.isEmpty() && !m_collection.isNull())
         reload();
 }
 

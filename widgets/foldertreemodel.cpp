@@ -29,8 +29,14 @@ FolderTreeModel::FolderTreeModel(client::DriveApi *api, QObject *parent)
     m_coalesce.setSingleShot(true);
     m_coalesce.setInterval(50);
     connect(&m_coalesce, &QTimer::timeout, this, &FolderTreeModel::applyQueued);
-    if (m_api)
+    if (m_api) {
         connect(m_api, &client::DriveApi::changed, this, &FolderTreeModel::onChanged);
+        // Changes were lost: start again from the root, listed anew as opened.
+        connect(m_api, &client::DriveApi::resyncNeeded, this, [this](const Ruid &collection) {
+            if ((collection.isNull() || collection == m_collection) && m_at.isEmpty() && !m_collection.isNull() && !m_root->children.empty())
+                setCollection(m_collection, m_root->children.front()->name, m_at);
+        });
+    }
 }
 
 FolderTreeModel::~FolderTreeModel() = default;

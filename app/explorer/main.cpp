@@ -2,12 +2,15 @@
 // directory (the engine serving the window's models on threads of its own),
 // serves `vdrive` commands on the node's control socket while it runs (so a
 // terminal works on the same drive), and shows one MainWindow over it.
+// When a `vdrive serve` already runs on the data directory, the window is
+// its client instead, through the same DriveApi (RemoteDriveApi).
 //
 //   vdrive-explorer [--data-dir DIR] [-c COLLECTION] [PATH]
 #include "serve.h"
 
 #include "client/localdriveapi.h"
 #include "control/nodelock.h"
+#include "control/remotedriveapi.h"
 #include "io/env.h"
 #include "mainwindow.h"
 #include "node/node.h"
@@ -47,13 +50,28 @@ int main(int argc, char **argv)
 
     const QString dataDir = storage::resolveDataDir(parser.value(dataDirOption));
     io::Env &env = *io::Env::posix();
-    // One node per data directory: this one, unless another program is it.
+    // One node per data directory: this one, unless another program (a
+    // `vdrive serve`) already is it — then the window is that node's client.
     auto lock = control::NodeLock::acquire(env, dataDir, QStringLiteral("vdrive-explorer"));
     if (!lock) {
+        auto running = control::NodeLock::find(env, dataDir);
+        Status why = lock.status();
+        if (running && *running && !(*running)->socketPath.isEmpty()) {
+            control::RemoteDriveApi api(dataDir, (*running)->socketPath, QStringLiteral("vdrive-explorer"));
+            why = api.start();
+            if (why) {
+                widgets::MainWindow window(&api);
+                window.show();
+                const QStringList args = parser.positionalArguments();
+                window.openCollection(parser.value(collectionOption), args.isEmpty() ? QStringLiteral("/") : args.constFirst());
+                return QApplication::exec();
+            }
+        }
         QMessageBox box(QMessageBox::Critical, QApplication::translate("main", "vdrive"),
-                        QApplication::translate("main", "The data directory %1 is in use by another vdrive program.").arg(dataDir));
+                        QApplication::translate("main", "The data directory %1 is in use by another vdrive program, and the explorer cannot reach it.")
+                            .arg(dataDir));
         box.setTextFormat(Qt::PlainText);
-        box.setDetailedText(lock.status().toString());
+        box.setDetailedText(why.toString());
         box.exec();
         return 1;
     }

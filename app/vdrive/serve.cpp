@@ -7,7 +7,9 @@
 #include "session.h"
 #include "terminal.h"
 
+#include "client/localdriveapi.h"
 #include "control/controlserver.h"
+#include "control/driveservice.h"
 #include "control/nodelock.h"
 #include "node/identity.h"
 #include "node/node.h"
@@ -131,11 +133,20 @@ public:
     Service(node::Node &node, const control::NodeInfo &info) : m_node(node), m_info(info), m_started(QDateTime::currentMSecsSinceEpoch()) {}
 
     void setServer(control::ControlServer *server) { m_server = server; }
+    // The drive.* methods (the DriveApi on the socket), answered by drive.
+    void setDriveService(control::DriveService *drive) { m_drive = drive; }
     node::Node &node() { return m_node; }
     bool isStopping() const { return m_stopping.load(); }
 
     void handle(const control::Request &request, control::Responder responder) override
     {
+        if (m_drive && control::DriveService::serves(request.method)) {
+            if (m_stopping)
+                responder.fail(Status::cancelled(QStringLiteral("the node is shutting down")));
+            else
+                m_drive->handle(request, std::move(responder));
+            return;
+        }
         if (request.method == QLatin1String("node.status")) {
             responder.finish(QCborValue::fromJsonValue(status()));
             return;
@@ -255,6 +266,7 @@ private:
     node::Node &m_node;
     control::NodeInfo m_info;
     control::ControlServer *m_server = nullptr;
+    control::DriveService *m_drive = nullptr;
     int64_t m_started;
     std::atomic<bool> m_stopping{false};
     std::mutex m_mutex;
@@ -473,7 +485,9 @@ struct NodeServer::Parts
 {
     std::unique_ptr<control::NodeLock> lock;
     std::unique_ptr<Service> service;
+    std::unique_ptr<client::LocalDriveApi> api;
     std::unique_ptr<control::ControlServer> server;
+    std::unique_ptr<control::DriveService> drive;
 };
 
 Result<std::unique_ptr<NodeServer>> NodeServer::start(node::Node &node, std::unique_ptr<control::NodeLock> lock, const QString &program)
@@ -489,6 +503,9 @@ Result<std::unique_ptr<NodeServer>> NodeServer::start(node::Node &node, std::uni
     serverOptions.name = program;
     parts->server = std::make_unique<control::ControlServer>(*parts->service, serverOptions);
     parts->service->setServer(parts->server.get());
+    parts->api = std::make_unique<client::LocalDriveApi>(node);
+    parts->drive = std::make_unique<control::DriveService>(*parts->api, parts->server.get());
+    parts->service->setDriveService(parts->drive.get());
     VD_TRY(parts->server->listen(socketPath));
     VD_TRY(parts->lock->setSocketPath(socketPath));
     return std::unique_ptr<NodeServer>(new NodeServer(std::move(parts)));
@@ -502,7 +519,9 @@ NodeServer::~NodeServer()
     // committed and rolls the rest back) and answered.
     (void)m_parts->service->stop(kStopGraceMs);
     m_parts->service->setServer(nullptr);
-    m_parts->server.reset(); // clients are disconnected, the socket removed
+    m_parts->service->setDriveService(nullptr);
+    m_parts->drive.reset(); // no event goes to the server after this
+    m_parts->server.reset(); // clients are disconnected (their drive.* calls cancelled), the socket removed
     m_parts->service->waitAll(); // a command blocked on a client that did not read is unblocked now
 }
 

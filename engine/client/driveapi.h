@@ -185,7 +185,8 @@ Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission
     // per commit), whoever made it: this front, another client, a peer.
     void changed(const vd::Ruid &collection, const std::vector<vd::tree::ChangeRecord> &records);
-    // The change feed could not be followed: list again.
+    // The change feed could not be followed: list again. A null collection
+    // means every collection (a remote node's notifications were lost).
     void resyncNeeded(const vd::Ruid &collection, const QString &why);
 };
 

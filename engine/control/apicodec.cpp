@@ -1,0 +1,339 @@
+#include "apicodec.h"
+
+namespace vd::control::codec {
+
+namespace {
+
+Status bad(const char *field, const QString &why)
+{
+    return Status::protocolError(QStringLiteral("%1: %2").arg(QLatin1String(field), why));
+}
+
+Result<QCborMap> mapOf(const QCborValue &v, const char *what)
+{
+    if (!v.isMap())
+        return bad(what, QStringLiteral("not a map"));
+    return v.toMap();
+}
+
+Result<QByteArray> bytes(const QCborMap &m, const char *field, qsizetype maxLength)
+{
+    const QCborValue v = m.value(QLatin1String(field));
+    if (!v.isByteArray() || v.toByteArray().size() > maxLength)
+        return bad(field, QStringLiteral("not bytes (at most %1)").arg(maxLength));
+    return v.toByteArray();
+}
+
+Result<tree::Kind> kind(const QCborMap &m, const char *field)
+{
+    VD_TRY_ASSIGN(const uint64_t k, natural(m, field));
+    if (k < uint64_t(tree::Kind::Directory) || k > uint64_t(tree::Kind::JsonValue))
+        return bad(field, QStringLiteral("not a kind of node"));
+    return tree::Kind(k);
+}
+
+} // namespace
+
+Result<QString> text(const QCborMap &m, const char *field, qsizetype maxLength)
+{
+    const QCborValue v = m.value(QLatin1String(field));
+    if (!v.isString() || v.toString().size() > maxLength)
+        return bad(field, QStringLiteral("not text (at most %1 characters)").arg(maxLength));
+    return v.toString();
+}
+
+Result<uint64_t> natural(const QCborMap &m, const char *field)
+{
+    const QCborValue v = m.value(QLatin1String(field));
+    if (!v.isInteger() || v.toInteger() < 0)
+        return bad(field, QStringLiteral("not a natural number"));
+    return uint64_t(v.toInteger());
+}
+
+Result<int64_t> integer(const QCborMap &m, const char *field)
+{
+    const QCborValue v = m.value(QLatin1String(field));
+    if (!v.isInteger())
+        return bad(field, QStringLiteral("not an integer"));
+    return int64_t(v.toInteger());
+}
+
+Result<bool> boolean(const QCborMap &m, const char *field)
+{
+    const QCborValue v = m.value(QLatin1String(field));
+    if (!v.isBool())
+        return bad(field, QStringLiteral("not true or false"));
+    return v.toBool();
+}
+
+QCborValue fromRuid(const Ruid &id)
+{
+    return QCborValue(id.view().toByteArray());
+}
+
+Result<Ruid> toRuid(const QCborValue &v, const char *field)
+{
+    if (!v.isByteArray() || v.toByteArray().size() != Ruid::size)
+        return bad(field, QStringLiteral("not a RUID (16 bytes)"));
+    return Ruid::fromView(v.toByteArray());
+}
+
+// A node: its parent and name (the key of its record) and the record itself.
+QCborMap fromVNode(const tree::VNode &n)
+{
+    return QCborMap{{QStringLiteral("parent"), fromRuid(n.parent)}, {QStringLiteral("name"), n.name}, {QStringLiteral("record"), n.encode()}};
+}
+
+Result<tree::VNode> toVNode(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "node"));
+    VD_TRY_ASSIGN(const Ruid parent, toRuid(m.value(QStringLiteral("parent")), "node.parent"));
+    VD_TRY_ASSIGN(const QString name, text(m, "name", tree::VNode::kMaxNameBytes));
+    VD_TRY_ASSIGN(const QByteArray record, bytes(m, "record", 1 << 18));
+    auto n = tree::VNode::decode(record, parent, name);
+    if (!n)
+        return bad("node.record", n.status().message());
+    return n;
+}
+
+QCborMap fromCollection(const client::CollectionSummary &c)
+{
+    QCborMap m{{QStringLiteral("ruid"), fromRuid(c.ruid)},
+               {QStringLiteral("name"), c.name},
+               {QStringLiteral("generation"), qint64(c.generation)},
+               {QStringLiteral("created"), qint64(c.createdMs)}};
+    if (!c.problem)
+        m.insert(QStringLiteral("problem"), c.problem.toString());
+    return m;
+}
+
+Result<client::CollectionSummary> toCollection(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "collection"));
+    client::CollectionSummary c;
+    VD_TRY_ASSIGN(c.ruid, toRuid(m.value(QStringLiteral("ruid")), "collection.ruid"));
+    VD_TRY_ASSIGN(c.name, text(m, "name", 1024));
+    VD_TRY_ASSIGN(c.generation, natural(m, "generation"));
+    VD_TRY_ASSIGN(c.createdMs, integer(m, "created"));
+    if (m.contains(QStringLiteral("problem"))) {
+        VD_TRY_ASSIGN(const QString problem, text(m, "problem", 4096));
+        c.problem = Status::corruption(problem);
+    }
+    return c;
+}
+
+QCborMap fromUsage(const client::Usage &u)
+{
+    return QCborMap{{QStringLiteral("logical"), qint64(u.logicalBytes)}, {QStringLiteral("allocated"), qint64(u.allocatedBytes)},
+                    {QStringLiteral("idvd"), qint64(u.idvdBytes)},        {QStringLiteral("diskFree"), qint64(u.diskFreeBytes)},
+                    {QStringLiteral("vnodes"), qint64(u.vnodes)},         {QStringLiteral("snapshots"), qint64(u.snapshots)},
+                    {QStringLiteral("padding"), u.paddingRatio}};
+}
+
+Result<client::Usage> toUsage(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "usage"));
+    client::Usage u;
+    VD_TRY_ASSIGN(u.logicalBytes, natural(m, "logical"));
+    VD_TRY_ASSIGN(u.allocatedBytes, natural(m, "allocated"));
+    VD_TRY_ASSIGN(u.idvdBytes, natural(m, "idvd"));
+    VD_TRY_ASSIGN(u.diskFreeBytes, natural(m, "diskFree"));
+    VD_TRY_ASSIGN(u.vnodes, natural(m, "vnodes"));
+    VD_TRY_ASSIGN(u.snapshots, natural(m, "snapshots"));
+    const QCborValue padding = m.value(QStringLiteral("padding"));
+    if (!padding.isDouble() && !padding.isInteger())
+        return bad("padding", QStringLiteral("not a number"));
+    u.paddingRatio = padding.toDouble();
+    return u;
+}
+
+QCborMap fromTrashEntry(const tree::TrashEntry &e)
+{
+    return QCborMap{{QStringLiteral("id"), fromRuid(e.id)},
+                    {QStringLiteral("path"), e.originalPath},
+                    {QStringLiteral("deleted"), qint64(e.deletedMs)},
+                    {QStringLiteral("kind"), int(e.kind)},
+                    {QStringLiteral("size"), qint64(e.size)}};
+}
+
+Result<tree::TrashEntry> toTrashEntry(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "trash entry"));
+    tree::TrashEntry e;
+    VD_TRY_ASSIGN(e.id, toRuid(m.value(QStringLiteral("id")), "trash.id"));
+    VD_TRY_ASSIGN(e.originalPath, text(m, "path", tree::VNode::kMaxPathBytes));
+    VD_TRY_ASSIGN(e.deletedMs, integer(m, "deleted"));
+    VD_TRY_ASSIGN(e.kind, kind(m, "kind"));
+    VD_TRY_ASSIGN(e.size, natural(m, "size"));
+    return e;
+}
+
+QCborMap fromSnapshot(const tree::SnapshotInfo &s)
+{
+    QCborMap m{{QStringLiteral("name"), s.name},
+               {QStringLiteral("generation"), qint64(s.generation)},
+               {QStringLiteral("created"), qint64(s.createdMs)},
+               {QStringLiteral("vnodes"), qint64(s.vnodes)},
+               {QStringLiteral("fileBytes"), qint64(s.fileBytes)}};
+    if (s.uniqueBytes)
+        m.insert(QStringLiteral("uniqueBytes"), qint64(*s.uniqueBytes));
+    return m;
+}
+
+Result<tree::SnapshotInfo> toSnapshot(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "snapshot"));
+    tree::SnapshotInfo s;
+    VD_TRY_ASSIGN(s.name, text(m, "name", 1024));
+    VD_TRY_ASSIGN(s.generation, natural(m, "generation"));
+    VD_TRY_ASSIGN(s.createdMs, integer(m, "created"));
+    VD_TRY_ASSIGN(s.vnodes, natural(m, "vnodes"));
+    VD_TRY_ASSIGN(s.fileBytes, natural(m, "fileBytes"));
+    if (m.contains(QStringLiteral("uniqueBytes"))) {
+        VD_TRY_ASSIGN(const uint64_t unique, natural(m, "uniqueBytes"));
+        s.uniqueBytes = unique;
+    }
+    return s;
+}
+
+QCborMap fromDiffEntry(const tree::DiffEntry &e)
+{
+    return QCborMap{{QStringLiteral("change"), int(e.change)},
+                    {QStringLiteral("path"), e.path},
+                    {QStringLiteral("oldPath"), e.oldPath},
+                    {QStringLiteral("kind"), int(e.kind)},
+                    {QStringLiteral("id"), fromRuid(e.id)}};
+}
+
+Result<tree::DiffEntry> toDiffEntry(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "diff entry"));
+    tree::DiffEntry e;
+    VD_TRY_ASSIGN(const uint64_t change, natural(m, "change"));
+    if (change > uint64_t(tree::DiffEntry::Change::Moved))
+        return bad("change", QStringLiteral("not a kind of change"));
+    e.change = tree::DiffEntry::Change(change);
+    VD_TRY_ASSIGN(e.path, text(m, "path", tree::VNode::kMaxPathBytes));
+    VD_TRY_ASSIGN(e.oldPath, text(m, "oldPath", tree::VNode::kMaxPathBytes));
+    VD_TRY_ASSIGN(e.kind, kind(m, "kind"));
+    VD_TRY_ASSIGN(e.id, toRuid(m.value(QStringLiteral("id")), "diff.id"));
+    return e;
+}
+
+QCborMap fromChange(const tree::ChangeRecord &r)
+{
+    return QCborMap{{QStringLiteral("seq"), qint64(r.sequence)}, {QStringLiteral("record"), r.encode()}};
+}
+
+Result<tree::ChangeRecord> toChange(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "change"));
+    VD_TRY_ASSIGN(const uint64_t seq, natural(m, "seq"));
+    VD_TRY_ASSIGN(const QByteArray record, bytes(m, "record", 1 << 18));
+    auto r = tree::ChangeRecord::decode(record, seq);
+    if (!r)
+        return bad("change.record", r.status().message());
+    return r;
+}
+
+QCborMap fromCluster(const tree::ClusterInfo &c)
+{
+    QCborArray pieces;
+    for (const tree::PieceInfo &p : c.pieces)
+        pieces.append(QCborMap{{QStringLiteral("zero"), p.zero},
+                               {QStringLiteral("packed"), p.packed},
+                               {QStringLiteral("notHere"), p.notHere},
+                               {QStringLiteral("block"), fromRuid(p.blockId)},
+                               {QStringLiteral("version"), qint64(p.version)},
+                               {QStringLiteral("sizeClass"), p.sizeClass},
+                               {QStringLiteral("length"), qint64(p.length)},
+                               {QStringLiteral("stored"), qint64(p.storedLength)},
+                               {QStringLiteral("hash"), p.hash}});
+    return QCborMap{{QStringLiteral("start"), qint64(c.start)},
+                    {QStringLiteral("length"), qint64(c.length)},
+                    {QStringLiteral("birth"), qint64(c.birth)},
+                    {QStringLiteral("pieces"), pieces}};
+}
+
+Result<tree::ClusterInfo> toCluster(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "cluster"));
+    tree::ClusterInfo c;
+    VD_TRY_ASSIGN(c.start, natural(m, "start"));
+    VD_TRY_ASSIGN(c.length, natural(m, "length"));
+    VD_TRY_ASSIGN(c.birth, natural(m, "birth"));
+    VD_TRY_ASSIGN(c.pieces, toList<tree::PieceInfo>(m.value(QStringLiteral("pieces")), "pieces", 4096, [](const QCborValue &pv) -> Result<tree::PieceInfo> {
+        VD_TRY_ASSIGN(const QCborMap pm, mapOf(pv, "piece"));
+        tree::PieceInfo p;
+        VD_TRY_ASSIGN(p.zero, boolean(pm, "zero"));
+        VD_TRY_ASSIGN(p.packed, boolean(pm, "packed"));
+        VD_TRY_ASSIGN(p.notHere, boolean(pm, "notHere"));
+        VD_TRY_ASSIGN(p.blockId, toRuid(pm.value(QStringLiteral("block")), "piece.block"));
+        VD_TRY_ASSIGN(p.version, natural(pm, "version"));
+        VD_TRY_ASSIGN(const uint64_t sizeClass, natural(pm, "sizeClass"));
+        if (sizeClass > 64)
+            return bad("sizeClass", QStringLiteral("out of range"));
+        p.sizeClass = int(sizeClass);
+        VD_TRY_ASSIGN(p.length, natural(pm, "length"));
+        VD_TRY_ASSIGN(p.storedLength, natural(pm, "stored"));
+        VD_TRY_ASSIGN(p.hash, text(pm, "hash", 64));
+        return p;
+    }));
+    return c;
+}
+
+QCborMap fromProgress(const transfer::TransferProgress &p)
+{
+    return QCborMap{{QStringLiteral("files"), qint64(p.files)},           {QStringLiteral("folders"), qint64(p.folders)},
+                    {QStringLiteral("bytes"), qint64(p.bytes)},           {QStringLiteral("skipped"), qint64(p.skipped)},
+                    {QStringLiteral("totalFiles"), qint64(p.totalFiles)}, {QStringLiteral("totalBytes"), qint64(p.totalBytes)},
+                    {QStringLiteral("current"), p.current},               {QStringLiteral("phase"), int(p.phase)}};
+}
+
+Result<transfer::TransferProgress> toProgress(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "progress"));
+    transfer::TransferProgress p;
+    VD_TRY_ASSIGN(p.files, natural(m, "files"));
+    VD_TRY_ASSIGN(p.folders, natural(m, "folders"));
+    VD_TRY_ASSIGN(p.bytes, natural(m, "bytes"));
+    VD_TRY_ASSIGN(p.skipped, natural(m, "skipped"));
+    VD_TRY_ASSIGN(p.totalFiles, natural(m, "totalFiles"));
+    VD_TRY_ASSIGN(p.totalBytes, natural(m, "totalBytes"));
+    VD_TRY_ASSIGN(p.current, text(m, "current", tree::VNode::kMaxPathBytes));
+    VD_TRY_ASSIGN(const uint64_t phase, natural(m, "phase"));
+    if (phase > uint64_t(transfer::TransferProgress::Phase::Renaming))
+        return bad("phase", QStringLiteral("not a phase"));
+    p.phase = transfer::TransferProgress::Phase(phase);
+    return p;
+}
+
+QCborMap fromReport(const client::TransferReport &r)
+{
+    QCborArray targets;
+    for (const QString &t : r.targets)
+        targets.append(t);
+    return QCborMap{{QStringLiteral("files"), qint64(r.files)},     {QStringLiteral("folders"), qint64(r.folders)},
+                    {QStringLiteral("bytes"), qint64(r.bytes)},     {QStringLiteral("skipped"), qint64(r.skipped)},
+                    {QStringLiteral("targets"), targets}};
+}
+
+Result<client::TransferReport> toReport(const QCborValue &v)
+{
+    VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "report"));
+    client::TransferReport r;
+    VD_TRY_ASSIGN(r.files, natural(m, "files"));
+    VD_TRY_ASSIGN(r.folders, natural(m, "folders"));
+    VD_TRY_ASSIGN(r.bytes, natural(m, "bytes"));
+    VD_TRY_ASSIGN(r.skipped, natural(m, "skipped"));
+    VD_TRY_ASSIGN(const auto targets, toList<QString>(m.value(QStringLiteral("targets")), "targets", 4096, [](const QCborValue &t) -> Result<QString> {
+        if (!t.isString() || t.toString().size() > tree::VNode::kMaxPathBytes)
+            return bad("targets", QStringLiteral("not a path"));
+        return t.toString();
+    }));
+    for (const QString &t : targets)
+        r.targets.append(t);
+    return r;
+}
+
+} // namespace vd::control::codec

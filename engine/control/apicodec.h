@@ -1,0 +1,76 @@
+// The DriveApi's values as CBOR, for its methods on the control socket
+// (docs/PROTOCOL.md, "Drive methods"). Encoding is total; decoding is
+// strict and bounded, because the bytes come from another process: a
+// missing or mistyped field, a RUID that is not 16 bytes, a number out of
+// range, or a tree record that does not decode is a ProtocolError naming the
+// field. Tree records travel in their on-disk encoding (VNode::encode(),
+// ChangeRecord::encode()), whose decoders already check every byte.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include "client/driveapi.h"
+
+#include <QCborArray>
+#include <QCborMap>
+#include <QCborValue>
+
+namespace vd::control::codec {
+
+QCborValue fromRuid(const Ruid &id);
+Result<Ruid> toRuid(const QCborValue &v, const char *field);
+
+QCborMap fromVNode(const tree::VNode &n);
+Result<tree::VNode> toVNode(const QCborValue &v);
+
+QCborMap fromCollection(const client::CollectionSummary &c);
+Result<client::CollectionSummary> toCollection(const QCborValue &v);
+
+QCborMap fromUsage(const client::Usage &u);
+Result<client::Usage> toUsage(const QCborValue &v);
+
+QCborMap fromTrashEntry(const tree::TrashEntry &e);
+Result<tree::TrashEntry> toTrashEntry(const QCborValue &v);
+
+QCborMap fromSnapshot(const tree::SnapshotInfo &s);
+Result<tree::SnapshotInfo> toSnapshot(const QCborValue &v);
+
+QCborMap fromDiffEntry(const tree::DiffEntry &e);
+Result<tree::DiffEntry> toDiffEntry(const QCborValue &v);
+
+QCborMap fromChange(const tree::ChangeRecord &r);
+Result<tree::ChangeRecord> toChange(const QCborValue &v);
+
+QCborMap fromCluster(const tree::ClusterInfo &c);
+Result<tree::ClusterInfo> toCluster(const QCborValue &v);
+
+QCborMap fromProgress(const transfer::TransferProgress &p);
+Result<transfer::TransferProgress> toProgress(const QCborValue &v);
+
+QCborMap fromReport(const client::TransferReport &r);
+Result<client::TransferReport> toReport(const QCborValue &v);
+
+// A list of values, each decoded by `one`; at most `max` of them.
+template<typename T, typename Decode>
+Result<std::vector<T>> toList(const QCborValue &v, const char *field, qsizetype max, Decode one)
+{
+    if (!v.isArray() || v.toArray().size() > max)
+        return Status::protocolError(QStringLiteral("%1: not a list of at most %2").arg(QLatin1String(field)).arg(max));
+    std::vector<T> out;
+    out.reserve(size_t(v.toArray().size()));
+    for (const QCborValue &item : v.toArray()) {
+        auto decoded = one(item);
+        if (!decoded)
+            return decoded.status();
+        out.push_back(std::move(decoded).value());
+    }
+    return out;
+}
+
+// Fields of a map, checked.
+Result<QString> text(const QCborMap &m, const char *field, qsizetype maxLength = 1 << 18);
+Result<uint64_t> natural(const QCborMap &m, const char *field);
+Result<int64_t> integer(const QCborMap &m, const char *field);
+Result<bool> boolean(const QCborMap &m, const char *field);
+
+} // namespace vd::control::codec

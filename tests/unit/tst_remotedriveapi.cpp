@@ -1,0 +1,247 @@
+// The DriveApi through the control socket: a real node serving DriveService
+// on a Unix socket, and RemoteDriveApi in the same process but over real
+// connections — answers, errors, streams of thousands of entries, imports
+// and exports with progress, and change records as events, as the
+// explorer sees them when it is a client of `vdrive serve`. Bad arguments
+// get clear errors.
+#include "client/localdriveapi.h"
+#include "control/apicodec.h"
+#include "control/controlclient.h"
+#include "control/controlserver.h"
+#include "control/driveservice.h"
+#include "control/remotedriveapi.h"
+#include "foldermodel.h"
+#include "node/node.h"
+#include "testsupport.h"
+
+#include <QAbstractItemModelTester>
+#include <QCborArray>
+#include <QCborMap>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+
+using namespace vd;
+using control::RemoteDriveApi;
+
+namespace {
+
+template<typename T>
+Result<T> await(QFuture<Result<T>> f)
+{
+    while (!f.isFinished())
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+    return f.result();
+}
+
+struct Handler final : control::RequestHandler
+{
+    control::DriveService *service = nullptr;
+    void handle(const control::Request &request, control::Responder responder) override
+    {
+        if (control::DriveService::serves(request.method))
+            service->handle(request, std::move(responder));
+        else
+            responder.fail(Status::invalidArgument(QStringLiteral("unknown method")));
+    }
+};
+
+} // namespace
+
+class TestRemoteDriveApi : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    std::unique_ptr<node::Node> m_node;
+    std::unique_ptr<client::LocalDriveApi> m_local;
+    Handler m_handler;
+    std::unique_ptr<control::ControlServer> m_server;
+    std::unique_ptr<control::DriveService> m_service;
+    std::unique_ptr<RemoteDriveApi> m_remote;
+    Ruid m_col;
+
+    client::DriveApi &remote() { return *m_remote; }
+    client::DriveApi &local() { return *m_local; }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_tmp.isValid());
+        node::NodeOptions o;
+        o.dataDir = m_tmp.filePath(QStringLiteral("data"));
+        m_node = std::make_unique<node::Node>(o);
+        m_local = std::make_unique<client::LocalDriveApi>(*m_node);
+        m_server = std::make_unique<control::ControlServer>(m_handler);
+        m_service = std::make_unique<control::DriveService>(*m_local, m_server.get());
+        m_handler.service = m_service.get();
+        const QString socket = m_tmp.filePath(QStringLiteral("s"));
+        VD_VERIFY_OK(m_server->listen(socket));
+        m_remote = std::make_unique<RemoteDriveApi>(o.dataDir, socket, QStringLiteral("tst_remotedriveapi"));
+        VD_VERIFY_OK(m_remote->start());
+        auto made = await(remote().createCollection(QStringLiteral("far")));
+        VD_VERIFY_OK(made);
+        QCOMPARE(made->name, QStringLiteral("far"));
+        m_col = made->ruid;
+    }
+
+    void cleanupTestCase()
+    {
+        m_remote.reset();
+        m_service.reset();
+        m_server.reset();
+        m_local.reset();
+        m_node.reset();
+    }
+
+    // The same answers as the node's own API, errors with their codes.
+    void answersAsTheNodeDoes()
+    {
+        auto cols = await(remote().collections());
+        VD_VERIFY_OK(cols);
+        QCOMPARE(cols->size(), size_t(1));
+        QCOMPARE(cols->front().ruid, m_col);
+        VD_VERIFY_OK(await(remote().mkdir(m_col, QStringLiteral("/a"))));
+        auto made = await(remote().mkdir(m_col, QStringLiteral("/a/名前 with spaces")));
+        VD_VERIFY_OK(made);
+        auto seen = await(local().stat(m_col, QStringLiteral("/a/名前 with spaces"), {}));
+        VD_VERIFY_OK(seen);
+        QCOMPARE(seen->id, made->id);
+        auto path = await(remote().pathOf(m_col, made->id, {}));
+        VD_VERIFY_OK(path);
+        QCOMPARE(*path, QStringLiteral("/a/名前 with spaces"));
+        VD_VERIFY_CODE(await(remote().stat(m_col, QStringLiteral("/missing"), {})), ErrorCode::NotFound);
+        VD_VERIFY_CODE(await(remote().mkdir(m_col, QStringLiteral("/a"))), ErrorCode::AlreadyExists);
+        VD_VERIFY_CODE(await(remote().list(Ruid::generate(), QStringLiteral("/"), {})), ErrorCode::NotFound);
+        VD_VERIFY_OK(await(remote().move(m_col, QStringLiteral("/a/名前 with spaces"), QStringLiteral("/b"))));
+        VD_VERIFY_OK(await(remote().copy(m_col, QStringLiteral("/b"), QStringLiteral("/c"), {})));
+        auto removed = await(remote().remove(m_col, {QStringLiteral("/c")}, false));
+        VD_VERIFY_OK(removed);
+        QCOMPARE(*removed, uint64_t(1));
+        auto trash = await(remote().trash(m_col));
+        VD_VERIFY_OK(trash);
+        QCOMPARE(trash->size(), size_t(1));
+        QCOMPARE(trash->front().originalPath, QStringLiteral("/c"));
+        VD_VERIFY_OK(await(remote().restoreFromTrash(m_col, trash->front().id, {})));
+        auto snap = await(remote().createSnapshot(m_col, QStringLiteral("s1")));
+        VD_VERIFY_OK(snap);
+        VD_VERIFY_OK(await(remote().mkdir(m_col, QStringLiteral("/after"))));
+        auto diff = await(remote().diff(m_col, QStringLiteral("s1"), {}));
+        VD_VERIFY_OK(diff);
+        QCOMPARE(diff->size(), size_t(1));
+        QCOMPARE(diff->front().path, QStringLiteral("/after"));
+        QCOMPARE(diff->front().change, tree::DiffEntry::Change::Added);
+        auto snaps = await(remote().snapshots(m_col, true));
+        VD_VERIFY_OK(snaps);
+        QCOMPARE(snaps->size(), size_t(1));
+        QVERIFY(snaps->front().uniqueBytes.has_value());
+        auto usage = await(remote().usage(m_col));
+        VD_VERIFY_OK(usage);
+        QVERIFY(usage->vnodes > 0);
+        QVERIFY(usage->diskFreeBytes > 0);
+    }
+
+    // A listing of 20,000 entries comes as a stream of chunks, whole and in order.
+    void streamsALargeListing()
+    {
+        auto host = m_local->host(m_col);
+        VD_VERIFY_OK(host);
+        auto made = await((*host)->write<bool>([](tree::Drive &d, node::OpContext &) -> Result<bool> {
+            VD_TRY(d.mkdir(QStringLiteral("/big"), false).status());
+            for (int i = 0; i < 20000; ++i)
+                VD_TRY(d.mkdir(QStringLiteral("/big/entry %1").arg(i, 5, 10, QLatin1Char('0')), false).status());
+            return true;
+        }));
+        VD_VERIFY_OK(made);
+        auto far = await(remote().list(m_col, QStringLiteral("/big"), {}));
+        auto near = await(local().list(m_col, QStringLiteral("/big"), {}));
+        VD_VERIFY_OK(far);
+        VD_VERIFY_OK(near);
+        QCOMPARE(far->entries.size(), size_t(20000));
+        QCOMPARE(far->generation, near->generation);
+        QCOMPARE(far->folder.id, near->folder.id);
+        for (size_t i = 0; i < far->entries.size(); ++i) {
+            QCOMPARE(far->entries[i].name, near->entries[i].name);
+            QCOMPARE(far->entries[i].id, near->entries[i].id);
+        }
+    }
+
+    // A model over the remote API follows a change another client makes:
+    // the records come as events.
+    void followsChangesThroughEvents()
+    {
+        VD_VERIFY_OK(await(local().mkdir(m_col, QStringLiteral("/live"))));
+        widgets::FolderModel m(m_remote.get());
+        QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        m.setLocation(m_col, QStringLiteral("/live"));
+        QVERIFY(QTest::qWaitFor([&] { return m.state() == widgets::FolderModel::State::Ready; }, 10000));
+        QSignalSpy changed(m_remote.get(), &client::DriveApi::changed);
+        VD_VERIFY_OK(await(local().mkdir(m_col, QStringLiteral("/live/made elsewhere"))));
+        QVERIFY(QTest::qWaitFor([&] { return m.entryCount() == 1; }, 10000));
+        QCOMPARE(m.node(0).name, QStringLiteral("made elsewhere"));
+        QVERIFY(changed.count() >= 1);
+    }
+
+    // Import and export through the node: progress as it goes, the report
+    // at the end, the bytes unchanged; a relative local path is refused.
+    void importsAndExports()
+    {
+        QTemporaryDir src;
+        QDir(src.path()).mkpath(QStringLiteral("tree/sub"));
+        for (int i = 0; i < 50; ++i) {
+            QFile f(src.filePath(QStringLiteral("tree/sub/f%1").arg(i)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(test::randomBytes(1000 + i, quint32(i)));
+        }
+        VD_VERIFY_OK(await(remote().mkdir(m_col, QStringLiteral("/in"))));
+        client::Transfer t = remote().importLocal(m_col, {src.filePath(QStringLiteral("tree"))}, QStringLiteral("/in"));
+        auto report = await(t.done);
+        VD_VERIFY_OK(report);
+        QCOMPARE(report->files, uint64_t(50));
+        QCOMPARE(t.state->progress().files, uint64_t(50)); // the last progress came before the end
+        QCOMPARE(t.state->progress().totalFiles, uint64_t(50));
+        QTemporaryDir out;
+        client::Transfer e = remote().exportLocal(m_col, {QStringLiteral("/in/tree")}, out.path(), {}, false);
+        auto exported = await(e.done);
+        VD_VERIFY_OK(exported);
+        QCOMPARE(exported->files, uint64_t(50));
+        for (int i = 0; i < 50; i += 7) {
+            QFile f(out.filePath(QStringLiteral("tree/sub/f%1").arg(i)));
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            QCOMPARE(f.readAll(), test::randomBytes(1000 + i, quint32(i)));
+        }
+        VD_VERIFY_CODE(await(remote().importLocal(m_col, {QStringLiteral("relative/path")}, QStringLiteral("/in")).done), ErrorCode::InvalidArgument);
+    }
+
+    // Garbage from a client: a clear error for each, and the node serves on.
+    void refusesBadArguments_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<QCborValue>("args");
+        QTest::addColumn<int>("code");
+        const QCborValue col = control::codec::fromRuid(Ruid::generate());
+        QTest::newRow("no collection") << QStringLiteral("drive.list") << QCborValue(QCborMap{{QStringLiteral("path"), QStringLiteral("/")}}) << int(ErrorCode::ProtocolError);
+        QTest::newRow("short ruid") << QStringLiteral("drive.list") << QCborValue(QCborMap{{QStringLiteral("collection"), QByteArray("abc")}}) << int(ErrorCode::ProtocolError);
+        QTest::newRow("path not text") << QStringLiteral("drive.stat") << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("path"), 7}})
+                                       << int(ErrorCode::ProtocolError);
+        QTest::newRow("args not a map") << QStringLiteral("drive.stat") << QCborValue(QCborArray{1, 2}) << int(ErrorCode::InvalidArgument);
+        QTest::newRow("no paths") << QStringLiteral("drive.remove") << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("paths"), QCborArray{}}})
+                                  << int(ErrorCode::InvalidArgument);
+        QTest::newRow("unknown") << QStringLiteral("drive.format") << QCborValue(QCborMap{{QStringLiteral("collection"), col}}) << int(ErrorCode::InvalidArgument);
+    }
+    void refusesBadArguments()
+    {
+        QFETCH(QString, method);
+        QFETCH(QCborValue, args);
+        QFETCH(int, code);
+        control::ControlClient c;
+        VD_VERIFY_OK(c.connectToSocket(m_server->socketPath(), QStringLiteral("garbage"), 5000));
+        auto r = c.call(method, args);
+        QVERIFY(!r);
+        QCOMPARE(int(r.status().code()), code);
+        QVERIFY(r.status().message().size() > 5);
+        VD_VERIFY_OK(await(remote().stat(m_col, QStringLiteral("/"), {}))); // and the node serves on
+    }
+};
+
+QTEST_MAIN(TestRemoteDriveApi)
+#include "tst_remotedriveapi.moc"
