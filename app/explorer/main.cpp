@@ -19,11 +19,48 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QMessageBox>
+#include <QSocketNotifier>
 
 #include <csignal>
 #include <memory>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace vd;
+
+namespace {
+
+// SIGINT, SIGTERM and SIGHUP close the window as Quit does: the node then
+// runs what is queued, commits and lets its lock go. The handler only
+// writes a byte; the event loop reads it (the self-pipe trick).
+int g_signalPipe[2] = {-1, -1};
+
+void onStopSignal(int)
+{
+    const char byte = 1;
+    (void)!::write(g_signalPipe[1], &byte, 1);
+}
+
+void quitOnStopSignals()
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalPipe) != 0)
+        return;
+    auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, qApp);
+    QObject::connect(notifier, &QSocketNotifier::activated, qApp, [] {
+        char byte = 0;
+        (void)!::read(g_signalPipe[0], &byte, 1);
+        QApplication::closeAllWindows();
+        QApplication::quit();
+    });
+    struct sigaction sa{};
+    sa.sa_handler = onStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int s : {SIGINT, SIGTERM, SIGHUP})
+        ::sigaction(s, &sa, nullptr);
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -33,6 +70,7 @@ int main(int argc, char **argv)
     QApplication::setApplicationVersion(QStringLiteral(VD_VERSION_STRING));
     QApplication::setApplicationDisplayName(QStringLiteral("vdrive"));
     std::signal(SIGPIPE, SIG_IGN);
+    quitOnStopSignals();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QApplication::translate("main", "The vdrive explorer: browse and change the collections of a data directory."));
