@@ -6,6 +6,7 @@
 #include "foldermodel.h"
 #include "foldersortproxy.h"
 #include "foldertreemodel.h"
+#include "propertiesdialog.h"
 #include "transferdialog.h"
 
 #include <QAction>
@@ -188,6 +189,12 @@ void MainWindow::buildActions()
     make(QStringLiteral("newCollection"), tr("New &Collection..."), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_N), QIcon(), &MainWindow::newCollection);
     make(QStringLiteral("import"), tr("&Import Files..."), QKeySequence(Qt::CTRL | Qt::Key_I), QIcon(), &MainWindow::chooseAndImport);
     make(QStringLiteral("export"), tr("&Export To Folder..."), QKeySequence(Qt::CTRL | Qt::Key_E), QIcon(), &MainWindow::exportSelected);
+    make(QStringLiteral("properties"), tr("&Properties"), QKeySequence(Qt::ALT | Qt::Key_Return), QIcon(), [this] {
+        const QStringList paths = selectedPaths();
+        if (m_collection.isNull())
+            return;
+        (new PropertiesDialog(m_api, m_collection, paths.isEmpty() ? m_path : paths.constFirst(), m_model->snapshot(), this))->show();
+    });
     make(QStringLiteral("quit"), tr("&Quit"), QKeySequence(Qt::CTRL | Qt::Key_Q), QIcon(), &QWidget::close);
     QAction *undo = m_undo->createUndoAction(this, tr("&Undo"));
     undo->setObjectName(QStringLiteral("undo"));
@@ -232,6 +239,8 @@ void MainWindow::buildMenus()
     file->addAction(action(QStringLiteral("import")));
     file->addAction(action(QStringLiteral("export")));
     file->addSeparator();
+    file->addAction(action(QStringLiteral("properties")));
+    file->addSeparator();
     file->addAction(action(QStringLiteral("quit")));
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(action(QStringLiteral("undo")));
@@ -260,6 +269,7 @@ void MainWindow::buildMenus()
         v->addAction(action(QStringLiteral("rename")));
         v->addAction(action(QStringLiteral("delete")));
         v->addAction(action(QStringLiteral("export")));
+        v->addAction(action(QStringLiteral("properties")));
     }
 }
 
@@ -691,6 +701,7 @@ void MainWindow::updateActions()
     action(QStringLiteral("forward"))->setEnabled(!m_forward.isEmpty());
     action(QStringLiteral("up"))->setEnabled(open && m_path != QLatin1String("/"));
     action(QStringLiteral("reload"))->setEnabled(open);
+    action(QStringLiteral("properties"))->setEnabled(open);
 }
 
 void MainWindow::updateStatus()

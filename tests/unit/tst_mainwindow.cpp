@@ -9,6 +9,7 @@
 #include "foldertreemodel.h"
 #include "mainwindow.h"
 #include "node/node.h"
+#include "propertiesdialog.h"
 #include "serve.h"
 #include "testsupport.h"
 #include "transferdialog.h"
@@ -25,6 +26,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QToolButton>
+#include <QTreeWidget>
 #include <QTreeView>
 
 using namespace vd;
@@ -422,12 +424,59 @@ private Q_SLOTS:
         QVERIFY(found);
     }
 
+    // Properties of a file: its size, its clusters and blocks with their
+    // padding, and the snapshot that holds its older version.
+    void showsProperties()
+    {
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/props"))));
+        QTemporaryDir local;
+        QFile f(local.filePath(QStringLiteral("big.bin")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(test::randomBytes((3 << 20) + 1000, 3)); // blocks, and a packed tail
+        f.close();
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, {f.fileName()}, QStringLiteral("/props")).done));
+        VD_VERIFY_OK(await(m_api->createSnapshot(m_col, QStringLiteral("before-props"))));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("now small");
+        f.close();
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, {f.fileName()}, QStringLiteral("/props")).done));
+
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/props"));
+        QVERIFY(waitReady(w, QStringLiteral("/props")));
+        w.detailsView()->setCurrentIndex(w.detailsView()->model()->index(0, 0));
+        w.action(QStringLiteral("properties"))->trigger();
+        auto *dialog = w.findChild<widgets::PropertiesDialog *>();
+        QVERIFY(dialog);
+        QSignalSpy filled(dialog, &widgets::PropertiesDialog::filled);
+        QVERIFY(filled.wait(10000));
+        QVERIFY2(dialog->field(QStringLiteral("size")).contains(QStringLiteral("9 bytes")), qPrintable(dialog->field(QStringLiteral("size"))));
+        QCOMPARE(dialog->snapshotTable()->topLevelItemCount(), 1);
+        QCOMPARE(dialog->snapshotTable()->topLevelItem(0)->text(3), QStringLiteral("an older version"));
+        dialog->close();
+
+        // The older version, read from the snapshot: 3 MiB in whole blocks.
+        auto *old = new widgets::PropertiesDialog(m_api.get(), m_col, QStringLiteral("/props/big.bin"), QStringLiteral("before-props"), &w);
+        QSignalSpy oldFilled(old, &widgets::PropertiesDialog::filled);
+        QVERIFY(oldFilled.wait(10000));
+        QVERIFY(old->field(QStringLiteral("size")).contains(QLocale().toString(qulonglong((3 << 20) + 1000))));
+        QVERIFY(old->clusterTable()->topLevelItemCount() >= 1);
+        int blocks = 0;
+        for (int c = 0; c < old->clusterTable()->topLevelItemCount(); ++c)
+            for (int p = 0; p < old->clusterTable()->topLevelItem(c)->childCount(); ++p)
+                blocks += old->clusterTable()->topLevelItem(c)->child(p)->text(2).startsWith(QStringLiteral("block"));
+        QVERIFY(blocks >= 1);
+        QVERIFY2(old->field(QStringLiteral("onDisk")).contains(QStringLiteral("with block padding")), qPrintable(old->field(QStringLiteral("onDisk"))));
+        old->close();
+    }
+
     // Every action is reachable from a menu and has a shortcut; the views
     // have accessible names.
     void everyActionHasAShortcut()
     {
         MainWindow w(m_api.get());
-        for (const QString &name : {QStringLiteral("newFolder"), QStringLiteral("newCollection"), QStringLiteral("import"), QStringLiteral("export"), QStringLiteral("quit"), QStringLiteral("undo"),
+        for (const QString &name : {QStringLiteral("newFolder"), QStringLiteral("newCollection"), QStringLiteral("import"), QStringLiteral("export"), QStringLiteral("properties"), QStringLiteral("quit"), QStringLiteral("undo"),
                                     QStringLiteral("rename"), QStringLiteral("delete"), QStringLiteral("selectAll"), QStringLiteral("viewDetails"),
                                     QStringLiteral("viewIcons"), QStringLiteral("reload"), QStringLiteral("back"), QStringLiteral("forward"),
                                     QStringLiteral("up"), QStringLiteral("location")}) {
