@@ -7,6 +7,7 @@
 #include "foldersortproxy.h"
 #include "foldertreemodel.h"
 #include "propertiesdialog.h"
+#include "searchmodel.h"
 #include "transferdialog.h"
 
 #include <QAction>
@@ -19,6 +20,7 @@
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -223,6 +225,10 @@ void MainWindow::buildActions()
     make(QStringLiteral("forward"), tr("&Forward"), QKeySequence::Forward, s->standardIcon(QStyle::SP_ArrowForward), &MainWindow::goForward);
     make(QStringLiteral("up"), tr("&Up"), QKeySequence(Qt::ALT | Qt::Key_Up), s->standardIcon(QStyle::SP_ArrowUp), &MainWindow::goUp);
     make(QStringLiteral("location"), tr("Edit &Location"), QKeySequence(Qt::CTRL | Qt::Key_L), QIcon(), [this] { m_address->edit(); });
+    make(QStringLiteral("find"), tr("&Search Here"), QKeySequence(Qt::CTRL | Qt::Key_F), QIcon(), [this] {
+        m_search->setFocus(Qt::ShortcutFocusReason);
+        m_search->selectAll();
+    });
     make(QStringLiteral("about"), tr("&About vdrive"), QKeySequence(), QIcon(), [this] {
         QMessageBox::about(this, tr("About vdrive"),
                            tr("vdrive %1\nA distributed virtual drive: one drive across the machines you own.\nData directory: %2")
@@ -259,6 +265,7 @@ void MainWindow::buildMenus()
     go->addAction(action(QStringLiteral("forward")));
     go->addAction(action(QStringLiteral("up")));
     go->addAction(action(QStringLiteral("location")));
+    go->addAction(action(QStringLiteral("find")));
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(action(QStringLiteral("about")));
 
@@ -287,6 +294,7 @@ void MainWindow::buildLayout()
     bar->addSeparator();
     bar->addAction(action(QStringLiteral("viewDetails")));
     bar->addAction(action(QStringLiteral("viewIcons")));
+    setupSearch(bar);
     m_collections = new QComboBox(bar);
     m_collections->setAccessibleName(tr("Collection"));
     m_collections->setToolTip(tr("The collection shown"));
@@ -376,6 +384,82 @@ void MainWindow::buildLayout()
     statusBar()->addWidget(m_countLabel);
     statusBar()->addWidget(m_workLabel, 1);
     statusBar()->addPermanentWidget(m_usageLabel);
+}
+
+void MainWindow::setupSearch(QToolBar *bar)
+{
+    m_search = new QLineEdit(bar);
+    m_search->setObjectName(QStringLiteral("searchField"));
+    m_search->setAccessibleName(tr("Search by name"));
+    m_search->setPlaceholderText(tr("Search here (Ctrl+F)"));
+    m_search->setClearButtonEnabled(true);
+    m_search->setMaximumWidth(240);
+    bar->addWidget(m_search);
+    m_searchModel = new SearchModel(m_api, this);
+    m_searchProxy = new FolderSortProxy(this);
+    m_searchProxy->setSourceModel(m_searchModel);
+    m_searchProxy->setDynamicSortFilter(false); // nearest first, as found, until a column is clicked
+    m_results = new QTreeView(this);
+    m_results->setObjectName(QStringLiteral("resultsView"));
+    m_results->setAccessibleName(tr("Search results"));
+    m_results->setModel(m_searchProxy);
+    m_results->setRootIsDecorated(false);
+    m_results->setUniformRowHeights(true);
+    // Unsorted (nearest first, as found) until a column header is clicked.
+    m_results->header()->setSortIndicator(-1, Qt::AscendingOrder);
+    m_results->setSortingEnabled(true);
+    m_results->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_results->setDragEnabled(true);
+    m_results->setTextElideMode(Qt::ElideMiddle);
+    m_results->header()->setSectionResizeMode(SearchModel::NameColumn, QHeaderView::Interactive);
+    m_results->header()->resizeSection(SearchModel::NameColumn, 260);
+    m_results->header()->resizeSection(SearchModel::FolderColumn, 300);
+    connect(m_results, &QAbstractItemView::activated, this, [this](const QModelIndex &i) {
+        const QString path = i.data(FolderModel::PathRole).toString();
+        const bool folder = i.data(FolderModel::IsFolderRole).toBool();
+        endSearch();
+        navigate(folder ? path : parentOf(path));
+    });
+    m_searchDelay.setSingleShot(true);
+    m_searchDelay.setInterval(250); // a search per pause in typing, not per key
+    connect(&m_searchDelay, &QTimer::timeout, this, &MainWindow::startSearch);
+    connect(m_search, &QLineEdit::textChanged, this, [this] { m_searchDelay.start(); });
+    auto *escape = new QAction(m_search);
+    escape->setShortcut(Qt::Key_Escape);
+    escape->setShortcutContext(Qt::WidgetShortcut);
+    connect(escape, &QAction::triggered, this, [this] { m_search->clear(); });
+    m_search->addAction(escape);
+    auto report = [this] { m_workLabel->setText(m_searchModel->statusText()); };
+    connect(m_searchModel, &SearchModel::progressed, this, report);
+    connect(m_searchModel, &SearchModel::finished, this, report);
+}
+
+void MainWindow::startSearch()
+{
+    const QString pattern = m_search->text().trimmed();
+    if (pattern.isEmpty() || m_collection.isNull()) {
+        endSearch();
+        return;
+    }
+    if (m_views->indexOf(m_results) < 0)
+        m_views->addWidget(m_results);
+    if (m_views->currentWidget() != m_results)
+        m_beforeSearch = m_views->currentWidget();
+    m_views->setCurrentWidget(m_results);
+    m_searchModel->search(m_collection, m_path, pattern, m_model->snapshot());
+}
+
+void MainWindow::endSearch()
+{
+    m_searchDelay.stop();
+    m_searchModel->search({}, {}, {});
+    if (m_views->currentWidget() == m_results)
+        m_views->setCurrentWidget(m_beforeSearch ? m_beforeSearch : m_details);
+    if (!m_search->text().isEmpty()) {
+        const QSignalBlocker quiet(m_search);
+        m_search->clear();
+    }
+    m_workLabel->clear();
 }
 
 void MainWindow::openCollection(const QString &nameOrRuid, const QString &path)
@@ -474,6 +558,8 @@ void MainWindow::showLocation(const QString &rawPath, bool record)
         m_back.append(m_path);
         m_forward.clear();
     }
+    if (m_search && m_views->currentWidget() == m_results)
+        endSearch(); // a new place: the search was of the old one
     m_path = path;
     m_model->setLocation(m_collection, path);
     m_address->setPath(collectionName(), path);

@@ -20,11 +20,13 @@
 
 class QAction;
 class QComboBox;
+class QLineEdit;
 class QLabel;
 class QListView;
 class QModelIndex;
 class QStackedWidget;
 class QTreeView;
+class QToolBar;
 class QUndoStack;
 
 namespace vd::widgets {
@@ -33,6 +35,7 @@ class AddressBar;
 class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
+class SearchModel;
 
 class MainWindow : public QMainWindow
 {
@@ -52,6 +55,9 @@ public:
     QTreeView *detailsView() const { return m_details; }
     QListView *iconView() const { return m_icons; }
     QTreeView *folderTree() const { return m_tree; }
+    QLineEdit *searchField() const { return m_search; }
+    QTreeView *resultsView() const { return m_results; }
+    SearchModel *searchModel() const { return m_searchModel; }
     AddressBar *addressBar() const { return m_address; }
     QAction *action(const QString &name) const;
     Ruid currentCollection() const { return m_collection; }
@@ -86,6 +92,9 @@ private:
     void importFiles(const QStringList &localPaths, const QString &into);
     void dropNodes(const QStringList &paths, const vd::Ruid &collection, const QString &at, const QString &into, bool copy);
     void chooseAndImport();
+    void setupSearch(QToolBar *bar);
+    void startSearch();
+    void endSearch();
     void exportSelected();
     void setViewMode(bool icons);
     void updateActions();
@@ -116,6 +125,13 @@ private:
     QUndoStack *m_undo = nullptr;
     QTimer m_usageTimer;
     std::vector<client::CollectionSummary> m_summaries;
+    // Search by name below the folder shown (its results replace the contents).
+    QLineEdit *m_search = nullptr;
+    SearchModel *m_searchModel = nullptr;
+    FolderSortProxy *m_searchProxy = nullptr;
+    QTreeView *m_results = nullptr;
+    QWidget *m_beforeSearch = nullptr; // the view the results replaced
+    QTimer m_searchDelay;
 };
 
 } // namespace vd::widgets

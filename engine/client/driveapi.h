@@ -129,6 +129,57 @@ struct Transfer
     QFuture<Result<TransferReport>> done;
 };
 
+// A search by name in progress: what it found so far (appended by the
+// search's thread, taken by anyone — a results view polls it), how many
+// nodes it looked at, and how to stop it.
+class SearchState
+{
+public:
+    struct Found
+    {
+        QString path;
+        tree::VNode node;
+    };
+    // The matches found since `from` (the number already taken).
+    std::vector<Found> takeFrom(size_t from) const
+    {
+        std::lock_guard lock(m_mutex);
+        return from < m_found.size() ? std::vector<Found>(m_found.begin() + qsizetype(from), m_found.end()) : std::vector<Found>{};
+    }
+    uint64_t visited() const { return m_visited.load(); }
+    void cancel() { m_cancelled = true; }
+    bool isCancelled() const { return m_cancelled.load(); }
+
+    // The search's side.
+    void add(Found f)
+    {
+        std::lock_guard lock(m_mutex);
+        m_found.push_back(std::move(f));
+    }
+    void setVisited(uint64_t n) { m_visited = n; }
+
+private:
+    mutable std::mutex m_mutex;
+    std::vector<Found> m_found;
+    std::atomic<uint64_t> m_visited{0};
+    std::atomic<bool> m_cancelled{false};
+};
+
+// A search started: follow `state`; `done` says how it ended. It stops at
+// kMaxMatches matches (truncated), or when cancelled (Cancelled).
+struct SearchOutcome
+{
+    uint64_t matches = 0;
+    uint64_t visited = 0;
+    bool truncated = false; // stopped at kMaxMatches
+};
+struct Search
+{
+    static constexpr uint64_t kMaxMatches = 10000;
+    std::shared_ptr<SearchState> state;
+    QFuture<Result<SearchOutcome>> done;
+};
+
 class DriveApi : public QObject
 {
     Q_OBJECT
@@ -180,6 +231,12 @@ public:
     // (transfer/localexport.h): checked before the first byte is written,
     // put in place atomically. force: replace existing local files.
     virtual Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at = {}, bool force = false) = 0;
+
+    // Finds the nodes below `under` (at: a snapshot's) whose names match
+    // pattern: with '*' or '?', a wildcard for the whole name; else a
+    // part of it. Case-insensitive. Walks the folders (and JSON documents)
+    // breadth-first on a reader, so the nearest matches come first.
+    virtual Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at = {}) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

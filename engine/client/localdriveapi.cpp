@@ -5,8 +5,11 @@
 #include "transfer/localimport.h"
 
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QStorageInfo>
 #include <QtConcurrent/QtConcurrentRun>
+
+#include <deque>
 
 namespace vd::client {
 
@@ -321,6 +324,51 @@ Transfer LocalDriveApi::exportLocal(const Ruid &collection, const QStringList &p
             for (const QString &t : r.targets)
                 report.targets.append(t);
             return report;
+        });
+    });
+    return {state, done};
+}
+
+Search LocalDriveApi::search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at)
+{
+    auto state = std::make_shared<SearchState>();
+    auto done = onHost<SearchOutcome>(collection, [state, under, pattern, at](DriveHost &h) {
+        return h.read<SearchOutcome>([state, under, pattern, at](Drive &d, OpContext &ctx) -> Result<SearchOutcome> {
+            const bool wildcard = pattern.contains(QLatin1Char('*')) || pattern.contains(QLatin1Char('?'));
+            const QRegularExpression re(QRegularExpression::wildcardToRegularExpression(pattern, QRegularExpression::UnanchoredWildcardConversion),
+                                        QRegularExpression::CaseInsensitiveOption);
+            auto matches = [&](const QString &name) {
+                if (!wildcard)
+                    return name.contains(pattern, Qt::CaseInsensitive);
+                const QRegularExpressionMatch m = re.match(name);
+                return m.hasMatch() && m.capturedStart() == 0 && m.capturedLength() == name.size();
+            };
+            SearchOutcome out;
+            std::deque<QString> folders{under};
+            while (!folders.empty()) {
+                if (state->isCancelled() || ctx.isCancelled())
+                    return Status::cancelled(QStringLiteral("the search was cancelled"));
+                const QString folder = folders.front();
+                folders.pop_front();
+                VD_TRY_ASSIGN(const std::vector<VNode> entries, d.list(folder, at));
+                for (const VNode &n : entries) {
+                    ++out.visited;
+                    const QString path = childOf(folder, n.name);
+                    if (matches(n.name)) {
+                        state->add({path, n});
+                        if (++out.matches >= Search::kMaxMatches) {
+                            out.truncated = true;
+                            state->setVisited(out.visited);
+                            return out;
+                        }
+                    }
+                    if (n.isContainer())
+                        folders.push_back(path);
+                }
+                state->setVisited(out.visited);
+                ctx.setProgress(out.visited);
+            }
+            return out;
         });
     });
     return {state, done};

@@ -56,6 +56,7 @@ public:
 
     Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) override;
     Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
+    Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at) override;
 
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.

@@ -150,6 +150,55 @@ void answerTransfer(QThreadPool *pool, client::Transfer t, Responder responder)
     });
 }
 
+// A search: its matches as items as they are found (at most ten batches a
+// second), {matches, visited, truncated} as the result; a cancel stops it.
+void answerSearch(QThreadPool *pool, client::Search search, Responder responder)
+{
+    responder.onCancel([state = search.state] { state->cancel(); });
+    struct Ended
+    {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool ended = false;
+    };
+    auto ended = std::make_shared<Ended>();
+    search.done.then(QtFuture::Launch::Sync, [ended](const QFuture<Result<client::SearchOutcome>> &) {
+        std::lock_guard lock(ended->mutex);
+        ended->ended = true;
+        ended->cv.notify_all();
+    });
+    pool->start([search, responder, ended]() mutable {
+        size_t sent = 0;
+        auto sendNews = [&]() -> Status {
+            const std::vector<client::SearchState::Found> found = search.state->takeFrom(sent);
+            sent += found.size();
+            QCborArray items;
+            for (const client::SearchState::Found &f : found)
+                items.append(QCborMap{{QStringLiteral("path"), f.path}, {QStringLiteral("node"), fromVNode(f.node)}});
+            return items.isEmpty() ? Status() : sendList(responder, items);
+        };
+        for (;;) {
+            {
+                std::unique_lock lock(ended->mutex);
+                if (ended->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return ended->ended; }))
+                    break;
+            }
+            if (!sendNews())
+                search.state->cancel();
+        }
+        if (const Status st = sendNews(); !st)
+            return responder.fail(st);
+        if (search.done.resultCount() == 0)
+            return responder.fail(Status::cancelled(QStringLiteral("the search was dropped")));
+        const Result<client::SearchOutcome> r = search.done.result();
+        if (!r)
+            return responder.fail(r.status());
+        responder.finish(QCborMap{{QStringLiteral("matches"), qint64(r->matches)},
+                                  {QStringLiteral("visited"), qint64(r->visited)},
+                                  {QStringLiteral("truncated"), r->truncated}});
+    });
+}
+
 } // namespace
 
 DriveService::DriveService(client::DriveApi &api, ControlServer *server) : m_api(api), m_server(server)
@@ -339,6 +388,12 @@ void DriveService::handle(const Request &request, Responder responder)
         if (!into->startsWith(QLatin1Char('/')))
             return fail(Status::invalidArgument(QStringLiteral("'%1' is not an absolute path").arg(*into)));
         answerTransfer(&m_pool, m_api.exportLocal(c, *vpaths, *into, *at, *force), responder);
+    } else if (method == QLatin1String("drive.search")) {
+        auto under = text(args, "under", tree::VNode::kMaxPathBytes);
+        auto pattern = text(args, "pattern", 1024);
+        if (!under || !pattern)
+            return fail(!under ? under.status() : pattern.status());
+        answerSearch(&m_pool, m_api.search(c, *under, *pattern, *at), responder);
     } else {
         responder.fail(Status::invalidArgument(QStringLiteral("unknown method '%1'").arg(method)));
     }

@@ -304,4 +304,49 @@ Transfer RemoteDriveApi::exportLocal(const Ruid &collection, const QStringList &
                                                                                {QStringLiteral("force"), force}}));
 }
 
+client::Search RemoteDriveApi::search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at)
+{
+    auto state = std::make_shared<client::SearchState>();
+    QCborMap args = withCollection(collection, {{QStringLiteral("under"), under}, {QStringLiteral("pattern"), pattern}, {QStringLiteral("at"), at}});
+    auto done = QtConcurrent::run(&m_pool, [this, args, state](QPromise<Result<client::SearchOutcome>> &promise) {
+        auto client = connection(m_socketPath, m_clientName);
+        if (!client) {
+            promise.addResult(Result<client::SearchOutcome>(client.status()));
+            return;
+        }
+        CallOptions options;
+        // Matches as they come: each one the node found.
+        options.onItems = [&](const QCborArray &chunk) -> Status {
+            for (const QCborValue &v : chunk) {
+                const QCborMap m = v.toMap();
+                VD_TRY_ASSIGN(const QString path, text(m, "path", tree::VNode::kMaxPathBytes));
+                VD_TRY_ASSIGN(VNode n, toVNode(m.value(QStringLiteral("node"))));
+                state->add({path, std::move(n)});
+            }
+            return {};
+        };
+        options.cancelRequested = [&] { return promise.isCanceled() || state->isCancelled(); };
+        auto reply = (*client)->call(QStringLiteral("drive.search"), QCborValue(args), options);
+        if (!reply) {
+            promise.addResult(Result<client::SearchOutcome>(reply.status()));
+            return;
+        }
+        const QCborMap m = reply->toMap();
+        client::SearchOutcome out;
+        auto matches = natural(m, "matches");
+        auto visited = natural(m, "visited");
+        auto truncated = boolean(m, "truncated");
+        if (!matches || !visited || !truncated) {
+            promise.addResult(Result<client::SearchOutcome>(!matches ? matches.status() : !visited ? visited.status() : truncated.status()));
+            return;
+        }
+        out.matches = *matches;
+        out.visited = *visited;
+        out.truncated = *truncated;
+        state->setVisited(out.visited);
+        promise.addResult(Result<client::SearchOutcome>(out));
+    });
+    return {state, done};
+}
+
 } // namespace vd::control

@@ -10,6 +10,7 @@
 #include "mainwindow.h"
 #include "node/node.h"
 #include "propertiesdialog.h"
+#include "searchmodel.h"
 #include "serve.h"
 #include "testsupport.h"
 #include "transferdialog.h"
@@ -471,6 +472,46 @@ private Q_SLOTS:
         old->close();
     }
 
+    // Typing in the search field finds names below the folder shown,
+    // case-insensitively, nearest first, with wildcards; a match opens its
+    // folder; Escape goes back to the contents.
+    void searchesBelowTheFolder()
+    {
+        for (const char *p : {"/s", "/s/a", "/s/b", "/s/b/c"})
+            VD_VERIFY_OK(await(m_api->mkdir(m_col, QString::fromLatin1(p))));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/s/a/needle folder"))));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/s/b/c/NEEDLE-2.md"))));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/s/hay"))));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/needle outside"))));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/s"));
+        QVERIFY(waitReady(w, QStringLiteral("/s")));
+        QSignalSpy finished(w.searchModel(), &widgets::SearchModel::finished);
+        QTest::keyClicks(w.searchField(), QStringLiteral("needle"));
+        QVERIFY(finished.wait(10000));
+        QVERIFY(w.resultsView()->isVisible());
+        QAbstractItemModel *results = w.resultsView()->model();
+        QCOMPARE(results->rowCount(), 2); // not the one outside /s
+        QCOMPARE(results->index(0, 0).data(Qt::EditRole).toString(), QStringLiteral("needle folder")); // nearer: first
+        QCOMPARE(results->index(1, 0).data(widgets::FolderModel::PathRole).toString(), QStringLiteral("/s/b/c/NEEDLE-2.md"));
+
+        w.searchField()->setText(QStringLiteral("*.md"));
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(results->rowCount(), 1);
+
+        Q_EMIT w.resultsView()->activated(results->index(0, 0));
+        QVERIFY(waitReady(w, QStringLiteral("/s/b/c/NEEDLE-2.md")));
+        QVERIFY(!w.resultsView()->isVisible());
+        QVERIFY(w.searchField()->text().isEmpty());
+
+        QTest::keyClicks(w.searchField(), QStringLiteral("zzz-nothing"));
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(results->rowCount(), 0);
+        QTest::keyClick(w.searchField(), Qt::Key_Escape);
+        QVERIFY(QTest::qWaitFor([&] { return w.detailsView()->isVisible(); }, 5000));
+    }
+
     // Every action is reachable from a menu and has a shortcut; the views
     // have accessible names.
     void everyActionHasAShortcut()
@@ -479,7 +520,7 @@ private Q_SLOTS:
         for (const QString &name : {QStringLiteral("newFolder"), QStringLiteral("newCollection"), QStringLiteral("import"), QStringLiteral("export"), QStringLiteral("properties"), QStringLiteral("quit"), QStringLiteral("undo"),
                                     QStringLiteral("rename"), QStringLiteral("delete"), QStringLiteral("selectAll"), QStringLiteral("viewDetails"),
                                     QStringLiteral("viewIcons"), QStringLiteral("reload"), QStringLiteral("back"), QStringLiteral("forward"),
-                                    QStringLiteral("up"), QStringLiteral("location")}) {
+                                    QStringLiteral("up"), QStringLiteral("location"), QStringLiteral("find")}) {
             QAction *a = w.action(name);
             QVERIFY2(a, qPrintable(name));
             QVERIFY2(!a->shortcut().isEmpty(), qPrintable(name));

@@ -212,6 +212,22 @@ private Q_SLOTS:
         VD_VERIFY_CODE(await(remote().importLocal(m_col, {QStringLiteral("relative/path")}, QStringLiteral("/in")).done), ErrorCode::InvalidArgument);
     }
 
+    // A search streams its matches through the node.
+    void searches()
+    {
+        VD_VERIFY_OK(await(local().mkdir(m_col, QStringLiteral("/find"))));
+        VD_VERIFY_OK(await(local().mkdir(m_col, QStringLiteral("/find/Alpha"))));
+        VD_VERIFY_OK(await(local().mkdir(m_col, QStringLiteral("/find/Alpha/alphabet"))));
+        client::Search s = remote().search(m_col, QStringLiteral("/find"), QStringLiteral("ALPHA"), {});
+        auto outcome = await(s.done);
+        VD_VERIFY_OK(outcome);
+        QCOMPARE(outcome->matches, uint64_t(2));
+        const auto found = s.state->takeFrom(0);
+        QCOMPARE(found.size(), size_t(2));
+        QCOMPARE(found[0].path, QStringLiteral("/find/Alpha"));
+        QCOMPARE(found[1].path, QStringLiteral("/find/Alpha/alphabet"));
+    }
+
     // Garbage from a client: a clear error for each, and the node serves on.
     void refusesBadArguments_data()
     {
