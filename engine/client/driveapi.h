@@ -181,6 +181,11 @@ public:
     // put in place atomically. force: replace existing local files.
     virtual Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at = {}, bool force = false) = 0;
 
+    // Snapshots, continued (the explorer's snapshot panel). Deletes the
+    // snapshot `name`; the bytes only it kept are freed by the next gc.
+    // Returns true (NotFound when there is no such snapshot).
+    virtual QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) = 0;
+
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission
     // per commit), whoever made it: this front, another client, a peer.

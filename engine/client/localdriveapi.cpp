@@ -326,4 +326,18 @@ Transfer LocalDriveApi::exportLocal(const Ruid &collection, const QStringList &p
     return {state, done};
 }
 
+// Snapshots, continued.
+
+QFuture<Result<bool>> LocalDriveApi::deleteSnapshot(const Ruid &collection, const QString &name)
+{
+    return onHost<bool>(collection, [name](DriveHost &h) {
+        return h.write<bool>(
+            [name](Drive &d, OpContext &) -> Result<bool> {
+                VD_TRY(d.deleteSnapshot(name));
+                return true;
+            },
+            DriveHost::Grouping::Replayable);
+    });
+}
+
 } // namespace vd::client

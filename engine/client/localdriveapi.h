@@ -57,6 +57,9 @@ public:
     Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) override;
     Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
 
+    // Snapshots, continued.
+    QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
+
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.
     Result<node::DriveHost *> host(const Ruid &collection);
