@@ -122,6 +122,7 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     buildActions();
     buildLayout();
     buildMenus();
+    setupSnapshots();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();
@@ -465,8 +466,9 @@ void MainWindow::showLocation(const QString &rawPath, bool record)
         m_forward.clear();
     }
     m_path = path;
-    m_model->setLocation(m_collection, path);
-    m_address->setPath(collectionName(), path);
+    followSnapshotCollection();
+    m_model->setLocation(m_collection, path, m_snapshotAt);
+    m_address->setPath(collectionName(), path, snapshotSuffix());
     setWindowTitle(tr("%1 — %2 — vdrive").arg(path == QLatin1String("/") ? collectionName() : path.section(QLatin1Char('/'), -1), collectionName()));
     const QModelIndex at = m_treeModel->indexOf(path);
     if (at.isValid()) {
@@ -691,6 +693,7 @@ void MainWindow::updateActions()
     action(QStringLiteral("forward"))->setEnabled(!m_forward.isEmpty());
     action(QStringLiteral("up"))->setEnabled(open && m_path != QLatin1String("/"));
     action(QStringLiteral("reload"))->setEnabled(open);
+    updateSnapshotActions();
 }
 
 void MainWindow::updateStatus()
