@@ -125,6 +125,7 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     buildActions();
     buildLayout();
     buildMenus();
+    setupSnapshots();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();
@@ -561,8 +562,9 @@ void MainWindow::showLocation(const QString &rawPath, bool record)
     if (m_search && m_views->currentWidget() == m_results)
         endSearch(); // a new place: the search was of the old one
     m_path = path;
-    m_model->setLocation(m_collection, path);
-    m_address->setPath(collectionName(), path);
+    followSnapshotCollection();
+    m_model->setLocation(m_collection, path, m_snapshotAt);
+    m_address->setPath(collectionName(), path, snapshotSuffix());
     setWindowTitle(tr("%1 — %2 — vdrive").arg(path == QLatin1String("/") ? collectionName() : path.section(QLatin1Char('/'), -1), collectionName()));
     const QModelIndex at = m_treeModel->indexOf(path);
     if (at.isValid()) {
@@ -788,6 +790,7 @@ void MainWindow::updateActions()
     action(QStringLiteral("up"))->setEnabled(open && m_path != QLatin1String("/"));
     action(QStringLiteral("reload"))->setEnabled(open);
     action(QStringLiteral("properties"))->setEnabled(open);
+    updateSnapshotActions();
 }
 
 void MainWindow::updateStatus()

@@ -21,6 +21,8 @@
 class QAction;
 class QComboBox;
 class QLineEdit;
+class QDockWidget;
+class QFrame;
 class QLabel;
 class QListView;
 class QModelIndex;
@@ -36,6 +38,7 @@ class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
 class SearchModel;
+class SnapshotModel;
 
 class MainWindow : public QMainWindow
 {
@@ -103,6 +106,42 @@ private:
     void restoreState();
     void saveState();
     QString collectionName() const;
+
+    // ---- Snapshots (mainwindowsnapshots.cpp): the panel, the read-only
+    // snapshot view, compare, restore, history. ----
+public:
+    // Shows snapshot `name` at path, read-only, until leaveSnapshot().
+    void openSnapshot(const QString &name, const QString &path = QStringLiteral("/"));
+    void leaveSnapshot(); // "Back to now": the live tree at the same path
+    QString currentSnapshot() const { return m_snapshotAt; }
+    SnapshotModel *snapshotModel() const { return m_snapshots; }
+    QDockWidget *snapshotPanel() const { return m_snapshotDock; }
+    QTreeView *snapshotView() const { return m_snapshotView; }
+    QFrame *snapshotBanner() const { return m_banner; }
+
+private:
+    void setupSnapshots();
+    void followSnapshotCollection(); // showLocation: a new collection has other snapshots
+    QString snapshotSuffix() const;  // for the address bar
+    void updateSnapshotActions();
+    QString chosenSnapshot() const; // the panel's current row, else the one shown
+    void takeSnapshot();
+    void deleteChosenSnapshot();
+    void compareWithNow();
+    void compareWithOther();
+    void compare(const QString &from, const QString &to);
+    void restoreSelected(bool elsewhere);
+    void showHistory();
+    void showInWindow(const QString &path, const QString &at);
+
+    QString m_snapshotAt; // the snapshot shown; empty: the live tree
+    int64_t m_snapshotTakenMs = 0;
+    SnapshotModel *m_snapshots = nullptr;
+    QDockWidget *m_snapshotDock = nullptr;
+    QTreeView *m_snapshotView = nullptr;
+    QFrame *m_banner = nullptr;
+    QLabel *m_bannerLabel = nullptr;
+    // ---- end of snapshots ----
 
     QPointer<client::DriveApi> m_api;
     Ruid m_collection;

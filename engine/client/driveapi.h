@@ -237,6 +237,10 @@ public:
     // part of it. Case-insensitive. Walks the folders (and JSON documents)
     // breadth-first on a reader, so the nearest matches come first.
     virtual Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at = {}) = 0;
+    // Snapshots, continued (the explorer's snapshot panel). Deletes the
+    // snapshot `name`; the bytes only it kept are freed by the next gc.
+    // Returns true (NotFound when there is no such snapshot).
+    virtual QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

@@ -374,4 +374,18 @@ Search LocalDriveApi::search(const Ruid &collection, const QString &under, const
     return {state, done};
 }
 
+// Snapshots, continued.
+
+QFuture<Result<bool>> LocalDriveApi::deleteSnapshot(const Ruid &collection, const QString &name)
+{
+    return onHost<bool>(collection, [name](DriveHost &h) {
+        return h.write<bool>(
+            [name](Drive &d, OpContext &) -> Result<bool> {
+                VD_TRY(d.deleteSnapshot(name));
+                return true;
+            },
+            DriveHost::Grouping::Replayable);
+    });
+}
+
 } // namespace vd::client

@@ -58,6 +58,9 @@ public:
     Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
     Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at) override;
 
+    // Snapshots, continued.
+    QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
+
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.
     Result<node::DriveHost *> host(const Ruid &collection);

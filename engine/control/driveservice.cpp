@@ -388,6 +388,11 @@ void DriveService::handle(const Request &request, Responder responder)
         if (!into->startsWith(QLatin1Char('/')))
             return fail(Status::invalidArgument(QStringLiteral("'%1' is not an absolute path").arg(*into)));
         answerTransfer(&m_pool, m_api.exportLocal(c, *vpaths, *into, *at, *force), responder);
+    } else if (method == QLatin1String("drive.deleteSnapshot")) {
+        auto name = text(args, "name", 1024);
+        if (!name)
+            return fail(name.status());
+        answer(&m_pool, m_api.deleteSnapshot(c, *name), responder, [](bool, Responder &r) { r.finish(true); });
     } else if (method == QLatin1String("drive.search")) {
         auto under = text(args, "under", tree::VNode::kMaxPathBytes);
         auto pattern = text(args, "pattern", 1024);

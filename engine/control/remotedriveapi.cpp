@@ -304,6 +304,12 @@ Transfer RemoteDriveApi::exportLocal(const Ruid &collection, const QStringList &
                                                                                {QStringLiteral("force"), force}}));
 }
 
+QFuture<Result<bool>> RemoteDriveApi::deleteSnapshot(const Ruid &collection, const QString &name)
+{
+    return call<bool>(QStringLiteral("drive.deleteSnapshot"), withCollection(collection, {{QStringLiteral("name"), name}}),
+                      [](const QCborValue &, const QCborArray &) -> Result<bool> { return true; });
+}
+
 client::Search RemoteDriveApi::search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at)
 {
     auto state = std::make_shared<client::SearchState>();

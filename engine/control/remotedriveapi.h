@@ -63,6 +63,7 @@ public:
     client::Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) override;
     client::Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
     client::Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at) override;
+    QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
 
 private:
     // Calls method on a pool thread's connection; items of the reply's
