@@ -8,6 +8,7 @@
 #include "foldertreemodel.h"
 #include "propertiesdialog.h"
 #include "searchmodel.h"
+#include "jsoneditor.h"
 #include "transferdialog.h"
 
 #include <QAction>
@@ -254,6 +255,15 @@ void MainWindow::buildMenus()
     edit->addSeparator();
     edit->addAction(action(QStringLiteral("rename")));
     edit->addAction(action(QStringLiteral("delete")));
+    {
+        // --- JSON editor: Edit > Edit JSON Document (the selected one) ---
+        auto *a = edit->addAction(tr("Edit &JSON Document"), QKeySequence(Qt::CTRL | Qt::Key_J), this, [this] {
+            for (const QString &p : selectedPaths())
+                openJsonEditor(p);
+        });
+        a->setObjectName(QStringLiteral("editJson"));
+        addAction(a);
+    }
     edit->addSeparator();
     edit->addAction(action(QStringLiteral("selectAll")));
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -602,9 +612,28 @@ void MainWindow::activate(const QModelIndex &proxyIndex)
     const QModelIndex i = m_proxy->mapToSource(proxyIndex);
     if (!i.isValid())
         return;
+    // --- JSON editor (jsoneditor.h) ---
+    // A JSON document (an object or array standing in a folder) opens in
+    // the editor; what is inside one is still navigated into.
+    const auto kind = tree::Kind(i.data(FolderModel::KindRole).toInt());
+    if ((kind == tree::Kind::JsonObject || kind == tree::Kind::JsonArray) && m_model->folder().kind == tree::Kind::Directory) {
+        openJsonEditor(i.data(FolderModel::PathRole).toString());
+        return;
+    }
+    // --- end JSON editor ---
     if (i.data(FolderModel::IsFolderRole).toBool())
         navigate(i.data(FolderModel::PathRole).toString());
 }
+
+// --- JSON editor (jsoneditor.h) ---
+JsonEditor *MainWindow::openJsonEditor(const QString &path)
+{
+    auto *editor = new JsonEditor(m_api, m_collection, path, m_model->snapshot(), this);
+    editor->setWindowFlag(Qt::Window);
+    editor->show();
+    return editor;
+}
+// --- end JSON editor ---
 
 QStringList MainWindow::selectedPaths() const
 {

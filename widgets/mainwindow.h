@@ -67,6 +67,9 @@ public:
     QString currentPath() const { return m_path; }
     // The paths selected in the contents view.
     QStringList selectedPaths() const;
+    // Opens the JSON editor on the document at path (of the folder shown:
+    // read-only in a snapshot).
+    class JsonEditor *openJsonEditor(const QString &path);
 
 Q_SIGNALS:
     void collectionsListed();

@@ -23,6 +23,7 @@
 // come from another thread (queued connections, the default across threads).
 #pragma once
 
+#include "client/jsontree.h"
 #include "core/ruid.h"
 #include "core/status.h"
 #include "storage/datadir.h"
@@ -241,6 +242,26 @@ public:
     // snapshot `name`; the bytes only it kept are freed by the next gc.
     // Returns true (NotFound when there is no such snapshot).
     virtual QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) = 0;
+    // JSON documents (tree/drive.h: a document is part of the tree). path
+    // names a document or a value inside one.
+    // The whole value at path in one read (at: a snapshot's): keys in
+    // document order, scalars as their exact literals. InvalidArgument for
+    // a path that is not JSON, or past JsonTree::kMaxNodes values.
+    virtual QFuture<Result<JsonTree>> jsonTree(const Ruid &collection, const QString &path, const QString &at = {}) = 0;
+    // Sets the member or element at path to jsonText (any JSON), creating a
+    // member or appending an element (index == size) as needed; as
+    // Drive::setJson. Returns the node set.
+    virtual QFuture<Result<tree::VNode>> setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText) = 0;
+    // Removes a member or element; later elements move up by one.
+    virtual QFuture<Result<bool>> deleteJson(const Ruid &collection, const QString &path) = 0;
+    // Reads the local file localFile (on this machine) as a document at
+    // vpath; replace: over an existing document.
+    virtual QFuture<Result<tree::VNode>> importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace = false) = 0;
+    // Writes the document at vpath (at: a snapshot's) to the local file
+    // localFile, pretty-printed, whole or not at all (a temporary file
+    // renamed over it); replaces an existing file, never through a
+    // symbolic link. Returns the bytes written.
+    virtual QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at = {}) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

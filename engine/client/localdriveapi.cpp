@@ -1,9 +1,12 @@
 #include "localdriveapi.h"
 
 #include "node/node.h"
+#include "tree/jsoncodec.h"
 #include "transfer/localexport.h"
+#include "transfer/localfs.h"
 #include "transfer/localimport.h"
 
+#include <QFile>
 #include <QFileInfo>
 #include <QRegularExpression>
 #include <QStorageInfo>
@@ -385,6 +388,112 @@ QFuture<Result<bool>> LocalDriveApi::deleteSnapshot(const Ruid &collection, cons
                 return true;
             },
             DriveHost::Grouping::Replayable);
+    });
+}
+
+// JSON documents.
+
+namespace {
+
+// Reads the value n (at path) and everything below it into out, counting
+// values against JsonTree::kMaxNodes.
+Status readJsonNode(Drive &d, const VNode &n, const QString &path, const QString &at, bool isMember, JsonNode &out, uint64_t &count)
+{
+    if (++count > JsonTree::kMaxNodes)
+        return Status::invalidArgument(QStringLiteral("%1 holds more than %2 JSON values: too large to edit as a tree (vdrive json get reads it)")
+                                           .arg(path)
+                                           .arg(JsonTree::kMaxNodes));
+    out.id = n.id;
+    out.name = n.name;
+    out.kind = n.kind;
+    if (isMember) {
+        VD_TRY_ASSIGN(out.key, tree::keyForName(n.name));
+    }
+    if (n.kind == tree::Kind::JsonValue) {
+        out.literal = n.value;
+        return {};
+    }
+    VD_TRY_ASSIGN(const std::vector<VNode> entries, d.list(path, at));
+    out.children.resize(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i)
+        VD_TRY(readJsonNode(d, entries[i], childOf(path, entries[i].name), at, n.kind == tree::Kind::JsonObject, out.children[i], count));
+    return {};
+}
+
+} // namespace
+
+QFuture<Result<JsonTree>> LocalDriveApi::jsonTree(const Ruid &collection, const QString &path, const QString &at)
+{
+    return onHost<JsonTree>(collection, [path, at](DriveHost &h) {
+        return h.read<JsonTree>([path, at](Drive &d, OpContext &) -> Result<JsonTree> {
+            JsonTree out;
+            out.generation = d.generation();
+            VD_TRY_ASSIGN(const VNode root, d.stat(path, at));
+            if (!tree::isJson(root.kind))
+                return Status::invalidArgument(QStringLiteral("%1 is a %2, not JSON").arg(path, tree::kindName(root.kind)));
+            // A member's key is its name unescaped; the root and elements have none.
+            bool isMember = false;
+            if (root.parent != Ruid() && path != QLatin1String("/")) {
+                VD_TRY_ASSIGN(const VNode parent, d.stat(path.left(std::max<qsizetype>(path.lastIndexOf(QLatin1Char('/')), 1)), at));
+                isMember = parent.kind == tree::Kind::JsonObject;
+            }
+            VD_TRY(readJsonNode(d, root, path, at, isMember, out.root, out.nodes));
+            return out;
+        });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText)
+{
+    return onHost<VNode>(collection, [path, jsonText](DriveHost &h) {
+        return h.write<VNode>([path, jsonText](Drive &d, OpContext &) { return d.setJson(path, jsonText); }, DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<bool>> LocalDriveApi::deleteJson(const Ruid &collection, const QString &path)
+{
+    // Not replayable: a second run would remove the element that moved up.
+    return onHost<bool>(collection, [path](DriveHost &h) {
+        return h.write<bool>([path](Drive &d, OpContext &) -> Result<bool> {
+            VD_TRY(d.deleteJson(path));
+            return true;
+        });
+    });
+}
+
+QFuture<Result<VNode>> LocalDriveApi::importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace)
+{
+    return onHost<VNode>(collection, [localFile, vpath, replace](DriveHost &h) {
+        // Reads a stream: alone.
+        return h.write<VNode>([localFile, vpath, replace](Drive &d, OpContext &ctx) -> Result<VNode> {
+            const QFileInfo fi(localFile);
+            if (fi.isSymLink())
+                VD_TRY(transfer::refuseSymlink(fi));
+            QFile file(localFile);
+            if (!file.open(QIODevice::ReadOnly))
+                return transfer::cannotRead(localFile, file);
+            return d.importJson(vpath, file, replace, ctx.progressFn());
+        });
+    });
+}
+
+QFuture<Result<qint64>> LocalDriveApi::exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at)
+{
+    return onHost<qint64>(collection, [vpath, localFile, at](DriveHost &h) {
+        return h.read<qint64>([vpath, localFile, at](Drive &d, OpContext &) -> Result<qint64> {
+            // Checked before the file is touched: the node exists and is JSON.
+            VD_TRY_ASSIGN(const VNode n, d.stat(vpath, at));
+            if (!tree::isJson(n.kind))
+                return Status::invalidArgument(QStringLiteral("%1 is a %2, not a JSON document").arg(vpath, tree::kindName(n.kind)));
+            VD_TRY(transfer::checkFileTarget(QFileInfo(localFile), true));
+            qint64 written = 0;
+            VD_TRY(transfer::saveLocalFile(localFile, [&](QIODevice &out) -> Status {
+                VD_TRY(d.exportJson(vpath, out, 2, at));
+                written = out.pos();
+                return {};
+            }));
+            return written;
+        });
     });
 }
 

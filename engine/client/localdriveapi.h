@@ -61,6 +61,12 @@ public:
     // Snapshots, continued.
     QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
 
+    QFuture<Result<JsonTree>> jsonTree(const Ruid &collection, const QString &path, const QString &at) override;
+    QFuture<Result<tree::VNode>> setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText) override;
+    QFuture<Result<bool>> deleteJson(const Ruid &collection, const QString &path) override;
+    QFuture<Result<tree::VNode>> importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace) override;
+    QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at) override;
+
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.
     Result<node::DriveHost *> host(const Ruid &collection);

@@ -282,6 +282,63 @@ Result<tree::ClusterInfo> toCluster(const QCborValue &v)
     return c;
 }
 
+namespace {
+
+void flatten(const client::JsonNode &n, int depth, QCborArray &out)
+{
+    out.append(QCborMap{{QStringLiteral("depth"), depth},
+                        {QStringLiteral("id"), fromRuid(n.id)},
+                        {QStringLiteral("name"), n.name},
+                        {QStringLiteral("key"), n.key},
+                        {QStringLiteral("kind"), int(n.kind)},
+                        {QStringLiteral("literal"), n.literal}});
+    for (const client::JsonNode &c : n.children)
+        flatten(c, depth + 1, out);
+}
+
+} // namespace
+
+QCborArray fromJsonTree(const client::JsonTree &tree)
+{
+    QCborArray out;
+    flatten(tree.root, 0, out);
+    return out;
+}
+
+Result<client::JsonTree> toJsonTree(const QCborArray &items, uint64_t generation)
+{
+    if (items.isEmpty() || uint64_t(items.size()) > client::JsonTree::kMaxNodes)
+        return bad("json", QStringLiteral("1 to %1 values").arg(client::JsonTree::kMaxNodes));
+    client::JsonTree tree;
+    tree.generation = generation;
+    std::vector<client::JsonNode *> path; // the open containers, by depth
+    for (const QCborValue &v : items) {
+        VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "json value"));
+        VD_TRY_ASSIGN(const uint64_t depth, natural(m, "depth"));
+        if ((path.empty() && depth != 0) || (!path.empty() && (depth == 0 || depth > path.size())))
+            return bad("depth", QStringLiteral("out of order"));
+        client::JsonNode n;
+        VD_TRY_ASSIGN(n.id, toRuid(m.value(QStringLiteral("id")), "json.id"));
+        VD_TRY_ASSIGN(n.name, text(m, "name", tree::VNode::kMaxNameBytes));
+        VD_TRY_ASSIGN(n.key, text(m, "key", tree::VNode::kMaxNameBytes * 4));
+        VD_TRY_ASSIGN(n.kind, kind(m, "kind"));
+        VD_TRY_ASSIGN(n.literal, bytes(m, "literal", tree::VNode::kMaxInlineValue));
+        if (depth == 0) {
+            tree.root = std::move(n);
+            path = {&tree.root};
+        } else {
+            path.resize(size_t(depth));
+            client::JsonNode *parent = path.back();
+            if (!tree::isContainer(parent->kind))
+                return bad("depth", QStringLiteral("a scalar has no children"));
+            parent->children.push_back(std::move(n));
+            path.push_back(&parent->children.back());
+        }
+        ++tree.nodes;
+    }
+    return tree;
+}
+
 QCborMap fromProgress(const transfer::TransferProgress &p)
 {
     return QCborMap{{QStringLiteral("files"), qint64(p.files)},           {QStringLiteral("folders"), qint64(p.folders)},

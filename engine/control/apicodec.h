@@ -44,6 +44,14 @@ Result<tree::ChangeRecord> toChange(const QCborValue &v);
 QCborMap fromCluster(const tree::ClusterInfo &c);
 Result<tree::ClusterInfo> toCluster(const QCborValue &v);
 
+// A JSON document's values in pre-order, each with its depth (the root 0):
+// a stream of items, because a document (up to JsonTree::kMaxNodes values)
+// does not fit one frame.
+QCborArray fromJsonTree(const client::JsonTree &tree);
+// Rebuilds the tree from the items; each depth at most one more than the
+// previous value's, and at most kMaxNodes values.
+Result<client::JsonTree> toJsonTree(const QCborArray &items, uint64_t generation);
+
 QCborMap fromProgress(const transfer::TransferProgress &p);
 Result<transfer::TransferProgress> toProgress(const QCborValue &v);
 

@@ -393,6 +393,43 @@ void DriveService::handle(const Request &request, Responder responder)
         if (!name)
             return fail(name.status());
         answer(&m_pool, m_api.deleteSnapshot(c, *name), responder, [](bool, Responder &r) { r.finish(true); });
+    } else if (method == QLatin1String("drive.jsonTree")) {
+        auto path = text(args, "path", tree::VNode::kMaxPathBytes);
+        if (!path)
+            return fail(path.status());
+        answer(&m_pool, m_api.jsonTree(c, *path, *at), responder, [](const client::JsonTree &t, Responder &r) {
+            if (const Status st = sendList(r, fromJsonTree(t)); !st)
+                return r.fail(st);
+            r.finish(QCborMap{{QStringLiteral("generation"), qint64(t.generation)}});
+        });
+    } else if (method == QLatin1String("drive.setJson")) {
+        auto path = text(args, "path", tree::VNode::kMaxPathBytes);
+        const QCborValue json = args.value(QStringLiteral("json"));
+        if (!path)
+            return fail(path.status());
+        if (!json.isByteArray() || json.toByteArray().size() > (512 << 10))
+            return fail(Status::protocolError(QStringLiteral("json: not bytes (at most 512 KiB)")));
+        answer(&m_pool, m_api.setJson(c, *path, json.toByteArray()), responder, node);
+    } else if (method == QLatin1String("drive.deleteJson")) {
+        auto path = text(args, "path", tree::VNode::kMaxPathBytes);
+        if (!path)
+            return fail(path.status());
+        answer(&m_pool, m_api.deleteJson(c, *path), responder, [](bool, Responder &r) { r.finish(true); });
+    } else if (method == QLatin1String("drive.importJson") || method == QLatin1String("drive.exportJson")) {
+        auto local = text(args, "local", 4096);
+        auto vpath = text(args, "path", tree::VNode::kMaxPathBytes);
+        if (!local || !vpath)
+            return fail(!local ? local.status() : vpath.status());
+        if (!local->startsWith(QLatin1Char('/')))
+            return fail(Status::invalidArgument(QStringLiteral("'%1' is not an absolute path").arg(*local)));
+        if (method == QLatin1String("drive.importJson")) {
+            auto replace = args.contains(QStringLiteral("replace")) ? boolean(args, "replace") : Result<bool>(false);
+            if (!replace)
+                return fail(replace.status());
+            answer(&m_pool, m_api.importJson(c, *local, *vpath, *replace), responder, node);
+        } else {
+            answer(&m_pool, m_api.exportJson(c, *vpath, *local, *at), responder, [](qint64 n, Responder &r) { r.finish(n); });
+        }
     } else if (method == QLatin1String("drive.search")) {
         auto under = text(args, "under", tree::VNode::kMaxPathBytes);
         auto pattern = text(args, "pattern", 1024);

@@ -310,6 +310,44 @@ QFuture<Result<bool>> RemoteDriveApi::deleteSnapshot(const Ruid &collection, con
                       [](const QCborValue &, const QCborArray &) -> Result<bool> { return true; });
 }
 
+QFuture<Result<client::JsonTree>> RemoteDriveApi::jsonTree(const Ruid &collection, const QString &path, const QString &at)
+{
+    return call<client::JsonTree>(QStringLiteral("drive.jsonTree"), withCollection(collection, {{QStringLiteral("path"), path}, {QStringLiteral("at"), at}}),
+                                  [](const QCborValue &v, const QCborArray &items) -> Result<client::JsonTree> {
+                                      VD_TRY_ASSIGN(const uint64_t generation, natural(v.toMap(), "generation"));
+                                      return toJsonTree(items, generation);
+                                  });
+}
+
+QFuture<Result<VNode>> RemoteDriveApi::setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText)
+{
+    return call<VNode>(QStringLiteral("drive.setJson"), withCollection(collection, {{QStringLiteral("path"), path}, {QStringLiteral("json"), jsonText}}), nodeResult);
+}
+
+QFuture<Result<bool>> RemoteDriveApi::deleteJson(const Ruid &collection, const QString &path)
+{
+    return call<bool>(QStringLiteral("drive.deleteJson"), withCollection(collection, {{QStringLiteral("path"), path}}),
+                      [](const QCborValue &, const QCborArray &) -> Result<bool> { return true; });
+}
+
+QFuture<Result<VNode>> RemoteDriveApi::importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace)
+{
+    return call<VNode>(QStringLiteral("drive.importJson"),
+                       withCollection(collection, {{QStringLiteral("local"), localFile}, {QStringLiteral("path"), vpath}, {QStringLiteral("replace"), replace}}),
+                       nodeResult);
+}
+
+QFuture<Result<qint64>> RemoteDriveApi::exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at)
+{
+    return call<qint64>(QStringLiteral("drive.exportJson"),
+                        withCollection(collection, {{QStringLiteral("local"), localFile}, {QStringLiteral("path"), vpath}, {QStringLiteral("at"), at}}),
+                        [](const QCborValue &v, const QCborArray &) -> Result<qint64> {
+                            if (!v.isInteger() || v.toInteger() < 0)
+                                return Status::protocolError(QStringLiteral("drive.exportJson: the answer is not a size"));
+                            return qint64(v.toInteger());
+                        });
+}
+
 client::Search RemoteDriveApi::search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at)
 {
     auto state = std::make_shared<client::SearchState>();

@@ -63,6 +63,11 @@ public:
     client::Transfer importLocal(const Ruid &collection, const QStringList &localPaths, const QString &into) override;
     client::Transfer exportLocal(const Ruid &collection, const QStringList &paths, const QString &into, const QString &at, bool force) override;
     client::Search search(const Ruid &collection, const QString &under, const QString &pattern, const QString &at) override;
+    QFuture<Result<client::JsonTree>> jsonTree(const Ruid &collection, const QString &path, const QString &at) override;
+    QFuture<Result<tree::VNode>> setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText) override;
+    QFuture<Result<bool>> deleteJson(const Ruid &collection, const QString &path) override;
+    QFuture<Result<tree::VNode>> importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace) override;
+    QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at) override;
     QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
 
 private:

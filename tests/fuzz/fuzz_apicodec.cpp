@@ -1,6 +1,7 @@
 // Fuzzes the decoders of the DriveApi's values on the control socket
 // (engine/control/apicodec.h): what a client or a node in another process
-// can send. Byte 0 picks the decoder; the rest is CBOR.
+// can send. Byte 0 picks the decoder (12: a JSON document's stream of
+// values); the rest is CBOR.
 //
 // Whatever decodes must survive a round trip: encoding it and decoding that
 // gives a value that encodes to the same CBOR. Whatever does not decode is a
@@ -38,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QCborValue v = QCborValue::fromCbor(QByteArray(reinterpret_cast<const char *>(data) + 1, qsizetype(size - 1)), &error);
     if (error.error != QCborError::NoError)
         return 0;
-    switch (data[0] % 11) {
+    switch (data[0] % 12) {
     case 0: check<tree::VNode>(v, toVNode, fromVNode); break;
     case 1: check<client::CollectionSummary>(v, toCollection, fromCollection); break;
     case 2: check<client::Usage>(v, toUsage, fromUsage); break;
@@ -49,6 +50,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 7: check<transfer::TransferProgress>(v, toProgress, fromProgress); break;
     case 8: check<client::TransferReport>(v, toReport, fromReport); break;
     case 9: check<tree::ClusterInfo>(v, toCluster, fromCluster); break;
+    case 11:
+        if (v.isArray()) {
+            auto t = toJsonTree(v.toArray(), 1);
+            FUZZ_CHECK(t.isOk() || t.status().code() == ErrorCode::ProtocolError);
+            if (t) {
+                auto again = toJsonTree(fromJsonTree(*t), 1);
+                FUZZ_CHECK(again.isOk() && fromJsonTree(*again).toCborValue().toCbor() == fromJsonTree(*t).toCborValue().toCbor());
+            }
+        }
+        break;
     case 10: {
         auto r = toRuid(v, "ruid");
         FUZZ_CHECK(r.isOk() || r.status().code() == ErrorCode::ProtocolError);

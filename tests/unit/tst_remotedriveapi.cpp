@@ -228,6 +228,37 @@ private Q_SLOTS:
         QCOMPARE(found[1].path, QStringLiteral("/find/Alpha/alphabet"));
     }
 
+    // A JSON document through the node: read whole (exact literals, key
+    // order), a value set, read again.
+    void editsJson()
+    {
+        QTemporaryDir local;
+        QFile f(local.filePath(QStringLiteral("doc.json")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"z\": 12345678901234567890, \"a\": [1.10, true], \"m\": {\"k\": null}}");
+        f.close();
+        VD_VERIFY_OK(await(remote().importJson(m_col, f.fileName(), QStringLiteral("/doc.json"), false)));
+        auto tree = await(remote().jsonTree(m_col, QStringLiteral("/doc.json"), {}));
+        VD_VERIFY_OK(tree);
+        QCOMPARE(tree->nodes, uint64_t(7));
+        QCOMPARE(tree->root.children.size(), size_t(3));
+        QCOMPARE(tree->root.children[0].key, QStringLiteral("z"));
+        QCOMPARE(tree->root.children[0].literal, QByteArray("12345678901234567890"));
+        QCOMPARE(tree->root.children[1].children[0].literal, QByteArray("1.10"));
+        QCOMPARE(tree->root.children[2].children[0].key, QStringLiteral("k"));
+        VD_VERIFY_OK(await(remote().setJson(m_col, QStringLiteral("/doc.json/a/0"), "2.50")));
+        auto again = await(remote().jsonTree(m_col, QStringLiteral("/doc.json"), {}));
+        VD_VERIFY_OK(again);
+        QCOMPARE(again->root.children[1].children[0].literal, QByteArray("2.50"));
+        QVERIFY(again->generation > tree->generation);
+        QTemporaryDir out;
+        auto written = await(remote().exportJson(m_col, QStringLiteral("/doc.json"), out.filePath(QStringLiteral("x.json")), {}));
+        VD_VERIFY_OK(written);
+        QVERIFY(*written > 0);
+        VD_VERIFY_OK(await(remote().deleteJson(m_col, QStringLiteral("/doc.json/m"))));
+        VD_VERIFY_CODE(await(remote().jsonTree(m_col, QStringLiteral("/doc.json/m"), {})), ErrorCode::NotFound);
+    }
+
     // Garbage from a client: a clear error for each, and the node serves on.
     void refusesBadArguments_data()
     {
