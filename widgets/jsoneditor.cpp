@@ -1,4 +1,5 @@
 #include "jsoneditor.h"
+#include "whenready.h"
 
 #include "displaytext.h"
 #include "errorbox.h"
@@ -26,22 +27,6 @@
 namespace vd::widgets {
 
 namespace {
-
-// Calls done(result) on the receiver's thread once future has a result;
-// nothing when the receiver is gone by then.
-template<typename T, typename Done>
-void whenReady(QObject *receiver, QFuture<Result<T>> future, Done done)
-{
-    auto *watcher = new QFutureWatcher<Result<T>>(receiver);
-    QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
-        watcher->deleteLater();
-        if (watcher->future().resultCount() == 0)
-            done(Result<T>(Status::cancelled(QObject::tr("cancelled"))));
-        else
-            done(watcher->result());
-    });
-    watcher->setFuture(std::move(future));
-}
 
 // The type column is edited with a list of the JSON types.
 class JsonDelegate final : public QStyledItemDelegate

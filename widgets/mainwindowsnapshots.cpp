@@ -16,6 +16,7 @@
 #include "historydialog.h"
 #include "nodeinfo.h"
 #include "snapshotmodel.h"
+#include "whenready.h"
 
 #include <QAction>
 #include <QDateTime>
@@ -41,19 +42,6 @@
 namespace vd::widgets {
 
 namespace {
-
-template <typename T, typename Done> void whenReady(QObject *receiver, QFuture<Result<T>> future, Done done)
-{
-    auto *watcher = new QFutureWatcher<Result<T>>(receiver);
-    QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
-        watcher->deleteLater();
-        if (watcher->future().resultCount() == 0)
-            done(Result<T>(Status::cancelled(QObject::tr("cancelled"))));
-        else
-            done(watcher->result());
-    });
-    watcher->setFuture(std::move(future));
-}
 
 QString parentOf(const QString &path)
 {

@@ -1,4 +1,5 @@
 #include "propertiesdialog.h"
+#include "whenready.h"
 
 #include "displaytext.h"
 #include "nodeinfo.h"
@@ -20,17 +21,6 @@
 namespace vd::widgets {
 
 namespace {
-
-template<typename T, typename Done>
-void whenReady(QObject *receiver, QFuture<Result<T>> future, Done done)
-{
-    auto *watcher = new QFutureWatcher<Result<T>>(receiver);
-    QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
-        watcher->deleteLater();
-        done(watcher->future().resultCount() ? watcher->result() : Result<T>(Status::cancelled(QStringLiteral("cancelled"))));
-    });
-    watcher->setFuture(std::move(future));
-}
 
 QString exactBytes(uint64_t n)
 {
