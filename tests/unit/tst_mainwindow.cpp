@@ -872,6 +872,33 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(folder));
         QCOMPARE(vdrive({QStringLiteral("collections")}), m_col.toString().toUtf8() + "  win\n");
     }
+
+    // Deleting the last collection leaves the window empty, saying how to
+    // make one (a node of its own: this one's collections stay).
+    void deletingTheLastCollectionEmptiesTheWindow()
+    {
+        QTemporaryDir data;
+        node::NodeOptions o;
+        o.dataDir = data.path();
+        node::Node alone(o);
+        client::LocalDriveApi api(alone);
+        VD_VERIFY_OK(await(api.createCollection(QStringLiteral("only"))));
+        MainWindow w(&api);
+        w.show();
+        w.openCollection(QStringLiteral("only"), QStringLiteral("/"));
+        QVERIFY(waitReady(w, QStringLiteral("/")));
+        w.action(QStringLiteral("deleteCollection"))->trigger();
+        QMessageBox *box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = w.findChild<QMessageBox *>(QStringLiteral("deleteCollectionDialog"))) && box->isVisible(), 10000);
+        QVERIFY2(plain(box->text()).contains(QStringLiteral("“only”")), qPrintable(box->text()));
+        QTest::mouseClick(box->findChild<QPushButton *>(QStringLiteral("confirm")), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentCollection().isNull(), 10000);
+        QCOMPARE(w.folderModel()->state(), FolderModel::State::Empty);
+        QCOMPARE(w.windowTitle(), QStringLiteral("vdrive"));
+        QVERIFY(!w.action(QStringLiteral("newFolder"))->isEnabled());
+        QCOMPARE(alone.collections().value().size(), size_t(0));
+        QCOMPARE(QDir(data.filePath(QStringLiteral("collections"))).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
+    }
 };
 
 QTEST_MAIN(TestMainWindow)
