@@ -42,6 +42,17 @@ std::optional<NodesPayload> nodesIn(const QMimeData *data)
     return out;
 }
 
+QMimeData *mimeDataForDragOut(const NodesPayload &nodes, const QStringList &localFiles)
+{
+    QMimeData *data = mimeDataForNodes(nodes);
+    QList<QUrl> urls;
+    for (const QString &f : localFiles)
+        urls.append(QUrl::fromLocalFile(f));
+    data->setUrls(urls);
+    data->setText(nodes.paths.join(QLatin1Char('\n'))); // (setUrls replaces the text)
+    return data;
+}
+
 QStringList localFilesIn(const QMimeData *data)
 {
     QStringList out;

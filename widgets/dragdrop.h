@@ -36,6 +36,10 @@ struct NodesPayload
 };
 
 QMimeData *mimeDataForNodes(const NodesPayload &nodes);
+// A drag out of the explorer: the nodes (for a drop within), their paths as
+// text, and localFiles — their temporary export — as text/uri-list, what a
+// file manager or the desktop takes.
+QMimeData *mimeDataForDragOut(const NodesPayload &nodes, const QStringList &localFiles);
 std::optional<NodesPayload> nodesIn(const QMimeData *data);
 // The local files of a drop (file: URLs only), or nothing.
 QStringList localFilesIn(const QMimeData *data);

@@ -62,6 +62,15 @@ void FolderTreeModel::setCollection(const Ruid &collection, const QString &rootL
     endResetModel();
 }
 
+void FolderTreeModel::setRootLabel(const QString &rootLabel)
+{
+    if (m_root->children.empty() || m_root->children.front()->name == rootLabel)
+        return;
+    m_root->children.front()->name = rootLabel;
+    const QModelIndex top = index(0, 0);
+    Q_EMIT dataChanged(top, top);
+}
+
 FolderTreeModel::Item *FolderTreeModel::itemOf(const QModelIndex &index) const
 {
     return index.isValid() ? static_cast<Item *>(index.internalPointer()) : m_root.get();

@@ -38,6 +38,8 @@ public:
     // The collection's folders (at: a snapshot's), from the root.
     void setCollection(const Ruid &collection, const QString &rootLabel, const QString &at = {});
     Ruid collection() const { return m_collection; }
+    // The root's label (the collection was renamed), the folders kept.
+    void setRootLabel(const QString &rootLabel);
 
     // The item of path if the folders down to it are listed (else the
     // deepest listed one on the way, and listing of the rest is started:

@@ -112,6 +112,8 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     buildLayout();
     buildMenus();
     setupSnapshots();
+    setupCollections();
+    setupClipboard();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();
@@ -227,7 +229,6 @@ void MainWindow::buildMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
     file->addAction(action(QStringLiteral("newFolder")));
-    file->addAction(action(QStringLiteral("newCollection")));
     file->addSeparator();
     file->addAction(action(QStringLiteral("import")));
     file->addAction(action(QStringLiteral("export")));
@@ -495,7 +496,11 @@ void MainWindow::refreshCollections(const QString &select)
                 if (m_summaries[i].problem)
                     chosen = int(i);
         if (chosen < 0) {
-            m_workLabel->setText(m_summaries.empty() ? tr("No collection yet: File ▸ New Collection makes one.") : tr("No collection can be opened."));
+            m_workLabel->setText(m_summaries.empty() ? tr("No collection yet: Collection ▸ New Collection makes one.") : tr("No collection can be opened."));
+            m_collection = Ruid(); // (the one shown may have been deleted)
+            m_usageLabel->clear();
+            m_address->setPath(QString(), QStringLiteral("/"), QString());
+            setWindowTitle(tr("vdrive"));
             m_model->setLocation({}, {});
             m_treeModel->setCollection({}, {});
             updateActions();
@@ -608,6 +613,8 @@ void MainWindow::activate(const QModelIndex &proxyIndex)
     // --- end JSON editor ---
     if (i.data(FolderModel::IsFolderRole).toBool())
         navigate(i.data(FolderModel::PathRole).toString());
+    else if (kind == tree::Kind::File)
+        openExternally(i.data(FolderModel::PathRole).toString()); // mainwindowclipboard.cpp
 }
 
 // --- JSON editor (jsoneditor.h) ---
@@ -805,6 +812,7 @@ void MainWindow::updateActions()
     action(QStringLiteral("reload"))->setEnabled(open);
     action(QStringLiteral("properties"))->setEnabled(open);
     updateSnapshotActions();
+    updateClipboardActions();
 }
 
 void MainWindow::updateStatus()

@@ -15,10 +15,14 @@
 #include "client/driveapi.h"
 
 #include <QMainWindow>
+#include <QPoint>
 #include <QPointer>
 #include <QTimer>
 
+#include <functional>
+
 class QAction;
+class QMimeData;
 class QComboBox;
 class QLineEdit;
 class QDockWidget;
@@ -136,6 +140,53 @@ private:
     void restoreSelected(bool elsewhere);
     void showHistory();
     void showInWindow(const QString &path, const QString &at);
+
+    // ---- Collections (mainwindowcollections.cpp): the Collection menu —
+    // new, rename, delete — and a switcher kept up to date whoever changes
+    // the list (the node's collectionsChanged()). ----
+public:
+    // Lists the collections again, staying where the window is unless the
+    // collection shown is gone (then another, or the empty state).
+    void relistCollections();
+
+private:
+    void setupCollections();
+    void renameCurrentCollection();
+    void deleteCurrentCollection();
+    void confirmDelete(const Ruid &collection, const QString &name, const Result<client::Usage> &usage);
+    QTimer m_relistDelay;
+    // ---- end of collections ----
+
+    // ---- Clipboard and the ways out (mainwindowclipboard.cpp): cut, copy
+    // and paste (nodes within the drive, local files from a file manager),
+    // open with the default application and drag out, both through a
+    // temporary export kept until the application quits. ----
+public:
+    // Exports paths (of the folder shown) into a fresh temporary folder off
+    // the GUI thread, then hands ready() a drag's data: the nodes and the
+    // exported files as text/uri-list (dragdrop.h); null if it failed.
+    void exportForDrag(const QStringList &paths, std::function<void(QMimeData *)> ready);
+    // Exports the file at path to a temporary folder (with the transfer
+    // dialog when it is big) and opens it with QDesktopServices::openUrl.
+    void openExternally(const QString &path);
+    void paste();
+
+Q_SIGNALS:
+    // A paste of nodes ended (every move or copy answered): ok when all went.
+    void pasteFinished(bool ok);
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
+private:
+    void setupClipboard();
+    void updateClipboardActions();
+    void copySelected(bool cut);
+    bool dragOutFilter(QObject *watched, QEvent *event);
+    void startDragOut();
+    QPoint m_dragFrom{-1, -1}; // a press on a selected row (viewport coordinates)
+    bool m_dragStarted = false;
+    // ---- end of clipboard ----
 
     QString m_snapshotAt; // the snapshot shown; empty: the live tree
     int64_t m_snapshotTakenMs = 0;

@@ -79,6 +79,8 @@ const std::map<QString, Command> &commandTable()
         // The collections and their objects.
         {QStringLiteral("init"), {"init NAME", "Create a collection named NAME; prints its RUID.", cmdInit, 1, 1, false, "", true}},
         {QStringLiteral("collections"), {"collections", "List the collections in the data directory.", cmdCollections, 0, 0, false, "", false}},
+        {QStringLiteral("collection rename"), {"collection rename NAME|RUID NEWNAME", "Rename a collection (its RUID stays).", cmdCollectionRename, 2, 2, false, "", true}},
+        {QStringLiteral("collection delete"), {"collection delete NAME|RUID", "Delete a collection and everything in it, for good.", cmdCollectionDelete, 1, 1, false, "", true}},
         {QStringLiteral("serve"), {"serve", "Run the node of the data directory in the foreground: every vdrive command on it goes through the node's control socket "
                                    "until SIGINT or SIGTERM stops it.", cmdServe, 0, 0, false, "", false}},
         {QStringLiteral("status"), {"status", "Show the node running on the data directory: collections open, clients, requests, commits.", cmdStatus, 0, 0, false, "", false}},
@@ -123,7 +125,7 @@ const std::map<QString, Command> &commandTable()
 
 bool isGroup(const QString &word)
 {
-    return word == QLatin1String("trash") || word == QLatin1String("json") || word == QLatin1String("snapshot");
+    return word == QLatin1String("trash") || word == QLatin1String("json") || word == QLatin1String("snapshot") || word == QLatin1String("collection");
 }
 
 QString groupUsage(const QString &group)

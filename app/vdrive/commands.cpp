@@ -5,10 +5,13 @@
 #include "session.h"
 #include "terminal.h"
 
+#include "node/node.h"
 #include "storage/datadir.h"
 #include "tree/drive.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QDateTime>
 #include <QFile>
 #include <QJsonArray>
@@ -124,12 +127,65 @@ int cmdInit(Context &ctx)
     auto c = storage::createCollection(*ctx.env, ctx.dataDir, ctx.args.at(0));
     if (!c)
         return ctx.fail(c.status());
+    if (Session *session = currentSession())
+        session->node().notifyCollectionsChanged(); // an explorer's switcher lists it
     if (ctx.json)
         printJson(ctx, QJsonObject{{QStringLiteral("ruid"), (*c)->ruid().toString()},
                                    {QStringLiteral("name"), (*c)->name()},
                                    {QStringLiteral("path"), (*c)->path()}});
     else
         ctx.out << (*c)->ruid().toString() << Qt::endl;
+    return ExitOk;
+}
+
+int cmdCollectionRename(Context &ctx)
+{
+    // In a node the collection may be open there: the node renames it
+    // through its writer. Alone, this process opens it for writing.
+    Session *session = currentSession();
+    auto renamed = session ? session->node().renameCollection(ctx.args.at(0), ctx.args.at(1))
+                           : storage::renameCollection(*ctx.env, ctx.dataDir, ctx.args.at(0), ctx.args.at(1));
+    if (!renamed)
+        return ctx.fail(renamed.status());
+    if (ctx.json)
+        printJson(ctx, QJsonObject{{QStringLiteral("ruid"), renamed->ruid.toString()},
+                                   {QStringLiteral("name"), renamed->name},
+                                   {QStringLiteral("path"), renamed->path}});
+    else
+        ctx.out << "renamed " << renamed->ruid.toString() << " to " << listed(renamed->name) << Qt::endl;
+    return ExitOk;
+}
+
+int cmdCollectionDelete(Context &ctx)
+{
+    Session *session = currentSession();
+    Result<storage::CollectionEntry> gone = [&]() -> Result<storage::CollectionEntry> {
+        if (session)
+            return session->node().deleteCollection(ctx.args.at(0));
+        VD_TRY_ASSIGN(const QString dir, storage::findCollection(*ctx.env, ctx.dataDir, ctx.args.at(0), true));
+        storage::CollectionEntry e;
+        e.path = dir;
+        e.folder = QFileInfo(dir).fileName();
+        if (auto meta = Collection::peekMeta(*ctx.env, dir)) {
+            e.ruid = meta->ruid;
+            e.name = meta->name;
+        }
+        VD_TRY(storage::deleteCollectionAt(*ctx.env, ctx.dataDir, dir));
+        return e;
+    }();
+    if (!gone)
+        return ctx.fail(gone.status());
+    // Its tree cache is only a copy (CLI.md, "The tree cache"): it goes too.
+    if (const auto ruid = Ruid::parse(gone->folder)) {
+        const QString cache = cacheDirFor(ctx, *ruid);
+        if (!cache.isEmpty())
+            QDir(cache).removeRecursively();
+    }
+    const QString name = gone->name.isEmpty() ? gone->folder : gone->name;
+    if (ctx.json)
+        printJson(ctx, QJsonObject{{QStringLiteral("folder"), gone->folder}, {QStringLiteral("name"), gone->name}, {QStringLiteral("path"), gone->path}});
+    else
+        ctx.out << "deleted " << listed(name) << " (" << gone->folder << ")" << Qt::endl;
     return ExitOk;
 }
 

@@ -8,6 +8,8 @@ namespace vd::cli {
 // The collection and its flat objects (commands.cpp).
 int cmdInit(Context &ctx);
 int cmdCollections(Context &ctx);
+int cmdCollectionRename(Context &ctx);
+int cmdCollectionDelete(Context &ctx);
 int cmdInfo(Context &ctx);
 int cmdFsck(Context &ctx);
 int cmdRecover(Context &ctx);

@@ -195,6 +195,13 @@ public:
     virtual QFuture<Result<std::vector<CollectionSummary>>> collections() = 0;
     virtual QFuture<Result<CollectionSummary>> createCollection(const QString &name) = 0;
     virtual QFuture<Result<Usage>> usage(const Ruid &collection) = 0;
+    // Renames a collection (its RUID stays): AlreadyExists when another has
+    // the name. Returns it as renamed.
+    virtual QFuture<Result<CollectionSummary>> renameCollection(const Ruid &collection, const QString &newName) = 0;
+    // Deletes a collection and everything in it, for good: Busy while it is
+    // in use (requests running or queued, another process holding it).
+    // Returns true.
+    virtual QFuture<Result<bool>> deleteCollection(const Ruid &collection) = 0;
 
     // Look-ups (`at`: a snapshot's name; empty: the live tree).
     virtual QFuture<Result<FolderListing>> list(const Ruid &collection, const QString &path, const QString &at = {}) = 0;
@@ -270,6 +277,9 @@ Q_SIGNALS:
     // The change feed could not be followed: list again. A null collection
     // means every collection (a remote node's notifications were lost).
     void resyncNeeded(const vd::Ruid &collection, const QString &why);
+    // A collection was created, renamed or deleted, by anyone: a switcher
+    // lists them again (collections()).
+    void collectionsChanged();
 };
 
 } // namespace vd::client

@@ -33,6 +33,17 @@ LocalDriveApi::LocalDriveApi(node::Node &node, QObject *parent) : DriveApi(paren
     m_openers.setMaxThreadCount(2);
     connect(&m_node, &node::Node::changed, this, &DriveApi::changed, Qt::DirectConnection);
     connect(&m_node, &node::Node::resyncNeeded, this, &DriveApi::resyncNeeded, Qt::DirectConnection);
+    connect(
+        &m_node, &node::Node::collectionsChanged, this,
+        [this] {
+            // A deleted collection's host is retired: ask the node again.
+            {
+                std::lock_guard lock(m_mutex);
+                m_hosts.clear();
+            }
+            Q_EMIT collectionsChanged();
+        },
+        Qt::DirectConnection);
 }
 
 LocalDriveApi::~LocalDriveApi()
@@ -100,6 +111,23 @@ QFuture<Result<CollectionSummary>> LocalDriveApi::createCollection(const QString
         s.ruid = h->ruid();
         s.name = h->name();
         return s;
+    });
+}
+
+QFuture<Result<CollectionSummary>> LocalDriveApi::renameCollection(const Ruid &collection, const QString &newName)
+{
+    // Node::renameCollection waits for the commit: on a pool thread.
+    return QtConcurrent::run(&m_openers, [this, collection, newName]() -> Result<CollectionSummary> {
+        VD_TRY_ASSIGN(const storage::CollectionEntry e, m_node.renameCollection(collection.toString(), newName));
+        return CollectionSummary::from(e);
+    });
+}
+
+QFuture<Result<bool>> LocalDriveApi::deleteCollection(const Ruid &collection)
+{
+    return QtConcurrent::run(&m_openers, [this, collection]() -> Result<bool> {
+        VD_TRY(m_node.deleteCollection(collection.toString()).status());
+        return true;
     });
 }
 

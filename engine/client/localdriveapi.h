@@ -36,6 +36,8 @@ public:
     QFuture<Result<std::vector<CollectionSummary>>> collections() override;
     QFuture<Result<CollectionSummary>> createCollection(const QString &name) override;
     QFuture<Result<Usage>> usage(const Ruid &collection) override;
+    QFuture<Result<CollectionSummary>> renameCollection(const Ruid &collection, const QString &newName) override;
+    QFuture<Result<bool>> deleteCollection(const Ruid &collection) override;
 
     QFuture<Result<FolderListing>> list(const Ruid &collection, const QString &path, const QString &at) override;
     QFuture<Result<tree::VNode>> stat(const Ruid &collection, const QString &path, const QString &at) override;

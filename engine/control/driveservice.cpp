@@ -223,6 +223,14 @@ DriveService::DriveService(client::DriveApi &api, ControlServer *server) : m_api
             }
         },
         Qt::DirectConnection);
+    m_collections = QObject::connect(
+        &m_api, &client::DriveApi::collectionsChanged, &m_api,
+        [server, gate = m_gate] {
+            std::lock_guard lock(gate->mutex);
+            if (gate->open)
+                server->publish(QStringLiteral("drive.collections"), QCborMap{});
+        },
+        Qt::DirectConnection);
     m_resync = QObject::connect(
         &m_api, &client::DriveApi::resyncNeeded, &m_api,
         [server, gate = m_gate](const Ruid &collection, const QString &why) {
@@ -244,6 +252,7 @@ DriveService::~DriveService()
     // fail at once); the pool waits for them below, in its destructor.
     QObject::disconnect(m_changed);
     QObject::disconnect(m_resync);
+    QObject::disconnect(m_collections);
 }
 
 bool DriveService::serves(const QString &method)
@@ -280,6 +289,17 @@ void DriveService::handle(const Request &request, Responder responder)
     if (!collection)
         return fail(collection.status());
     const Ruid c = *collection;
+    if (method == QLatin1String("drive.renameCollection")) {
+        auto name = text(args, "name", 1024);
+        if (!name)
+            return fail(name.status());
+        answer(&m_pool, m_api.renameCollection(c, *name), responder, [](const client::CollectionSummary &s, Responder &r) { r.finish(fromCollection(s)); });
+        return;
+    }
+    if (method == QLatin1String("drive.deleteCollection")) {
+        answer(&m_pool, m_api.deleteCollection(c), responder, [](bool, Responder &r) { r.finish(true); });
+        return;
+    }
     auto at = optionalText(args, "at");
     if (!at)
         return fail(at.status());

@@ -1,6 +1,7 @@
 // DriveService: the DriveApi served on the control socket — the "drive.*"
 // methods and the "drive.changed" events (docs/PROTOCOL.md, "Drive
-// methods"), so that a client in another process (the explorer while a
+// methods"), and "drive.collections" when one is created, renamed or
+// deleted, so that a client in another process (the explorer while a
 // `vdrive serve` runs, later a tool) gets the very API the node's own
 // window uses. Each method is one call of the node's DriveApi (a
 // LocalDriveApi); its answer goes back from a pool thread, listings and
@@ -47,7 +48,7 @@ private:
     client::DriveApi &m_api;
     ControlServer *m_server;
     QThreadPool m_pool;
-    QMetaObject::Connection m_changed, m_resync;
+    QMetaObject::Connection m_changed, m_resync, m_collections;
     // Held while an event is published: the destructor takes it, so no
     // event reaches the server once this service is gone.
     struct Gate

@@ -92,7 +92,7 @@ void RemoteDriveApi::eventLoop()
     while (!m_stopping) {
         ControlClient events;
         if (!events.connectToSocket(m_socketPath, m_clientName + QStringLiteral(" (events)"), kConnectTimeoutMs)
-            || !events.subscribe({QStringLiteral("drive.changed"), QStringLiteral("drive.resync")})) {
+            || !events.subscribe({QStringLiteral("drive.changed"), QStringLiteral("drive.resync"), QStringLiteral("drive.collections")})) {
             for (int i = 0; i < 10 && !m_stopping; ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100)); // a second between tries
             continue;
@@ -107,6 +107,10 @@ void RemoteDriveApi::eventLoop()
             const QCborMap payload = e.payload.toMap();
             if (e.topic == QLatin1String("control.missed")) {
                 Q_EMIT resyncNeeded(Ruid(), tr("the node dropped change notifications while this window lagged"));
+                continue;
+            }
+            if (e.topic == QLatin1String("drive.collections")) {
+                Q_EMIT collectionsChanged();
                 continue;
             }
             auto collection = toRuid(payload.value(QStringLiteral("collection")), "collection");
@@ -179,6 +183,21 @@ QFuture<Result<CollectionSummary>> RemoteDriveApi::createCollection(const QStrin
 {
     return call<CollectionSummary>(QStringLiteral("drive.createCollection"), QCborMap{{QStringLiteral("name"), name}},
                                    [](const QCborValue &v, const QCborArray &) { return toCollection(v); });
+}
+
+QFuture<Result<CollectionSummary>> RemoteDriveApi::renameCollection(const Ruid &collection, const QString &newName)
+{
+    return call<CollectionSummary>(QStringLiteral("drive.renameCollection"), withCollection(collection, {{QStringLiteral("name"), newName}}),
+                                   [](const QCborValue &v, const QCborArray &) { return toCollection(v); });
+}
+
+QFuture<Result<bool>> RemoteDriveApi::deleteCollection(const Ruid &collection)
+{
+    return call<bool>(QStringLiteral("drive.deleteCollection"), withCollection(collection), [](const QCborValue &v, const QCborArray &) -> Result<bool> {
+        if (!v.isTrue())
+            return Status::protocolError(QStringLiteral("drive.deleteCollection: the answer is not true"));
+        return true;
+    });
 }
 
 QFuture<Result<client::Usage>> RemoteDriveApi::usage(const Ruid &collection)

@@ -42,6 +42,8 @@ public:
     QFuture<Result<std::vector<client::CollectionSummary>>> collections() override;
     QFuture<Result<client::CollectionSummary>> createCollection(const QString &name) override;
     QFuture<Result<client::Usage>> usage(const Ruid &collection) override;
+    QFuture<Result<client::CollectionSummary>> renameCollection(const Ruid &collection, const QString &newName) override;
+    QFuture<Result<bool>> deleteCollection(const Ruid &collection) override;
 
     QFuture<Result<client::FolderListing>> list(const Ruid &collection, const QString &path, const QString &at) override;
     QFuture<Result<tree::VNode>> stat(const Ruid &collection, const QString &path, const QString &at) override;

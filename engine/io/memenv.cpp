@@ -327,6 +327,37 @@ Status MemEnv::rename(const QString &from, const QString &to)
 {
     QMutexLocker lock(&m_mutex);
     auto it = m_files.find(clean(from));
+    if (it == m_files.end() && m_dirs.count(clean(from))) {
+        // A directory moves with everything below it (rename(2) of a
+        // directory; the target must not exist).
+        const QString src = clean(from), dst = clean(to);
+        if (m_dirs.count(dst) || m_files.count(dst))
+            return Status::alreadyExists(QStringLiteral("cannot rename '%1' to '%2': the target exists").arg(from, to));
+        const QString prefix = src + QLatin1Char('/');
+        auto moved = [&](const QString &p) { return dst + p.mid(src.size()); };
+        std::map<QString, std::shared_ptr<Node>> files;
+        for (auto f = m_files.begin(); f != m_files.end();) {
+            if (f->first.startsWith(prefix)) {
+                files[moved(f->first)] = f->second;
+                f = m_files.erase(f);
+            } else {
+                ++f;
+            }
+        }
+        m_files.insert(files.begin(), files.end());
+        std::vector<QString> dirs;
+        for (auto d = m_dirs.begin(); d != m_dirs.end();) {
+            if (d->first == src || d->first.startsWith(prefix)) {
+                dirs.push_back(moved(d->first));
+                d = m_dirs.erase(d);
+            } else {
+                ++d;
+            }
+        }
+        for (const QString &d : dirs)
+            m_dirs[d] = true;
+        return {};
+    }
     if (it == m_files.end())
         return Status::notFound(QStringLiteral("cannot rename '%1': No such file").arg(from));
     auto node = it->second;

@@ -65,9 +65,11 @@ storage::PinStats DriveHost::pins() const
 void DriveHost::startRead(Request r)
 {
     {
-        std::lock_guard lock(m_mutex);
+        std::unique_lock lock(m_mutex);
         if (m_closing) {
-            r.publish(Status::cancelled(QStringLiteral("the node is shutting down")));
+            const Status why = m_closedWhy;
+            lock.unlock();
+            r.publish(why);
             return;
         }
         ++m_readsRunning;
@@ -91,7 +93,7 @@ void DriveHost::runRead(Request &r)
     Status outcome;
     if (r.cancelled()) {
         outcome = Status::cancelled(QStringLiteral("cancelled before it started"));
-    } else if (auto pinned = m_readers->pin(QStringLiteral("a read request of '%1'").arg(m_name)); !pinned) {
+    } else if (auto pinned = m_readers->pin(QStringLiteral("a read request of '%1'").arg(name())); !pinned) {
         outcome = pinned.status();
     } else {
         tree::DriveOptions options;
@@ -123,6 +125,7 @@ void DriveHost::setMaxGroup(size_t n)
 
 void DriveHost::enqueue(Request r)
 {
+    Status why;
     {
         std::lock_guard lock(m_mutex);
         if (!m_closing) {
@@ -130,8 +133,31 @@ void DriveHost::enqueue(Request r)
             m_wake.notify_one();
             return;
         }
+        why = m_closedWhy;
     }
-    r.publish(Status::cancelled(QStringLiteral("the node is shutting down")));
+    r.publish(why);
+}
+
+Status DriveHost::retire(const Status &why)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_closing) {
+            if (!m_queue.empty() || m_inGroup || m_readsRunning > 0)
+                return Status::busy(QStringLiteral("collection '%1' is in use (%2 requests waiting or running, %3 reads running): try again when it is idle")
+                                        .arg(m_name)
+                                        .arg(m_queue.size() + (m_inGroup ? 1 : 0))
+                                        .arg(m_readsRunning));
+            m_closing = true;
+            m_closedWhy = why;
+            m_wake.notify_all();
+        }
+    }
+    m_readPool.waitForDone();
+    if (m_writer.joinable())
+        m_writer.join();
+    m_drive.reset(); // the writer is gone: its files and lock close here
+    return {};
 }
 
 void DriveHost::writerLoop()
@@ -161,6 +187,7 @@ void DriveHost::writerLoop()
                 break; // closing, and nothing left to run
             }
             m_busy = true;
+            m_inGroup = true;
             // Lone writes run by themselves; replayable writes
             // as a group of what waits, up to the limit.
             if (m_queue.front().kind == Kind::Write)
@@ -176,6 +203,7 @@ void DriveHost::writerLoop()
         runGroup(group);
         std::lock_guard lock(m_mutex);
         m_busy = false;
+        m_inGroup = false;
         if (m_queue.empty())
             m_idle.notify_all();
     }

@@ -106,9 +106,19 @@ public:
     DriveHost(const DriveHost &) = delete;
     DriveHost &operator=(const DriveHost &) = delete;
 
-    // The collection's identity, fixed for the host's lifetime.
+    // The collection's identity: the RUID fixed for the host's lifetime,
+    // the name as of the last rename (setName(), once it committed).
     Ruid ruid() const { return m_ruid; }
-    QString name() const { return m_name; }
+    QString name() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_name;
+    }
+    void setName(const QString &name)
+    {
+        std::lock_guard lock(m_mutex);
+        m_name = name;
+    }
 
     enum class Grouping {
         Alone,      // its own group (reads a stream, runs long, or must not run twice)
@@ -142,6 +152,13 @@ public:
     void close();
     // Waits until nothing is queued or running, reads included (tests, shutdown).
     void waitIdle();
+    // Closes the host for good, at once, if nothing is queued, running or
+    // reading (what deleting a collection needs): later requests fail with
+    // `why`, the writer thread ends and the Drive is closed, so its files
+    // and lock are let go; the host object stays valid (pointers to it
+    // held elsewhere never dangle). Busy, saying what runs, when the
+    // collection is in use: then nothing changes. Not from the writer thread.
+    Status retire(const Status &why);
 
     HostCounters counters() const;
     // Readers' pins: how many, the oldest one's age and label (`status`).
@@ -188,7 +205,9 @@ private:
     std::condition_variable m_idle;
     std::deque<Request> m_queue;
     bool m_closing = false;
+    Status m_closedWhy = Status::cancelled(QStringLiteral("the node is shutting down"));
     bool m_busy = false;
+    bool m_inGroup = false; // a group of requests runs (m_busy also covers giving back limbo)
     uint64_t m_readsRunning = 0;
     // A read let go of its pin while blocks waited in limbo: the writer gives
     // back what no reader needs any more, also when no write comes.

@@ -52,6 +52,24 @@ public:
     // The hosts open now.
     std::vector<DriveHost *> hosts() const;
 
+    // Renames the collection named nameOrRuid (its RUID stays): one commit
+    // of its writer (opened if it was not), after which its host's name()
+    // is the new one. AlreadyExists when another collection of the data
+    // directory has the name, InvalidArgument for a bad name. Blocks until
+    // committed (not for a GUI thread).
+    Result<storage::CollectionEntry> renameCollection(const QString &nameOrRuid, const QString &newName);
+    // Deletes the collection named nameOrRuid for good (a damaged one too):
+    // its host here, if open, is retired first — refused (Busy) while
+    // anything is queued, running or reading on it — then its folder goes
+    // (storage::deleteCollectionAt: Busy while another process holds it;
+    // a crash leaves it whole or gone, never half). Requests on the retired
+    // host fail with NotFound; its pointer stays valid. Returns what was
+    // deleted.
+    Result<storage::CollectionEntry> deleteCollection(const QString &nameOrRuid);
+    // For a collection created, renamed or deleted without these calls (a
+    // command run in the node that did it itself): tells the listeners.
+    void notifyCollectionsChanged() { Q_EMIT collectionsChanged(); }
+
     // Stops taking requests everywhere, runs what is queued, commits and
     // closes every collection. Called by the destructor.
     void close();
@@ -59,17 +77,28 @@ public:
 Q_SIGNALS:
     void changed(const vd::Ruid &collection, const std::vector<vd::tree::ChangeRecord> &records);
     void resyncNeeded(const vd::Ruid &collection, const QString &why);
+    // A collection was created, renamed or deleted: list them again. From
+    // the thread that did it.
+    void collectionsChanged();
 
 private:
     Result<DriveHost *> adopt(std::unique_ptr<tree::Drive> drive);
+    // host() with m_opening held.
+    Result<DriveHost *> hostLocked(const QString &nameOrRuid);
     // Sets m_options.drive.nodeShortId from the data directory's identity
     // (m_opening held).
     Status ensureIdentity();
 
     NodeOptions m_options;
+    // Held while names are checked and changed (create, rename, delete),
+    // before m_opening: two renames to one name cannot both pass the check.
+    std::mutex m_naming;
     std::mutex m_opening; // held while a collection is opened (host())
     mutable std::mutex m_mutex;
     std::map<Ruid, std::unique_ptr<DriveHost>> m_hosts;
+    // Hosts of deleted collections: closed, kept until the node closes so
+    // that no pointer handed out dangles.
+    std::vector<std::unique_ptr<DriveHost>> m_retired;
     bool m_closed = false;
 };
 

@@ -111,6 +111,18 @@ Collection::~Collection() = default;
 
 Ruid Collection::ruid() const { return m_meta.ruid; }
 QString Collection::name() const { return m_meta.name; }
+
+Status Collection::setName(const QString &name)
+{
+    VD_TRY(checkWritable());
+    VD_TRY(validateCollectionName(name));
+    if (name == m_meta.name)
+        return {};
+    // m_meta is what commit() writes; a rollback reloads it from .meta.
+    m_meta.name = name;
+    m_dirty = true;
+    return {};
+}
 uint64_t Collection::generation() const { return m_meta.generation; }
 
 Result<std::unique_ptr<Collection>> Collection::create(io::Env &env, const QString &parentDir, const QString &name,

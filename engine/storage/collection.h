@@ -233,6 +233,12 @@ public:
 
     Ruid ruid() const;
     QString name() const;
+    // Renames the collection (its RUID stays): the name is in .meta and
+    // idvd's head slot, so the next commit() writes it and a rollback takes
+    // it back. InvalidArgument for a name metafile.h refuses. Whether
+    // another collection of the data directory has it is datadir.h's
+    // concern (renameCollection()).
+    Status setName(const QString &name);
     QString path() const { return m_dir; }
     uint64_t generation() const;
     bool isReadOnly() const { return m_access == Access::ReadOnly; }

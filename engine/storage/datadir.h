@@ -40,4 +40,27 @@ Result<QString> findCollection(io::Env &env, const QString &dataDir, const QStri
 Result<std::unique_ptr<Collection>> createCollection(io::Env &env, const QString &dataDir, const QString &name,
                                                      const CreateOptions &options = {});
 
+// Whether another collection than the one in folder `except` is named name
+// (a damaged one by what idvd's head says): AlreadyExists naming it.
+Status checkNameFree(const std::vector<CollectionEntry> &all, const QString &name, const QString &except = {});
+
+// Renames the collection named nameOrRuid to newName (its RUID and folder
+// stay): opens it for writing (Busy when someone holds it), sets the name
+// and commits — one generation. AlreadyExists when another collection has
+// the name, InvalidArgument for a bad one. Returns the renamed entry.
+Result<CollectionEntry> renameCollection(io::Env &env, const QString &dataDir, const QString &nameOrRuid, const QString &newName);
+
+// Deletes the collection in folder dir for good, whatever its state (a
+// damaged one too). Safe against a crash at any point: with the writer's
+// lock on idvd held (Busy when anyone holds it), the folder is renamed to a
+// tombstone, collections/.deleted-<folder>, and that rename synced — from
+// then on it is no collection (listCollections() never lists a name that
+// starts with '.') — then its files are removed. A tombstone a crash left
+// is removed by the next delete or create (sweepDeletedCollections()).
+Status deleteCollectionAt(io::Env &env, const QString &dataDir, const QString &dir);
+// Removes the tombstones of deletes a crash interrupted.
+Status sweepDeletedCollections(io::Env &env, const QString &dataDir);
+// The folder name prefix of a tombstone.
+inline constexpr const char *kDeletedPrefix = ".deleted-";
+
 } // namespace vd::storage

@@ -185,6 +185,60 @@ private Q_SLOTS:
         QVERIFY(fingerprint(sb.collectionDir(ruid)) == before);
     }
 
+    void collectionRenameAndDelete()
+    {
+        Sandbox sb;
+        QVERIFY(sb.isValid());
+        const QString photos = sb.init(u"photos"_s);
+        const QString music = sb.init(u"music"_s);
+        QVERIFY(!photos.isEmpty() && !music.isEmpty());
+        QVERIFY(writeFile(sb.path(u"f"_s), "kept across the rename"));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"photos"_s, u"put-object"_s, sb.path(u"f"_s), u"k"_s}), ExitOk);
+
+        // Rename: the RUID and the contents stay, the old name is gone.
+        const Run renamed = sb.run({u"collection"_s, u"rename"_s, u"photos"_s, u"Fotos 写真"_s});
+        EXPECT_EXIT(renamed, ExitOk);
+        QCOMPARE(renamed.outText(), u"renamed %1 to Fotos 写真\n"_s.arg(photos));
+        const Run list = sb.run({u"collections"_s});
+        EXPECT_EXIT(list, ExitOk);
+        EXPECT_CONTAINS(list.outText(), photos + u"  Fotos 写真\n"_s);
+        const Run get = sb.run({u"-c"_s, u"Fotos 写真"_s, u"get-object"_s, u"k"_s, u"-"_s});
+        EXPECT_EXIT(get, ExitOk);
+        QCOMPARE(get.out, QByteArray("kept across the rename"));
+        EXPECT_EXIT(sb.run({u"-c"_s, u"photos"_s, u"objects"_s}), ExitNotFound);
+        // By RUID, with --json.
+        const Run back = sb.run({u"--json"_s, u"collection"_s, u"rename"_s, photos, u"photos"_s});
+        EXPECT_EXIT(back, ExitOk);
+        QCOMPARE(parseJson(back).toObject().value(u"ruid"_s).toString(), photos);
+        QCOMPARE(parseJson(back).toObject().value(u"name"_s).toString(), u"photos"_s);
+        // Refusals change nothing.
+        const Run taken = sb.run({u"collection"_s, u"rename"_s, u"photos"_s, u"music"_s});
+        EXPECT_EXIT(taken, ExitExists);
+        EXPECT_CONTAINS(taken.errText(), u"a collection named 'music' already exists (%1)"_s.arg(music));
+        EXPECT_EXIT(sb.run({u"collection"_s, u"rename"_s, u"photos"_s, u"a/b"_s}), ExitUsage);
+        EXPECT_EXIT(sb.run({u"collection"_s, u"rename"_s, u"nothing"_s, u"x"_s}), ExitNotFound);
+        EXPECT_EXIT(sb.run({u"collection"_s, u"rename"_s, u"photos"_s}), ExitUsage);
+
+        // Delete: the folder goes, no tombstone stays, the other collection is untouched.
+        const Run gone = sb.run({u"collection"_s, u"delete"_s, u"photos"_s});
+        EXPECT_EXIT(gone, ExitOk);
+        QCOMPARE(gone.outText(), u"deleted photos (%1)\n"_s.arg(photos));
+        QCOMPARE(QDir(sb.dataDir() + u"/collections"_s).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{music});
+        const Run after = sb.run({u"collections"_s});
+        EXPECT_EXIT(after, ExitOk);
+        QCOMPARE(after.outText(), music + u"  music\n"_s);
+        EXPECT_EXIT(sb.run({u"collection"_s, u"delete"_s, u"photos"_s}), ExitNotFound);
+        EXPECT_EXIT(sb.run({u"-c"_s, u"music"_s, u"objects"_s}), ExitOk);
+        // A tombstone a crash left is never listed, and the next delete sweeps it.
+        QVERIFY(QDir().mkpath(sb.dataDir() + u"/collections/.deleted-0123"_s));
+        QVERIFY(writeFile(sb.dataDir() + u"/collections/.deleted-0123/idvd"_s, "left by a crash"));
+        const Run listed = sb.run({u"collections"_s});
+        EXPECT_EXIT(listed, ExitOk);
+        QCOMPARE(listed.outText(), music + u"  music\n"_s);
+        EXPECT_EXIT(sb.run({u"--json"_s, u"collection"_s, u"delete"_s, music}), ExitOk);
+        QCOMPARE(QDir(sb.dataDir() + u"/collections"_s).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
+    }
+
     void initName_data()
     {
         QTest::addColumn<QString>("name");

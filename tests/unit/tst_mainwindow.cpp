@@ -5,6 +5,7 @@
 #include "client/localdriveapi.h"
 #include "control/nodelock.h"
 #include "displaytext.h"
+#include "dragdrop.h"
 #include "foldermodel.h"
 #include "foldertreemodel.h"
 #include "mainwindow.h"
@@ -17,7 +18,14 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCborArray>
+#include <QCborMap>
+#include <QClipboard>
 #include <QComboBox>
+#include <QDesktopServices>
+#include <QDir>
+#include <QInputDialog>
+#include <QMessageBox>
 #include <QLineEdit>
 #include <QListView>
 #include <QMimeData>
@@ -44,6 +52,12 @@ Result<T> await(QFuture<Result<T>> f)
     return f.result();
 }
 
+// Text as shown, without the isolates displayName() wraps a name in.
+QString plain(QString shown)
+{
+    return shown.remove(QChar(0x2068)).remove(QChar(0x2069));
+}
+
 QStringList namesOf(const FolderModel &m)
 {
     QStringList out;
@@ -51,6 +65,23 @@ QStringList namesOf(const FolderModel &m)
         out.append(m.node(r).name);
     out.sort();
     return out;
+}
+
+// Stands in for the desktop: QDesktopServices hands it the file URLs the
+// window asks to open (setUrlHandler), instead of starting an application.
+class UrlCatcher : public QObject
+{
+    Q_OBJECT
+public:
+    QList<QUrl> urls;
+public Q_SLOTS:
+    void open(const QUrl &url) { urls.append(url); }
+};
+
+QByteArray readLocal(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("(unreadable)");
 }
 
 } // namespace
@@ -520,7 +551,9 @@ private Q_SLOTS:
         for (const QString &name : {QStringLiteral("newFolder"), QStringLiteral("newCollection"), QStringLiteral("import"), QStringLiteral("export"), QStringLiteral("properties"), QStringLiteral("quit"), QStringLiteral("undo"),
                                     QStringLiteral("rename"), QStringLiteral("delete"), QStringLiteral("selectAll"), QStringLiteral("viewDetails"),
                                     QStringLiteral("viewIcons"), QStringLiteral("reload"), QStringLiteral("back"), QStringLiteral("forward"),
-                                    QStringLiteral("up"), QStringLiteral("location"), QStringLiteral("find")}) {
+                                    QStringLiteral("up"), QStringLiteral("location"), QStringLiteral("find"), QStringLiteral("renameCollection"),
+                                    QStringLiteral("deleteCollection"), QStringLiteral("cut"), QStringLiteral("copy"), QStringLiteral("paste"),
+                                    QStringLiteral("openExternally")}) {
             QAction *a = w.action(name);
             QVERIFY2(a, qPrintable(name));
             QVERIFY2(!a->shortcut().isEmpty(), qPrintable(name));
@@ -529,6 +562,342 @@ private Q_SLOTS:
         QVERIFY(!w.detailsView()->accessibleName().isEmpty());
         QVERIFY(!w.folderTree()->accessibleName().isEmpty());
         QVERIFY(!w.iconView()->accessibleName().isEmpty());
+    }
+
+    // A folder of the drive holding a file with spaces and one with a
+    // Japanese name (their bytes: their names, as UTF-8).
+    void makeClipFolder(const QString &folder)
+    {
+        QTemporaryDir local;
+        QStringList paths;
+        for (const QString &name : {QStringLiteral("with spaces.txt"), QStringLiteral("日本語 の 名前.txt")}) {
+            QFile f(local.filePath(name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(name.toUtf8());
+            paths << f.fileName();
+        }
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, folder)));
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, paths, folder).done));
+    }
+
+    static void selectNames(MainWindow &w, const QStringList &names)
+    {
+        QTreeView *view = w.detailsView();
+        view->clearSelection();
+        for (int r = 0; r < view->model()->rowCount(); ++r)
+            if (names.contains(view->model()->index(r, 0).data(Qt::EditRole).toString()))
+                view->selectionModel()->select(view->model()->index(r, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    }
+
+    QByteArray bytesAt(const QString &path) { return vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("cat"), path}); }
+
+    // Ctrl+C / Ctrl+V copies (a second paste beside the originals as
+    // "(copy)"), Ctrl+X / Ctrl+V moves; the bytes stay the same.
+    void copiesCutsAndPastes()
+    {
+        makeClipFolder(QStringLiteral("/clip"));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/clip/to"))));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/clip"));
+        QVERIFY(waitReady(w, QStringLiteral("/clip")));
+        QApplication::setActiveWindow(&w);
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        const QString spaces = QStringLiteral("with spaces.txt"), japanese = QStringLiteral("日本語 の 名前.txt");
+        selectNames(w, {spaces, japanese});
+        QCOMPARE(w.selectedPaths().size(), 2);
+        QVERIFY(w.action(QStringLiteral("copy"))->isEnabled());
+        QTest::keyClick(w.detailsView(), Qt::Key_C, Qt::ControlModifier);
+        QVERIFY(widgets::nodesIn(QApplication::clipboard()->mimeData()).has_value());
+        QCOMPARE(QApplication::clipboard()->text().split(QLatin1Char('\n')).size(), 2);
+
+        w.navigate(QStringLiteral("/clip/to"));
+        QVERIFY(waitReady(w, QStringLiteral("/clip/to")));
+        QVERIFY(w.action(QStringLiteral("paste"))->isEnabled());
+        QSignalSpy pasted(&w, &MainWindow::pasteFinished);
+        QTest::keyClick(w.detailsView(), Qt::Key_V, Qt::ControlModifier);
+        QVERIFY(pasted.wait(10000));
+        QCOMPARE(pasted.at(0).at(0).toBool(), true);
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), (QStringList{spaces, japanese}), 10000);
+        // Again: copies beside them, named as file managers do.
+        w.paste();
+        QVERIFY(pasted.wait(10000));
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()),
+                                  (QStringList{QStringLiteral("with spaces (copy).txt"), spaces, QStringLiteral("日本語 の 名前 (copy).txt"), japanese}), 10000);
+        QCOMPARE(bytesAt(QStringLiteral("/clip/to/日本語 の 名前 (copy).txt")), japanese.toUtf8());
+
+        // Cut one in /clip, paste it in another folder: it moves.
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/clip/moved here"))));
+        w.navigate(QStringLiteral("/clip"));
+        QVERIFY(waitReady(w, QStringLiteral("/clip")));
+        selectNames(w, {spaces});
+        w.action(QStringLiteral("cut"))->trigger();
+        w.navigate(QStringLiteral("/clip/moved here"));
+        QVERIFY(waitReady(w, QStringLiteral("/clip/moved here")));
+        w.action(QStringLiteral("paste"))->trigger();
+        QVERIFY(pasted.wait(10000));
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), QStringList{spaces}, 10000);
+        QCOMPARE(bytesAt(QStringLiteral("/clip/moved here/with spaces.txt")), spaces.toUtf8());
+        VD_VERIFY_CODE(await(m_api->stat(m_col, QStringLiteral("/clip/with spaces.txt"), {})), ErrorCode::NotFound);
+        QVERIFY(!widgets::nodesIn(QApplication::clipboard()->mimeData())); // a cut is pasted once
+
+        // From a snapshot: copy only (cut is disabled; a cut marker would not move).
+        VD_VERIFY_OK(await(m_api->createSnapshot(m_col, QStringLiteral("clip-snap"))));
+        w.openSnapshot(QStringLiteral("clip-snap"), QStringLiteral("/clip"));
+        QVERIFY(QTest::qWaitFor([&] { return w.folderModel()->snapshot() == QLatin1String("clip-snap") && w.folderModel()->state() == FolderModel::State::Ready; }, 10000));
+        selectNames(w, {japanese});
+        QVERIFY(!w.action(QStringLiteral("cut"))->isEnabled());
+        QVERIFY(!w.action(QStringLiteral("paste"))->isEnabled());
+        w.action(QStringLiteral("copy"))->trigger();
+        w.leaveSnapshot();
+        w.navigate(QStringLiteral("/clip/moved here"));
+        QVERIFY(waitReady(w, QStringLiteral("/clip/moved here")));
+        w.paste();
+        QVERIFY(pasted.wait(10000));
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), (QStringList{spaces, japanese}), 10000);
+        QVERIFY(await(m_api->stat(m_col, QStringLiteral("/clip/日本語 の 名前.txt"), {})).isOk()); // the original stays
+    }
+
+    // Files copied in a file manager (text/uri-list of file: URLs) paste
+    // as an import.
+    void pastesLocalFiles()
+    {
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/pasted"))));
+        QTemporaryDir local;
+        QFile f(local.filePath(QStringLiteral("コピー された file.bin")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(test::randomBytes(100000, 3));
+        f.close();
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/pasted"));
+        QVERIFY(waitReady(w, QStringLiteral("/pasted")));
+        auto *mime = new QMimeData;
+        mime->setUrls({QUrl::fromLocalFile(f.fileName())});
+        QApplication::clipboard()->setMimeData(mime);
+        QTRY_VERIFY_WITH_TIMEOUT(w.action(QStringLiteral("paste"))->isEnabled(), 5000);
+        QSignalSpy finished(&w, &MainWindow::transferFinished);
+        w.action(QStringLiteral("paste"))->trigger();
+        QVERIFY(finished.wait(30000));
+        QVERIFY(finished.at(0).at(0).value<Status>().isOk());
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), QStringList{QStringLiteral("コピー された file.bin")}, 10000);
+        QCOMPARE(bytesAt(QStringLiteral("/pasted/コピー された file.bin")), test::randomBytes(100000, 3));
+    }
+
+    // Return on a file that is not a JSON document exports it to a
+    // temporary folder and asks the desktop to open it there.
+    void opensWithTheDefaultApplication()
+    {
+        makeClipFolder(QStringLiteral("/open"));
+        UrlCatcher catcher;
+        QDesktopServices::setUrlHandler(QStringLiteral("file"), &catcher, "open");
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/open"));
+        QVERIFY(waitReady(w, QStringLiteral("/open")));
+        const QString japanese = QStringLiteral("日本語 の 名前.txt");
+        selectNames(w, {japanese});
+        QTreeView *view = w.detailsView();
+        view->setCurrentIndex(view->selectionModel()->selectedRows().value(0));
+        QTest::keyClick(view, Qt::Key_Return);
+        QTRY_COMPARE_WITH_TIMEOUT(catcher.urls.size(), 1, 10000);
+        QDesktopServices::unsetUrlHandler(QStringLiteral("file"));
+        const QString local = catcher.urls.at(0).toLocalFile();
+        QCOMPARE(QFileInfo(local).fileName(), japanese);
+        QVERIFY(local.startsWith(QDir::tempPath()));
+        QCOMPARE(readLocal(local), japanese.toUtf8());
+        QCOMPARE(w.currentPath(), QStringLiteral("/open")); // a file opens, it is not navigated into
+    }
+
+    // A drag out carries the nodes and the files exported for it.
+    void dragOutCarriesExportedFiles()
+    {
+        makeClipFolder(QStringLiteral("/dragout"));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/dragout"));
+        QVERIFY(waitReady(w, QStringLiteral("/dragout")));
+        const QStringList paths{QStringLiteral("/dragout/with spaces.txt"), QStringLiteral("/dragout/日本語 の 名前.txt")};
+        std::unique_ptr<QMimeData> mime;
+        bool called = false;
+        w.exportForDrag(paths, [&](QMimeData *m) {
+            mime.reset(m);
+            called = true;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(called, 10000);
+        QVERIFY(mime);
+        const QList<QUrl> urls = mime->urls();
+        QCOMPARE(urls.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(urls[i].isLocalFile());
+            const QString name = paths[i].section(QLatin1Char('/'), -1);
+            QCOMPARE(QFileInfo(urls[i].toLocalFile()).fileName(), name);
+            QCOMPARE(readLocal(urls[i].toLocalFile()), name.toUtf8());
+        }
+        auto nodes = widgets::nodesIn(mime.get());
+        QVERIFY(nodes);
+        QCOMPARE(nodes->paths, paths);
+        QCOMPARE(nodes->collection, m_col);
+        QCOMPARE(mime->text(), paths.join(QLatin1Char('\n')));
+        // Dropped back onto the window, the nodes win: a copy within, not an import.
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/dragout/back"))));
+        w.navigate(QStringLiteral("/dragout/back"));
+        QVERIFY(waitReady(w, QStringLiteral("/dragout/back")));
+        QVERIFY(drop(w, mime.get(), emptySpot(w), Qt::CopyAction));
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), (QStringList{QStringLiteral("with spaces.txt"), QStringLiteral("日本語 の 名前.txt")}), 10000);
+    }
+
+    // Garbage under the nodes type, dropped or pasted: refused, nothing changes.
+    void refusesMalformedNodes_data()
+    {
+        QTest::addColumn<QByteArray>("payload");
+        const QString col = m_col.toString();
+        auto cbor = [](const QCborMap &m) { return m.toCborValue().toCbor(); };
+        QTest::newRow("not CBOR") << QByteArray("\xff\xfe garbage", 10);
+        QTest::newRow("empty") << QByteArray();
+        QTest::newRow("an array") << QCborValue(QCborArray{1, 2}).toCbor();
+        QTest::newRow("no paths") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), QString()}});
+        QTest::newRow("paths empty") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), QString()}, {QStringLiteral("paths"), QCborArray{}}});
+        QTest::newRow("relative path") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), QString()}, {QStringLiteral("paths"), QCborArray{QStringLiteral("x")}}});
+        QTest::newRow("path not text") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), QString()}, {QStringLiteral("paths"), QCborArray{7}}});
+        QTest::newRow("bad collection") << cbor({{QStringLiteral("collection"), QStringLiteral("zz")}, {QStringLiteral("at"), QString()}, {QStringLiteral("paths"), QCborArray{QStringLiteral("/x")}}});
+        QTest::newRow("at not text") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), 3}, {QStringLiteral("paths"), QCborArray{QStringLiteral("/x")}}});
+        QTest::newRow("truncated") << cbor({{QStringLiteral("collection"), col}, {QStringLiteral("at"), QString()}, {QStringLiteral("paths"), QCborArray{QStringLiteral("/x")}}}).left(20);
+    }
+    void refusesMalformedNodes()
+    {
+        QFETCH(QByteArray, payload);
+        const QString folder = QStringLiteral("/garbage-%1").arg(QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('-')));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, folder)));
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, folder + QStringLiteral("/x"))));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), folder);
+        QVERIFY(waitReady(w, folder));
+        const QStringList before = namesOf(*w.folderModel());
+        auto *mime = new QMimeData;
+        mime->setData(QString::fromLatin1(widgets::kNodesMimeType), payload);
+        QVERIFY(!widgets::nodesIn(mime));
+        QVERIFY(!drop(w, mime, emptySpot(w), Qt::MoveAction));
+        QVERIFY(!drop(w, mime, w.detailsView()->visualRect(w.detailsView()->model()->index(0, 0)).center(), Qt::CopyAction));
+        QApplication::clipboard()->setMimeData(mime); // the clipboard owns it
+        QTRY_VERIFY_WITH_TIMEOUT(!w.action(QStringLiteral("paste"))->isEnabled(), 5000);
+        w.paste();
+        // Nothing was asked of the node: a later change is the only one seen.
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, folder + QStringLiteral("/after"))));
+        QStringList expected = before + QStringList{QStringLiteral("after")};
+        expected.sort();
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), expected, 10000);
+        QVERIFY(!w.findChild<QMessageBox *>(QStringLiteral("errorBox")));
+    }
+
+    // The switcher follows collections made and renamed in a terminal; the
+    // Collection menu renames the one shown (staying where the window is)
+    // and deletes it after a confirmation naming it and its size, then
+    // shows another one.
+    void renamesAndDeletesCollections()
+    {
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/a"));
+        QVERIFY(waitReady(w, QStringLiteral("/a")));
+        QComboBox *switcher = nullptr;
+        for (QComboBox *c : w.findChildren<QComboBox *>())
+            if (c->accessibleName() == QLatin1String("Collection"))
+                switcher = c;
+        QVERIFY(switcher);
+        auto labels = [switcher] {
+            QStringList out;
+            for (int i = 0; i < switcher->count(); ++i)
+                out << plain(switcher->itemText(i));
+            out.sort();
+            return out;
+        };
+        QCOMPARE(labels(), QStringList{QStringLiteral("win")});
+
+        // From a terminal: the switcher follows, the window stays put.
+        int code = -1;
+        const QByteArray ruidText = vdrive({QStringLiteral("init"), QStringLiteral("spare 予備")}, &code).trimmed();
+        QCOMPARE(code, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(labels(), (QStringList{QStringLiteral("spare 予備"), QStringLiteral("win")}), 10000);
+        vdrive({QStringLiteral("collection"), QStringLiteral("rename"), QStringLiteral("spare 予備"), QStringLiteral("spare")}, &code);
+        QCOMPARE(code, 0);
+        QTRY_COMPARE_WITH_TIMEOUT(labels(), (QStringList{QStringLiteral("spare"), QStringLiteral("win")}), 10000);
+        QCOMPARE(w.currentCollection(), m_col);
+        QCOMPARE(w.currentPath(), QStringLiteral("/a"));
+
+        // Rename the one shown from the window: a hostile name, shown literally.
+        const Ruid spare = Ruid::parse(QString::fromLatin1(ruidText)).value();
+        w.openCollection(spare.toString(), QStringLiteral("/"));
+        QVERIFY(QTest::qWaitFor([&] { return w.currentCollection() == spare && w.folderModel()->state() == FolderModel::State::Ready; }, 10000));
+        VD_VERIFY_OK(await(m_api->mkdir(spare, QStringLiteral("/kept"))));
+        w.navigate(QStringLiteral("/kept"));
+        QVERIFY(waitReady(w, QStringLiteral("/kept")));
+        w.action(QStringLiteral("renameCollection"))->trigger();
+        auto *ask = w.findChild<QInputDialog *>(QStringLiteral("renameCollectionDialog"));
+        QVERIFY(ask);
+        QTRY_VERIFY_WITH_TIMEOUT(ask->isVisible(), 5000);
+        QCOMPARE(ask->textValue(), QStringLiteral("spare"));
+        const QString hostile = QStringLiteral("<img src=x> <b>spare 予備"); // ('/' is no part of a collection name)
+        ask->setTextValue(hostile);
+        ask->accept();
+        QTRY_COMPARE_WITH_TIMEOUT(labels(), (QStringList{hostile, QStringLiteral("win")}), 10000);
+        QVERIFY(!w.findChild<QMessageBox *>(QStringLiteral("errorBox")));
+        QCOMPARE(w.currentCollection(), spare);
+        QCOMPARE(w.currentPath(), QStringLiteral("/kept")); // stayed where it was
+        QVERIFY(plain(w.windowTitle()).contains(hostile));
+        QCOMPARE(plain(w.folderTreeModel()->index(0, 0).data().toString()), hostile);
+
+        // Delete, cancelled: nothing changes.
+        w.action(QStringLiteral("deleteCollection"))->trigger();
+        QMessageBox *box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = w.findChild<QMessageBox *>(QStringLiteral("deleteCollectionDialog"))) && box->isVisible(), 10000);
+        QCOMPARE(box->textFormat(), Qt::PlainText);
+        QVERIFY2(plain(box->text()).contains(QStringLiteral("“<img src=x> <b>spare 予備”")), qPrintable(box->text()));
+        QVERIFY2(box->text().contains(QStringLiteral("in files")), qPrintable(box->text()));
+        QVERIFY(box->defaultButton() == box->button(QMessageBox::Cancel));
+        QTest::mouseClick(box->button(QMessageBox::Cancel), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.findChild<QMessageBox *>(QStringLiteral("deleteCollectionDialog")), 5000);
+        QCOMPARE(labels(), (QStringList{hostile, QStringLiteral("win")}));
+
+        // Delete, confirmed: gone from the disk and the switcher; the window shows another.
+        const QString folder = m_dataDir + QStringLiteral("/collections/") + spare.toString();
+        QVERIFY(QFileInfo::exists(folder));
+        w.action(QStringLiteral("deleteCollection"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT((box = w.findChild<QMessageBox *>(QStringLiteral("deleteCollectionDialog"))) && box->isVisible(), 10000);
+        QTest::mouseClick(box->findChild<QPushButton *>(QStringLiteral("confirm")), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(w.currentCollection(), m_col, 10000);
+        QVERIFY(waitReady(w, QStringLiteral("/")));
+        QCOMPARE(labels(), QStringList{QStringLiteral("win")});
+        QVERIFY(!QFileInfo::exists(folder));
+        QCOMPARE(vdrive({QStringLiteral("collections")}), m_col.toString().toUtf8() + "  win\n");
+    }
+
+    // Deleting the last collection leaves the window empty, saying how to
+    // make one (a node of its own: this one's collections stay).
+    void deletingTheLastCollectionEmptiesTheWindow()
+    {
+        QTemporaryDir data;
+        node::NodeOptions o;
+        o.dataDir = data.path();
+        node::Node alone(o);
+        client::LocalDriveApi api(alone);
+        VD_VERIFY_OK(await(api.createCollection(QStringLiteral("only"))));
+        MainWindow w(&api);
+        w.show();
+        w.openCollection(QStringLiteral("only"), QStringLiteral("/"));
+        QVERIFY(waitReady(w, QStringLiteral("/")));
+        w.action(QStringLiteral("deleteCollection"))->trigger();
+        QMessageBox *box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = w.findChild<QMessageBox *>(QStringLiteral("deleteCollectionDialog"))) && box->isVisible(), 10000);
+        QVERIFY2(plain(box->text()).contains(QStringLiteral("“only”")), qPrintable(box->text()));
+        QTest::mouseClick(box->findChild<QPushButton *>(QStringLiteral("confirm")), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(w.currentCollection().isNull(), 10000);
+        QCOMPARE(w.folderModel()->state(), FolderModel::State::Empty);
+        QCOMPARE(w.windowTitle(), QStringLiteral("vdrive"));
+        QVERIFY(!w.action(QStringLiteral("newFolder"))->isEnabled());
+        QCOMPARE(alone.collections().value().size(), size_t(0));
+        QCOMPARE(QDir(data.filePath(QStringLiteral("collections"))).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
     }
 };
 

@@ -7,7 +7,11 @@
 
 #include "testsupport.h"
 
+#include "io/memenv.h"
+
 #include <QBuffer>
+#include <QDir>
+#include <QFileInfo>
 #include <QDeadlineTimer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -342,6 +346,134 @@ private Q_SLOTS:
         auto d = Drive::open(*io::Env::posix(), *dir, storage::Access::ReadOnly);
         VD_VERIFY_OK(d);
         QCOMPARE((*d)->list(QStringLiteral("/")).value().size(), size_t(100));
+    }
+
+    // A collection renamed keeps its RUID, host and contents; refusals
+    // change nothing; every change of the list is announced.
+    void renameCollection()
+    {
+        auto node = freshNode(QStringLiteral("rename"));
+        int announced = 0;
+        QObject receiver;
+        connect(node.get(), &Node::collectionsChanged, &receiver, [&announced] { ++announced; }, Qt::QueuedConnection);
+        DriveHost *a = node->create(QStringLiteral("a")).value();
+        QVERIFY(node->create(QStringLiteral("b")));
+        QTRY_COMPARE_WITH_TIMEOUT(announced, 2, 5000);
+        VD_VERIFY_OK(await(a->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/kept"), "kept"); })));
+
+        VD_VERIFY_CODE(node->renameCollection(QStringLiteral("a"), QStringLiteral("b")), ErrorCode::AlreadyExists);
+        VD_VERIFY_CODE(node->renameCollection(QStringLiteral("a"), QStringLiteral("x/y")), ErrorCode::InvalidArgument);
+        VD_VERIFY_CODE(node->renameCollection(QStringLiteral("nothing"), QStringLiteral("z")), ErrorCode::NotFound);
+        QCOMPARE(a->name(), QStringLiteral("a"));
+
+        const QString newName = QStringLiteral("写真 a");
+        auto renamed = node->renameCollection(a->ruid().toString(), newName);
+        VD_VERIFY_OK(renamed);
+        QCOMPARE(renamed->ruid, a->ruid());
+        QCOMPARE(renamed->name, newName);
+        QCOMPARE(a->name(), newName);
+        QCOMPARE(node->host(newName).value(), a);
+        VD_VERIFY_CODE(node->host(QStringLiteral("a")), ErrorCode::NotFound);
+        QTRY_COMPARE_WITH_TIMEOUT(announced, 3, 5000);
+        const QString data = node->dataDir();
+        node.reset();
+        // Durable: .meta and the head slot both name it so.
+        auto dir = storage::findCollection(*io::Env::posix(), data, newName);
+        VD_VERIFY_OK(dir);
+        auto d = Drive::open(*io::Env::posix(), *dir, storage::Access::ReadOnly);
+        VD_VERIFY_OK(d);
+        QCOMPARE((*d)->collection().name(), newName);
+        QCOMPARE(storage::Collection::peekHead(*io::Env::posix(), *dir).value().name, newName);
+        QCOMPARE((*d)->read(QStringLiteral("/kept"), 0, 4).value(), QByteArray("kept"));
+    }
+
+    // Deleting: refused while the collection is busy here or held
+    // elsewhere (nothing changes), then its files go, its host refuses
+    // every request, and the other collections are untouched.
+    void deleteCollection()
+    {
+        auto node = freshNode(QStringLiteral("delete"));
+        DriveHost *a = node->create(QStringLiteral("a")).value();
+        DriveHost *b = node->create(QStringLiteral("b")).value();
+        VD_VERIFY_OK(await(b->write<VNode>([](Drive &d, OpContext &) { return d.putFileBytes(QStringLiteral("/b"), "b"); })));
+        const QString dirA = storage::findCollection(*io::Env::posix(), node->dataDir(), QStringLiteral("a")).value();
+
+        // A request running on it: Busy, and it is still served.
+        std::atomic<bool> release{false};
+        std::atomic<bool> running{false};
+        auto held = a->write<VNode>([&](Drive &d, OpContext &) {
+            running = true;
+            while (!release)
+                QThread::msleep(5);
+            return d.putFileBytes(QStringLiteral("/late"), "late");
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(running.load(), 5000);
+        auto busy = node->deleteCollection(QStringLiteral("a"));
+        VD_VERIFY_CODE(busy, ErrorCode::Busy);
+        QVERIFY2(busy.status().message().contains(QStringLiteral("in use")), qPrintable(busy.status().message()));
+        release = true;
+        VD_VERIFY_OK(await(held));
+        QCOMPARE(node->host(QStringLiteral("a")).value(), a);
+        QVERIFY(QFileInfo::exists(dirA + QStringLiteral("/idvd")));
+
+        // Idle: deleted, whole.
+        int announced = 0;
+        QObject receiver;
+        connect(node.get(), &Node::collectionsChanged, &receiver, [&announced] { ++announced; }, Qt::QueuedConnection);
+        auto gone = node->deleteCollection(QStringLiteral("a"));
+        VD_VERIFY_OK(gone);
+        QCOMPARE(gone->name, QStringLiteral("a"));
+        QCOMPARE(gone->ruid, a->ruid());
+        QTRY_COMPARE_WITH_TIMEOUT(announced, 1, 5000);
+        QVERIFY(!QFileInfo::exists(dirA));
+        QCOMPARE(QDir(storage::collectionsDir(node->dataDir())).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 QStringList{b->ruid().toString()});
+        // The retired host stays a valid object that refuses everything.
+        auto late = await(a->read<VNode>([](Drive &d, OpContext &) { return d.stat(QStringLiteral("/")); }));
+        VD_VERIFY_CODE(late, ErrorCode::NotFound);
+        QVERIFY(late.status().message().contains(QStringLiteral("was deleted")));
+        VD_VERIFY_CODE(await(a->write<VNode>([](Drive &d, OpContext &) { return d.mkdir(QStringLiteral("/x"), false); })), ErrorCode::NotFound);
+        VD_VERIFY_CODE(node->host(QStringLiteral("a")), ErrorCode::NotFound);
+        VD_VERIFY_CODE(node->deleteCollection(QStringLiteral("a")), ErrorCode::NotFound);
+        QCOMPARE(node->collections().value().size(), size_t(1));
+        QCOMPARE(node->hosts().size(), size_t(1));
+        // A new collection may take the name again.
+        VD_VERIFY_OK(node->create(QStringLiteral("a")));
+
+        // Held by another writer (as another process would): Busy, intact.
+        const QString dirB = storage::findCollection(*io::Env::posix(), node->dataDir(), QStringLiteral("b")).value();
+        const QString data = node->dataDir();
+        node.reset();
+        auto other = Drive::open(*io::Env::posix(), dirB, storage::Access::ReadWrite, vd::test::testDrive());
+        VD_VERIFY_OK(other);
+        NodeOptions o;
+        o.dataDir = data;
+        Node second(o);
+        VD_VERIFY_CODE(second.deleteCollection(QStringLiteral("b")), ErrorCode::Busy);
+        QVERIFY(QFileInfo::exists(dirB + QStringLiteral("/idvd")));
+        other->reset();
+        VD_VERIFY_OK(second.deleteCollection(QStringLiteral("b")));
+        QVERIFY(!QFileInfo::exists(dirB));
+    }
+
+    // A delete interrupted after its rename leaves a tombstone: never
+    // listed nor opened, swept by the next delete or create.
+    void deletedTombstoneIsNoCollection()
+    {
+        io::MemEnv env;
+        const QString data = QStringLiteral("/data");
+        auto made = storage::createCollection(env, data, QStringLiteral("t"));
+        VD_VERIFY_OK(made);
+        const QString dir = (*made)->path();
+        made->reset();
+        const QString tombstone = storage::collectionsDir(data) + QStringLiteral("/.deleted-") + QFileInfo(dir).fileName();
+        VD_VERIFY_OK(env.rename(dir, tombstone)); // as a crash right after the rename leaves it
+        QCOMPARE(storage::listCollections(env, data).value().size(), size_t(0));
+        VD_VERIFY_CODE(storage::findCollection(env, data, QStringLiteral("t")), ErrorCode::NotFound);
+        VD_VERIFY_OK(storage::createCollection(env, data, QStringLiteral("u")));
+        QCOMPARE(env.exists(tombstone).value(), false);
+        QCOMPARE(env.exists(tombstone + QStringLiteral("/idvd")).value(), false);
+        QCOMPARE(storage::listCollections(env, data).value().size(), size_t(1));
     }
 
     // The collection stays the node's while it runs: another writer is told who holds it.

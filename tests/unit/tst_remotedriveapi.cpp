@@ -181,6 +181,44 @@ private Q_SLOTS:
         QVERIFY(changed.count() >= 1);
     }
 
+    // Collections renamed and deleted through the socket, each change
+    // announced to the client as a drive.collections event.
+    void renamesAndDeletesCollections()
+    {
+        QSignalSpy announced(m_remote.get(), &client::DriveApi::collectionsChanged);
+        auto made = await(remote().createCollection(QStringLiteral("temporary")));
+        VD_VERIFY_OK(made);
+        QVERIFY(QTest::qWaitFor([&] { return announced.count() >= 1; }, 10000));
+        VD_VERIFY_OK(await(remote().mkdir(made->ruid, QStringLiteral("/inside"))));
+
+        VD_VERIFY_CODE(await(remote().renameCollection(made->ruid, QStringLiteral("far"))), ErrorCode::AlreadyExists);
+        const int before = int(announced.count());
+        auto renamed = await(remote().renameCollection(made->ruid, QStringLiteral("一時 temporary")));
+        VD_VERIFY_OK(renamed);
+        QCOMPARE(renamed->ruid, made->ruid);
+        QCOMPARE(renamed->name, QStringLiteral("一時 temporary"));
+        QVERIFY(QTest::qWaitFor([&] { return announced.count() > before; }, 10000));
+        auto cols = await(local().collections());
+        VD_VERIFY_OK(cols);
+        QStringList names;
+        for (const client::CollectionSummary &c : *cols)
+            names << c.name;
+        names.sort();
+        QCOMPARE(names, (QStringList{QStringLiteral("far"), QStringLiteral("一時 temporary")}));
+
+        const int beforeDelete = int(announced.count());
+        auto deleted = await(remote().deleteCollection(made->ruid));
+        VD_VERIFY_OK(deleted);
+        QVERIFY(QTest::qWaitFor([&] { return announced.count() > beforeDelete; }, 10000));
+        auto after = await(remote().collections());
+        VD_VERIFY_OK(after);
+        QCOMPARE(after->size(), size_t(1));
+        QCOMPARE(after->front().ruid, m_col);
+        VD_VERIFY_CODE(await(remote().list(made->ruid, QStringLiteral("/"), {})), ErrorCode::NotFound);
+        VD_VERIFY_CODE(await(remote().deleteCollection(made->ruid)), ErrorCode::NotFound);
+        VD_VERIFY_OK(await(remote().stat(m_col, QStringLiteral("/"), {}))); // the other one is served on
+    }
+
     // Import and export through the node: progress as it goes, the report
     // at the end, the bytes unchanged; a relative local path is refused.
     void importsAndExports()
@@ -273,6 +311,12 @@ private Q_SLOTS:
         QTest::newRow("args not a map") << QStringLiteral("drive.stat") << QCborValue(QCborArray{1, 2}) << int(ErrorCode::InvalidArgument);
         QTest::newRow("no paths") << QStringLiteral("drive.remove") << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("paths"), QCborArray{}}})
                                   << int(ErrorCode::InvalidArgument);
+        QTest::newRow("rename: name not text") << QStringLiteral("drive.renameCollection")
+                                               << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("name"), 7}}) << int(ErrorCode::ProtocolError);
+        QTest::newRow("rename: no collection") << QStringLiteral("drive.renameCollection") << QCborValue(QCborMap{{QStringLiteral("name"), QStringLiteral("x")}})
+                                               << int(ErrorCode::ProtocolError);
+        QTest::newRow("delete: no such collection") << QStringLiteral("drive.deleteCollection") << QCborValue(QCborMap{{QStringLiteral("collection"), col}})
+                                                    << int(ErrorCode::NotFound);
         QTest::newRow("unknown") << QStringLiteral("drive.format") << QCborValue(QCborMap{{QStringLiteral("collection"), col}}) << int(ErrorCode::InvalidArgument);
     }
     void refusesBadArguments()
