@@ -112,6 +112,8 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     buildLayout();
     buildMenus();
     setupSnapshots();
+    setupClusters();
+    setupTrash();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();
