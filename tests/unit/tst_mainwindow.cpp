@@ -645,6 +645,16 @@ private Q_SLOTS:
         box->findChild<QPushButton *>(QStringLiteral("confirm"))->click();
         QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/keep")) < 0; }, 10000));
         QVERIFY(!vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("trash"), QStringLiteral("list")}).contains("/tr/keep"));
+
+        // A hostile name in the panel: text in its cell and in its tooltip.
+        const QString hostile = QStringLiteral("<b>bold<i><img src=x>\u202Eexe");
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/tr/") + hostile)));
+        VD_VERIFY_OK(await(m_api->remove(m_col, {QStringLiteral("/tr/") + hostile}, false)));
+        QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/") + hostile) >= 0; }, 10000));
+        const QModelIndex bad = trash->index(trash->rowOfPath(QStringLiteral("/tr/") + hostile), widgets::TrashModel::NameColumn);
+        QCOMPARE(bad.data().toString(), widgets::displayName(hostile));
+        const QString tip = bad.data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QStringLiteral("&lt;b&gt;bold&lt;i&gt;&lt;img src=x&gt;")) && !tip.contains(QStringLiteral("<img")), qPrintable(tip));
         QCOMPARE(reset.count(), 0);
         QVERIFY(trash->checkInvariants());
     }
