@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds vdrive, creates a demo collection (in
 # build/demo-data, or in $VDRIVE_DATA_DIR when set: folders of files, a
-# 40 MiB file, a JSON document, a snapshot, changes since it) and opens the
+# 69 MiB file, a JSON document, a snapshot, changes since it) and opens the
 # explorer on it. While the window is open, `vdrive` in a terminal works on
 # the same drive through it. With no display (no $DISPLAY or
 # $WAYLAND_DISPLAY) it says so and shows the command line at work instead.

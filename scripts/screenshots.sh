@@ -63,4 +63,19 @@ sleep 1
 import -window root "$work/after-drop.png" # (for a look: the row has moved into docs)
 kill $pid
 wait $pid 2>/dev/null || true
+
+# The cluster view (F8) of the video, whose 4 MiB block changed after the
+# snapshot: click its row (the second), open the panel.
+"$explorer" -c demo /projects/vdrive/media &
+pid=$!
+wait_window
+xdotool windowmove "$wid" 0 0 windowsize "$wid" 1100 680
+sleep 0.5
+xdotool mousemove 290 102 click 1
+sleep 0.3
+xdotool key F8
+sleep 2
+shot cluster-view
+kill $pid
+wait $pid 2>/dev/null || true
 trap - EXIT

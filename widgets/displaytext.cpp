@@ -31,6 +31,15 @@ QString richTextOf(const QString &plain)
     return QStringLiteral("<qt>") + displayName(plain).toHtmlEscaped() + QStringLiteral("</qt>");
 }
 
+QString richTextOfLines(const QStringList &lines)
+{
+    QStringList escaped;
+    escaped.reserve(lines.size());
+    for (const QString &l : lines)
+        escaped.append(displayName(l).toHtmlEscaped());
+    return QStringLiteral("<qt>") + escaped.join(QStringLiteral("<br>")) + QStringLiteral("</qt>");
+}
+
 QString formatBytes(uint64_t bytes)
 {
     return QLocale().formattedDataSize(qint64(std::min<uint64_t>(bytes, uint64_t(INT64_MAX))), 1, QLocale::DataSizeIecFormat);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 
 namespace vd::widgets {
 
@@ -23,6 +24,9 @@ QString displayName(const QString &name);
 // exactly those characters: for tooltips and labels, which Qt would
 // otherwise interpret when the text looks like markup.
 QString richTextOf(const QString &plain);
+// Lines of plain text as rich text: each line as richTextOf shows it,
+// one below the other (a '\n' inside a line stays a visible "␊").
+QString richTextOfLines(const QStringList &lines);
 
 // "1.5 MiB" etc., as the CLI prints sizes (locale-aware digits).
 QString formatBytes(uint64_t bytes);

@@ -114,6 +114,8 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     setupSnapshots();
     setupCollections();
     setupClipboard();
+    setupClusters();
+    setupTrash();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();

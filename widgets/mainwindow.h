@@ -30,6 +30,7 @@ class QFrame;
 class QLabel;
 class QListView;
 class QModelIndex;
+class QSortFilterProxyModel;
 class QStackedWidget;
 class QTreeView;
 class QToolBar;
@@ -38,11 +39,13 @@ class QUndoStack;
 namespace vd::widgets {
 
 class AddressBar;
+class ClusterView;
 class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
 class SearchModel;
 class SnapshotModel;
+class TrashModel;
 
 class MainWindow : public QMainWindow
 {
@@ -196,6 +199,45 @@ private:
     QFrame *m_banner = nullptr;
     QLabel *m_bannerLabel = nullptr;
     // ---- end of snapshots ----
+
+    // ---- The cluster view (mainwindowclusters.cpp): a dock picturing the
+    // clusters of the file selected in the contents. ----
+public:
+    ClusterView *clusterView() const { return m_clusterView; }
+    QDockWidget *clusterPanel() const { return m_clusterDock; }
+
+private:
+    void setupClusters();
+    void followSelectionInClusters();
+
+    ClusterView *m_clusterView = nullptr;
+    QDockWidget *m_clusterDock = nullptr;
+    // ---- end of the cluster view ----
+
+    // ---- The trash (mainwindowtrash.cpp): a dock listing the trash of the
+    // collection shown, to restore from or delete for good. ----
+public:
+    TrashModel *trashModel() const { return m_trash; }
+    QTreeView *trashView() const { return m_trashView; }
+    QDockWidget *trashPanel() const { return m_trashDock; }
+
+private:
+    void setupTrash();
+    void updateTrashActions();
+    // The entries chosen in the panel: {id, original path}.
+    std::vector<std::pair<Ruid, QString>> chosenTrashEntries() const;
+    void restoreChosenFromTrash(bool elsewhere);
+    // why: what is in the way (empty: the user chose Restore To); suggestion: the path offered.
+    void askWhereToRestore(const Ruid &id, const QString &originalPath, const QString &why, const QString &suggestion);
+    void restoreFromTrashTo(const Ruid &id, const QString &originalPath, const QString &to);
+    void deleteChosenForGood();
+    void emptyTrash();
+
+    TrashModel *m_trash = nullptr;
+    QSortFilterProxyModel *m_trashProxy = nullptr;
+    QTreeView *m_trashView = nullptr;
+    QDockWidget *m_trashDock = nullptr;
+    // ---- end of the trash ----
 
     QPointer<client::DriveApi> m_api;
     Ruid m_collection;

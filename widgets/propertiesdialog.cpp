@@ -1,10 +1,9 @@
 #include "propertiesdialog.h"
 #include "whenready.h"
 
+#include "clusterlayout.h"
 #include "displaytext.h"
 #include "nodeinfo.h"
-
-#include "storage/geometry.h"
 
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -60,7 +59,8 @@ PropertiesDialog::PropertiesDialog(client::DriveApi *api, const Ruid &collection
     m_clusters = new QTreeWidget(tabs);
     m_clusters->setObjectName(QStringLiteral("clusterTable"));
     m_clusters->setAccessibleName(tr("Clusters and blocks"));
-    m_clusters->setHeaderLabels({tr("Cluster / piece"), tr("Bytes"), tr("Where"), tr("Block size"), tr("Stored"), tr("Padding"), tr("Content hash")});
+    m_clusters->setHeaderLabels(clusterTableHeaders());
+    m_clusters->setColumnHidden(7, true); // "shared with": the Snapshots tab says it per snapshot
     m_clusters->setRootIsDecorated(true);
     tabs->addTab(m_clusters, tr("Clusters and blocks"));
 
@@ -126,48 +126,22 @@ PropertiesDialog::PropertiesDialog(client::DriveApi *api, const Ruid &collection
         });
         partDone();
     });
-    whenReady(this, m_api->clusters(collection, path, at), [this](const Result<std::vector<tree::ClusterInfo>> &cs) {
-        if (!cs) {
-            if (cs.status().code() != ErrorCode::InvalidArgument) // a folder has none
-                new QTreeWidgetItem(m_clusters, {cs.status().message()});
+    // The clusters and blocks: laid out as the cluster view lays them out
+    // (clusterlayout.h), without the snapshots (the Snapshots tab has them).
+    auto *gatherer = new ClusterGatherer(m_api, this);
+    connect(gatherer, &ClusterGatherer::gathered, this, [this](const Result<ClusterLayout> &laid) {
+        if (!laid) {
+            if (laid.status().code() != ErrorCode::InvalidArgument) // a folder has none
+                new QTreeWidgetItem(m_clusters, {laid.status().message()});
             partDone();
             return;
         }
-        uint64_t stored = 0, allocated = 0, pieces = 0;
-        int index = 0;
-        for (const tree::ClusterInfo &c : *cs) {
-            auto *top = new QTreeWidgetItem(m_clusters, {tr("Cluster %1 at %2").arg(++index).arg(QLocale().toString(qulonglong(c.start))),
-                                                        QLocale().toString(qulonglong(c.length))});
-            for (const tree::PieceInfo &p : c.pieces) {
-                ++pieces;
-                QString where, block, padding;
-                uint64_t blockBytes = 0;
-                if (p.zero) {
-                    where = tr("zeros: nothing stored");
-                } else if (p.notHere) {
-                    where = tr("on another node");
-                } else if (p.packed) {
-                    where = tr("SmallBlock %1 (packed)").arg(p.blockId.shortString());
-                    blockBytes = p.storedLength;
-                } else {
-                    where = tr("block %1").arg(p.blockId.shortString());
-                    blockBytes = storage::isValidClass(p.sizeClass) ? storage::classSize(p.sizeClass) : p.storedLength;
-                    block = formatBytes(blockBytes);
-                    padding = formatBytes(blockBytes > p.storedLength ? blockBytes - p.storedLength : 0);
-                }
-                stored += p.zero ? 0 : p.storedLength;
-                allocated += blockBytes;
-                auto *row = new QTreeWidgetItem(top, {tr("piece"), QLocale().toString(qulonglong(p.length)), where, block,
-                                                     p.zero ? QString() : QLocale().toString(qulonglong(p.storedLength)), padding, p.hash.left(16)});
-                row->setToolTip(6, p.hash);
-            }
-            top->setExpanded(index <= 8);
-        }
-        m_clusters->header()->resizeSections(QHeaderView::ResizeToContents);
-        setField(QStringLiteral("onDisk"), tr("%1 stored, %2 with block padding").arg(formatBytes(stored), formatBytes(allocated)));
-        setField(QStringLiteral("clusters"), tr("%1 cluster(s), %2 piece(s)").arg(cs->size()).arg(pieces));
+        fillClusterTable(m_clusters, *laid);
+        setField(QStringLiteral("onDisk"), tr("%1 stored, %2 with block padding").arg(formatBytes(laid->storedBytes), formatBytes(laid->diskBytes)));
+        setField(QStringLiteral("clusters"), tr("%1 cluster(s), %2 piece(s)").arg(laid->clusters.size()).arg(laid->pieces));
         partDone();
     });
+    gatherer->gather(collection, path, at, false);
 }
 
 QString PropertiesDialog::field(const QString &name) const

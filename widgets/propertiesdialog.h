@@ -3,7 +3,8 @@
 // clusters and the blocks or SmallBlock slots that hold them (size class,
 // stored bytes, padding, content hash); and which snapshots hold another
 // version of it. Filled in as the node answers (each part a request of its
-// own), never waiting on the GUI thread.
+// own), never waiting on the GUI thread. The clusters come laid out by
+// ClusterGatherer (clusterlayout.h), as the cluster view has them.
 //
 // Lifetime: deletes itself when closed. Thread safety: the GUI thread only.
 #pragma once

@@ -38,6 +38,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <vector>
 
@@ -269,6 +270,12 @@ public:
     // renamed over it); replaces an existing file, never through a
     // symbolic link. Returns the bytes written.
     virtual QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at = {}) = 0;
+    // The trash, continued (the explorer's trash panel). Deletes trash
+    // entries for good, with what is in them: those of `ids` (all or
+    // nothing: NotFound when one is not in the trash), or with no list
+    // (nullopt) every entry. Long: reports progress, stops when cancelled
+    // (entries already gone stay gone). Returns how many went.
+    virtual QFuture<Result<uint64_t>> emptyTrash(const Ruid &collection, const std::optional<std::vector<Ruid>> &ids = std::nullopt) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

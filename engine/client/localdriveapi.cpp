@@ -240,6 +240,15 @@ QFuture<Result<VNode>> LocalDriveApi::restoreFromTrash(const Ruid &collection, c
     });
 }
 
+QFuture<Result<uint64_t>> LocalDriveApi::emptyTrash(const Ruid &collection, const std::optional<std::vector<Ruid>> &ids)
+{
+    return onHost<uint64_t>(collection, [ids](DriveHost &h) {
+        return h.write<uint64_t>([ids](Drive &d, OpContext &ctx) -> Result<uint64_t> {
+            return ids ? d.deleteFromTrash(*ids, ctx.progressFn()) : d.emptyTrash(INT64_MAX, ctx.progressFn());
+        });
+    });
+}
+
 QFuture<Result<std::vector<tree::SnapshotInfo>>> LocalDriveApi::snapshots(const Ruid &collection, bool withUniqueBytes)
 {
     return onHost<std::vector<tree::SnapshotInfo>>(collection, [withUniqueBytes](DriveHost &h) {

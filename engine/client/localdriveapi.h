@@ -50,6 +50,7 @@ public:
     QFuture<Result<uint64_t>> remove(const Ruid &collection, const QStringList &paths, bool permanently) override;
     QFuture<Result<std::vector<tree::TrashEntry>>> trash(const Ruid &collection) override;
     QFuture<Result<tree::VNode>> restoreFromTrash(const Ruid &collection, const Ruid &id, const QString &to) override;
+    QFuture<Result<uint64_t>> emptyTrash(const Ruid &collection, const std::optional<std::vector<Ruid>> &ids) override;
 
     QFuture<Result<std::vector<tree::SnapshotInfo>>> snapshots(const Ruid &collection, bool withUniqueBytes) override;
     QFuture<Result<tree::SnapshotInfo>> createSnapshot(const Ruid &collection, const QString &name) override;

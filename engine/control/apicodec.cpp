@@ -78,6 +78,19 @@ Result<Ruid> toRuid(const QCborValue &v, const char *field)
     return Ruid::fromView(v.toByteArray());
 }
 
+QCborArray fromRuidList(const std::vector<Ruid> &ids)
+{
+    QCborArray out;
+    for (const Ruid &id : ids)
+        out.append(fromRuid(id));
+    return out;
+}
+
+Result<std::vector<Ruid>> toRuidList(const QCborValue &v, const char *field)
+{
+    return toList<Ruid>(v, field, kMaxRuidList, [field](const QCborValue &item) { return toRuid(item, field); });
+}
+
 // A node: its parent and name (the key of its record) and the record itself.
 QCborMap fromVNode(const tree::VNode &n)
 {

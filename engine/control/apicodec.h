@@ -75,6 +75,11 @@ Result<std::vector<T>> toList(const QCborValue &v, const char *field, qsizetype 
     return out;
 }
 
+// A list of RUIDs (the ids of trash entries, ...): at most kMaxRuidList.
+inline constexpr qsizetype kMaxRuidList = 100000;
+QCborArray fromRuidList(const std::vector<Ruid> &ids);
+Result<std::vector<Ruid>> toRuidList(const QCborValue &v, const char *field);
+
 // Fields of a map, checked.
 Result<QString> text(const QCborMap &m, const char *field, qsizetype maxLength = 1 << 18);
 Result<uint64_t> natural(const QCborMap &m, const char *field);

@@ -358,6 +358,15 @@ void DriveService::handle(const Request &request, Responder responder)
         if (!id || !to)
             return fail(!id ? id.status() : to.status());
         answer(&m_pool, m_api.restoreFromTrash(c, *id, *to), responder, node);
+    } else if (method == QLatin1String("drive.emptyTrash")) {
+        std::optional<std::vector<Ruid>> ids;
+        if (args.contains(QStringLiteral("ids"))) {
+            auto list = toRuidList(args.value(QStringLiteral("ids")), "ids");
+            if (!list)
+                return fail(list.status());
+            ids = std::move(list).value();
+        }
+        answer(&m_pool, m_api.emptyTrash(c, ids), responder, [](uint64_t n, Responder &r) { r.finish(qint64(n)); });
     } else if (method == QLatin1String("drive.snapshots")) {
         auto unique = args.contains(QStringLiteral("withUniqueBytes")) ? boolean(args, "withUniqueBytes") : Result<bool>(false);
         if (!unique)

@@ -323,6 +323,18 @@ Transfer RemoteDriveApi::exportLocal(const Ruid &collection, const QStringList &
                                                                                {QStringLiteral("force"), force}}));
 }
 
+QFuture<Result<uint64_t>> RemoteDriveApi::emptyTrash(const Ruid &collection, const std::optional<std::vector<Ruid>> &ids)
+{
+    QCborMap args = withCollection(collection);
+    if (ids)
+        args.insert(QStringLiteral("ids"), fromRuidList(*ids));
+    return call<uint64_t>(QStringLiteral("drive.emptyTrash"), args, [](const QCborValue &v, const QCborArray &) -> Result<uint64_t> {
+        if (!v.isInteger() || v.toInteger() < 0)
+            return Status::protocolError(QStringLiteral("drive.emptyTrash: the answer is not a count"));
+        return uint64_t(v.toInteger());
+    });
+}
+
 QFuture<Result<bool>> RemoteDriveApi::deleteSnapshot(const Ruid &collection, const QString &name)
 {
     return call<bool>(QStringLiteral("drive.deleteSnapshot"), withCollection(collection, {{QStringLiteral("name"), name}}),

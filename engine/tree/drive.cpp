@@ -324,6 +324,13 @@ Result<uint64_t> Drive::emptyTrash(int64_t deletedBeforeMs, const storage::Progr
     return ticker.finished(Removal(*m_writer, &ticker).emptyTrash(deletedBeforeMs));
 }
 
+Result<uint64_t> Drive::deleteFromTrash(const std::vector<Ruid> &ids, const storage::ProgressFn &progress)
+{
+    VD_TRY(checkWriter());
+    Ticker ticker(progress, QStringLiteral("deleting from the trash"));
+    return ticker.finished(Removal(*m_writer, &ticker).deleteFromTrash(ids));
+}
+
 Result<VNode> Drive::importJson(const QString &path, QIODevice &in, bool replace, const storage::ProgressFn &progress)
 {
     VD_TRY(checkWriter());

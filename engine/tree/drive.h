@@ -154,6 +154,10 @@ public:
     Result<VNode> restoreFromTrash(const Ruid &id, const QString &to = {});
     // Removes trash entries deleted before the given time (all by default).
     Result<uint64_t> emptyTrash(int64_t deletedBeforeMs = INT64_MAX, const storage::ProgressFn &progress = {});
+    // Removes these trash entries (by the ids listTrash() gives) for good,
+    // with what is in them; NotFound, and nothing removed, when one is not
+    // in the trash. Returns how many went.
+    Result<uint64_t> deleteFromTrash(const std::vector<Ruid> &ids, const storage::ProgressFn &progress = {});
 
     // JSON documents.
     Result<VNode> importJson(const QString &path, QIODevice &in, bool replace = false, const storage::ProgressFn &progress = {});

@@ -220,15 +220,35 @@ Result<VNode> Removal::restoreFromTrash(const Ruid &id, const QString &to)
 
 Result<uint64_t> Removal::emptyTrash(int64_t deletedBeforeMs)
 {
-    storage::Collection &col = m_w.collection();
-    VD_TRY(col.checkWritable());
+    VD_TRY(m_w.collection().checkWritable());
+    VD_TRY_ASSIGN(auto entries, m_w.live().trash());
+    std::erase_if(entries, [deletedBeforeMs](const TrashEntry &e) { return e.deletedMs >= deletedBeforeMs; });
+    return purge(entries);
+}
+
+Result<uint64_t> Removal::deleteFromTrash(const std::vector<Ruid> &ids)
+{
+    VD_TRY(m_w.collection().checkWritable());
     VD_TRY_ASSIGN(const auto entries, m_w.live().trash());
+    // Every id checked before anything goes: all or nothing.
+    std::vector<TrashEntry> chosen;
+    for (const Ruid &id : ids) {
+        auto it = std::find_if(entries.begin(), entries.end(), [&id](const TrashEntry &e) { return e.id == id; });
+        if (it == entries.end())
+            return Status::notFound(QStringLiteral("nothing with id %1 is in the trash").arg(id.toString()));
+        if (std::none_of(chosen.begin(), chosen.end(), [&id](const TrashEntry &e) { return e.id == id; }))
+            chosen.push_back(*it);
+    }
+    return purge(chosen);
+}
+
+Result<uint64_t> Removal::purge(const std::vector<TrashEntry> &entries)
+{
+    storage::Collection &col = m_w.collection();
     uint64_t removed = 0;
     Status st = [&]() -> Status {
         col.beginDelete();
         for (const TrashEntry &e : entries) {
-            if (e.deletedMs >= deletedBeforeMs)
-                continue;
             VD_TRY_ASSIGN(const auto n, m_w.live().lookupEntry(trashId(), e.id.toString()));
             if (!n)
                 return Status::corruption(QStringLiteral("trash entry %1 has no node").arg(e.id.toString()));

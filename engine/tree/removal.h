@@ -11,6 +11,7 @@
 #pragma once
 
 #include "ticker.h"
+#include "treetypes.h"
 #include "vnode.h"
 
 #include "core/status.h"
@@ -31,8 +32,11 @@ public:
     Status remove(const QString &path, bool recursive, bool toTrash);
     Result<VNode> restoreFromTrash(const Ruid &id, const QString &to);
     Result<uint64_t> emptyTrash(int64_t deletedBeforeMs);
+    Result<uint64_t> deleteFromTrash(const std::vector<Ruid> &ids);
 
 private:
+    // Removes these trash entries for good.
+    Result<uint64_t> purge(const std::vector<TrashEntry> &entries);
     // A permanent removal that may commit part way.
     struct Batch
     {

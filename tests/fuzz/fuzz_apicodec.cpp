@@ -1,7 +1,7 @@
 // Fuzzes the decoders of the DriveApi's values on the control socket
 // (engine/control/apicodec.h): what a client or a node in another process
-// can send. Byte 0 picks the decoder (12: a JSON document's stream of
-// values); the rest is CBOR.
+// can send. Byte 0 picks the decoder (11: a JSON document's stream of
+// values; 12: a list of RUIDs); the rest is CBOR.
 //
 // Whatever decodes must survive a round trip: encoding it and decoding that
 // gives a value that encodes to the same CBOR. Whatever does not decode is a
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QCborValue v = QCborValue::fromCbor(QByteArray(reinterpret_cast<const char *>(data) + 1, qsizetype(size - 1)), &error);
     if (error.error != QCborError::NoError)
         return 0;
-    switch (data[0] % 12) {
+    switch (data[0] % 13) {
     case 0: check<tree::VNode>(v, toVNode, fromVNode); break;
     case 1: check<client::CollectionSummary>(v, toCollection, fromCollection); break;
     case 2: check<client::Usage>(v, toUsage, fromUsage); break;
@@ -60,6 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         break;
+    case 12: check<std::vector<Ruid>>(v, [](const QCborValue &x) { return toRuidList(x, "ids"); }, fromRuidList); break;
     case 10: {
         auto r = toRuid(v, "ruid");
         FUZZ_CHECK(r.isOk() || r.status().code() == ErrorCode::ProtocolError);

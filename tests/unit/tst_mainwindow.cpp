@@ -8,6 +8,8 @@
 #include "dragdrop.h"
 #include "foldermodel.h"
 #include "foldertreemodel.h"
+#include "jsoneditor.h"
+#include "jsonmodel.h"
 #include "mainwindow.h"
 #include "node/node.h"
 #include "propertiesdialog.h"
@@ -15,7 +17,9 @@
 #include "serve.h"
 #include "testsupport.h"
 #include "transferdialog.h"
+#include "trashmodel.h"
 
+#include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
 #include <QCborArray>
@@ -24,10 +28,12 @@
 #include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
+#include <QDockWidget>
 #include <QInputDialog>
-#include <QMessageBox>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
 #include <QProcess>
@@ -543,6 +549,145 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitFor([&] { return w.detailsView()->isVisible(); }, 5000));
     }
 
+    // Double-clicking a JSON document in the contents opens it in the JSON
+    // editor (a window of its own, showing its values); the window stays
+    // in the folder.
+    void doubleClickOpensTheJsonEditor()
+    {
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/jdoc"))));
+        QTemporaryDir local;
+        QFile f(local.filePath(QStringLiteral("conf.json")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"name": "demo", "port": 7400, "big": 12345678901234567890})");
+        f.close();
+        VD_VERIFY_OK(await(m_api->importJson(m_col, f.fileName(), QStringLiteral("/jdoc/conf.json"), false)));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/jdoc"));
+        QVERIFY(waitReady(w, QStringLiteral("/jdoc")));
+        QTreeView *view = w.detailsView();
+        QCOMPARE(view->model()->rowCount(), 1);
+        const QRect row = view->visualRect(view->model()->index(0, 0));
+        QVERIFY(row.isValid());
+        // What a double-click delivers: a click, then the double-click
+        // (QTest::mouseDClick alone sends no press before it).
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, Qt::NoModifier, row.center());
+        QTest::mouseDClick(view->viewport(), Qt::LeftButton, Qt::NoModifier, row.center());
+        widgets::JsonEditor *editor = nullptr;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                editor = w.findChild<widgets::JsonEditor *>();
+                return editor && editor->isVisible();
+            },
+            5000));
+        QVERIFY2(editor->windowTitle().contains(QStringLiteral("conf.json")), qPrintable(editor->windowTitle()));
+        QVERIFY(QTest::qWaitFor([&] { return editor->model()->rowCount() > 0; }, 10000));
+        QCOMPARE(w.currentPath(), QStringLiteral("/jdoc"));
+        editor->close();
+    }
+
+    // The trash panel (Ctrl+Shift+T): what Del moved there appears at
+    // once, with the folder it was in; Restore puts it back where `vdrive
+    // ls` sees it; one whose folder is gone asks where (and makes the
+    // folder again); Delete Permanently asks first, then it is gone for
+    // good, for `vdrive trash list` too.
+    void restoresFromTheTrashPanel()
+    {
+        for (const char *p : {"/tr", "/tr/keep", "/tr/gone", "/tr/gone/inner"})
+            VD_VERIFY_OK(await(m_api->mkdir(m_col, QString::fromLatin1(p))));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/tr"));
+        QVERIFY(waitReady(w, QStringLiteral("/tr")));
+        QVERIFY(!w.trashPanel()->isVisible());
+        w.action(QStringLiteral("showTrash"))->trigger();
+        QVERIFY(w.trashPanel()->isVisible());
+        widgets::TrashModel *trash = w.trashModel();
+        QAbstractItemModelTester tester(trash, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        QVERIFY(QTest::qWaitFor([&] { return trash->isListed(); }, 10000));
+        QVERIFY(!w.action(QStringLiteral("trashRestore"))->isEnabled()); // nothing chosen
+        QVERIFY(!w.action(QStringLiteral("trashDelete"))->isEnabled());
+        QSignalSpy reset(trash, &QAbstractItemModel::modelReset);
+
+        // Delete in the window: the panel shows it, where it was, at once.
+        QTreeView *view = w.detailsView();
+        view->setCurrentIndex(view->model()->index(1, 0)); // "keep", after "gone"
+        QCOMPARE(w.selectedPaths(), QStringList{QStringLiteral("/tr/keep")});
+        w.action(QStringLiteral("delete"))->trigger();
+        QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/keep")) >= 0; }, 10000));
+        QCOMPARE(reset.count(), 0); // a row inserted, not a new listing
+        QCOMPARE(namesOf(*w.folderModel()), QStringList{QStringLiteral("gone")});
+        const int row = trash->rowOfPath(QStringLiteral("/tr/keep"));
+        QCOMPARE(trash->index(row, widgets::TrashModel::NameColumn).data().toString(), widgets::displayName(QStringLiteral("keep")));
+        QCOMPARE(trash->index(row, widgets::TrashModel::FromColumn).data().toString(), widgets::displayName(QStringLiteral("/tr")));
+        QVERIFY(!trash->index(row, widgets::TrashModel::DeletedColumn).data().toString().isEmpty());
+
+        auto choose = [&](const QString &originalPath) {
+            QAbstractItemModel *m = w.trashView()->model();
+            for (int r = 0; r < m->rowCount(); ++r)
+                if (m->index(r, 0).data(widgets::TrashModel::OriginalPathRole).toString() == originalPath) {
+                    w.trashView()->setCurrentIndex(m->index(r, 0));
+                    return true;
+                }
+            return false;
+        };
+
+        // Restore: back in its folder, for the window and for `vdrive ls`.
+        QVERIFY(choose(QStringLiteral("/tr/keep")));
+        QVERIFY(w.action(QStringLiteral("trashRestore"))->isEnabled());
+        w.action(QStringLiteral("trashRestore"))->trigger();
+        QVERIFY(QTest::qWaitFor([&] { return namesOf(*w.folderModel()) == (QStringList{QStringLiteral("gone"), QStringLiteral("keep")}); }, 10000));
+        QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/keep")) < 0; }, 10000));
+        QCOMPARE(vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("ls"), QStringLiteral("/tr")}), QByteArray("gone/\nkeep/\n"));
+
+        // Its folder gone since: the panel asks where, offering the old
+        // place, and restoring there makes the folder again.
+        VD_VERIFY_OK(await(m_api->remove(m_col, {QStringLiteral("/tr/gone/inner")}, false)));
+        VD_VERIFY_OK(await(m_api->remove(m_col, {QStringLiteral("/tr/gone")}, true)));
+        QVERIFY(QTest::qWaitFor([&] { return choose(QStringLiteral("/tr/gone/inner")); }, 10000));
+        w.action(QStringLiteral("trashRestore"))->trigger();
+        QInputDialog *ask = nullptr;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                ask = w.findChild<QInputDialog *>(QStringLiteral("restoreFromTrashDialog"));
+                return ask && ask->isVisible();
+            },
+            5000));
+        QCOMPARE(ask->textValue(), QStringLiteral("/tr/gone/inner"));
+        QVERIFY(ask->labelText().contains(QStringLiteral("gone")));
+        ask->accept();
+        QVERIFY(QTest::qWaitFor([&] { return await(m_api->stat(m_col, QStringLiteral("/tr/gone/inner"), {})).isOk(); }, 10000));
+        QCOMPARE(vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("ls"), QStringLiteral("/tr/gone")}), QByteArray("inner/\n"));
+
+        // Removed in a terminal: in the panel; Delete Permanently asks, then it is gone.
+        QCOMPARE(vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("-q"), QStringLiteral("rm"), QStringLiteral("-r"), QStringLiteral("/tr/keep")}), QByteArray());
+        QVERIFY(QTest::qWaitFor([&] { return choose(QStringLiteral("/tr/keep")); }, 10000));
+        QVERIFY(w.action(QStringLiteral("trashDelete"))->isEnabled());
+        w.action(QStringLiteral("trashDelete"))->trigger();
+        QMessageBox *box = nullptr;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                box = w.findChild<QMessageBox *>(QStringLiteral("deleteForGoodDialog"));
+                return box && box->isVisible();
+            },
+            5000));
+        box->findChild<QPushButton *>(QStringLiteral("confirm"))->click();
+        QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/keep")) < 0; }, 10000));
+        QVERIFY(!vdrive({QStringLiteral("-c"), QStringLiteral("win"), QStringLiteral("trash"), QStringLiteral("list")}).contains("/tr/keep"));
+
+        // A hostile name in the panel: text in its cell and in its tooltip.
+        const QString hostile = QStringLiteral("<b>bold<i><img src=x>\u202Eexe");
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/tr/") + hostile)));
+        VD_VERIFY_OK(await(m_api->remove(m_col, {QStringLiteral("/tr/") + hostile}, false)));
+        QVERIFY(QTest::qWaitFor([&] { return trash->rowOfPath(QStringLiteral("/tr/") + hostile) >= 0; }, 10000));
+        const QModelIndex bad = trash->index(trash->rowOfPath(QStringLiteral("/tr/") + hostile), widgets::TrashModel::NameColumn);
+        QCOMPARE(bad.data().toString(), widgets::displayName(hostile));
+        const QString tip = bad.data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QStringLiteral("&lt;b&gt;bold&lt;i&gt;&lt;img src=x&gt;")) && !tip.contains(QStringLiteral("<img")), qPrintable(tip));
+        QCOMPARE(reset.count(), 0);
+        QVERIFY(trash->checkInvariants());
+    }
+
     // Every action is reachable from a menu and has a shortcut; the views
     // have accessible names.
     void everyActionHasAShortcut()
@@ -562,6 +707,15 @@ private Q_SLOTS:
         QVERIFY(!w.detailsView()->accessibleName().isEmpty());
         QVERIFY(!w.folderTree()->accessibleName().isEmpty());
         QVERIFY(!w.iconView()->accessibleName().isEmpty());
+        for (const char *name : {"showClusters", "showTrash", "trashRestore", "trashRestoreTo", "trashDelete", "emptyTrash"}) {
+            QAction *a = w.action(QLatin1String(name));
+            QVERIFY2(a && !a->shortcut().isEmpty(), name);
+            bool inMenu = false;
+            for (QObject *o : a->associatedObjects())
+                inMenu = inMenu || qobject_cast<QMenu *>(o);
+            QVERIFY2(inMenu, name);
+        }
+        QVERIFY(!w.trashView()->accessibleName().isEmpty());
     }
 
     // A folder of the drive holding a file with spaces and one with a

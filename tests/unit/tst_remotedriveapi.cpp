@@ -297,6 +297,37 @@ private Q_SLOTS:
         VD_VERIFY_CODE(await(remote().jsonTree(m_col, QStringLiteral("/doc.json/m"), {})), ErrorCode::NotFound);
     }
 
+    // Deleting from the trash for good: chosen entries (all or none), then
+    // the rest; what the node's own API sees agrees.
+    void emptiesTheTrash()
+    {
+        for (const char *p : {"/t1", "/t2", "/t3"})
+            VD_VERIFY_OK(await(remote().mkdir(m_col, QString::fromLatin1(p))));
+        VD_VERIFY_OK(await(remote().remove(m_col, {QStringLiteral("/t1"), QStringLiteral("/t2"), QStringLiteral("/t3")}, false)));
+        auto trash = await(remote().trash(m_col));
+        VD_VERIFY_OK(trash);
+        std::vector<Ruid> ids;
+        for (const tree::TrashEntry &e : *trash)
+            if (e.originalPath.startsWith(QLatin1String("/t")))
+                ids.push_back(e.id);
+        QCOMPARE(ids.size(), size_t(3));
+        // One of them and one that is not there: nothing goes.
+        VD_VERIFY_CODE(await(remote().emptyTrash(m_col, std::vector<Ruid>{ids[0], Ruid::generate()})), ErrorCode::NotFound);
+        QCOMPARE(await(local().trash(m_col))->size(), trash->size());
+        auto one = await(remote().emptyTrash(m_col, std::vector<Ruid>{ids[0]}));
+        VD_VERIFY_OK(one);
+        QCOMPARE(*one, uint64_t(1));
+        auto left = await(local().trash(m_col));
+        VD_VERIFY_OK(left);
+        QCOMPARE(left->size(), trash->size() - 1);
+        QVERIFY(std::none_of(left->begin(), left->end(), [&](const tree::TrashEntry &e) { return e.id == ids[0]; }));
+        auto all = await(remote().emptyTrash(m_col));
+        VD_VERIFY_OK(all);
+        QCOMPARE(*all, uint64_t(left->size()));
+        QCOMPARE(await(local().trash(m_col))->size(), size_t(0));
+        VD_VERIFY_CODE(await(local().stat(m_col, QStringLiteral("/t2"), {})), ErrorCode::NotFound);
+    }
+
     // Garbage from a client: a clear error for each, and the node serves on.
     void refusesBadArguments_data()
     {
@@ -317,6 +348,11 @@ private Q_SLOTS:
                                                << int(ErrorCode::ProtocolError);
         QTest::newRow("delete: no such collection") << QStringLiteral("drive.deleteCollection") << QCborValue(QCborMap{{QStringLiteral("collection"), col}})
                                                     << int(ErrorCode::NotFound);
+        QTest::newRow("ids not ruids") << QStringLiteral("drive.emptyTrash")
+                                       << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("ids"), QCborArray{QByteArray("abc")}}})
+                                       << int(ErrorCode::ProtocolError);
+        QTest::newRow("ids not a list") << QStringLiteral("drive.emptyTrash")
+                                        << QCborValue(QCborMap{{QStringLiteral("collection"), col}, {QStringLiteral("ids"), 7}}) << int(ErrorCode::ProtocolError);
         QTest::newRow("unknown") << QStringLiteral("drive.format") << QCborValue(QCborMap{{QStringLiteral("collection"), col}}) << int(ErrorCode::InvalidArgument);
     }
     void refusesBadArguments()

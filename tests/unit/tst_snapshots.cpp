@@ -4,6 +4,7 @@
 // client" are requests of their own on the node, not through the window's
 // API object. Models run under QAbstractItemModelTester (fatal).
 #include "addressbar.h"
+#include "clusterview.h"
 #include "client/localdriveapi.h"
 #include "diffdialog.h"
 #include "diffmodel.h"
@@ -37,6 +38,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QTreeView>
+#include <QTreeWidget>
 #include <QUrl>
 
 using namespace vd;
@@ -554,11 +556,136 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitFor([&] { return w.snapshotModel()->rowOf(QStringLiteral("by hand")) < 0; }, 10000));
     }
 
+    // The cluster view (F8) of the file selected, in a collection of one
+    // block per cluster: a file of three clusters (a 2 MiB block, a 1 MiB
+    // block, its tail packed into a SmallBlock), drawn one strip each; after
+    // a snapshot and a write into its first bytes, only the rewritten
+    // cluster is not marked as shared; a small file is one SmallBlock slot,
+    // not shared with a snapshot that holds other slots of that SmallBlock;
+    // a hostile snapshot name in a tooltip stays text; nothing is asked
+    // while the panel is hidden.
+    void showsAFilesClusters()
+    {
+        storage::CreateOptions options;
+        options.clusterMaxBlocks = 1;
+        auto made = m_node->create(QStringLiteral("clusters"), options);
+        VD_VERIFY_OK(made);
+        DriveHost *h = *made;
+        auto write = [h](std::function<Status(Drive &)> fn) {
+            return await(h->write<bool>([fn](Drive &d, OpContext &) -> Result<bool> {
+                VD_TRY(fn(d));
+                return true;
+            }));
+        };
+        const QByteArray bytes = test::randomBytes((3 << 20) + 5000, 11);
+        VD_VERIFY_OK(write([&](Drive &d) -> Status {
+            VD_TRY(d.mkdir(QStringLiteral("/c"), false).status());
+            VD_TRY(d.putFileBytes(QStringLiteral("/c/big.bin"), bytes).status());
+            VD_TRY(d.putFileBytes(QStringLiteral("/c/old small.txt"), QByteArray(700, 'o')).status());
+            return d.createSnapshot(QStringLiteral("<img src=x>snap")).status();
+        }));
+
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("clusters"), QStringLiteral("/c"));
+        QVERIFY(waitReady(w, QStringLiteral("/c")));
+        widgets::ClusterView *view = w.clusterView();
+        QVERIFY(!w.clusterPanel()->isVisible());
+        QVERIFY(w.action(QStringLiteral("showClusters")));
+        w.detailsView()->setCurrentIndex(rowNamed(w.detailsView(), QStringLiteral("big.bin")));
+        QCOMPARE(view->path(), QStringLiteral("/c/big.bin"));
+        QTest::qWait(widgets::ClusterView::kCoalesceMs * 2);
+        QCOMPARE(view->gathers(), 0); // hidden: nothing asked
+
+        w.action(QStringLiteral("showClusters"))->trigger();
+        QVERIFY(w.clusterPanel()->isVisible());
+        QVERIFY(QTest::qWaitFor([&] { return view->isCurrent() && !view->picture()->clusterLayout().clusters.empty(); }, 10000));
+        QCOMPARE(view->gathers(), 1);
+        {
+            const widgets::ClusterLayout &l = view->picture()->clusterLayout();
+            QCOMPARE(l.clusters.size(), size_t(3));
+            QCOMPARE(l.logicalBytes, uint64_t(bytes.size()));
+            QVERIFY(!l.clusters[0].pieces.front().isPacked());
+            QVERIFY(!l.clusters[1].pieces.front().isPacked());
+            QVERIFY(l.clusters[2].pieces.front().isPacked()); // the tail
+            for (const auto &c : l.clusters)
+                QCOMPARE(c.pieces.front().sharedWith, QStringList{QStringLiteral("<img src=x>snap")}); // unchanged since
+            QVERIFY(l.clusters[0].pieces.front().padding > 0); // the block's header at least
+            // Strips in order, pieces as wide as their space: the 2 MiB block is wider than the 1 MiB one.
+            const QRect first = view->picture()->pieceRect(0, 0), second = view->picture()->pieceRect(1, 0);
+            QVERIFY(first.isValid() && second.isValid());
+            QVERIFY(first.top() < second.top());
+            QVERIFY(first.width() > second.width());
+            QCOMPARE(view->picture()->pieceAt(first.center()), std::make_pair(0, 0));
+            // The tooltip names the snapshot as text.
+            const QString tip = view->picture()->toolTipAt(first.center());
+            QVERIFY2(tip.contains(QStringLiteral("&lt;img src=x&gt;snap")), qPrintable(tip));
+            QVERIFY(!tip.contains(QStringLiteral("<img")));
+            QCOMPARE(view->table()->topLevelItemCount(), 3);
+        }
+        const uint64_t firstEnd = view->picture()->clusterLayout().clusters[0].start + view->picture()->clusterLayout().clusters[0].length;
+
+        // A write into the first bytes rewrites the first cluster only; the
+        // view gathers again by itself.
+        const int before = view->gathers();
+        VD_VERIFY_OK(write([](Drive &d) { return d.writeFile(QStringLiteral("/c/big.bin"), 10, QByteArray(100, 'x')).status(); }));
+        QVERIFY(QTest::qWaitFor([&] { return view->gathers() > before && view->isCurrent(); }, 10000));
+        {
+            const widgets::ClusterLayout &l = view->picture()->clusterLayout();
+            QVERIFY(l.clusters.size() >= 3);
+            uint64_t rewritten = 0;
+            for (const auto &c : l.clusters)
+                for (const auto &p : c.pieces) {
+                    // What the write touched is new; the rest the snapshot holds too.
+                    QCOMPARE(p.sharedWith.isEmpty(), p.offset < firstEnd);
+                    rewritten += p.offset < firstEnd;
+                }
+            QVERIFY(rewritten >= 1);
+            QCOMPARE(l.sharedPieces, l.pieces - rewritten);
+            QVERIFY(view->summary().contains(QStringLiteral("also held by snapshots")));
+        }
+
+        // A small file, new since the snapshot: one packed slot, not shared.
+        VD_VERIFY_OK(write([](Drive &d) { return d.putFileBytes(QStringLiteral("/c/new small.txt"), QByteArray(300, 'n')).status(); }));
+        QVERIFY(QTest::qWaitFor([&] { return rowNamed(w.detailsView(), QStringLiteral("new small.txt")).isValid(); }, 10000));
+        w.detailsView()->setCurrentIndex(rowNamed(w.detailsView(), QStringLiteral("new small.txt")));
+        QVERIFY(QTest::qWaitFor([&] { return view->path() == QLatin1String("/c/new small.txt") && view->isCurrent(); }, 10000));
+        {
+            const widgets::ClusterLayout &l = view->picture()->clusterLayout();
+            QCOMPARE(l.clusters.size(), size_t(1));
+            QCOMPARE(l.clusters[0].pieces.size(), size_t(1));
+            QVERIFY(l.clusters[0].pieces[0].isPacked());
+            QVERIFY(l.clusters[0].pieces[0].sharedWith.isEmpty());
+            QCOMPARE(l.sharedPieces, uint64_t(0));
+        }
+        // The old small file: held by the snapshot too.
+        w.detailsView()->setCurrentIndex(rowNamed(w.detailsView(), QStringLiteral("old small.txt")));
+        QVERIFY(QTest::qWaitFor([&] { return view->path() == QLatin1String("/c/old small.txt") && view->isCurrent(); }, 10000));
+        QCOMPARE(view->picture()->clusterLayout().sharedPieces, uint64_t(1));
+
+        // Hidden: a change is not gathered until the panel is shown again.
+        w.clusterPanel()->hide();
+        const int hidden = view->gathers();
+        VD_VERIFY_OK(write([](Drive &d) { return d.writeFile(QStringLiteral("/c/old small.txt"), 0, QByteArray("changed")).status(); }));
+        QTest::qWait(widgets::ClusterView::kCoalesceMs * 3);
+        QCOMPARE(view->gathers(), hidden);
+        w.clusterPanel()->show();
+        QVERIFY(QTest::qWaitFor([&] { return view->gathers() == hidden + 1 && view->isCurrent(); }, 10000));
+        QCOMPARE(view->picture()->clusterLayout().sharedPieces, uint64_t(0));
+
+        // A folder has no clusters: the view says so instead.
+        w.navigate(QStringLiteral("/"));
+        QVERIFY(waitReady(w, QStringLiteral("/")));
+        w.detailsView()->setCurrentIndex(rowNamed(w.detailsView(), QStringLiteral("c")));
+        QVERIFY(QTest::qWaitFor([&] { return view->summary().contains(QStringLiteral("not a file")); }, 5000));
+        QVERIFY(view->picture()->clusterLayout().clusters.empty());
+    }
+
     // Every snapshot action is in a menu with a shortcut; views have names.
     void everyActionHasAShortcut()
     {
         MainWindow w(m_api.get());
-        for (const char *name : { "showSnapshots", "takeSnapshot", "deleteSnapshot", "openSnapshot", "backToNow", "compareWithNow",
+        for (const char *name : { "showClusters", "showSnapshots", "takeSnapshot", "deleteSnapshot", "openSnapshot", "backToNow", "compareWithNow",
                  "compareWith", "restore", "restoreTo", "history" }) {
             QAction *a = w.action(QLatin1String(name));
             QVERIFY2(a, name);
