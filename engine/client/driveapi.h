@@ -26,8 +26,10 @@
 #include "client/jsontree.h"
 #include "core/ruid.h"
 #include "core/status.h"
+#include "storage/allocationmap.h"
 #include "storage/datadir.h"
 #include "transfer/observer.h"
+#include "tree/blockowners.h"
 #include "tree/treetypes.h"
 #include "tree/vnode.h"
 
@@ -262,6 +264,20 @@ public:
     // renamed over it); replaces an existing file, never through a
     // symbolic link. Returns the bytes written.
     virtual QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at = {}) = 0;
+
+    // Where the bytes are: the block map, in two calls so that a picture
+    // shows at once and its details fill in. blockMap is cheap: every
+    // allocated block of idvd with its kind and fill, read off the
+    // allocator (4 bytes per 16 MiB unit) and the block, location and
+    // catalog records, no tree walked (storage/allocationmap.h; healthOf()
+    // reads the allocator's health off it). It is the writer's state, so it
+    // runs on the writer between its requests (as usage does).
+    virtual QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) = 0;
+    // Which files use each block, live and in snapshots (tree/blockowners.h):
+    // walks every tree's cluster records on a reader, which takes time on
+    // a large drive (progress counts records and paths; cancel through the
+    // future). Its generation may differ from blockMap's: match by offset.
+    virtual QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission
