@@ -112,6 +112,7 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     buildLayout();
     buildMenus();
     setupSnapshots();
+    setupBlockMap();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();

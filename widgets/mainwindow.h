@@ -34,6 +34,7 @@ class QUndoStack;
 namespace vd::widgets {
 
 class AddressBar;
+class BlockMapPanel;
 class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
@@ -145,6 +146,19 @@ private:
     QFrame *m_banner = nullptr;
     QLabel *m_bannerLabel = nullptr;
     // ---- end of snapshots ----
+
+    // ---- The block map (mainwindowblockmap.cpp): a dock over the collection shown. ----
+public:
+    BlockMapPanel *blockMapPanel() const { return m_blockMap; }
+    QDockWidget *blockMapDock() const { return m_blockMapDock; }
+
+private:
+    void setupBlockMap();
+    void updateBlockMapSelection();
+    void showBlockFiles(const std::vector<tree::BlockOwner> &files);
+    BlockMapPanel *m_blockMap = nullptr;
+    QDockWidget *m_blockMapDock = nullptr;
+    // ---- end of the block map ----
 
     QPointer<client::DriveApi> m_api;
     Ruid m_collection;
