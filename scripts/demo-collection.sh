@@ -21,6 +21,7 @@ mkdir -p "$samples/docs" "$samples/media" "$samples/写真 2024"
 cp README.md docs/*.md "$samples/docs/"
 cp resources/vdrive.svg "$samples/media/"
 head -c $((40 * 1024 * 1024 + 12345)) /dev/urandom > "$samples/media/video.bin"   # spans 16, 8 … MiB blocks
+head -c $((3 * 1024 * 1024)) /dev/urandom > "$samples/media/clip.bin"              # replaced after the snapshot
 seq 1 200000 > "$samples/numbers.txt"                                          # compresses well
 for i in 1 2 3; do
     echo "夏休み $i" > "$samples/写真 2024/海 $i.txt"
@@ -43,8 +44,11 @@ run -c demo put "$samples/numbers.txt" /projects/numbers.txt
 run -c demo json import "$samples/app.json" /config/app.json
 run -c demo snapshot create first
 # Changes after the snapshot: an edit inside the JSON document, a move,
-# a removal to the trash and a new file.
+# a removal to the trash, a new file and a new version of clip.bin (its old
+# blocks are then held only by the snapshot).
 run -c demo json set /config/app.json/servers/0/port 7500
 run -c demo mv /projects/numbers.txt /projects/vdrive/numbers.txt
 run -c demo rm /projects/vdrive/docs/PERFORMANCE.md
 run -c demo put README.md /projects/NOTES.md
+head -c $((3 * 1024 * 1024)) /dev/urandom > "$samples/media/clip.bin"
+run -c demo put "$samples/media/clip.bin" /projects/vdrive/media/clip.bin

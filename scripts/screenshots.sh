@@ -64,3 +64,23 @@ import -window root "$work/after-drop.png" # (for a look: the row has moved into
 kill $pid
 wait $pid 2>/dev/null || true
 trap - EXIT
+
+# The block map (F8) with video.bin selected (the third row of media): its
+# blocks outlined, the allocator's health beside the map.
+"$explorer" -c demo /projects/vdrive/media &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+wait_window
+xdotool windowmove "$wid" 0 0 windowsize "$wid" 1100 680
+sleep 0.5
+xdotool mousemove 290 124 click 1 # (gives the window the keyboard too)
+sleep 0.5
+xdotool key F8
+sleep 2.5
+sleep 1.5
+xdotool mousemove 1000 20 # no tooltip in the picture
+sleep 0.5
+shot block-map
+kill $pid
+wait $pid 2>/dev/null || true
+trap - EXIT
