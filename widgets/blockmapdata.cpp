@@ -55,8 +55,8 @@ void BlockMapData::match()
 int BlockMapData::blockAt(uint64_t cell) const
 {
     const uint64_t offset = cell * storage::kSlotSize;
-    const auto it = std::upper_bound(m_map.blocks.begin(), m_map.blocks.end(), offset,
-                                     [](uint64_t off, const storage::MapBlock &b) { return off < b.offset; });
+    const auto it = std::upper_bound(
+        m_map.blocks.begin(), m_map.blocks.end(), offset, [](uint64_t off, const storage::MapBlock &b) { return off < b.offset; });
     if (it == m_map.blocks.begin())
         return -1;
     const auto prev = std::prev(it);
@@ -123,8 +123,8 @@ QColor BlockMapData::colourOf(CellState state, int sizeClass, double fill)
     }
     case CellState::Data: {
         // 1 MiB light blue … 16 MiB deep blue.
-        static const QColor byClass[] = {QColor(0x9c, 0xd3, 0xf0), QColor(0x6b, 0xb4, 0xe6), QColor(0x3d, 0x8f, 0xd6),
-                                         QColor(0x23, 0x6c, 0xb8), QColor(0x15, 0x4a, 0x8c)};
+        static const QColor byClass[] = { QColor(0x9c, 0xd3, 0xf0), QColor(0x6b, 0xb4, 0xe6), QColor(0x3d, 0x8f, 0xd6),
+            QColor(0x23, 0x6c, 0xb8), QColor(0x15, 0x4a, 0x8c) };
         return byClass[std::clamp(sizeClass, 0, storage::kClassCount - 1)];
     }
     case CellState::Snapshot:
@@ -221,7 +221,8 @@ QString BlockMapData::tooltipOf(int i) const
     if (b.use == storage::BlockUse::Data)
         t += line(tr("Holds %1").arg(formatBytes(b.used)).toHtmlEscaped());
     else if (b.use == storage::BlockUse::Small || b.use == storage::BlockUse::Catalog)
-        t += line(tr("%1 live (%2%)").arg(formatBytes(b.used)).arg(b.size() ? 100 * std::min(b.used, b.size()) / b.size() : 0).toHtmlEscaped());
+        t += line(
+            tr("%1 live (%2%)").arg(formatBytes(b.used)).arg(b.size() ? 100 * std::min(b.used, b.size()) / b.size() : 0).toHtmlEscaped());
     if (b.use == storage::BlockUse::Data || b.use == storage::BlockUse::Small) {
         const tree::BlockUsers *u = usersOf(i);
         if (!m_hasOwners) {
@@ -253,7 +254,7 @@ QString BlockMapData::tooltipOf(int i) const
 
 QImage BlockMapData::picture(int columns) const
 {
-    const BlockMapLayout layout{1, columns};
+    const BlockMapLayout layout { 1, columns };
     const uint64_t cells = cellCount();
     const QSize size = layout.size(cells);
     QImage image(std::max(size.width(), 1), std::max(size.height(), 1), QImage::Format_RGB32);

@@ -38,12 +38,12 @@ namespace vd::widgets {
 // How a cell is coloured (the legend's entries).
 enum class CellState {
     Free,
-    Head,     // head block and free-space reserve
+    Head, // head block and free-space reserve
     Catalog,
-    Small,    // a SmallBlock, shaded by how full it is
-    Data,     // a data block the live tree uses, coloured by size class
+    Small, // a SmallBlock, shaded by how full it is
+    Data, // a data block the live tree uses, coloured by size class
     Snapshot, // a data block or SmallBlock only snapshots hold
-    Unused,   // allocated, used by no tree (gc frees it, or a reader still holds it)
+    Unused, // allocated, used by no tree (gc frees it, or a reader still holds it)
 };
 
 class BlockMapData
@@ -109,6 +109,6 @@ struct BlockMapLayout
 };
 
 // Zoom steps: a cell's size in pixels.
-inline constexpr int kCellSizes[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
+inline constexpr int kCellSizes[] = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64 };
 
 } // namespace vd::widgets

@@ -34,7 +34,9 @@ QString percentOf(uint64_t part, uint64_t whole)
 
 } // namespace
 
-BlockMapPanel::BlockMapPanel(client::DriveApi *api, QWidget *parent) : QWidget(parent), m_api(api)
+BlockMapPanel::BlockMapPanel(client::DriveApi *api, QWidget *parent)
+    : QWidget(parent)
+    , m_api(api)
 {
     setObjectName(QStringLiteral("blockMapPanel"));
     m_view = new BlockMapView(this);
@@ -149,7 +151,7 @@ QWidget *BlockMapPanel::makeLegend()
     std::vector<QColor> byClass, small;
     for (int c = 0; c < storage::kClassCount; ++c)
         byClass.push_back(BlockMapData::colourOf(CellState::Data, c));
-    for (double f : {0.1, 0.5, 0.95})
+    for (double f : { 0.1, 0.5, 0.95 })
         small.push_back(BlockMapData::colourOf(CellState::Small, 0, f));
     add(many(byClass), tr("Data block: 1, 2, 4, 8, 16 MiB"));
     add(many(small), tr("SmallBlock: by how full"));
@@ -237,8 +239,9 @@ void BlockMapPanel::request()
             if (serial != m_serial)
                 return;
             if (!owners) {
-                m_status->setText(owners.status().code() == ErrorCode::Cancelled ? QString()
-                                                                                   : tr("The files could not be found: %1").arg(owners.status().message()));
+                m_status->setText(owners.status().code() == ErrorCode::Cancelled
+                        ? QString()
+                        : tr("The files could not be found: %1").arg(owners.status().message()));
                 return;
             }
             auto complete = std::make_shared<BlockMapData>(*m_data);
@@ -268,7 +271,7 @@ void BlockMapPanel::setSelection(const std::set<Ruid> &ids, const QStringList &f
 
 void BlockMapPanel::updateHighlight()
 {
-    m_view->setHighlighted(m_data ? m_data->blocksUsedBy(m_selectedIds, m_selectedFolders) : std::vector<int>{});
+    m_view->setHighlighted(m_data ? m_data->blocksUsedBy(m_selectedIds, m_selectedFolders) : std::vector<int> {});
 }
 
 void BlockMapPanel::updateHealth()
@@ -284,7 +287,9 @@ void BlockMapPanel::updateHealth()
         t += QStringLiteral("<tr><td>%1%2</td><td align=right>%3</td></tr>")
                  .arg(indented ? QStringLiteral("&nbsp;&nbsp;&nbsp;") : QString(), name.toHtmlEscaped(), value.toHtmlEscaped());
     };
-    row(tr("idvd"), tr("%1 (%2)").arg(formatBytes(h.idvdBytes), h.units == 1 ? tr("1 unit") : tr("%1 units").arg(QLocale().toString(qulonglong(h.units)))));
+    row(tr("idvd"),
+        tr("%1 (%2)").arg(
+            formatBytes(h.idvdBytes), h.units == 1 ? tr("1 unit") : tr("%1 units").arg(QLocale().toString(qulonglong(h.units)))));
     row(tr("Allocated"), tr("%1 (%2)").arg(formatBytes(h.allocatedBytes), percentOf(h.allocatedBytes, h.idvdBytes)));
     row(tr("data blocks"), formatBytes(h.dataBytes), true);
     row(tr("SmallBlocks"), formatBytes(h.smallBytes), true);

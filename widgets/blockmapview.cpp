@@ -12,7 +12,8 @@
 
 namespace vd::widgets {
 
-BlockMapView::BlockMapView(QWidget *parent) : QAbstractScrollArea(parent)
+BlockMapView::BlockMapView(QWidget *parent)
+    : QAbstractScrollArea(parent)
 {
     setAccessibleName(tr("Block map"));
     setMouseTracking(true);
@@ -24,7 +25,7 @@ BlockMapView::BlockMapView(QWidget *parent) : QAbstractScrollArea(parent)
         m_painterBusy = false;
         const auto made = m_painter->property("made").value<QSize>();
         m_picture = m_painter->result();
-        m_pictureOf = {m_painter->property("serial").value<quint64>(), made.width()};
+        m_pictureOf = { m_painter->property("serial").value<quint64>(), made.width() };
         viewport()->update();
         if (m_pictureOf != m_wanted)
             requestPicture();
@@ -33,11 +34,9 @@ BlockMapView::BlockMapView(QWidget *parent) : QAbstractScrollArea(parent)
     });
 }
 
-BlockMapView::~BlockMapView()
-{
-    // The job holds its own reference to the data; only wait for it.
-    m_painter->waitForFinished();
-}
+// A picture still being made finishes on its own: it holds its own
+// reference to the data and nothing of the view's.
+BlockMapView::~BlockMapView() = default;
 
 void BlockMapView::setData(std::shared_ptr<const BlockMapData> picture)
 {
@@ -104,7 +103,7 @@ void BlockMapView::relayout()
     verticalScrollBar()->setRange(0, std::max(0, size.height() - viewport()->height()));
     verticalScrollBar()->setPageStep(viewport()->height());
     verticalScrollBar()->setSingleStep(std::max(l.cellSize, 8));
-    m_wanted = {m_data ? m_serial : 0, l.columns};
+    m_wanted = { m_data ? m_serial : 0, l.columns };
     if (m_pictureOf != m_wanted)
         requestPicture();
     viewport()->update();
@@ -163,7 +162,7 @@ void BlockMapView::paintEvent(QPaintEvent *)
     const int lastRow = std::min(m_picture.height() - 1, visible.bottom() / s);
     if (lastRow >= firstRow)
         p.drawImage(QRect(0, firstRow * s, columns * s, (lastRow - firstRow + 1) * s), m_picture,
-                    QRect(0, firstRow, columns, lastRow - firstRow + 1));
+            QRect(0, firstRow, columns, lastRow - firstRow + 1));
     if (columns != l.columns)
         return;
     // A grid once cells are big enough to tell apart, a firmer line between units.

@@ -76,7 +76,7 @@ private:
     QImage m_picture;
     // What the picture shows and what it should show: (data's serial, columns).
     uint64_t m_serial = 0; // of the data, counted by setData
-    std::pair<uint64_t, int> m_pictureOf{0, 0}, m_wanted{0, 0};
+    std::pair<uint64_t, int> m_pictureOf { 0, 0 }, m_wanted { 0, 0 };
     QFutureWatcher<QImage> *m_painter = nullptr;
     bool m_painterBusy = false;
 };

@@ -63,11 +63,11 @@ void MainWindow::setupBlockMap()
     // Shown the first time with room for its rows (later, as the user left it).
     connect(m_blockMapDock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
         if (visible && m_blockMapDock->height() < height() / 3)
-            resizeDocks({m_blockMapDock}, {height() * 2 / 5}, Qt::Vertical);
+            resizeDocks({ m_blockMapDock }, { height() * 2 / 5 }, Qt::Vertical);
     });
     connect(this, &MainWindow::locationShown, this, [this] { m_blockMap->setCollection(m_collection); });
     connect(m_blockMap, &BlockMapPanel::filesClicked, this, &MainWindow::showBlockFiles);
-    for (QAbstractItemView *v : {static_cast<QAbstractItemView *>(m_details), static_cast<QAbstractItemView *>(m_icons)})
+    for (QAbstractItemView *v : { static_cast<QAbstractItemView *>(m_details), static_cast<QAbstractItemView *>(m_icons) })
         connect(v->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateBlockMapSelection);
 }
 

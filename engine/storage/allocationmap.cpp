@@ -33,7 +33,7 @@ bool blocksOfWord(uint32_t word, uint32_t unit, std::vector<Extent> *out)
         const int len = e - s;
         if (!std::has_single_bit(unsigned(len)) || s % len != 0)
             return false;
-        out->push_back(Extent{uint64_t(unit) * kUnitSize + uint64_t(s) * kSlotSize, uint8_t(std::countr_zero(unsigned(len)))});
+        out->push_back(Extent { uint64_t(unit) * kUnitSize + uint64_t(s) * kSlotSize, uint8_t(std::countr_zero(unsigned(len))) });
         s = e;
     }
     return true;
@@ -94,15 +94,16 @@ Result<AllocationMap> Collection::allocationMap()
     const BlockAllocator &alloc = m_space->allocator();
     map.words = alloc.words();
     for (const Extent &e : alloc.blocks())
-        map.blocks.push_back(MapBlock{e.offset, e.sizeClass, BlockUse::Unrecorded, 0});
+        map.blocks.push_back(MapBlock { e.offset, e.sizeClass, BlockUse::Unrecorded, 0 });
     auto mark = [&](const Extent &e, BlockUse use, uint64_t used) {
-        const auto it = std::lower_bound(map.blocks.begin(), map.blocks.end(), e.offset, [](const MapBlock &b, uint64_t off) { return b.offset < off; });
+        const auto it = std::lower_bound(
+            map.blocks.begin(), map.blocks.end(), e.offset, [](const MapBlock &b, uint64_t off) { return b.offset < off; });
         if (it != map.blocks.end() && it->offset == e.offset && it->sizeClass == e.sizeClass) {
             it->use = use;
             it->used = used;
         }
     };
-    mark(Extent{0, 0}, BlockUse::Head, 0);
+    mark(Extent { 0, 0 }, BlockUse::Head, 0);
     for (const Extent &e : m_space->reserve())
         mark(e, BlockUse::Reserve, 0);
     for (const auto &[offset, seg] : m_catalogStore->segments())

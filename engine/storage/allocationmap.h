@@ -23,11 +23,11 @@ namespace vd::storage {
 
 // What an allocated block holds, as far as the records say.
 enum class BlockUse : uint8_t {
-    Head = 1,       // unit 0, slot 0: the root records
-    Reserve = 2,    // kept allocated so that deleting works on a full disk
-    Catalog = 3,    // a CatalogLog block (catalog pages)
-    Small = 4,      // a SmallBlock (packed small payloads)
-    Data = 5,       // a data block (one piece of a file's cluster)
+    Head = 1, // unit 0, slot 0: the root records
+    Reserve = 2, // kept allocated so that deleting works on a full disk
+    Catalog = 3, // a CatalogLog block (catalog pages)
+    Small = 4, // a SmallBlock (packed small payloads)
+    Data = 5, // a data block (one piece of a file's cluster)
     Unrecorded = 6, // allocated, no record names it: freed and held for a reader of an older generation
 };
 inline constexpr uint8_t kMaxBlockUse = 6;
@@ -48,7 +48,7 @@ struct MapBlock
 
 struct AllocationMap
 {
-    uint64_t generation = 0;     // the committed generation the records are of
+    uint64_t generation = 0; // the committed generation the records are of
     std::vector<uint32_t> words; // the allocator's, one per 16 MiB unit (blockallocator.h)
     std::vector<MapBlock> blocks; // every allocated block, in offset order
 };
@@ -62,17 +62,17 @@ struct AllocatorHealth
     // The free space cut into the largest aligned blocks it holds: how many
     // free blocks of each size class could be handed out without splitting
     // a bigger one.
-    std::array<uint64_t, kClassCount> freeRuns{};
-    std::array<uint64_t, kClassCount> blocksPerClass{};
+    std::array<uint64_t, kClassCount> freeRuns {};
+    std::array<uint64_t, kClassCount> blocksPerClass {};
     // Free bytes that cannot hold a 16 MiB block (outside whole free units).
     uint64_t fragmentedBytes = 0;
     // Allocated to data blocks and SmallBlocks beyond the payload they hold
     // (headers, unused tails, dead or unwritten slots).
     uint64_t paddingBytes = 0;
-    uint64_t dataBytes = 0;    // allocated to data blocks
-    uint64_t smallBytes = 0;   // to SmallBlocks
+    uint64_t dataBytes = 0; // allocated to data blocks
+    uint64_t smallBytes = 0; // to SmallBlocks
     uint64_t catalogBytes = 0; // to catalog blocks
-    uint64_t otherBytes = 0;   // head, reserve, unrecorded
+    uint64_t otherBytes = 0; // head, reserve, unrecorded
 };
 
 // Reads the health off a map (pure).

@@ -28,17 +28,22 @@ struct Acc
 class Walk
 {
 public:
-    Walk(storage::CatalogReader &live, uint64_t newestSnapshot, Ticker *ticker) : m_live(live), m_newestSnapshot(newestSnapshot), m_ticker(ticker) {}
+    Walk(storage::CatalogReader &live, uint64_t newestSnapshot, Ticker *ticker)
+        : m_live(live)
+        , m_newestSnapshot(newestSnapshot)
+        , m_ticker(ticker)
+    { }
 
     // Walks one tree's cluster records; tree is empty for the live one.
     Status walkTree(storage::CatalogReader &catalog, const QString &tree)
     {
         const bool isLive = tree.isEmpty();
         Status inner;
-        VD_TRY(catalog.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1), [&](QByteArrayView key, QByteArrayView value) {
-            inner = visit(key, value, tree, isLive);
-            return inner.isOk();
-        }));
+        VD_TRY(catalog.scan(QByteArray(1, storage::keys::kCluster), QByteArray(1, storage::keys::kCluster + 1),
+            [&](QByteArrayView key, QByteArrayView value) {
+                inner = visit(key, value, tree, isLive);
+                return inner.isOk();
+            }));
         return inner;
     }
 
@@ -117,7 +122,7 @@ private:
         if (it != index.end())
             return it->second;
         const uint32_t i = uint32_t(m_files.size());
-        m_files.push_back(BlockOwner{id, QString(), tree});
+        m_files.push_back(BlockOwner { id, QString(), tree });
         index.emplace(id, i);
         return i;
     }

@@ -47,13 +47,13 @@ struct BlockOwner
 
 struct BlockUsers
 {
-    uint64_t offset = 0;     // the block's offset in idvd
-    bool live = false;       // the live tree references it
+    uint64_t offset = 0; // the block's offset in idvd
+    bool live = false; // the live tree references it
     bool inSnapshot = false; // some snapshot's tree references it
     // The newest generation that wrote a cluster version referencing it:
     // the version of the bytes it holds.
     uint64_t birth = 0;
-    uint32_t fileCount = 0;      // distinct files that use it (live ones when live)
+    uint32_t fileCount = 0; // distinct files that use it (live ones when live)
     std::vector<uint32_t> files; // indexes into BlockOwners::files, at most kMaxListed
 };
 

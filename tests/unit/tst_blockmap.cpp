@@ -33,8 +33,7 @@ using widgets::MainWindow;
 
 namespace {
 
-template<typename T>
-Result<T> await(QFuture<Result<T>> f)
+template <typename T> Result<T> await(QFuture<Result<T>> f)
 {
     while (!f.isFinished())
         QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
@@ -50,17 +49,16 @@ BlockMapData sample()
 {
     storage::AllocationMap m;
     m.generation = 9;
-    m.words = {((1u << 0 | 1u << 1 | 1u << 2 | 1u << 4) << 16) | 0x00ff, (1u << 16) | 0xffff};
-    m.blocks = {{0, 0, storage::BlockUse::Head, 0},
-                {1 * MiB, 0, storage::BlockUse::Catalog, 1000},
-                {2 * MiB, 1, storage::BlockUse::Data, 2 * MiB - 300},
-                {4 * MiB, 2, storage::BlockUse::Small, 2 * MiB},
-                {16 * MiB, 4, storage::BlockUse::Data, 16 * MiB - 128}};
+    m.words = { ((1u << 0 | 1u << 1 | 1u << 2 | 1u << 4) << 16) | 0x00ff, (1u << 16) | 0xffff };
+    m.blocks = { { 0, 0, storage::BlockUse::Head, 0 }, { 1 * MiB, 0, storage::BlockUse::Catalog, 1000 },
+        { 2 * MiB, 1, storage::BlockUse::Data, 2 * MiB - 300 }, { 4 * MiB, 2, storage::BlockUse::Small, 2 * MiB },
+        { 16 * MiB, 4, storage::BlockUse::Data, 16 * MiB - 128 } };
     tree::BlockOwners o;
     o.generation = 9;
     const Ruid a = Ruid::generate(), b = Ruid::generate(), c = Ruid::generate();
-    o.files = {{a, QStringLiteral("/docs/a.bin"), QString()}, {b, QStringLiteral("/docs/b.txt"), QString()}, {c, QStringLiteral("/old.iso"), QStringLiteral("monday")}};
-    o.blocks = {{2 * MiB, true, false, 5, 1, {0}}, {4 * MiB, true, true, 7, 2, {0, 1}}, {16 * MiB, false, true, 3, 1, {2}}};
+    o.files = { { a, QStringLiteral("/docs/a.bin"), QString() }, { b, QStringLiteral("/docs/b.txt"), QString() },
+        { c, QStringLiteral("/old.iso"), QStringLiteral("monday") } };
+    o.blocks = { { 2 * MiB, true, false, 5, 1, { 0 } }, { 4 * MiB, true, true, 7, 2, { 0, 1 } }, { 16 * MiB, false, true, 3, 1, { 2 } } };
     BlockMapData d;
     d.setMap(m);
     d.setOwners(o);
@@ -112,10 +110,10 @@ private Q_SLOTS:
         write(QStringLiteral("large.bin"), 5 * MiB + 77, 1);
         write(m_hostile, 2000, 2);
         write(QStringLiteral("changed.bin"), 2 * MiB, 3);
-        VD_VERIFY_OK(await(m_api->importLocal(m_col, {src.filePath(QStringLiteral("pics"))}, QStringLiteral("/")).done));
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, { src.filePath(QStringLiteral("pics")) }, QStringLiteral("/")).done));
         VD_VERIFY_OK(await(m_api->createSnapshot(m_col, QStringLiteral("first"))));
         write(QStringLiteral("changed.bin"), 2 * MiB, 4);
-        VD_VERIFY_OK(await(m_api->importLocal(m_col, {src.filePath(QStringLiteral("pics/changed.bin"))}, QStringLiteral("/pics")).done));
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, { src.filePath(QStringLiteral("pics/changed.bin")) }, QStringLiteral("/pics")).done));
     }
 
     void cleanupTestCase()
@@ -186,12 +184,12 @@ private Q_SLOTS:
         // The picture: one pixel per cell, in the cell's colour.
         const QImage pic = d.picture(l.columns);
         QCOMPARE(pic.width(), l.columns);
-        for (uint64_t c : {0, 2, 5, 9, 20})
+        for (uint64_t c : { 0, 2, 5, 9, 20 })
             QCOMPARE(pic.pixel(int(c % uint64_t(l.columns)), int(c / uint64_t(l.columns))), d.colourOf(d.blockAt(c)).rgb());
         // Selection: by id, and by folder.
-        QCOMPARE(d.blocksUsedBy({d.filesOf(2)[0].id}, {}), (std::vector<int>{2, 3}));
-        QCOMPARE(d.blocksUsedBy({}, {QStringLiteral("/docs")}), (std::vector<int>{2, 3}));
-        QCOMPARE(d.blocksUsedBy({}, {QStringLiteral("/doc")}), std::vector<int>{});
+        QCOMPARE(d.blocksUsedBy({ d.filesOf(2)[0].id }, {}), (std::vector<int> { 2, 3 }));
+        QCOMPARE(d.blocksUsedBy({}, { QStringLiteral("/docs") }), (std::vector<int> { 2, 3 }));
+        QCOMPARE(d.blocksUsedBy({}, { QStringLiteral("/doc") }), std::vector<int> {});
         // Health: two units, 8 MiB allocated in unit 0, the other 8 free in one run.
         const storage::AllocatorHealth &h = d.health();
         QCOMPARE(h.idvdBytes, 32 * MiB);
@@ -207,8 +205,8 @@ private Q_SLOTS:
     {
         BlockMapData d = sample();
         tree::BlockOwners o;
-        o.files = {{Ruid::generate(), QStringLiteral("/x"), QString()}};
-        o.blocks = {{8 * MiB, true, false, 12, 1, {0}}, {16 * MiB, true, false, 12, 1, {0}}};
+        o.files = { { Ruid::generate(), QStringLiteral("/x"), QString() } };
+        o.blocks = { { 8 * MiB, true, false, 12, 1, { 0 } }, { 16 * MiB, true, false, 12, 1, { 0 } } };
         d.setOwners(o);
         QVERIFY(!d.usersOf(2));
         QCOMPARE(d.stateOf(2), CellState::Unused); // a data block no tree uses
