@@ -65,17 +65,38 @@ kill $pid
 wait $pid 2>/dev/null || true
 
 # The cluster view (F8) of the video, whose 4 MiB block changed after the
-# snapshot: click its row (the second), open the panel.
+# snapshot: click its row (the third, after clip.bin and vdrive.svg), open
+# the panel.
 "$explorer" -c demo /projects/vdrive/media &
 pid=$!
 wait_window
 xdotool windowmove "$wid" 0 0 windowsize "$wid" 1100 680
 sleep 0.5
-xdotool mousemove 290 102 click 1
+xdotool mousemove 290 124 click 1
 sleep 0.3
 xdotool key F8
 sleep 2
 shot cluster-view
+kill $pid
+wait $pid 2>/dev/null || true
+trap - EXIT
+
+# The block map (F7) with video.bin selected (the third row of media): its
+# blocks outlined, the allocator's health beside the map.
+"$explorer" -c demo /projects/vdrive/media &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+wait_window
+xdotool windowmove "$wid" 0 0 windowsize "$wid" 1100 680
+sleep 0.5
+xdotool mousemove 290 124 click 1 # (gives the window the keyboard too)
+sleep 0.5
+xdotool key F7
+sleep 2.5
+sleep 1.5
+xdotool mousemove 1000 20 # no tooltip in the picture
+sleep 0.5
+shot block-map
 kill $pid
 wait $pid 2>/dev/null || true
 trap - EXIT

@@ -116,6 +116,7 @@ MainWindow::MainWindow(client::DriveApi *api, QWidget *parent) : QMainWindow(par
     setupClipboard();
     setupClusters();
     setupTrash();
+    setupBlockMap();
 
     connect(m_model, &FolderModel::stateChanged, this, [this] {
         updateStatus();

@@ -40,6 +40,7 @@ namespace vd::widgets {
 
 class AddressBar;
 class ClusterView;
+class BlockMapPanel;
 class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
@@ -238,6 +239,19 @@ private:
     QTreeView *m_trashView = nullptr;
     QDockWidget *m_trashDock = nullptr;
     // ---- end of the trash ----
+
+    // ---- The block map (mainwindowblockmap.cpp): a dock over the collection shown. ----
+public:
+    BlockMapPanel *blockMapPanel() const { return m_blockMap; }
+    QDockWidget *blockMapDock() const { return m_blockMapDock; }
+
+private:
+    void setupBlockMap();
+    void updateBlockMapSelection();
+    void showBlockFiles(const std::vector<tree::BlockOwner> &files);
+    BlockMapPanel *m_blockMap = nullptr;
+    QDockWidget *m_blockMapDock = nullptr;
+    // ---- end of the block map ----
 
     QPointer<client::DriveApi> m_api;
     Ruid m_collection;

@@ -26,8 +26,10 @@
 #include "client/jsontree.h"
 #include "core/ruid.h"
 #include "core/status.h"
+#include "storage/allocationmap.h"
 #include "storage/datadir.h"
 #include "transfer/observer.h"
+#include "tree/blockowners.h"
 #include "tree/treetypes.h"
 #include "tree/vnode.h"
 
@@ -276,6 +278,20 @@ public:
     // (nullopt) every entry. Long: reports progress, stops when cancelled
     // (entries already gone stay gone). Returns how many went.
     virtual QFuture<Result<uint64_t>> emptyTrash(const Ruid &collection, const std::optional<std::vector<Ruid>> &ids = std::nullopt) = 0;
+
+    // Where the bytes are: the block map, in two calls so that a picture
+    // shows at once and its details fill in. blockMap is cheap: every
+    // allocated block of idvd with its kind and fill, read off the
+    // allocator (4 bytes per 16 MiB unit) and the block, location and
+    // catalog records, no tree walked (storage/allocationmap.h; healthOf()
+    // reads the allocator's health off it). It is the writer's state, so it
+    // runs on the writer between its requests (as usage does).
+    virtual QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) = 0;
+    // Which files use each block, live and in snapshots (tree/blockowners.h):
+    // walks every tree's cluster records on a reader, which takes time on
+    // a large drive (progress counts records and paths; cancel through the
+    // future). Its generation may differ from blockMap's: match by offset.
+    virtual QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

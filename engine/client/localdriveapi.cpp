@@ -155,6 +155,22 @@ QFuture<Result<Usage>> LocalDriveApi::usage(const Ruid &collection)
     });
 }
 
+QFuture<Result<storage::AllocationMap>> LocalDriveApi::blockMap(const Ruid &collection)
+{
+    return onHost<storage::AllocationMap>(collection, [](DriveHost &h) {
+        // The allocator is the writer's: a short request that changes nothing.
+        return h.write<storage::AllocationMap>([](Drive &d, OpContext &) { return d.collection().allocationMap(); },
+                                               DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<tree::BlockOwners>> LocalDriveApi::blockOwners(const Ruid &collection)
+{
+    return onHost<tree::BlockOwners>(collection, [](DriveHost &h) {
+        return h.read<tree::BlockOwners>([](Drive &d, OpContext &ctx) { return d.blockOwners(ctx.progressFn()); });
+    });
+}
+
 QFuture<Result<FolderListing>> LocalDriveApi::list(const Ruid &collection, const QString &path, const QString &at)
 {
     return onHost<FolderListing>(collection, [path, at](DriveHost &h) {

@@ -70,6 +70,9 @@ public:
     QFuture<Result<tree::VNode>> importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace) override;
     QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at) override;
 
+    QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) override;
+    QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) override;
+
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.
     Result<node::DriveHost *> host(const Ruid &collection);

@@ -1,5 +1,7 @@
 #include "apicodec.h"
 
+#include "core/bytes.h"
+
 namespace vd::control::codec {
 
 namespace {
@@ -350,6 +352,155 @@ Result<client::JsonTree> toJsonTree(const QCborArray &items, uint64_t generation
         ++tree.nodes;
     }
     return tree;
+}
+
+QCborArray fromBlockMap(const storage::AllocationMap &map)
+{
+    QCborArray items;
+    for (size_t i = 0; i < map.words.size(); i += size_t(kWordsPerItem)) {
+        const size_t n = std::min(map.words.size() - i, size_t(kWordsPerItem));
+        QByteArray raw;
+        ByteWriter w(&raw);
+        for (size_t k = i; k < i + n; ++k)
+            w.u32(map.words[k]);
+        items.append(QCborMap{{QStringLiteral("words"), raw}});
+    }
+    for (size_t i = 0; i < map.blocks.size(); i += size_t(kBlocksPerItem)) {
+        const size_t n = std::min(map.blocks.size() - i, size_t(kBlocksPerItem));
+        QByteArray raw;
+        ByteWriter w(&raw);
+        for (size_t k = i; k < i + n; ++k) {
+            const storage::MapBlock &b = map.blocks[k];
+            w.u32(uint32_t(b.offset / storage::kSlotSize));
+            w.u8(b.sizeClass);
+            w.u8(uint8_t(b.use));
+            w.u64(b.used);
+        }
+        items.append(QCborMap{{QStringLiteral("blocks"), raw}});
+    }
+    return items;
+}
+
+Result<storage::AllocationMap> toBlockMap(const QCborArray &items, uint64_t generation)
+{
+    constexpr qsizetype kRecord = 14;
+    storage::AllocationMap map;
+    map.generation = generation;
+    std::vector<storage::Extent> expected;
+    for (const QCborValue &v : items) {
+        VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "block map item"));
+        if (m.contains(QStringLiteral("words"))) {
+            if (!map.blocks.empty())
+                return bad("words", QStringLiteral("after the blocks"));
+            VD_TRY_ASSIGN(const QByteArray raw, bytes(m, "words", kWordsPerItem * 4));
+            if (raw.size() % 4 != 0 || map.words.size() + size_t(raw.size() / 4) > storage::kMaxUnits)
+                return bad("words", QStringLiteral("not whole words, or too many"));
+            ByteReader r(raw, QStringLiteral("block map"));
+            while (r.remaining() > 0) {
+                const uint32_t word = r.u32();
+                if (!storage::blocksOfWord(word, uint32_t(map.words.size()), &expected))
+                    return bad("words", QStringLiteral("unit %1 breaks the allocator's rules").arg(map.words.size()));
+                map.words.push_back(word);
+            }
+            continue;
+        }
+        VD_TRY_ASSIGN(const QByteArray raw, bytes(m, "blocks", kBlocksPerItem * kRecord));
+        if (raw.size() % kRecord != 0)
+            return bad("blocks", QStringLiteral("not whole records"));
+        ByteReader r(raw, QStringLiteral("block map"));
+        while (r.remaining() > 0) {
+            storage::MapBlock b;
+            b.offset = uint64_t(r.u32()) * storage::kSlotSize;
+            b.sizeClass = r.u8();
+            const uint8_t use = r.u8();
+            b.used = r.u64();
+            if (use < 1 || use > storage::kMaxBlockUse)
+                return bad("blocks", QStringLiteral("an unknown use of a block"));
+            b.use = storage::BlockUse(use);
+            const size_t i = map.blocks.size();
+            if (i >= expected.size() || expected[i].offset != b.offset || expected[i].sizeClass != b.sizeClass)
+                return bad("blocks", QStringLiteral("block %1 is not the one the words describe").arg(i));
+            map.blocks.push_back(b);
+        }
+    }
+    if (map.blocks.size() != expected.size())
+        return bad("blocks", QStringLiteral("%1 blocks where the words describe %2").arg(map.blocks.size()).arg(expected.size()));
+    return map;
+}
+
+QCborArray fromBlockOwners(const tree::BlockOwners &owners)
+{
+    QCborArray items;
+    for (const tree::BlockOwner &f : owners.files)
+        items.append(QCborArray{QStringLiteral("f"), fromRuid(f.id), f.path, f.snapshot});
+    for (const tree::BlockUsers &b : owners.blocks) {
+        QCborArray files;
+        for (const uint32_t i : b.files)
+            files.append(qint64(i));
+        items.append(QCborArray{QStringLiteral("b"), qint64(b.offset), (b.live ? 1 : 0) | (b.inSnapshot ? 2 : 0), qint64(b.birth), qint64(b.fileCount), files});
+    }
+    return items;
+}
+
+Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t generation)
+{
+    // At most one block per MiB of the largest idvd, and kMaxListed files each.
+    constexpr uint64_t kMaxBlocks = uint64_t(storage::kMaxUnits) * storage::kSlotsPerUnit;
+    constexpr uint64_t kMaxFiles = kMaxBlocks * tree::BlockOwners::kMaxListed;
+    tree::BlockOwners out;
+    out.generation = generation;
+    auto uintOf = [](const QCborValue &v, const char *field) -> Result<uint64_t> {
+        if (!v.isInteger() || v.toInteger() < 0)
+            return bad(field, QStringLiteral("not a natural number"));
+        return uint64_t(v.toInteger());
+    };
+    auto pathOf = [](const QCborValue &v, const char *field) -> Result<QString> {
+        if (!v.isString() || v.toString().size() > tree::VNode::kMaxPathBytes)
+            return bad(field, QStringLiteral("not a path"));
+        return v.toString();
+    };
+    for (const QCborValue &v : items) {
+        const QCborArray a = v.toArray();
+        if (!v.isArray() || a.isEmpty() || !a.at(0).isString())
+            return bad("block owners item", QStringLiteral("not a tagged list"));
+        if (a.at(0).toString() == QLatin1String("f") && a.size() == 4) {
+            if (!out.blocks.empty() || out.files.size() >= kMaxFiles)
+                return bad("file", QStringLiteral("after the blocks, or too many"));
+            tree::BlockOwner f;
+            VD_TRY_ASSIGN(f.id, toRuid(a.at(1), "file.id"));
+            VD_TRY_ASSIGN(f.path, pathOf(a.at(2), "file.path"));
+            VD_TRY_ASSIGN(f.snapshot, pathOf(a.at(3), "file.snapshot"));
+            out.files.push_back(std::move(f));
+        } else if (a.at(0).toString() == QLatin1String("b") && a.size() == 6) {
+            if (out.blocks.size() >= kMaxBlocks)
+                return bad("block", QStringLiteral("too many"));
+            tree::BlockUsers b;
+            VD_TRY_ASSIGN(b.offset, uintOf(a.at(1), "block.offset"));
+            VD_TRY_ASSIGN(const uint64_t flags, uintOf(a.at(2), "block.flags"));
+            VD_TRY_ASSIGN(b.birth, uintOf(a.at(3), "block.birth"));
+            VD_TRY_ASSIGN(const uint64_t count, uintOf(a.at(4), "block.count"));
+            if (flags > 3 || flags == 0 || b.offset % storage::kSlotSize != 0 || b.offset / storage::kUnitSize >= storage::kMaxUnits)
+                return bad("block", QStringLiteral("flags or offset out of range"));
+            if (!out.blocks.empty() && b.offset <= out.blocks.back().offset)
+                return bad("block.offset", QStringLiteral("not increasing"));
+            b.live = flags & 1;
+            b.inSnapshot = flags & 2;
+            const QCborArray files = a.at(5).toArray();
+            if (!a.at(5).isArray() || files.size() > qsizetype(tree::BlockOwners::kMaxListed) || count < uint64_t(files.size()) || count > UINT32_MAX)
+                return bad("block.files", QStringLiteral("not a list of at most %1 files").arg(tree::BlockOwners::kMaxListed));
+            b.fileCount = uint32_t(count);
+            for (const QCborValue &fv : files) {
+                VD_TRY_ASSIGN(const uint64_t i, uintOf(fv, "block.files"));
+                if (i >= out.files.size())
+                    return bad("block.files", QStringLiteral("no file %1").arg(i));
+                b.files.push_back(uint32_t(i));
+            }
+            out.blocks.push_back(std::move(b));
+        } else {
+            return bad("block owners item", QStringLiteral("unknown"));
+        }
+    }
+    return out;
 }
 
 QCborMap fromProgress(const transfer::TransferProgress &p)

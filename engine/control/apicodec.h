@@ -52,6 +52,23 @@ QCborArray fromJsonTree(const client::JsonTree &tree);
 // previous value's, and at most kMaxNodes values.
 Result<client::JsonTree> toJsonTree(const QCborArray &items, uint64_t generation);
 
+// The block map (DriveApi::blockMap) as items: the allocator's words in
+// byte strings of at most kWordsPerItem little-endian u32, then the blocks
+// in byte strings of at most kBlocksPerItem packed records (slot index
+// u32, size class u8, use u8, used u64; little-endian). Decoding checks
+// every word and that the blocks are exactly those the words describe.
+inline constexpr qsizetype kWordsPerItem = 16384;
+inline constexpr qsizetype kBlocksPerItem = 4096;
+QCborArray fromBlockMap(const storage::AllocationMap &map);
+Result<storage::AllocationMap> toBlockMap(const QCborArray &items, uint64_t generation);
+
+// Which files use each block (DriveApi::blockOwners) as items: every file
+// ["f", id, path, snapshot], then every block ["b", offset, flags (1 live,
+// 2 in a snapshot), birth, file count, [file indexes]]. Decoding checks
+// the indexes, the bounds and that offsets increase.
+QCborArray fromBlockOwners(const tree::BlockOwners &owners);
+Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t generation);
+
 QCborMap fromProgress(const transfer::TransferProgress &p);
 Result<transfer::TransferProgress> toProgress(const QCborValue &v);
 

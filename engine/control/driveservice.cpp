@@ -431,6 +431,18 @@ void DriveService::handle(const Request &request, Responder responder)
                 return r.fail(st);
             r.finish(QCborMap{{QStringLiteral("generation"), qint64(t.generation)}});
         });
+    } else if (method == QLatin1String("drive.blockMap")) {
+        answer(&m_pool, m_api.blockMap(c), responder, [](const storage::AllocationMap &m, Responder &r) {
+            if (const Status st = sendList(r, fromBlockMap(m)); !st)
+                return r.fail(st);
+            r.finish(QCborMap{{QStringLiteral("generation"), qint64(m.generation)}});
+        });
+    } else if (method == QLatin1String("drive.blockOwners")) {
+        answer(&m_pool, m_api.blockOwners(c), responder, [](const tree::BlockOwners &o, Responder &r) {
+            if (const Status st = sendList(r, fromBlockOwners(o)); !st)
+                return r.fail(st);
+            r.finish(QCborMap{{QStringLiteral("generation"), qint64(o.generation)}});
+        });
     } else if (method == QLatin1String("drive.setJson")) {
         auto path = text(args, "path", tree::VNode::kMaxPathBytes);
         const QCborValue json = args.value(QStringLiteral("json"));

@@ -350,6 +350,24 @@ QFuture<Result<client::JsonTree>> RemoteDriveApi::jsonTree(const Ruid &collectio
                                   });
 }
 
+QFuture<Result<storage::AllocationMap>> RemoteDriveApi::blockMap(const Ruid &collection)
+{
+    return call<storage::AllocationMap>(QStringLiteral("drive.blockMap"), withCollection(collection),
+                                        [](const QCborValue &v, const QCborArray &items) -> Result<storage::AllocationMap> {
+                                            VD_TRY_ASSIGN(const uint64_t generation, natural(v.toMap(), "generation"));
+                                            return toBlockMap(items, generation);
+                                        });
+}
+
+QFuture<Result<tree::BlockOwners>> RemoteDriveApi::blockOwners(const Ruid &collection)
+{
+    return call<tree::BlockOwners>(QStringLiteral("drive.blockOwners"), withCollection(collection),
+                                   [](const QCborValue &v, const QCborArray &items) -> Result<tree::BlockOwners> {
+                                       VD_TRY_ASSIGN(const uint64_t generation, natural(v.toMap(), "generation"));
+                                       return toBlockOwners(items, generation);
+                                   });
+}
+
 QFuture<Result<VNode>> RemoteDriveApi::setJson(const Ruid &collection, const QString &path, const QByteArray &jsonText)
 {
     return call<VNode>(QStringLiteral("drive.setJson"), withCollection(collection, {{QStringLiteral("path"), path}, {QStringLiteral("json"), jsonText}}), nodeResult);

@@ -71,6 +71,9 @@ public:
     QFuture<Result<bool>> deleteJson(const Ruid &collection, const QString &path) override;
     QFuture<Result<tree::VNode>> importJson(const Ruid &collection, const QString &localFile, const QString &vpath, bool replace) override;
     QFuture<Result<qint64>> exportJson(const Ruid &collection, const QString &vpath, const QString &localFile, const QString &at) override;
+
+    QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) override;
+    QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) override;
     QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
 
 private:

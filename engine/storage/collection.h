@@ -22,6 +22,7 @@
 #pragma once
 
 #include "geometry.h"
+#include "allocationmap.h"
 #include "blockheader.h"
 #include "catalogreader.h"
 #include "metafile.h"
@@ -304,6 +305,11 @@ public:
     Result<GcReport> collectGarbage(const ProgressFn &progress = {});
 
     Result<CollectionInfo> info();
+    // Every allocated block of idvd with what it holds, from the allocator
+    // and the block, location and catalog records (allocationmap.h): no
+    // tree is walked. The working state, which on the writer between
+    // requests is the last commit's.
+    Result<AllocationMap> allocationMap();
     // Verifies every checksum reachable from the committed root and that
     // .bitmap matches exactly the blocks in use. Uncommitted changes are
     // rolled back first.

@@ -171,6 +171,19 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at, const storage::
     return ticker.finished(v->du(path, &ticker));
 }
 
+Result<BlockOwners> Drive::blockOwners(const storage::ProgressFn &progress)
+{
+    VD_TRY_ASSIGN(const auto recs, m_reader ? m_reader->snapshotRecords() : m_col->snapshotRecords());
+    std::vector<std::pair<QString, uint64_t>> names;
+    for (const auto &[name, rec] : recs)
+        names.emplace_back(name, rec.generation);
+    Ticker ticker(progress, QStringLiteral("block owners"));
+    Result<BlockOwners> out = ticker.finished(findBlockOwners(*m_views, names, &ticker));
+    if (out)
+        out->generation = generation();
+    return out;
+}
+
 Result<std::vector<TrashEntry>> Drive::listTrash()
 {
     VD_TRY(m_views->view(QString()).status());

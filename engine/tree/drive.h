@@ -30,6 +30,7 @@
 // and many readers' Drives at once.
 #pragma once
 
+#include "blockowners.h"
 #include "changefeed.h"
 #include "remotechanges.h"
 #include "tombstones.h"
@@ -185,6 +186,10 @@ public:
     Result<VNode> restore(const QString &snapshot, const QString &path, const QString &to = {}, const storage::ProgressFn &progress = {});
 
     Result<DuInfo> du(const QString &path, const QString &at = {}, const storage::ProgressFn &progress = {});
+    // Which files use each block of idvd, in the live tree and the
+    // snapshots (blockowners.h): walks every tree's cluster records. A
+    // reader's Drive answers for its generation.
+    Result<BlockOwners> blockOwners(const storage::ProgressFn &progress = {});
     Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
     // The collection's checks plus the tree's: entries and index agree,
     // every node leads to the root (no cycles, no orphans) within the depth

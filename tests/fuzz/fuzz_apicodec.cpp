@@ -1,7 +1,8 @@
 // Fuzzes the decoders of the DriveApi's values on the control socket
 // (engine/control/apicodec.h): what a client or a node in another process
-// can send. Byte 0 picks the decoder (11: a JSON document's stream of
-// values; 12: a list of RUIDs); the rest is CBOR.
+// can send. Byte 0 picks the decoder (modulo 13; 11: a JSON document's
+// stream of values; 12: a list of RUIDs; 'M' and 'O', before the modulo:
+// the block map's and the block owners' streams of items); the rest is CBOR.
 //
 // Whatever decodes must survive a round trip: encoding it and decoding that
 // gives a value that encodes to the same CBOR. Whatever does not decode is a
@@ -39,6 +40,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QCborValue v = QCborValue::fromCbor(QByteArray(reinterpret_cast<const char *>(data) + 1, qsizetype(size - 1)), &error);
     if (error.error != QCborError::NoError)
         return 0;
+    if ((data[0] == 'M' || data[0] == 'O') && v.isArray()) {
+        if (data[0] == 'M') {
+            auto m = toBlockMap(v.toArray(), 1);
+            FUZZ_CHECK(m.isOk() || m.status().code() == ErrorCode::ProtocolError);
+            if (m) {
+                auto again = toBlockMap(fromBlockMap(*m), 1);
+                FUZZ_CHECK(again.isOk() && fromBlockMap(*again).toCborValue().toCbor() == fromBlockMap(*m).toCborValue().toCbor());
+            }
+        } else {
+            auto o = toBlockOwners(v.toArray(), 1);
+            FUZZ_CHECK(o.isOk() || o.status().code() == ErrorCode::ProtocolError);
+            if (o) {
+                auto again = toBlockOwners(fromBlockOwners(*o), 1);
+                FUZZ_CHECK(again.isOk() && fromBlockOwners(*again).toCborValue().toCbor() == fromBlockOwners(*o).toCborValue().toCbor());
+            }
+        }
+        return 0;
+    }
     switch (data[0] % 13) {
     case 0: check<tree::VNode>(v, toVNode, fromVNode); break;
     case 1: check<client::CollectionSummary>(v, toCollection, fromCollection); break;

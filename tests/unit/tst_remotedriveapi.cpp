@@ -20,6 +20,8 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <set>
+
 using namespace vd;
 using control::RemoteDriveApi;
 
@@ -326,6 +328,152 @@ private Q_SLOTS:
         QCOMPARE(*all, uint64_t(left->size()));
         QCOMPARE(await(local().trash(m_col))->size(), size_t(0));
         VD_VERIFY_CODE(await(local().stat(m_col, QStringLiteral("/t2"), {})), ErrorCode::NotFound);
+    }
+
+    // The block map of a real collection: files of several sizes, small
+    // ones packed in a SmallBlock, a snapshot holding a replaced file's old
+    // version. The cheap map names every block's kind; the owners name the
+    // files (live, or in the snapshot for the old version); the node's own
+    // API and the socket answer the same.
+    void mapsBlocksAndTheirOwners()
+    {
+        auto made = await(local().createCollection(QStringLiteral("blocks")));
+        VD_VERIFY_OK(made);
+        const Ruid col = made->ruid;
+        QTemporaryDir src;
+        QDir(src.path()).mkpath(QStringLiteral("m"));
+        auto write = [&](const QString &name, qsizetype size, quint32 seed) {
+            QFile f(src.filePath(QStringLiteral("m/") + name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(test::randomBytes(size, seed));
+        };
+        write(QStringLiteral("big.bin"), (20 << 20) + 5, 1);
+        write(QStringLiteral("mid.bin"), 3 << 20, 2);
+        write(QStringLiteral("a.txt"), 3000, 3);
+        write(QStringLiteral("b.txt"), 5000, 4);
+        VD_VERIFY_OK(await(local().importLocal(col, {src.filePath(QStringLiteral("m"))}, QStringLiteral("/")).done));
+        VD_VERIFY_OK(await(local().createSnapshot(col, QStringLiteral("before"))));
+        auto oldMid = await(local().stat(col, QStringLiteral("/m/mid.bin"), {}));
+        VD_VERIFY_OK(oldMid);
+        write(QStringLiteral("mid.bin"), 3 << 20, 22); // a new version of mid.bin
+        VD_VERIFY_OK(await(local().importLocal(col, {src.filePath(QStringLiteral("m/mid.bin"))}, QStringLiteral("/m")).done));
+
+        auto map = await(local().blockMap(col));
+        VD_VERIFY_OK(map);
+        auto owners = await(local().blockOwners(col));
+        VD_VERIFY_OK(owners);
+        QCOMPARE(owners->generation, map->generation);
+
+        // The map: exactly the allocator's blocks, each of a known kind.
+        std::vector<storage::Extent> fromWords;
+        for (size_t u = 0; u < map->words.size(); ++u)
+            QVERIFY(storage::blocksOfWord(map->words[u], uint32_t(u), &fromWords));
+        QCOMPARE(fromWords.size(), map->blocks.size());
+        std::map<storage::BlockUse, int> kinds;
+        std::map<uint64_t, const storage::MapBlock *> byOffset;
+        for (const storage::MapBlock &b : map->blocks) {
+            ++kinds[b.use];
+            byOffset[b.offset] = &b;
+        }
+        QCOMPARE(map->blocks.front().use, storage::BlockUse::Head);
+        QVERIFY(kinds[storage::BlockUse::Catalog] >= 1);
+        QVERIFY(kinds[storage::BlockUse::Small] >= 1);
+        QVERIFY(kinds[storage::BlockUse::Data] >= 3); // big.bin's blocks, the two versions of mid.bin
+        const storage::AllocatorHealth health = storage::healthOf(*map);
+        QCOMPARE(health.allocatedBytes + health.freeBytes, health.idvdBytes);
+        QVERIFY(health.paddingBytes > 0); // at least the headers
+        QVERIFY(health.fragmentedBytes <= health.freeBytes);
+
+        // The owners: each file's blocks, live; the old mid.bin only in the snapshot.
+        auto idOf = [&](const QString &path) {
+            auto n = await(local().stat(col, path, {}));
+            return n ? n->id : Ruid();
+        };
+        const Ruid big = idOf(QStringLiteral("/m/big.bin")), mid = idOf(QStringLiteral("/m/mid.bin"));
+        const Ruid a = idOf(QStringLiteral("/m/a.txt")), b = idOf(QStringLiteral("/m/b.txt"));
+        int bigBlocks = 0, midBlocks = 0, oldMidBlocks = 0, smallWithBoth = 0;
+        for (const tree::BlockUsers &u : owners->blocks) {
+            QVERIFY(byOffset.count(u.offset));
+            const storage::MapBlock &blk = *byOffset[u.offset];
+            QVERIFY(blk.use == storage::BlockUse::Data || blk.use == storage::BlockUse::Small);
+            QVERIFY(u.birth > 0 && u.birth <= map->generation);
+            QVERIFY(!u.files.empty());
+            std::set<Ruid> ids;
+            for (const uint32_t f : u.files)
+                ids.insert(owners->files[f].id);
+            if (ids.count(big))
+                QVERIFY(u.live && u.inSnapshot); // unchanged since the snapshot
+            if (ids.count(big) && blk.use == storage::BlockUse::Data) { // (its tail may be packed)
+                ++bigBlocks;
+                QCOMPARE(owners->files[u.files[0]].path, QStringLiteral("/m/big.bin"));
+            }
+            if (u.live && ids.count(mid))
+                ++midBlocks;
+            if (!u.live) {
+                ++oldMidBlocks;
+                QVERIFY(u.inSnapshot);
+                QCOMPARE(u.files.size(), size_t(1));
+                const tree::BlockOwner &f = owners->files[u.files[0]];
+                QCOMPARE(f.snapshot, QStringLiteral("before"));
+                QCOMPARE(f.path, QStringLiteral("/m/mid.bin"));
+                QCOMPARE(f.id, oldMid->id); // replaced in place: the same node
+            }
+            if (ids.count(a) && ids.count(b)) {
+                ++smallWithBoth;
+                QCOMPARE(blk.use, storage::BlockUse::Small);
+                QVERIFY(blk.used >= 3000 / 4); // packed, but holding something
+            }
+        }
+        QVERIFY(bigBlocks >= 2);
+        QVERIFY(midBlocks >= 1);
+        QVERIFY(oldMidBlocks >= 1);
+        QCOMPARE(smallWithBoth, 1);
+
+        // Through the socket: the same picture, byte for byte.
+        auto farMap = await(remote().blockMap(col));
+        VD_VERIFY_OK(farMap);
+        QCOMPARE(control::codec::fromBlockMap(*farMap).toCborValue().toCbor(), control::codec::fromBlockMap(*map).toCborValue().toCbor());
+        auto farOwners = await(remote().blockOwners(col));
+        VD_VERIFY_OK(farOwners);
+        QCOMPARE(farOwners->generation, owners->generation);
+        QCOMPARE(control::codec::fromBlockOwners(*farOwners).toCborValue().toCbor(), control::codec::fromBlockOwners(*owners).toCborValue().toCbor());
+    }
+
+    // The block map's decoders refuse what a node could not have sent.
+    void refusesBadBlockMaps()
+    {
+        using namespace control::codec;
+        storage::AllocationMap m;
+        m.words = {0x00030003u}; // slots 0 and 1, two 1 MiB blocks
+        m.blocks = {{0, 0, storage::BlockUse::Head, 0}, {storage::kSlotSize, 0, storage::BlockUse::Data, 77}};
+        VD_VERIFY_OK(toBlockMap(fromBlockMap(m), 1));
+        auto damaged = [&](auto change) {
+            storage::AllocationMap copy = m;
+            change(copy);
+            return toBlockMap(fromBlockMap(copy), 1);
+        };
+        VD_VERIFY_CODE(damaged([](storage::AllocationMap &c) { c.words = {0x00010003u}; }), ErrorCode::ProtocolError); // a slot of no block
+        VD_VERIFY_CODE(damaged([](storage::AllocationMap &c) { c.blocks.pop_back(); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](storage::AllocationMap &c) { c.blocks[1].sizeClass = 1; }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](storage::AllocationMap &c) { c.blocks[1].use = storage::BlockUse(9); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(toBlockMap(QCborArray{QCborMap{{QStringLiteral("words"), QByteArray("abc")}}}, 1), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(toBlockMap(QCborArray{7}, 1), ErrorCode::ProtocolError);
+
+        tree::BlockOwners o;
+        o.files = {{Ruid::generate(), QStringLiteral("/x"), QString()}};
+        o.blocks = {{storage::kSlotSize, true, false, 3, 1, {0}}};
+        VD_VERIFY_OK(toBlockOwners(fromBlockOwners(o), 1));
+        const QCborValue id = fromRuid(Ruid::generate());
+        auto owners = [&](QCborArray block) { return toBlockOwners(QCborArray{QCborArray{QStringLiteral("f"), id, QStringLiteral("/x"), QString()}, block}, 1); };
+        VD_VERIFY_OK(owners(QCborArray{QStringLiteral("b"), 0, 1, 1, 1, QCborArray{0}}));
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 0, 1, 1, 1, QCborArray{1}}), ErrorCode::ProtocolError);       // no file 1
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 5, 1, 1, 1, QCborArray{0}}), ErrorCode::ProtocolError);       // not a MiB
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 0, 4, 1, 1, QCborArray{0}}), ErrorCode::ProtocolError);       // flags
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 0, 1, 1, 0, QCborArray{0}}), ErrorCode::ProtocolError);       // count below the list
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), -1, 1, 1, 1, QCborArray{0}}), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("x")}), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(toBlockOwners(QCborArray{QCborArray{QStringLiteral("b"), 0, 1, 1, 0, QCborArray{}}, QCborArray{QStringLiteral("b"), 0, 1, 1, 0, QCborArray{}}}, 1),
+                       ErrorCode::ProtocolError); // offsets must increase
     }
 
     // Garbage from a client: a clear error for each, and the node serves on.
