@@ -8,7 +8,7 @@ packages=(
     qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-svg-dev
     liblmdb-dev libzstd-dev libssl-dev openssl nlohmann-json3-dev
     libbenchmark-dev
-    clang-14 libclang-rt-14-dev
+    clang-14 libclang-rt-14-dev lld
     fonts-dejavu-core fonts-ipafont-gothic
 )
 # Extra packages a caller asks for (scripts/screenshots.sh: an X server

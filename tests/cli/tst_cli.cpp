@@ -105,6 +105,7 @@ private Q_SLOTS:
 
     void badUsage()
     {
+        VD_SAMPLED_ROW();
         QFETCH(QStringList, args);
         QFETCH(QString, message);
         Sandbox sb;
@@ -636,6 +637,7 @@ private Q_SLOTS:
 
     void roundTrip()
     {
+        VD_SAMPLED_ROW();
         QFETCH(qint64, size);
         Sandbox sb;
         QVERIFY(sb.isValid());

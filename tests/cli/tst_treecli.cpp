@@ -613,6 +613,7 @@ private Q_SLOTS:
     // nothing on stdout, and changes nothing.
     void errors()
     {
+        VD_SAMPLED_ROW();
         QFETCH(QStringList, args);
         QFETCH(int, exit);
         QFETCH(QString, message);

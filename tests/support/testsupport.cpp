@@ -67,6 +67,13 @@ std::vector<uint64_t> SweepPlan::pick(uint64_t steps, const char *change) const
     return out;
 }
 
+bool SweepPlan::runsRow(const char *tag, unsigned oneIn) const
+{
+    if (m_full || oneIn <= 1)
+        return true;
+    return qHash(QByteArray(tag), size_t(m_seed)) % oneIn == 0;
+}
+
 QString SweepPlan::summary(const std::vector<uint64_t> &picked, uint64_t steps)
 {
     if (picked.size() == steps)
@@ -81,7 +88,8 @@ QString SweepPlan::describe() const
 {
     if (m_full)
         return QStringLiteral("crash sweeps: every step of every change (VD_SWEEP=full)");
-    return QStringLiteral("crash sweeps: a sample of %1 steps per change; to rerun it: VD_SWEEP=sample VD_SWEEP_SEED=%2 VD_SWEEP_STEPS=%1; "
+    return QStringLiteral("crash sweeps: a sample of %1 steps per change, and of the rows of long tables; "
+                          "to rerun it: VD_SWEEP=sample VD_SWEEP_SEED=%2 VD_SWEEP_STEPS=%1; "
                           "every step: VD_SWEEP=full")
         .arg(m_perChange)
         .arg(m_seed);

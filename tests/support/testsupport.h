@@ -73,6 +73,11 @@ public:
     // The steps of a change that has `steps` steps to interrupt, ascending.
     // `change` (the data row) gives each change its own sample.
     std::vector<uint64_t> pick(uint64_t steps, const char *change) const;
+    // Whether a row of a long table-driven test runs (VD_SAMPLED_ROW): every
+    // row in a full sweep; in a sample one row in `oneIn`, picked by the seed
+    // and the row's tag. The CLI suites' tables, whose every row starts
+    // processes, take this under the sanitizers.
+    bool runsRow(const char *tag, unsigned oneIn = 3) const;
     // "full sweep", or the sample and how to reproduce it.
     QString describe() const;
     // "9 steps", or "steps 1, 4, 7, 9 of 9".
@@ -85,3 +90,11 @@ private:
 };
 
 } // namespace vd::test
+
+// At the top of a table-driven test function with many slow rows: skips the
+// row (saying so) unless the sweep plan runs it.
+#define VD_SAMPLED_ROW()                                                                              \
+    do {                                                                                              \
+        if (!::vd::test::SweepPlan::fromEnvironment().runsRow(QTest::currentDataTag()))              \
+            QSKIP("not in this run's sample of rows (VD_SWEEP=sample; VD_SWEEP=full runs every row)"); \
+    } while (false)

@@ -1,0 +1,1 @@
+// Compiles tests/support/precompiled.h once for the test programs that reuse it.
