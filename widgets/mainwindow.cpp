@@ -401,6 +401,9 @@ void MainWindow::setupSearch(QToolBar *bar)
     m_searchProxy->setDynamicSortFilter(false); // nearest first, as found, until a column is clicked
     m_results = new QTreeView(this);
     m_results->setObjectName(QStringLiteral("resultsView"));
+    // A child of the window until the first search puts it in the views'
+    // stack: hidden, or it is drawn over the toolbar's corner.
+    m_results->hide();
     m_results->setAccessibleName(tr("Search results"));
     m_results->setModel(m_searchProxy);
     m_results->setRootIsDecorated(false);

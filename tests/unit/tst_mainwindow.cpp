@@ -524,6 +524,7 @@ private Q_SLOTS:
         w.show();
         w.openCollection(QStringLiteral("win"), QStringLiteral("/s"));
         QVERIFY(waitReady(w, QStringLiteral("/s")));
+        QVERIFY(!w.resultsView()->isVisible()); // (it once sat over the toolbar's corner)
         QSignalSpy finished(w.searchModel(), &widgets::SearchModel::finished);
         QTest::keyClicks(w.searchField(), QStringLiteral("needle"));
         QVERIFY(finished.wait(10000));
