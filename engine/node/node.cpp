@@ -164,21 +164,19 @@ Result<storage::CollectionEntry> Node::deleteCollection(const QString &nameOrRui
             }
     }
     if (retired) {
-        // The relays go first: nothing about it reaches the listeners now.
-        disconnect(retired.get(), nullptr, this, nullptr);
         const QString name = retired->name();
         Status st = retired->retire(Status::notFound(QStringLiteral("collection '%1' was deleted").arg(name)));
         std::lock_guard lock(m_mutex);
         if (!st) {
-            // In use: it stays open and served as it was.
+            // In use: it stays open and served as it was, its relays untouched.
             const Ruid ruid = retired->ruid();
-            DriveHost *h = retired.get();
             m_hosts.emplace(ruid, std::move(retired));
-            connect(h, &DriveHost::changed, this, [this, ruid](const std::vector<tree::ChangeRecord> &records) { Q_EMIT changed(ruid, records); },
-                    Qt::DirectConnection);
-            connect(h, &DriveHost::resyncNeeded, this, [this, ruid](const QString &why) { Q_EMIT resyncNeeded(ruid, why); }, Qt::DirectConnection);
             return st;
         }
+        // Its writer has stopped (retire() joined it), so the relays go
+        // only now: dropping a relay while the writer may still be calling
+        // it would be ordered only by Qt's own reference count.
+        disconnect(retired.get(), nullptr, this, nullptr);
         m_retired.push_back(std::move(retired));
     }
     // Whatever happens below, the list may have changed (a retired host
