@@ -6,9 +6,15 @@
 // its client instead, through the same DriveApi (RemoteDriveApi).
 //
 //   vdrive-explorer [--data-dir DIR] [-c COLLECTION] [PATH]
+//
+// VDRIVE_EXPLORER_REPORT_READY=1 (for bench/explorer.sh, docs/PERFORMANCE.md
+// §14): once the contents view has painted the first folder's listing, the
+// explorer prints "ready MS" (milliseconds since main() began) on stdout and
+// quits as Quit does.
 #include "serve.h"
 
 #include "client/localdriveapi.h"
+#include "foldermodel.h"
 #include "control/nodelock.h"
 #include "control/remotedriveapi.h"
 #include "io/env.h"
@@ -18,10 +24,16 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QEvent>
 #include <QMessageBox>
 #include <QSocketNotifier>
+#include <QTimer>
+#include <QTreeView>
+#include <QListView>
 
 #include <csignal>
+#include <cstdio>
 #include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -60,10 +72,60 @@ void quitOnStopSignals()
         ::sigaction(s, &sa, nullptr);
 }
 
+// The hook behind VDRIVE_EXPLORER_REPORT_READY: watches the contents
+// view's paints; the first one with the folder listed is the window a user
+// can work in. The report is sent after that paint has been handled (a
+// zero timer), then the window closes as Quit does.
+class ReadyReporter : public QObject
+{
+public:
+    ReadyReporter(widgets::MainWindow &window, const QElapsedTimer &sinceStart)
+        : QObject(&window), m_window(window), m_sinceStart(sinceStart)
+    {
+        window.detailsView()->viewport()->installEventFilter(this);
+        window.iconView()->viewport()->installEventFilter(this);
+        // An empty folder inserts no rows: nothing else would paint again.
+        connect(window.folderModel(), &widgets::FolderModel::stateChanged, this, [&window](widgets::FolderModel::State s) {
+            if (s == widgets::FolderModel::State::Ready) {
+                window.detailsView()->viewport()->update();
+                window.iconView()->viewport()->update();
+            }
+        });
+    }
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::Paint && !m_reported && m_window.folderModel()->state() == widgets::FolderModel::State::Ready) {
+            m_reported = true;
+            QTimer::singleShot(0, this, [this] {
+                std::printf("ready %.1f\n", double(m_sinceStart.nsecsElapsed()) / 1e6);
+                std::fflush(stdout);
+                QApplication::closeAllWindows();
+                QApplication::quit();
+            });
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    widgets::MainWindow &m_window;
+    const QElapsedTimer &m_sinceStart;
+    bool m_reported = false;
+};
+
+void reportReadyIfAsked(widgets::MainWindow &window, const QElapsedTimer &sinceStart)
+{
+    if (qEnvironmentVariableIntValue("VDRIVE_EXPLORER_REPORT_READY") != 0)
+        new ReadyReporter(window, sinceStart);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
+    QElapsedTimer sinceStart;
+    sinceStart.start();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("vdrive"));
     QApplication::setApplicationName(QStringLiteral("vdrive-explorer"));
@@ -99,6 +161,7 @@ int main(int argc, char **argv)
             why = api.start();
             if (why) {
                 widgets::MainWindow window(&api);
+                reportReadyIfAsked(window, sinceStart);
                 window.show();
                 const QStringList args = parser.positionalArguments();
                 window.openCollection(parser.value(collectionOption), args.isEmpty() ? QStringLiteral("/") : args.constFirst());
@@ -126,6 +189,7 @@ int main(int argc, char **argv)
             qWarning("vdrive-explorer: not serving vdrive commands: %s", qUtf8Printable(server.status().toString()));
         client::LocalDriveApi api(node);
         widgets::MainWindow window(&api);
+        reportReadyIfAsked(window, sinceStart);
         window.show();
         const QStringList args = parser.positionalArguments();
         window.openCollection(parser.value(collectionOption), args.isEmpty() ? QStringLiteral("/") : args.constFirst());
