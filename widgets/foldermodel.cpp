@@ -5,6 +5,8 @@
 #include "nodeinfo.h"
 
 #include <QMimeData>
+#include <QThreadPool>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 
@@ -50,14 +52,25 @@ void FolderModel::setLocation(const Ruid &collection, const QString &path, const
 {
     beginResetModel();
     ++m_epoch;
-    if (m_listing) {
-        m_listing->disconnect(this);
-        m_listing->deleteLater(); // its future finishes on its own; the answer is not wanted
-        m_listing = nullptr;
+    for (QFutureWatcherBase *w : {static_cast<QFutureWatcherBase *>(m_listing), static_cast<QFutureWatcherBase *>(m_preparing)}) {
+        if (w) {
+            w->disconnect(this);
+            w->deleteLater(); // its future finishes on its own; the answer is not wanted
+        }
     }
+    m_listing = nullptr;
+    m_preparing = nullptr;
     m_collection = collection;
     m_path = path;
     m_at = at;
+    if (!m_rows.empty()) {
+        // Freeing a big folder's rows and their index is work per entry:
+        // not for the GUI thread.
+        QThreadPool::globalInstance()->start([rows = std::move(m_rows), rowOf = std::move(m_rowOf)]() mutable {
+            rows.clear();
+            rowOf.clear();
+        });
+    }
     m_rows.clear();
     m_rowOf.clear();
     m_revealed = 0;
@@ -91,17 +104,43 @@ void FolderModel::onListed()
         setState(State::Failed);
         return;
     }
-    Result<client::FolderListing> listing = watcher->result();
+    // Moved out of the future, not copied: no work per entry here.
+    Result<client::FolderListing> listing = watcher->future().takeResult();
     if (!listing) {
         m_error = listing.status().message();
         setState(State::Failed);
         return;
     }
-    m_folder = listing->folder;
-    m_generation = listing->generation;
-    m_rows = std::move(listing->entries);
-    m_rowOf.reserve(m_rows.size());
-    reindex(0);
+    // The index of a big listing costs more than a frame (100,000 entries:
+    // tens of milliseconds): it is built on the pool, and the GUI thread
+    // only moves the result in (onPrepared).
+    m_preparing = new QFutureWatcher<Prepared>(this);
+    connect(m_preparing, &QFutureWatcherBase::finished, this, &FolderModel::onPrepared);
+    m_preparing->setFuture(QtConcurrent::run([listing = std::move(*listing)]() mutable {
+        Prepared p{std::move(listing), {}};
+        const std::vector<VNode> &rows = p.listing.entries;
+        p.rowOf.reserve(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i)
+            p.rowOf.emplace(rows[i].id, int(i));
+        return p;
+    }));
+}
+
+void FolderModel::onPrepared()
+{
+    auto *watcher = m_preparing;
+    m_preparing = nullptr;
+    watcher->deleteLater();
+    if (watcher->isCanceled() || watcher->future().resultCount() == 0) {
+        m_error = tr("The listing was cancelled.");
+        setState(State::Failed);
+        return;
+    }
+    Prepared prepared = watcher->future().takeResult();
+    m_folder = prepared.listing.folder;
+    m_generation = prepared.listing.generation;
+    m_rows = std::move(prepared.listing.entries);
+    m_rowOf = std::move(prepared.rowOf);
     // The first rows at once: a view asks for more as it scrolls.
     if (!m_rows.empty()) {
         const int first = std::min<int>(kBatchRows, int(m_rows.size()));

@@ -6,9 +6,12 @@
 // (never engine pointers), keyed by the VNode's id.
 //
 // Loading is asynchronous and lazy: setLocation() asks the node for the
-// listing (DriveApi::list); when it arrives, rows are revealed kBatchRows
-// at a time as the view asks for more (canFetchMore/fetchMore), so a
-// 100,000-entry folder never blocks the GUI thread in one long insert.
+// listing (DriveApi::list); its index (id → row) is built off the GUI
+// thread, on the global thread pool, so taking even 100,000 entries is a
+// swap on the GUI thread. Rows are then revealed kBatchRows at a time as
+// the view asks for more (canFetchMore/fetchMore), so a 100,000-entry
+// folder never blocks the GUI thread in one long insert. The rows of the
+// folder left are freed on the pool too.
 //
 // Live: the model follows the node's change records (DriveApi::changed)
 // for its collection — whoever made the change, this window, a `vdrive`
@@ -115,7 +118,15 @@ Q_SIGNALS:
     void operationFailed(const QString &summary, const QString &detail);
 
 private:
+    // A listing made ready for the model off the GUI thread.
+    struct Prepared
+    {
+        client::FolderListing listing;
+        std::unordered_map<Ruid, int> rowOf;
+    };
+
     void onListed();
+    void onPrepared();
     void onChanged(const vd::Ruid &collection, const std::vector<vd::tree::ChangeRecord> &records);
     void onResync(const vd::Ruid &collection, const QString &why);
     void applyQueued();
@@ -136,6 +147,7 @@ private:
     bool m_inserting = false; // inside begin/endInsertRows
     std::unordered_map<Ruid, int> m_rowOf;
     QFutureWatcher<Result<client::FolderListing>> *m_listing = nullptr;
+    QFutureWatcher<Prepared> *m_preparing = nullptr; // the listing's index, built on the pool
     std::vector<tree::ChangeRecord> m_queued;
     QTimer m_coalesce;
     uint64_t m_epoch = 0; // bumped by setLocation: late answers are ignored

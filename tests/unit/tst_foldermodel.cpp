@@ -5,12 +5,14 @@
 #include "client/localdriveapi.h"
 #include "displaytext.h"
 #include "foldermodel.h"
+#include "foldersortproxy.h"
 #include "foldertreemodel.h"
 #include "node/node.h"
 #include "testsupport.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QCollator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTextDocument>
@@ -24,6 +26,7 @@ using node::OpContext;
 using tree::Drive;
 using tree::VNode;
 using widgets::FolderModel;
+using widgets::FolderSortProxy;
 using widgets::FolderTreeModel;
 
 namespace {
@@ -163,6 +166,72 @@ private Q_SLOTS:
         QCOMPARE(fetches, (kEntries + FolderModel::kBatchRows - 1) / FolderModel::kBatchRows - 1);
         QCOMPARE(m.index(kEntries - 1, 0).data(Qt::EditRole).toString(), QStringLiteral("d099999"));
         QVERIFY(m.checkInvariants());
+    }
+
+    // A folder larger than a batch, its index built off the GUI thread and
+    // its rows revealed a batch at a time, sorts as one through the view's
+    // proxy: folders first, then names as people read them; and leaving it
+    // while its listing is still being prepared never shows its rows in the
+    // folder gone to.
+    void sortsAFolderRevealedInBatchesAndLeavesItCleanly()
+    {
+        const QString dir = freshFolder();
+        const QString small = freshFolder();
+        constexpr int kEntries = FolderModel::kBatchRows * 2 + 500;
+        QStringList folders, files;
+        change([&](Drive &d) -> Status {
+            // Upper and lower case interleaved: the listing's byte order is
+            // not the order shown.
+            for (int i = 0; i < kEntries; ++i) {
+                const QString name = QStringLiteral("%1%2").arg(i % 2 ? QStringLiteral("B") : QStringLiteral("a")).arg(kEntries - i);
+                if (i % 100 == 0) {
+                    VD_TRY(d.mkdir(dir + QLatin1Char('/') + name, false).status());
+                    folders.append(name);
+                } else {
+                    VD_TRY(d.putFileBytes(dir + QLatin1Char('/') + name, "x").status());
+                    files.append(name);
+                }
+            }
+            return d.putFileBytes(small + QStringLiteral("/only"), "x").status();
+        });
+        QCollator collator;
+        collator.setNumericMode(true);
+        collator.setCaseSensitivity(Qt::CaseInsensitive);
+        const auto byName = [&](const QString &l, const QString &r) {
+            const int c = collator.compare(l, r);
+            return c != 0 ? c < 0 : l < r;
+        };
+        std::sort(folders.begin(), folders.end(), byName);
+        std::sort(files.begin(), files.end(), byName);
+
+        FolderModel m(m_api.get());
+        FolderSortProxy proxy;
+        proxy.setSourceModel(&m);
+        proxy.sort(FolderModel::NameColumn, Qt::AscendingOrder);
+        QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        m.setLocation(m_col, dir);
+        QVERIFY(waitReady(m));
+        QCOMPARE(m.entryCount(), kEntries);
+        QCOMPARE(proxy.rowCount(), FolderModel::kBatchRows);
+        while (proxy.canFetchMore({}))
+            proxy.fetchMore({});
+        QCOMPARE(proxy.rowCount(), kEntries);
+        QCOMPARE(namesOf(proxy), folders + files);
+        QVERIFY(m.checkInvariants());
+
+        // Away from the big folder at every stage of its loading: asked,
+        // listed, being indexed. Only the folder gone to shows.
+        for (int turns = 0; turns < 12; ++turns) {
+            m.setLocation(m_col, dir);
+            for (int i = 0; i < turns; ++i)
+                QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+            m.setLocation(m_col, small);
+            QVERIFY(waitReady(m));
+            QTest::qWait(5); // a late answer of the big folder would land now
+            QCOMPARE(m.path(), small);
+            QCOMPARE(namesOf(proxy), QStringList{QStringLiteral("only")});
+            QVERIFY(m.checkInvariants());
+        }
     }
 
     // Changes made by another client reach the model through the change
