@@ -121,6 +121,8 @@ Status Collection::takeCensus(Census *census, FsckReport *verify, const OwnerNam
                                                          .arg(start)
                                                          .arg(snapshotTree ? QStringLiteral(" (in a snapshot)") : QString())
                                                          .arg(bytes.status().message()));
+                            if (const auto offset = blockOffsetOf(p))
+                                verify->markCorrupt(*offset);
                         } else {
                             verify->bytesVerified += uint64_t(bytes->size());
                             if (p.kind != Piece::Kind::Block)
