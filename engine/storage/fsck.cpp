@@ -50,6 +50,8 @@ Result<std::vector<SlotLocation>> readDirectoryChain(IdvdFile &idvd, const Exten
 
 } // namespace
 
+// Past the bound a block is counted, not remembered: one named twice then
+// counts twice (corruptNotListed is a bound, not an exact count).
 void FsckReport::markCorrupt(uint64_t offset)
 {
     if (!corruptOffsets.empty() && corruptOffsets.back() == offset)

@@ -21,6 +21,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <set>
 
 using namespace vd;
@@ -490,7 +491,11 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(test::randomBytes((3 << 20) / 2, 7)); // one 2 MiB data block
         f.close();
-        VD_VERIFY_OK(await(local().importLocal(col, {f.fileName()}, QStringLiteral("/")).done));
+        QFile small(src.filePath(QStringLiteral("small.txt")));
+        QVERIFY(small.open(QIODevice::WriteOnly));
+        small.write(test::randomBytes(3000, 8)); // a packed slot of a SmallBlock
+        small.close();
+        VD_VERIFY_OK(await(local().importLocal(col, {f.fileName(), small.fileName()}, QStringLiteral("/")).done));
 
         auto clean = await(remote().fsck(col));
         VD_VERIFY_OK(clean);
@@ -504,18 +509,25 @@ private Q_SLOTS:
         QCOMPARE(map->checkedGeneration, clean->generation);
         QVERIFY(map->corrupt.empty());
 
-        uint64_t victim = 0;
-        for (const storage::MapBlock &b : map->blocks)
+        uint64_t victim = 0, smallBlock = 0;
+        for (const storage::MapBlock &b : map->blocks) {
             if (b.use == storage::BlockUse::Data)
                 victim = b.offset;
-        QVERIFY(victim > 0);
+            if (b.use == storage::BlockUse::Small && b.used > 0)
+                smallBlock = b.offset;
+        }
+        QVERIFY(victim > 0 && smallBlock > 0);
         VD_VERIFY_OK(test::damageIdvd(m_node->dataDir(), col.toString(), victim + (512 << 10)));
+        // The packed payload: right after the SmallBlock's 128-byte header.
+        VD_VERIFY_OK(test::damageIdvd(m_node->dataDir(), col.toString(), smallBlock + 128 + 16));
 
         auto found = await(remote().fsck(col));
         VD_VERIFY_OK(found);
         QVERIFY(!found->isClean());
         QVERIFY(!found->faults.empty());
-        QCOMPARE(found->corruptOffsets, std::vector<uint64_t>{victim});
+        std::vector<uint64_t> both{victim, smallBlock};
+        std::sort(both.begin(), both.end());
+        QCOMPARE(found->corruptOffsets, both);
         QCOMPARE(found->corruptNotListed, uint64_t(0));
         // The node's own answer, byte for byte (but for when it ran).
         auto near = await(local().fsck(col));
@@ -525,8 +537,8 @@ private Q_SLOTS:
         QCOMPARE(control::codec::fromFsckReport(farCopy).toCborValue().toCbor(), control::codec::fromFsckReport(*near).toCborValue().toCbor());
         auto marked = await(remote().blockMap(col));
         VD_VERIFY_OK(marked);
-        QCOMPARE(marked->corrupt, std::vector<uint64_t>{victim});
-        QVERIFY(marked->isCorrupt(victim));
+        QCOMPARE(marked->corrupt, both);
+        QVERIFY(marked->isCorrupt(victim) && marked->isCorrupt(smallBlock));
         QCOMPARE(marked->checkFaults, uint64_t(near->faults.size()));
         QCOMPARE(marked->checkedMs, near->finishedMs);
 
@@ -536,7 +548,7 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(stopped.isFinished(), 10000);
         auto still = await(remote().blockMap(col));
         VD_VERIFY_OK(still);
-        QCOMPARE(still->corrupt, std::vector<uint64_t>{victim});
+        QCOMPARE(still->corrupt, both);
         VD_VERIFY_OK(await(local().deleteCollection(col)));
     }
 
@@ -600,6 +612,20 @@ private Q_SLOTS:
         VD_VERIFY_OK(cut);
         QCOMPARE(qsizetype(cut->faults.size()), kMaxReportLines);
         QVERIFY(cut->faults.back().contains(QStringLiteral("6 more")));
+
+        // The report's own bound: 65,536 offsets listed, each once, the rest counted.
+        storage::FsckReport full;
+        for (uint64_t k = 0; k < storage::FsckReport::kMaxCorruptOffsets; ++k) {
+            full.markCorrupt(k * storage::kSlotSize);
+            full.markCorrupt(k * storage::kSlotSize); // named twice: listed once
+        }
+        for (uint64_t k = 0; k < 10; ++k)
+            full.markCorrupt((storage::FsckReport::kMaxCorruptOffsets + k) * storage::kSlotSize);
+        full.markCorrupt(0); // already listed, out of order
+        full.finishCorrupt();
+        QCOMPARE(full.corruptOffsets.size(), storage::FsckReport::kMaxCorruptOffsets);
+        QCOMPARE(full.corruptNotListed, uint64_t(10));
+        VD_VERIFY_OK(toFsckReport(fromFsckReport(full)));
 
         // The block map's check: after the blocks, once; offsets after it.
         storage::AllocationMap m;
