@@ -3,6 +3,8 @@
 #include "displaytext.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
+#include <QLocale>
 
 #include <algorithm>
 
@@ -84,6 +86,8 @@ CellState BlockMapData::stateOf(int i) const
     if (i < 0)
         return CellState::Free;
     const storage::MapBlock &b = block(i);
+    if (m_map.isCorrupt(b.offset))
+        return CellState::Corrupt;
     switch (b.use) {
     case storage::BlockUse::Head:
     case storage::BlockUse::Reserve:
@@ -131,6 +135,9 @@ QColor BlockMapData::colourOf(CellState state, int sizeClass, double fill)
         return QColor(0x3f, 0xa3, 0x6b);
     case CellState::Unused:
         return QColor(0xd9, 0x82, 0x8a);
+    case CellState::Corrupt:
+        // A signal red, far from Unused's muted rose and every other entry.
+        return QColor(0xe0, 0x10, 0x10);
     }
     return Qt::black;
 }
@@ -152,6 +159,8 @@ QString BlockMapData::nameOf(CellState state)
         return tr("Held only by a snapshot");
     case CellState::Unused:
         return tr("Unused (gc frees it)");
+    case CellState::Corrupt:
+        return tr("Corrupt (failed the last check)");
     }
     return {};
 }
@@ -217,6 +226,11 @@ QString BlockMapData::tooltipOf(int i) const
         return QString();
     }();
     t += QStringLiteral("<b>%1</b><br>").arg(kind.toHtmlEscaped());
+    if (m_map.isCorrupt(b.offset))
+        t += QStringLiteral("<b><font color=\"#e01010\">%1</font></b><br>")
+                 .arg(tr("Corrupt: it failed the check of %1")
+                          .arg(QLocale().toString(QDateTime::fromMSecsSinceEpoch(m_map.checkedMs), QLocale::ShortFormat))
+                          .toHtmlEscaped());
     t += line(tr("At %1 MiB, %2").arg(b.offset / storage::kSlotSize).arg(formatBytes(b.size())).toHtmlEscaped());
     if (b.use == storage::BlockUse::Data)
         t += line(tr("Holds %1").arg(formatBytes(b.used)).toHtmlEscaped());

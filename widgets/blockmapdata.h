@@ -44,6 +44,7 @@ enum class CellState {
     Data, // a data block the live tree uses, coloured by size class
     Snapshot, // a data block or SmallBlock only snapshots hold
     Unused, // allocated, used by no tree (gc frees it, or a reader still holds it)
+    Corrupt, // the node's last check found it damaged (AllocationMap::corrupt): over every other state
 };
 
 class BlockMapData

@@ -5,6 +5,7 @@
 #include "whenready.h"
 
 #include <QAction>
+#include <QDateTime>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -159,6 +160,7 @@ QWidget *BlockMapPanel::makeLegend()
     add(one(BlockMapData::colourOf(CellState::Catalog)), BlockMapData::nameOf(CellState::Catalog));
     add(one(BlockMapData::colourOf(CellState::Head)), BlockMapData::nameOf(CellState::Head));
     add(one(BlockMapData::colourOf(CellState::Unused)), BlockMapData::nameOf(CellState::Unused));
+    add(one(BlockMapData::colourOf(CellState::Corrupt)), BlockMapData::nameOf(CellState::Corrupt));
     add(one(BlockMapData::colourOf(CellState::Free)), BlockMapData::nameOf(CellState::Free));
     auto *outline = new QLabel(legend);
     QPixmap p = swatch(BlockMapData::colourOf(CellState::Data, 2));
@@ -302,6 +304,15 @@ void BlockMapPanel::updateHealth()
     row(tr("blocks free (× MiB)"), runs.join(QStringLiteral("  ")), true);
     row(tr("Fragmentation"), tr("%1 (%2 of free)").arg(formatBytes(h.fragmentedBytes), percentOf(h.fragmentedBytes, h.freeBytes)));
     row(tr("Padding"), tr("%1 (%2 of data)").arg(formatBytes(h.paddingBytes), percentOf(h.paddingBytes, h.dataBytes + h.smallBytes)));
+    // The node's last check (Drive ▸ Check Drive…, or vdrive fsck through the node).
+    const storage::AllocationMap &m = m_data->map();
+    if (m.checkedMs == 0) {
+        row(tr("Last check"), tr("none since the node started"));
+    } else {
+        row(tr("Last check"), QLocale().toString(QDateTime::fromMSecsSinceEpoch(m.checkedMs), QLocale::ShortFormat));
+        row(tr("faults"), QLocale().toString(qulonglong(m.checkFaults)), true);
+        row(tr("corrupt blocks"), QLocale().toString(qulonglong(m.corrupt.size() + m.corruptNotListed)), true);
+    }
     t += QStringLiteral("</table>");
     m_health->setText(t);
     m_health->setToolTip(tr("Fragmentation: free space that cannot hold a 16 MiB block. Padding: space in data blocks and "

@@ -17,6 +17,7 @@
 #include <QMainWindow>
 #include <QPoint>
 #include <QPointer>
+#include <QProgressDialog>
 #include <QTimer>
 
 #include <functional>
@@ -160,6 +161,20 @@ private:
     void confirmDelete(const Ruid &collection, const QString &name, const Result<client::Usage> &usage);
     QTimer m_relistDelay;
     // ---- end of collections ----
+
+    // ---- Checking a collection (mainwindowcheck.cpp): Collection ▸ Check
+    // Drive... runs DriveApi::fsck off the GUI thread behind a progress
+    // dialog with Cancel, then says what it found; the block map paints
+    // the corrupt blocks. ----
+public:
+    // The dialog of the check in progress (null when none runs).
+    QProgressDialog *checkProgress() const { return m_check; }
+    void checkCurrentCollection();
+
+private:
+    void showCheckResult(const QString &name, const Result<storage::FsckReport> &report);
+    QPointer<QProgressDialog> m_check;
+    // ---- end of checking ----
 
     // ---- Clipboard and the ways out (mainwindowclipboard.cpp): cut, copy
     // and paste (nodes within the drive, local files from a file manager),

@@ -41,16 +41,22 @@ void MainWindow::setupCollections()
     make(QStringLiteral("deleteCollection"), tr("&Delete Collection..."), QKeySequence(Qt::CTRL | Qt::ALT | Qt::SHIFT | Qt::Key_Delete),
          &MainWindow::deleteCurrentCollection);
 
+    // Reads everything the collection holds (mainwindowcheck.cpp).
+    make(QStringLiteral("checkDrive"), tr("C&heck Drive..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K), &MainWindow::checkCurrentCollection);
+
     auto *menu = new QMenu(tr("&Collection"), this);
     menu->setObjectName(QStringLiteral("collectionMenu"));
     menu->addAction(action(QStringLiteral("newCollection")));
     menu->addSeparator();
     menu->addAction(action(QStringLiteral("renameCollection")));
     menu->addAction(action(QStringLiteral("deleteCollection")));
+    menu->addSeparator();
+    menu->addAction(action(QStringLiteral("checkDrive")));
     connect(menu, &QMenu::aboutToShow, this, [this] {
         const bool open = !m_collection.isNull();
         action(QStringLiteral("renameCollection"))->setEnabled(open);
         action(QStringLiteral("deleteCollection"))->setEnabled(open);
+        action(QStringLiteral("checkDrive"))->setEnabled(open && !m_check);
     });
     // After File.
     const QList<QAction *> menus = menuBar()->actions();

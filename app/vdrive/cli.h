@@ -11,6 +11,10 @@
 #include <QStringList>
 #include <QTextStream>
 
+namespace vd::node {
+class DriveHost;
+}
+
 namespace vd::tree {
 class Drive;
 }
@@ -62,6 +66,8 @@ struct Context
     // In the node (session.h): the host's drive the command runs on, which
     // openDrive() hands out, and the client's stdin.
     tree::Drive *hostDrive = nullptr;
+    // Its host, which keeps the last finished check (`fsck`) for the block map.
+    node::DriveHost *host = nullptr;
     QIODevice *in = nullptr;
     QTextStream out;
     QTextStream err;

@@ -5,6 +5,7 @@
 #include "session.h"
 #include "terminal.h"
 
+#include "node/drivehost.h"
 #include "node/node.h"
 #include "storage/datadir.h"
 #include "tree/drive.h"
@@ -74,6 +75,8 @@ int checkAndReport(Context &ctx, const QString &dir, const QJsonObject &extra, c
     ProgressLine progress(QStringLiteral("checking"), 0, !ctx.quiet && !ctx.json);
     const storage::FsckReport r = drive->fsck([&](uint64_t done) { return progress.entries(done); });
     progress.finish();
+    if (ctx.host)
+        ctx.host->recordCheck(r); // the block map paints what it found corrupt
     if (!r.status) {
         if (!preface.isEmpty())
             ctx.err << "vdrive: " << preface << " before the check was cancelled" << Qt::endl;

@@ -397,10 +397,12 @@ int runInNode(Context &ctx, Session &s, int (*run)(Context &), bool needsCollect
         if (session.isCancelled())
             return ctx.fail(Status::cancelled(QStringLiteral("cancelled before it started")));
         ctx.hostDrive = &drive;
+        ctx.host = *host;
         const int code = run(ctx);
         ctx.out.flush();
         ctx.err.flush();
         ctx.hostDrive = nullptr;
+        ctx.host = nullptr;
         // As when the command opens the drive itself: what it did not
         // commit is not kept.
         if (drive.hasUncommittedChanges())

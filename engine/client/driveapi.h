@@ -7,7 +7,7 @@
 // or a socket on the caller's thread, so the GUI thread may call anything
 // here. A result arrives through the future (watch it with a QFutureWatcher,
 // or .then(context, ...) to land on the GUI thread). Long calls (remove,
-// copy, restore, import, export) report progress through the future and
+// copy, restore, import, export, fsck) report progress through the future and
 // stop when it is cancelled; what they committed before stays, and their
 // error says so.
 //
@@ -27,6 +27,7 @@
 #include "core/ruid.h"
 #include "core/status.h"
 #include "storage/allocationmap.h"
+#include "storage/collection.h"
 #include "storage/datadir.h"
 #include "transfer/observer.h"
 #include "tree/blockowners.h"
@@ -292,6 +293,15 @@ public:
     // a large drive (progress counts records and paths; cancel through the
     // future). Its generation may differ from blockMap's: match by offset.
     virtual QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) = 0;
+    // Checks everything in the collection, as `vdrive fsck` does (without
+    // --repair: nothing changes): every checksum the committed generation
+    // reaches, the tree, the bitmap. Long: runs alone on the writer,
+    // reports progress (items checked) and stops when cancelled (then
+    // Cancelled). The report's faults say what is wrong, its
+    // corruptOffsets which blocks; the node keeps the last finished report
+    // (a cancelled check leaves the previous one) and blockMap carries its
+    // corrupt blocks.
+    virtual QFuture<Result<storage::FsckReport>> fsck(const Ruid &collection) = 0;
 
 Q_SIGNALS:
     // Every change a commit of collection made, in feed order (one emission

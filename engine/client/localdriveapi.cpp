@@ -159,8 +159,34 @@ QFuture<Result<storage::AllocationMap>> LocalDriveApi::blockMap(const Ruid &coll
 {
     return onHost<storage::AllocationMap>(collection, [](DriveHost &h) {
         // The allocator is the writer's: a short request that changes nothing.
-        return h.write<storage::AllocationMap>([](Drive &d, OpContext &) { return d.collection().allocationMap(); },
-                                               DriveHost::Grouping::Replayable);
+        return h.write<storage::AllocationMap>(
+            [&h](Drive &d, OpContext &) -> Result<storage::AllocationMap> {
+                VD_TRY_ASSIGN(storage::AllocationMap map, d.collection().allocationMap());
+                if (const auto check = h.lastCheck()) {
+                    map.checkedMs = check->finishedMs;
+                    map.checkedGeneration = check->generation;
+                    map.checkFaults = check->faults.size();
+                    map.corrupt = check->corruptOffsets;
+                    map.corruptNotListed = check->corruptNotListed;
+                }
+                return map;
+            },
+            DriveHost::Grouping::Replayable);
+    });
+}
+
+QFuture<Result<storage::FsckReport>> LocalDriveApi::fsck(const Ruid &collection)
+{
+    return onHost<storage::FsckReport>(collection, [](DriveHost &h) {
+        // The writer's Drive between its requests (nothing uncommitted): the
+        // check reads the last commit, alone, and changes nothing.
+        return h.write<storage::FsckReport>([&h](Drive &d, OpContext &ctx) -> Result<storage::FsckReport> {
+            storage::FsckReport r = d.fsck(ctx.progressFn());
+            h.recordCheck(r); // only a finished one
+            if (!r.status)
+                return r.status;
+            return r;
+        });
     });
 }
 

@@ -72,6 +72,7 @@ public:
 
     QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) override;
     QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) override;
+    QFuture<Result<storage::FsckReport>> fsck(const Ruid &collection) override;
 
     // The host of collection, opening it when needed (blocks: not for the
     // GUI thread). For the engine's own fronts that run requests of their own.

@@ -26,6 +26,36 @@ Result<QByteArray> bytes(const QCborMap &m, const char *field, qsizetype maxLeng
     return v.toByteArray();
 }
 
+// Block offsets (the corrupt blocks of a check) in byte strings of at
+// most kOffsetsPerItem little-endian u64.
+void appendOffsets(QCborArray *items, const std::vector<uint64_t> &offsets)
+{
+    for (size_t i = 0; i < offsets.size(); i += size_t(kOffsetsPerItem)) {
+        const size_t n = std::min(offsets.size() - i, size_t(kOffsetsPerItem));
+        QByteArray raw;
+        ByteWriter w(&raw);
+        for (size_t k = i; k < i + n; ++k)
+            w.u64(offsets[k]);
+        items->append(QCborMap{{QStringLiteral("corrupt"), raw}});
+    }
+}
+
+// Appends an item's offsets to out: each a whole 1 MiB slot inside the
+// largest idvd, increasing, at most FsckReport::kMaxCorruptOffsets in all.
+Status takeOffsets(const QByteArray &raw, std::vector<uint64_t> *out)
+{
+    if (raw.size() % 8 != 0 || out->size() + size_t(raw.size() / 8) > storage::FsckReport::kMaxCorruptOffsets)
+        return Status::protocolError(QStringLiteral("corrupt: not whole offsets, or too many"));
+    ByteReader r(raw, QStringLiteral("corrupt blocks"));
+    while (r.remaining() > 0) {
+        const uint64_t offset = r.u64();
+        if (offset % storage::kSlotSize != 0 || offset / storage::kUnitSize >= storage::kMaxUnits || (!out->empty() && offset <= out->back()))
+            return Status::protocolError(QStringLiteral("corrupt: offset %1 is not a block's, or out of order").arg(offset));
+        out->push_back(offset);
+    }
+    return {};
+}
+
 Result<tree::Kind> kind(const QCborMap &m, const char *field)
 {
     VD_TRY_ASSIGN(const uint64_t k, natural(m, field));
@@ -378,6 +408,13 @@ QCborArray fromBlockMap(const storage::AllocationMap &map)
         }
         items.append(QCborMap{{QStringLiteral("blocks"), raw}});
     }
+    if (map.checkedMs != 0) {
+        items.append(QCborMap{{QStringLiteral("check"), QCborMap{{QStringLiteral("ms"), qint64(map.checkedMs)},
+                                                                 {QStringLiteral("generation"), qint64(map.checkedGeneration)},
+                                                                 {QStringLiteral("faults"), qint64(map.checkFaults)},
+                                                                 {QStringLiteral("notListed"), qint64(map.corruptNotListed)}}}});
+        appendOffsets(&items, map.corrupt);
+    }
     return items;
 }
 
@@ -387,8 +424,31 @@ Result<storage::AllocationMap> toBlockMap(const QCborArray &items, uint64_t gene
     storage::AllocationMap map;
     map.generation = generation;
     std::vector<storage::Extent> expected;
+    bool checked = false;
     for (const QCborValue &v : items) {
         VD_TRY_ASSIGN(const QCborMap m, mapOf(v, "block map item"));
+        if (m.contains(QStringLiteral("check"))) {
+            if (checked)
+                return bad("check", QStringLiteral("twice"));
+            VD_TRY_ASSIGN(const QCborMap c, mapOf(m.value(QStringLiteral("check")), "check"));
+            VD_TRY_ASSIGN(map.checkedMs, integer(c, "ms"));
+            VD_TRY_ASSIGN(map.checkedGeneration, natural(c, "generation"));
+            VD_TRY_ASSIGN(map.checkFaults, natural(c, "faults"));
+            VD_TRY_ASSIGN(map.corruptNotListed, natural(c, "notListed"));
+            if (map.checkedMs == 0)
+                return bad("check.ms", QStringLiteral("0 (no check) with a check"));
+            checked = true;
+            continue;
+        }
+        if (m.contains(QStringLiteral("corrupt"))) {
+            if (!checked)
+                return bad("corrupt", QStringLiteral("before the check"));
+            VD_TRY_ASSIGN(const QByteArray raw, bytes(m, "corrupt", kOffsetsPerItem * 8));
+            VD_TRY(takeOffsets(raw, &map.corrupt));
+            continue;
+        }
+        if (checked)
+            return bad("block map item", QStringLiteral("words or blocks after the check"));
         if (m.contains(QStringLiteral("words"))) {
             if (!map.blocks.empty())
                 return bad("words", QStringLiteral("after the blocks"));
@@ -554,6 +614,87 @@ Result<client::TransferReport> toReport(const QCborValue &v)
     }));
     for (const QString &t : targets)
         r.targets.append(t);
+    return r;
+}
+
+QCborArray fromFsckReport(const storage::FsckReport &r)
+{
+    QCborArray items;
+    items.append(QCborMap{{QStringLiteral("counts"),
+                           QCborMap{{QStringLiteral("objects"), qint64(r.objectsChecked)},
+                                    {QStringLiteral("vnodes"), qint64(r.vnodesChecked)},
+                                    {QStringLiteral("blocks"), qint64(r.blocksChecked)},
+                                    {QStringLiteral("slots"), qint64(r.slotsChecked)},
+                                    {QStringLiteral("pages"), qint64(r.pagesChecked)},
+                                    {QStringLiteral("bytesVerified"), qint64(r.bytesVerified)},
+                                    {QStringLiteral("reclaimableBytes"), qint64(r.reclaimableBytes)},
+                                    {QStringLiteral("overcountedBlocks"), qint64(r.overcountedBlocks)},
+                                    {QStringLiteral("notHere"), qint64(r.contentNotHere)},
+                                    {QStringLiteral("generation"), qint64(r.generation)},
+                                    {QStringLiteral("finishedMs"), qint64(r.finishedMs)},
+                                    {QStringLiteral("notListed"), qint64(r.corruptNotListed)}}}});
+    // Lines past the bound become one that counts them.
+    qsizetype lines = 0;
+    auto addLines = [&](const std::vector<QString> &all, const QString &key) {
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (lines == kMaxReportLines - 1 && i + 1 < all.size()) {
+                items.append(QCborMap{{key, QStringLiteral("… and %1 more").arg(all.size() - i)}});
+                ++lines;
+                return;
+            }
+            if (lines >= kMaxReportLines)
+                return;
+            items.append(QCborMap{{key, all[i].left(kMaxReportLineLength)}});
+            ++lines;
+        }
+    };
+    addLines(r.faults, QStringLiteral("fault"));
+    addLines(r.notes, QStringLiteral("note"));
+    appendOffsets(&items, r.corruptOffsets);
+    return items;
+}
+
+Result<storage::FsckReport> toFsckReport(const QCborArray &items)
+{
+    if (items.isEmpty())
+        return bad("fsck", QStringLiteral("no counts"));
+    storage::FsckReport r;
+    VD_TRY_ASSIGN(const QCborMap first, mapOf(items.at(0), "fsck item"));
+    VD_TRY_ASSIGN(const QCborMap c, mapOf(first.value(QStringLiteral("counts")), "counts"));
+    VD_TRY_ASSIGN(r.objectsChecked, natural(c, "objects"));
+    VD_TRY_ASSIGN(r.vnodesChecked, natural(c, "vnodes"));
+    VD_TRY_ASSIGN(r.blocksChecked, natural(c, "blocks"));
+    VD_TRY_ASSIGN(r.slotsChecked, natural(c, "slots"));
+    VD_TRY_ASSIGN(r.pagesChecked, natural(c, "pages"));
+    VD_TRY_ASSIGN(r.bytesVerified, natural(c, "bytesVerified"));
+    VD_TRY_ASSIGN(r.reclaimableBytes, natural(c, "reclaimableBytes"));
+    VD_TRY_ASSIGN(r.overcountedBlocks, natural(c, "overcountedBlocks"));
+    VD_TRY_ASSIGN(r.contentNotHere, natural(c, "notHere"));
+    VD_TRY_ASSIGN(r.generation, natural(c, "generation"));
+    VD_TRY_ASSIGN(r.finishedMs, integer(c, "finishedMs"));
+    VD_TRY_ASSIGN(r.corruptNotListed, natural(c, "notListed"));
+    // Then the faults, the notes, the offsets: in that order.
+    int stage = 0;
+    qsizetype lines = 0;
+    for (qsizetype i = 1; i < items.size(); ++i) {
+        VD_TRY_ASSIGN(const QCborMap m, mapOf(items.at(i), "fsck item"));
+        if (m.size() != 1)
+            return bad("fsck item", QStringLiteral("not one field"));
+        const QString key = m.keys().constFirst().toString();
+        const int itemStage = key == QLatin1String("fault") ? 0 : key == QLatin1String("note") ? 1 : key == QLatin1String("corrupt") ? 2 : -1;
+        if (itemStage < 0 || itemStage < stage)
+            return bad("fsck item", QStringLiteral("unknown, or out of order"));
+        stage = itemStage;
+        if (stage == 2) {
+            VD_TRY_ASSIGN(const QByteArray raw, bytes(m, "corrupt", kOffsetsPerItem * 8));
+            VD_TRY(takeOffsets(raw, &r.corruptOffsets));
+            continue;
+        }
+        if (++lines > kMaxReportLines)
+            return bad("fsck", QStringLiteral("more than %1 faults and notes").arg(kMaxReportLines));
+        VD_TRY_ASSIGN(const QString line, text(m, stage == 0 ? "fault" : "note", kMaxReportLineLength));
+        (stage == 0 ? r.faults : r.notes).push_back(line);
+    }
     return r;
 }
 

@@ -57,6 +57,9 @@ Result<client::JsonTree> toJsonTree(const QCborArray &items, uint64_t generation
 // in byte strings of at most kBlocksPerItem packed records (slot index
 // u32, size class u8, use u8, used u64; little-endian). Decoding checks
 // every word and that the blocks are exactly those the words describe.
+// The node's last check, when one finished, follows: {"check": {ms,
+// generation, faults, notListed}} and its corrupt blocks' offsets as
+// {"corrupt": bytes} items (as fromFsckReport's).
 inline constexpr qsizetype kWordsPerItem = 16384;
 inline constexpr qsizetype kBlocksPerItem = 4096;
 QCborArray fromBlockMap(const storage::AllocationMap &map);
@@ -68,6 +71,20 @@ Result<storage::AllocationMap> toBlockMap(const QCborArray &items, uint64_t gene
 // the indexes, the bounds and that offsets increase.
 QCborArray fromBlockOwners(const tree::BlockOwners &owners);
 Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t generation);
+
+// A check's report (DriveApi::fsck) as items: {"counts": map} first, then
+// {"fault": text} and {"note": text} (at most kMaxReportLines of both, each
+// at most kMaxReportLineLength characters: the encoder cuts, folding what
+// is left over into a last line that counts it), then {"corrupt": bytes}
+// with the corrupt blocks' offsets (little-endian u64, at most
+// kOffsetsPerItem an item; whole 1 MiB slots, increasing, at most
+// FsckReport::kMaxCorruptOffsets). A report travels only when the check
+// finished: its status is OK.
+inline constexpr qsizetype kOffsetsPerItem = 8192;
+inline constexpr qsizetype kMaxReportLines = 10000;
+inline constexpr qsizetype kMaxReportLineLength = 4096;
+QCborArray fromFsckReport(const storage::FsckReport &report);
+Result<storage::FsckReport> toFsckReport(const QCborArray &items);
 
 QCborMap fromProgress(const transfer::TransferProgress &p);
 Result<transfer::TransferProgress> toProgress(const QCborValue &v);

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <QCborMap>
 #include <QPointer>
 #include <QThreadPool>
@@ -147,6 +148,38 @@ void answerTransfer(QThreadPool *pool, client::Transfer t, Responder responder)
         if (report.targets.size() > 4096)
             report.targets.resize(4096); // a reply is one frame
         responder.finish(fromReport(report));
+    });
+}
+
+// A check (drive.fsck): {"done": n} items as it goes (how many things it
+// checked; at most five a second), then the report's items (fromFsckReport)
+// and true as the result; a cancel stops it.
+void answerFsck(QThreadPool *pool, QFuture<Result<storage::FsckReport>> future, Responder responder)
+{
+    responder.onCancel([future]() mutable { future.cancel(); });
+    pool->start([future, responder]() mutable {
+        int last = -1;
+        // Polled: a cancelled future may end without a result, which no
+        // continuation hears.
+        while (!future.isFinished()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            const int done = future.progressValue();
+            if (done != last && !future.isFinished()) {
+                last = done;
+                if (!responder.sendItems(QCborArray{QCborMap{{QStringLiteral("done"), done}}}))
+                    future.cancel(); // the client went away or cancelled
+            }
+        }
+        if (future.isCanceled() || future.resultCount() == 0) {
+            responder.fail(Status::cancelled(QStringLiteral("the check was cancelled")));
+            return;
+        }
+        const Result<storage::FsckReport> r = future.result();
+        if (!r)
+            return responder.fail(r.status());
+        if (const Status st = sendList(responder, fromFsckReport(*r)); !st)
+            return responder.fail(st);
+        responder.finish(true);
     });
 }
 
@@ -437,6 +470,8 @@ void DriveService::handle(const Request &request, Responder responder)
                 return r.fail(st);
             r.finish(QCborMap{{QStringLiteral("generation"), qint64(m.generation)}});
         });
+    } else if (method == QLatin1String("drive.fsck")) {
+        answerFsck(&m_pool, m_api.fsck(c), responder);
     } else if (method == QLatin1String("drive.blockOwners")) {
         answer(&m_pool, m_api.blockOwners(c), responder, [](const tree::BlockOwners &o, Responder &r) {
             if (const Status st = sendList(r, fromBlockOwners(o)); !st)

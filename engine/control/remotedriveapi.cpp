@@ -7,6 +7,7 @@
 #include <QCborMap>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -146,8 +147,16 @@ QFuture<Result<T>> RemoteDriveApi::call(const QString &method, QCborMap args, st
         CallOptions options;
         options.onItems = [&](const QCborArray &chunk) -> Status {
             if (!state) {
-                for (const QCborValue &v : chunk)
+                for (const QCborValue &v : chunk) {
+                    // A long call's progress ({"done": n}, drive.fsck): the
+                    // future's progress value, not an item.
+                    const QCborMap m = v.toMap();
+                    if (m.size() == 1 && m.value(QStringLiteral("done")).isInteger()) {
+                        promise.setProgressValue(int(std::clamp<qint64>(m.value(QStringLiteral("done")).toInteger(), 0, INT32_MAX)));
+                        continue;
+                    }
                     items.append(v);
+                }
                 return {};
             }
             // A transfer's news: progress and warnings.
@@ -357,6 +366,16 @@ QFuture<Result<storage::AllocationMap>> RemoteDriveApi::blockMap(const Ruid &col
                                             VD_TRY_ASSIGN(const uint64_t generation, natural(v.toMap(), "generation"));
                                             return toBlockMap(items, generation);
                                         });
+}
+
+QFuture<Result<storage::FsckReport>> RemoteDriveApi::fsck(const Ruid &collection)
+{
+    return call<storage::FsckReport>(QStringLiteral("drive.fsck"), withCollection(collection),
+                                     [](const QCborValue &v, const QCborArray &items) -> Result<storage::FsckReport> {
+                                         if (!v.isTrue())
+                                             return Status::protocolError(QStringLiteral("drive.fsck: the answer is not true"));
+                                         return toFsckReport(items);
+                                     });
 }
 
 QFuture<Result<tree::BlockOwners>> RemoteDriveApi::blockOwners(const Ruid &collection)

@@ -74,6 +74,7 @@ public:
 
     QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) override;
     QFuture<Result<tree::BlockOwners>> blockOwners(const Ruid &collection) override;
+    QFuture<Result<storage::FsckReport>> fsck(const Ruid &collection) override;
     QFuture<Result<bool>> deleteSnapshot(const Ruid &collection, const QString &name) override;
 
 private:

@@ -48,6 +48,20 @@ void DriveHost::waitIdle()
     m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy && m_readsRunning == 0; });
 }
 
+std::optional<storage::FsckReport> DriveHost::lastCheck() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_lastCheck;
+}
+
+void DriveHost::recordCheck(const storage::FsckReport &report)
+{
+    if (!report.status)
+        return; // a check that did not finish says nothing about the blocks it missed
+    std::lock_guard lock(m_mutex);
+    m_lastCheck = report;
+}
+
 HostCounters DriveHost::counters() const
 {
     std::lock_guard lock(m_mutex);

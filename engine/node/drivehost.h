@@ -55,6 +55,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -160,6 +161,14 @@ public:
     // collection is in use: then nothing changes. Not from the writer thread.
     Status retire(const Status &why);
 
+    // The last check (fsck) of the collection that ran to its end here,
+    // kept in memory while the node runs (the block map paints its corrupt
+    // blocks; DriveApi::fsck records it). A check that did not finish —
+    // cancelled, stopped — is not kept: the previous one stays. nullopt
+    // until a check finished.
+    std::optional<storage::FsckReport> lastCheck() const;
+    void recordCheck(const storage::FsckReport &report);
+
     HostCounters counters() const;
     // Readers' pins: how many, the oldest one's age and label (`status`).
     storage::PinStats pins() const;
@@ -214,6 +223,7 @@ private:
     bool m_limboCheck = false;
     size_t m_maxGroup = 64;
     HostCounters m_counters;
+    std::optional<storage::FsckReport> m_lastCheck; // GUARDED_BY(m_mutex)
     std::thread m_writer;
     QThreadPool m_readPool;
 };

@@ -124,4 +124,9 @@ Result<AllocationMap> Collection::allocationMap()
     return map;
 }
 
+bool AllocationMap::isCorrupt(uint64_t offset) const
+{
+    return std::binary_search(corrupt.begin(), corrupt.end(), offset);
+}
+
 } // namespace vd::storage

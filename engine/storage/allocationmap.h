@@ -51,6 +51,19 @@ struct AllocationMap
     uint64_t generation = 0; // the committed generation the records are of
     std::vector<uint32_t> words; // the allocator's, one per 16 MiB unit (blockallocator.h)
     std::vector<MapBlock> blocks; // every allocated block, in offset order
+    // The node's last finished check of the collection (fsck; see
+    // node::DriveHost::lastCheck), so that the map can paint the blocks it
+    // found corrupt: checkedMs is 0 when no check finished since the node
+    // started. corrupt: the offsets of the blocks whose checks failed,
+    // sorted (at most FsckReport::kMaxCorruptOffsets, the rest counted); a
+    // block freed since may no longer be in `blocks`.
+    int64_t checkedMs = 0;
+    uint64_t checkedGeneration = 0;
+    uint64_t checkFaults = 0;
+    std::vector<uint64_t> corrupt;
+    uint64_t corruptNotListed = 0;
+
+    bool isCorrupt(uint64_t offset) const;
 };
 
 struct AllocatorHealth

@@ -133,6 +133,22 @@ struct FsckReport
     // replica, not a fault. Distinct names.
     uint64_t contentNotHere = 0;
     std::vector<QString> notes;
+    // The blocks of idvd (their offsets) whose own checks failed: a bad
+    // header, a hash or checksum that does not match, a directory chain
+    // that breaks, a read that fails — what the block map paints corrupt.
+    // A fault of the records alone (a count, the bitmap) names no block.
+    // Sorted, each once; at most kMaxCorruptOffsets, the rest counted.
+    static constexpr size_t kMaxCorruptOffsets = 65536;
+    std::vector<uint64_t> corruptOffsets;
+    uint64_t corruptNotListed = 0;
+    // Adds a block's offset (once: later duplicates are dropped by
+    // finishCorrupt(), which sorts).
+    void markCorrupt(uint64_t offset);
+    void finishCorrupt();
+    // What was checked and when (set by Drive::fsck): the committed
+    // generation and the wall-clock end, in ms since the epoch.
+    uint64_t generation = 0;
+    int64_t finishedMs = 0;
     // OK when every check ran; Cancelled when the caller's ProgressFn asked
     // to stop: the checks did not all run, so the report is not clean
     // whatever faults it holds.
@@ -526,6 +542,11 @@ private:
     Result<PieceRead> startReadPiece(const Piece &piece, CatalogReader *source);
     Result<Piece> writeSlotPiece(QByteArrayView payload, const PackedPayload *packed = nullptr);
     Result<QByteArray> readPiece(const Piece &piece);
+    // The offset in idvd of the block a piece's bytes lie in (a data block,
+    // or the SmallBlock of a slot), as the working catalog records it; none
+    // for zeros, content held elsewhere, or a record that is missing (fsck
+    // marks the block corrupt when reading the piece fails).
+    std::optional<uint64_t> blockOffsetOf(const Piece &piece);
     Status releasePiece(const Piece &piece);
     Result<SmallBlockLog *> smallLogWithRoom(uint32_t storedLength);
     Status sealSmallLog(size_t index);

@@ -8,6 +8,9 @@
 #include "space.h"
 #include "ticker.h"
 
+#include <QDateTime>
+
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -46,6 +49,61 @@ Result<std::vector<SlotLocation>> readDirectoryChain(IdvdFile &idvd, const Exten
 }
 
 } // namespace
+
+// Past the bound a block is counted, not remembered: one named twice then
+// counts twice (corruptNotListed is a bound, not an exact count).
+void FsckReport::markCorrupt(uint64_t offset)
+{
+    if (!corruptOffsets.empty() && corruptOffsets.back() == offset)
+        return;
+    if (corruptOffsets.size() >= kMaxCorruptOffsets) {
+        finishCorrupt(); // the same block named twice takes one place
+        if (std::binary_search(corruptOffsets.begin(), corruptOffsets.end(), offset))
+            return;
+        if (corruptOffsets.size() >= kMaxCorruptOffsets) {
+            ++corruptNotListed;
+            return;
+        }
+    }
+    corruptOffsets.push_back(offset);
+}
+
+void FsckReport::finishCorrupt()
+{
+    std::sort(corruptOffsets.begin(), corruptOffsets.end());
+    corruptOffsets.erase(std::unique(corruptOffsets.begin(), corruptOffsets.end()), corruptOffsets.end());
+}
+
+std::optional<uint64_t> Collection::blockOffsetOf(const Piece &piece)
+{
+    if (piece.isZero())
+        return std::nullopt;
+    auto smallBlockAt = [&](const Ruid &id) -> std::optional<uint64_t> {
+        if (const SmallBlockLog *log = openSmallLog(id))
+            return log->state().extent.offset;
+        auto raw = m_catalog->get(keys::block(id, 0));
+        if (!raw || !*raw)
+            return std::nullopt;
+        auto rec = BlockRecord::decode(**raw);
+        return rec ? std::optional<uint64_t>(rec->extent.offset) : std::nullopt;
+    };
+    if (piece.kind == Piece::Kind::Block) {
+        auto extent = locateDataBlock(piece);
+        return extent ? std::optional<uint64_t>(extent->offset) : std::nullopt;
+    }
+    if (piece.kind == Piece::Kind::Content) {
+        auto raw = locationOf(piece.name, nullptr);
+        if (!raw || !*raw)
+            return std::nullopt;
+        auto loc = LocationRecord::decode(**raw);
+        if (!loc || !loc->isHere())
+            return std::nullopt;
+        if (loc->placement == LocationRecord::Placement::Block)
+            return loc->extent.offset;
+        return smallBlockAt(loc->smallBlock);
+    }
+    return smallBlockAt(piece.blockId);
+}
 
 Status Collection::collectReachable(std::vector<std::pair<Extent, QString>> *out, FsckReport *report)
 {
@@ -93,6 +151,9 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name, co
     FsckReport r = fsck(name, ticker);
     if (r.status)
         r.status = ticker.finish();
+    r.finishCorrupt();
+    r.generation = m_meta.generation;
+    r.finishedMs = QDateTime::currentMSecsSinceEpoch();
     return r;
 }
 
@@ -149,11 +210,15 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name, Ti
     r.pagesChecked = census.pages;
     for (const auto &[offset, seg] : m_catalogStore->segments()) {
         auto header = m_idvd->readHeader(seg.extent);
-        if (!header || header->kind != BlockKind::CatalogLog)
+        if (!header || header->kind != BlockKind::CatalogLog) {
             fault(QStringLiteral("catalog block at %1: %2").arg(offset).arg(header ? QStringLiteral("its header is not a catalog block's") : header.status().message()));
+            r.markCorrupt(seg.extent.offset);
+        }
         auto chain = readDirectoryChain(*m_idvd, seg.extent, seg.lastDirOffset, seg.writtenEnd, seg.sequence);
-        if (!chain)
+        if (!chain) {
             fault(QStringLiteral("catalog block at %1: %2").arg(offset).arg(chain.status().message()));
+            r.markCorrupt(seg.extent.offset);
+        }
         const uint64_t bytes = census.pageBytes.count(offset) ? census.pageBytes.at(offset) : 0;
         if (counted && bytes > seg.liveBytes)
             fault(QStringLiteral("catalog block at %1: the segment table says %2 live bytes, the pages add up to %3")
@@ -238,11 +303,15 @@ FsckReport Collection::fsck(const std::function<QString(const Ruid &)> &name, Ti
         else if (counted && (use.first < st.liveBytes || use.second < st.liveSlots))
             ++r.overcountedBlocks;
         auto header = m_idvd->readHeader(rec->extent);
-        if (!header || header->kind != BlockKind::SmallData || header->blockId != id)
+        if (!header || header->kind != BlockKind::SmallData || header->blockId != id) {
             fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), header ? QStringLiteral("its header names another block") : header.status().message()));
+            r.markCorrupt(rec->extent.offset);
+        }
         auto chain = readDirectoryChain(*m_idvd, rec->extent, st.lastDirOffset, st.writtenEnd, st.sequence);
-        if (!chain)
+        if (!chain) {
             fault(QStringLiteral("SmallBlock %1: %2").arg(id.toString(), chain.status().message()));
+            r.markCorrupt(rec->extent.offset);
+        }
         return true;
     });
     if (!r.status)

@@ -14,6 +14,7 @@
 #include "treewriter.h"
 #include "views.h"
 
+#include <QDateTime>
 #include <QBuffer>
 
 #include <algorithm>
@@ -447,6 +448,9 @@ storage::FsckReport Drive::fsck(const storage::ProgressFn &progress)
     storage::FsckReport r = TreeFsck(*m_writer, ticker).run();
     if (r.status)
         r.status = ticker.finish();
+    r.finishCorrupt();
+    r.generation = generation();
+    r.finishedMs = QDateTime::currentMSecsSinceEpoch();
     return r;
 }
 

@@ -1,8 +1,9 @@
 // Fuzzes the decoders of the DriveApi's values on the control socket
 // (engine/control/apicodec.h): what a client or a node in another process
 // can send. Byte 0 picks the decoder (modulo 13; 11: a JSON document's
-// stream of values; 12: a list of RUIDs; 'M' and 'O', before the modulo:
-// the block map's and the block owners' streams of items); the rest is CBOR.
+// stream of values; 12: a list of RUIDs; 'M', 'O' and 'F', before the
+// modulo: the block map's, the block owners' and a check's (fsck) streams
+// of items); the rest is CBOR.
 //
 // Whatever decodes must survive a round trip: encoding it and decoding that
 // gives a value that encodes to the same CBOR. Whatever does not decode is a
@@ -40,6 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QCborValue v = QCborValue::fromCbor(QByteArray(reinterpret_cast<const char *>(data) + 1, qsizetype(size - 1)), &error);
     if (error.error != QCborError::NoError)
         return 0;
+    if (data[0] == 'F') {
+        if (v.isArray()) {
+            auto r = toFsckReport(v.toArray());
+            FUZZ_CHECK(r.isOk() || r.status().code() == ErrorCode::ProtocolError);
+            if (r) {
+                auto again = toFsckReport(fromFsckReport(*r));
+                FUZZ_CHECK(again.isOk() && fromFsckReport(*again).toCborValue().toCbor() == fromFsckReport(*r).toCborValue().toCbor());
+            }
+        }
+        return 0;
+    }
     if ((data[0] == 'M' || data[0] == 'O') && v.isArray()) {
         if (data[0] == 'M') {
             auto m = toBlockMap(v.toArray(), 1);

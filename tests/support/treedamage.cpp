@@ -2,6 +2,9 @@
 #include "testsupport.h"
 
 #include "storage/catalogreader.h"
+#include "storage/datadir.h"
+
+#include <QFile>
 
 #include <algorithm>
 
@@ -50,6 +53,20 @@ std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(storage::Collection &col
             out.emplace_back(ref.blockOffset + ref.slot.offset, ref.slot.storedLength);
     }
     return out;
+}
+
+Status damageIdvd(const QString &dataDir, const QString &nameOrRuid, uint64_t offset, qsizetype length)
+{
+    VD_TRY_ASSIGN(const QString dir, storage::findCollection(*io::Env::posix(), dataDir, nameOrRuid));
+    QFile idvd(dir + QStringLiteral("/idvd"));
+    if (!idvd.open(QIODevice::ReadWrite) || !idvd.seek(qint64(offset)))
+        return Status::ioError(QStringLiteral("cannot open %1 to damage it").arg(idvd.fileName()));
+    QByteArray old = idvd.read(length);
+    for (char &c : old)
+        c = char(~c); // every bit differs: no checksum survives it
+    if (!idvd.seek(qint64(offset)) || idvd.write(old) != length || !idvd.flush())
+        return Status::ioError(QStringLiteral("cannot damage %1").arg(idvd.fileName()));
+    return {};
 }
 
 } // namespace vd::test

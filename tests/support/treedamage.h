@@ -44,4 +44,10 @@ Status damageTree(std::unique_ptr<tree::Drive> &drive, io::Env &env, const std::
 // lie in idvd: (offset, stored length) of each.
 std::vector<std::pair<uint64_t, uint32_t>> leavesOnlyOf(storage::Collection &collection, char keyspace);
 
+// Overwrites `length` bytes of idvd at `offset` with garbage, behind the
+// back of whoever has the collection open (a bad disk does no better): the
+// collection named nameOrRuid in dataDir. For a running node's collection
+// too — the next read of those bytes sees the damage.
+Status damageIdvd(const QString &dataDir, const QString &nameOrRuid, uint64_t offset, qsizetype length = 64);
+
 } // namespace vd::test

@@ -11,6 +11,7 @@
 #include "mainwindow.h"
 #include "node/node.h"
 #include "testsupport.h"
+#include "treedamage.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,10 +20,16 @@
 #include <QFile>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QPushButton>
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QTextDocument>
 #include <QTreeView>
+
+#include <atomic>
+#include <thread>
 
 using namespace vd;
 using widgets::BlockMapData;
@@ -212,6 +219,114 @@ private Q_SLOTS:
         QCOMPARE(d.stateOf(2), CellState::Unused); // a data block no tree uses
         QCOMPARE(d.stateOf(4), CellState::Data);
         QCOMPARE(d.filesOf(4)[0].path, QStringLiteral("/x"));
+    }
+
+    // A check that finds a damaged block: Collection ▸ Check Drive... says
+    // so behind "Show Details...", and the block map paints exactly that
+    // block in the corrupt colour, with a tooltip saying why. A clean
+    // collection has no corrupt cell; a cancelled check keeps the last one.
+    void corruptBlocksAfterACheck()
+    {
+        auto made = await(m_api->createCollection(QStringLiteral("damaged")));
+        VD_VERIFY_OK(made);
+        const Ruid col = made->ruid;
+        QTemporaryDir src;
+        QFile f(src.filePath(QStringLiteral("victim.bin")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(test::randomBytes(3 * MiB / 2, 5)); // one 2 MiB data block
+        f.close();
+        VD_VERIFY_OK(await(m_api->importLocal(col, { f.fileName() }, QStringLiteral("/")).done));
+
+        MainWindow w(m_api.get());
+        w.resize(1000, 700);
+        w.show();
+        w.openCollection(col.toString(), QStringLiteral("/"));
+        QTRY_COMPARE_WITH_TIMEOUT(w.folderModel()->state(), FolderModel::State::Ready, 10000);
+        w.action(QStringLiteral("showBlockMap"))->trigger();
+        widgets::BlockMapPanel *panel = w.blockMapPanel();
+        widgets::BlockMapView *view = panel->view();
+        QAction *check = w.action(QStringLiteral("checkDrive"));
+        QVERIFY(check);
+        QCOMPARE(check->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K));
+        auto box = [&](const char *name) { return w.findChild<QMessageBox *>(QLatin1String(name)); };
+
+        // Clean: said so, and the map (asked again after it) has no corrupt cell.
+        check->trigger();
+        QVERIFY(w.checkProgress());
+        QTRY_VERIFY_WITH_TIMEOUT(box("checkClean"), 10000);
+        QVERIFY(box("checkClean")->text().contains(QStringLiteral("clean")));
+        box("checkClean")->close();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->isComplete() && view->isPictureCurrent() && view->data()->map().checkedMs > 0, 10000);
+        const BlockMapData *data = view->data();
+        int victim = -1;
+        for (int b = 0; b < data->blockCount(); ++b) {
+            QVERIFY(data->stateOf(b) != CellState::Corrupt);
+            if (data->block(b).use == storage::BlockUse::Data)
+                victim = b;
+        }
+        QVERIFY(victim >= 0);
+        const uint64_t offset = data->block(victim).offset;
+
+        // Damage the block on disk; the next check finds it.
+        VD_VERIFY_OK(test::damageIdvd(m_node->dataDir(), col.toString(), offset + MiB / 2));
+        QTRY_VERIFY(!w.checkProgress()); // the last dialog is gone
+        check->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(box("checkFaults"), 10000);
+        QMessageBox *faults = box("checkFaults");
+        QVERIFY(faults->text().contains(QStringLiteral("fault")));
+        QVERIFY(faults->text().contains(QStringLiteral("red")));
+        QVERIFY2(faults->detailedText().contains(QStringLiteral("/victim.bin")), qPrintable(faults->detailedText()));
+        faults->close();
+
+        // The map: that block, and only it, corrupt — in the data, the picture and on the screen.
+        QTRY_VERIFY_WITH_TIMEOUT(panel->isComplete() && view->isPictureCurrent() && !view->data()->map().corrupt.empty(), 10000);
+        data = view->data();
+        QCOMPARE(data->map().corrupt, std::vector<uint64_t> { offset });
+        for (int b = 0; b < data->blockCount(); ++b)
+            QCOMPARE(data->stateOf(b) == CellState::Corrupt, data->block(b).offset == offset);
+        const int corrupt = data->blockAt(offset / MiB);
+        QCOMPARE(data->block(corrupt).offset, offset);
+        const QColor red = BlockMapData::colourOf(CellState::Corrupt);
+        QCOMPARE(data->colourOf(corrupt), red);
+        for (CellState other : { CellState::Free, CellState::Head, CellState::Catalog, CellState::Snapshot, CellState::Unused })
+            QVERIFY(BlockMapData::colourOf(other) != red);
+        view->setCellSize(16);
+        QTRY_VERIFY(view->isPictureCurrent());
+        const QPoint at = view->showCell(offset / MiB);
+        QCOMPARE(view->blockAt(at), corrupt);
+        QCOMPARE(view->viewport()->grab().toImage().pixelColor(at), red);
+        const QString tip = plainOf(data->tooltipOf(corrupt));
+        QVERIFY2(tip.contains(QStringLiteral("failed the check")), qPrintable(tip));
+        QVERIFY(panel->healthLabel()->text().contains(QStringLiteral("Last check")));
+        bool inLegend = false;
+        for (QLabel *l : panel->findChildren<QLabel *>())
+            inLegend = inLegend || l->text() == BlockMapData::nameOf(CellState::Corrupt);
+        QVERIFY(inLegend);
+
+        // Cancelled while it waits for the writer (held by a request of the
+        // test's): it never runs, the window says so, the last check stands.
+        auto host = m_node->host(col.toString());
+        VD_VERIFY_OK(host);
+        std::atomic<bool> release { false };
+        QFuture<Result<int>> blocker = (*host)->write<int>([&release](tree::Drive &, node::OpContext &) -> Result<int> {
+            while (!release)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            return 0;
+        });
+        QTRY_VERIFY(!w.checkProgress());
+        check->trigger();
+        QProgressDialog *progress = w.checkProgress();
+        QVERIFY(progress && progress->isVisible());
+        QPushButton *cancel = progress->findChild<QPushButton *>();
+        QVERIFY(cancel);
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        release = true;
+        VD_VERIFY_OK(await(blocker));
+        QTRY_VERIFY_WITH_TIMEOUT(!w.checkProgress(), 10000);
+        QVERIFY(!box("checkFaults") && !box("checkClean"));
+        QTRY_VERIFY_WITH_TIMEOUT(panel->isComplete() && view->isPictureCurrent(), 10000);
+        QCOMPARE(view->data()->map().corrupt, std::vector<uint64_t> { offset });
+        QCOMPARE(view->data()->map().checkedMs, data->map().checkedMs);
     }
 
     // The window: the map dock (F7) over the collection; a selected file's

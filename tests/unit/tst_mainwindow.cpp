@@ -708,7 +708,7 @@ private Q_SLOTS:
         QVERIFY(!w.detailsView()->accessibleName().isEmpty());
         QVERIFY(!w.folderTree()->accessibleName().isEmpty());
         QVERIFY(!w.iconView()->accessibleName().isEmpty());
-        for (const char *name : {"showClusters", "showTrash", "trashRestore", "trashRestoreTo", "trashDelete", "emptyTrash"}) {
+        for (const char *name : {"showClusters", "showTrash", "trashRestore", "trashRestoreTo", "trashDelete", "emptyTrash", "checkDrive"}) {
             QAction *a = w.action(QLatin1String(name));
             QVERIFY2(a && !a->shortcut().isEmpty(), name);
             bool inMenu = false;

@@ -13,6 +13,7 @@
 #include "foldermodel.h"
 #include "node/node.h"
 #include "testsupport.h"
+#include "treedamage.h"
 
 #include <QAbstractItemModelTester>
 #include <QCborArray>
@@ -20,6 +21,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <set>
 
 using namespace vd;
@@ -474,6 +476,184 @@ private Q_SLOTS:
         VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("x")}), ErrorCode::ProtocolError);
         VD_VERIFY_CODE(toBlockOwners(QCborArray{QCborArray{QStringLiteral("b"), 0, 1, 1, 0, QCborArray{}}, QCborArray{QStringLiteral("b"), 0, 1, 1, 0, QCborArray{}}}, 1),
                        ErrorCode::ProtocolError); // offsets must increase
+    }
+
+    // A check through the socket: clean, then a data block damaged on disk
+    // is named — in the faults, in the corrupt offsets, and in the block
+    // map's answer — the same as the node's own API says.
+    void checksThroughTheSocket()
+    {
+        auto made = await(local().createCollection(QStringLiteral("checked")));
+        VD_VERIFY_OK(made);
+        const Ruid col = made->ruid;
+        QTemporaryDir src;
+        QFile f(src.filePath(QStringLiteral("victim.bin")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(test::randomBytes((3 << 20) / 2, 7)); // one 2 MiB data block
+        f.close();
+        QFile small(src.filePath(QStringLiteral("small.txt")));
+        QVERIFY(small.open(QIODevice::WriteOnly));
+        small.write(test::randomBytes(3000, 8)); // a packed slot of a SmallBlock
+        small.close();
+        VD_VERIFY_OK(await(local().importLocal(col, {f.fileName(), small.fileName()}, QStringLiteral("/")).done));
+
+        auto clean = await(remote().fsck(col));
+        VD_VERIFY_OK(clean);
+        QVERIFY2(clean->isClean(), qPrintable(clean->faults.empty() ? QString() : clean->faults.front()));
+        QVERIFY(clean->corruptOffsets.empty());
+        QVERIFY(clean->blocksChecked > 0 && clean->bytesVerified >= uint64_t(f.size()));
+        QVERIFY(clean->finishedMs > 0);
+        auto map = await(remote().blockMap(col));
+        VD_VERIFY_OK(map);
+        QVERIFY(map->checkedMs > 0); // a check ran, and found nothing
+        QCOMPARE(map->checkedGeneration, clean->generation);
+        QVERIFY(map->corrupt.empty());
+
+        uint64_t victim = 0, smallBlock = 0;
+        for (const storage::MapBlock &b : map->blocks) {
+            if (b.use == storage::BlockUse::Data)
+                victim = b.offset;
+            if (b.use == storage::BlockUse::Small && b.used > 0)
+                smallBlock = b.offset;
+        }
+        QVERIFY(victim > 0 && smallBlock > 0);
+        VD_VERIFY_OK(test::damageIdvd(m_node->dataDir(), col.toString(), victim + (512 << 10)));
+        // The packed payload: right after the SmallBlock's 128-byte header.
+        VD_VERIFY_OK(test::damageIdvd(m_node->dataDir(), col.toString(), smallBlock + 128 + 16));
+
+        auto found = await(remote().fsck(col));
+        VD_VERIFY_OK(found);
+        QVERIFY(!found->isClean());
+        QVERIFY(!found->faults.empty());
+        std::vector<uint64_t> both{victim, smallBlock};
+        std::sort(both.begin(), both.end());
+        QCOMPARE(found->corruptOffsets, both);
+        QCOMPARE(found->corruptNotListed, uint64_t(0));
+        // The node's own answer, byte for byte (but for when it ran).
+        auto near = await(local().fsck(col));
+        VD_VERIFY_OK(near);
+        storage::FsckReport farCopy = *found;
+        farCopy.finishedMs = near->finishedMs;
+        QCOMPARE(control::codec::fromFsckReport(farCopy).toCborValue().toCbor(), control::codec::fromFsckReport(*near).toCborValue().toCbor());
+        auto marked = await(remote().blockMap(col));
+        VD_VERIFY_OK(marked);
+        QCOMPARE(marked->corrupt, both);
+        QVERIFY(marked->isCorrupt(victim) && marked->isCorrupt(smallBlock));
+        QCOMPARE(marked->checkFaults, uint64_t(near->faults.size()));
+        QCOMPARE(marked->checkedMs, near->finishedMs);
+
+        // A cancelled check leaves the last one standing.
+        QFuture<Result<storage::FsckReport>> stopped = remote().fsck(col);
+        stopped.cancel();
+        QTRY_VERIFY_WITH_TIMEOUT(stopped.isFinished(), 10000);
+        auto still = await(remote().blockMap(col));
+        VD_VERIFY_OK(still);
+        QCOMPARE(still->corrupt, both);
+        VD_VERIFY_OK(await(local().deleteCollection(col)));
+    }
+
+    // A check's answer from a node is decoded strictly.
+    void refusesBadChecks()
+    {
+        using namespace control::codec;
+        storage::FsckReport r;
+        r.faults = {QStringLiteral("data block x: hash mismatch"), QStringLiteral("another")};
+        r.notes = {QStringLiteral("a note")};
+        r.corruptOffsets = {2 * storage::kSlotSize, 5 * storage::kSlotSize};
+        r.blocksChecked = 4;
+        r.generation = 12;
+        r.finishedMs = 1700000000000;
+        auto back = toFsckReport(fromFsckReport(r));
+        VD_VERIFY_OK(back);
+        QCOMPARE(back->faults, r.faults);
+        QCOMPARE(back->notes, r.notes);
+        QCOMPARE(back->corruptOffsets, r.corruptOffsets);
+        QCOMPARE(back->finishedMs, r.finishedMs);
+        auto damaged = [&](auto change) {
+            QCborArray items = fromFsckReport(r);
+            change(items);
+            return toFsckReport(items);
+        };
+        auto offsets = [](std::vector<uint64_t> list) {
+            QByteArray raw;
+            for (uint64_t o : list)
+                for (int i = 0; i < 8; ++i)
+                    raw.append(char(o >> (8 * i)));
+            return QCborMap{{QStringLiteral("corrupt"), raw}};
+        };
+        VD_VERIFY_CODE(toFsckReport(QCborArray{}), ErrorCode::ProtocolError);                             // no counts
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.removeFirst(); }), ErrorCode::ProtocolError);        // counts not first
+        VD_VERIFY_CODE(damaged([&](QCborArray &i) { i.append(offsets({3 * storage::kSlotSize + 5})); }), ErrorCode::ProtocolError); // not a block's
+        VD_VERIFY_CODE(damaged([&](QCborArray &i) { i.append(offsets({storage::kSlotSize})); }), ErrorCode::ProtocolError);         // out of order
+        VD_VERIFY_CODE(damaged([&](QCborArray &i) { i.append(QCborMap{{QStringLiteral("corrupt"), QByteArray("abc")}}); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.append(QCborMap{{QStringLiteral("fault"), QStringLiteral("late")}}); }), ErrorCode::ProtocolError); // after the offsets
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.append(QCborMap{{QStringLiteral("fault"), 7}}); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.append(QCborMap{{QStringLiteral("what"), 7}}); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.append(7); }), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](QCborArray &i) {
+                           QCborMap c = i.at(0).toMap().value(QStringLiteral("counts")).toMap();
+                           c.insert(QStringLiteral("blocks"), -1);
+                           i[0] = QCborMap{{QStringLiteral("counts"), c}};
+                       }),
+                       ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(damaged([](QCborArray &i) { i.insert(1, QCborMap{{QStringLiteral("fault"), QString(kMaxReportLineLength + 1, QLatin1Char('x'))}}); }),
+                       ErrorCode::ProtocolError);
+        // Too many offsets: past FsckReport::kMaxCorruptOffsets.
+        std::vector<uint64_t> many(storage::FsckReport::kMaxCorruptOffsets + 1);
+        for (size_t k = 0; k < many.size(); ++k)
+            many[k] = uint64_t(k) * storage::kSlotSize;
+        storage::FsckReport big = r;
+        big.corruptOffsets = many;
+        VD_VERIFY_CODE(toFsckReport(fromFsckReport(big)), ErrorCode::ProtocolError);
+        // Too many faults are cut by the encoder, the rest counted in the last line.
+        storage::FsckReport noisy;
+        noisy.faults.assign(size_t(kMaxReportLines) + 5, QStringLiteral("x"));
+        auto cut = toFsckReport(fromFsckReport(noisy));
+        VD_VERIFY_OK(cut);
+        QCOMPARE(qsizetype(cut->faults.size()), kMaxReportLines);
+        QVERIFY(cut->faults.back().contains(QStringLiteral("6 more")));
+
+        // The report's own bound: 65,536 offsets listed, each once, the rest counted.
+        storage::FsckReport full;
+        for (uint64_t k = 0; k < storage::FsckReport::kMaxCorruptOffsets; ++k) {
+            full.markCorrupt(k * storage::kSlotSize);
+            full.markCorrupt(k * storage::kSlotSize); // named twice: listed once
+        }
+        for (uint64_t k = 0; k < 10; ++k)
+            full.markCorrupt((storage::FsckReport::kMaxCorruptOffsets + k) * storage::kSlotSize);
+        full.markCorrupt(0); // already listed, out of order
+        full.finishCorrupt();
+        QCOMPARE(full.corruptOffsets.size(), storage::FsckReport::kMaxCorruptOffsets);
+        QCOMPARE(full.corruptNotListed, uint64_t(10));
+        VD_VERIFY_OK(toFsckReport(fromFsckReport(full)));
+
+        // The block map's check: after the blocks, once; offsets after it.
+        storage::AllocationMap m;
+        m.words = {0x00030003u};
+        m.blocks = {{0, 0, storage::BlockUse::Head, 0}, {storage::kSlotSize, 0, storage::BlockUse::Data, 77}};
+        m.checkedMs = 1700000000000;
+        m.checkedGeneration = 3;
+        m.checkFaults = 1;
+        m.corrupt = {storage::kSlotSize};
+        auto mapBack = toBlockMap(fromBlockMap(m), 1);
+        VD_VERIFY_OK(mapBack);
+        QCOMPARE(mapBack->corrupt, m.corrupt);
+        QCOMPARE(mapBack->checkedMs, m.checkedMs);
+        auto badMap = [&](auto change) {
+            QCborArray items = fromBlockMap(m);
+            change(items);
+            return toBlockMap(items, 1);
+        };
+        VD_VERIFY_CODE(badMap([](QCborArray &i) { i.append(i.at(i.size() - 2)); }), ErrorCode::ProtocolError); // the check twice
+        VD_VERIFY_CODE(badMap([](QCborArray &i) { i.removeAt(i.size() - 2); }), ErrorCode::ProtocolError);     // offsets with no check
+        VD_VERIFY_CODE(badMap([](QCborArray &i) { i.append(i.at(0)); }), ErrorCode::ProtocolError);            // words after the check
+        VD_VERIFY_CODE(badMap([&](QCborArray &i) { i.append(offsets({0})); }), ErrorCode::ProtocolError);      // out of order
+        VD_VERIFY_CODE(badMap([](QCborArray &i) {
+                           QCborMap c = i.at(i.size() - 2).toMap().value(QStringLiteral("check")).toMap();
+                           c.insert(QStringLiteral("ms"), 0);
+                           i[i.size() - 2] = QCborMap{{QStringLiteral("check"), c}};
+                       }),
+                       ErrorCode::ProtocolError);
     }
 
     // Garbage from a client: a clear error for each, and the node serves on.
