@@ -298,10 +298,12 @@ void BlockMapPanel::updateHealth()
     row(tr("catalog"), formatBytes(h.catalogBytes), true);
     row(tr("head, reserve, held"), formatBytes(h.otherBytes), true);
     row(tr("Free"), formatBytes(h.freeBytes));
-    QStringList runs;
-    for (int c = storage::kClassCount - 1; c >= 0; --c)
-        runs.append(tr("%1×%2").arg(QLocale().toString(qulonglong(h.freeRuns[size_t(c)]))).arg(storage::classSize(c) >> 20));
-    row(tr("blocks free (× MiB)"), runs.join(QStringLiteral("  ")), true);
+    // The free space as the blocks it can hold, a row per size that has any
+    // (one line for all five sizes did not fit beside the map).
+    for (int c = storage::kClassCount - 1; c >= 0; --c) {
+        if (const uint64_t n = h.freeRuns[size_t(c)])
+            row(tr("as %1 MiB blocks").arg(storage::classSize(c) >> 20), QLocale().toString(qulonglong(n)), true);
+    }
     row(tr("Fragmentation"), tr("%1 (%2 of free)").arg(formatBytes(h.fragmentedBytes), percentOf(h.fragmentedBytes, h.freeBytes)));
     row(tr("Padding"), tr("%1 (%2 of data)").arg(formatBytes(h.paddingBytes), percentOf(h.paddingBytes, h.dataBytes + h.smallBytes)));
     // The node's last check (Drive ▸ Check Drive…, or vdrive fsck through the node).
