@@ -133,13 +133,15 @@ Result<int> bindListening(const QString &path)
     return fd;
 }
 
+} // namespace
+
+// A frame waiting in a connection's outbox. (Outside the anonymous
+// namespace: ConnShared, which holds them, has external linkage.)
 struct OutFrame
 {
     QByteArray bytes;
     std::optional<uint64_t> finishes; // the reply of this request
 };
-
-} // namespace
 
 // What the I/O thread and the handler's threads share about one connection.
 struct ConnShared

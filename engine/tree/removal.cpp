@@ -9,10 +9,6 @@
 
 namespace vd::tree {
 
-namespace {
-constexpr int kMaxDepth = VNode::kMaxDepth;
-} // namespace
-
 Result<VNode> Removal::moveToTrash(const VNode &n, const QString &originalPath)
 {
     VD_TRY(m_w.eraseNode(n));
@@ -106,7 +102,7 @@ Status Removal::removeInBatches(Batch &b, const VNode &n, int depth)
         return {};
     };
     return m_w.live().walkBelow(
-        n, kMaxDepth - depth,
+        n, VNode::kMaxDepth - depth,
         [&](const VNode &k, int level) -> Result<TreeView::Step> {
             if (isJson(k.kind)) {
                 // A JSON document goes in one piece.
