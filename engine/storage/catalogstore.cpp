@@ -57,6 +57,7 @@ Result<std::map<uint64_t, SegmentInfo>> CatalogStore::decodeTable(QByteArrayView
 Status CatalogStore::load(const RootRecord &root)
 {
     m_segments.clear();
+    m_retired.clear();
     m_open.reset();
     m_tableRef = root.segmentTable;
     if (!root.segmentTable.isNull()) {
@@ -107,11 +108,9 @@ Status CatalogStore::openNewSegment()
     if (m_open) {
         VD_TRY(m_open->flush()); // seal: its last batch is written now
         syncOpenInfo();
-        const SegmentInfo &sealed = m_segments[m_open->state().extent.offset];
-        if (sealed.liveBytes == 0) {
-            m_space->freeLater(sealed.extent);
-            m_segments.erase(sealed.extent.offset);
-        }
+        const auto sealed = m_segments.find(m_open->state().extent.offset);
+        if (sealed->second.liveBytes == 0)
+            retire(sealed);
         m_open.reset();
     }
     // Its disk space is taken before anything is written: a commit then
@@ -133,8 +132,12 @@ Result<QByteArray> CatalogStore::readPage(const PageRef &ref)
     if (m_open && ref.blockOffset == m_open->state().extent.offset)
         return m_open->read(ref.slot);
     auto it = m_segments.find(ref.blockOffset);
-    if (it == m_segments.end())
-        return Status::corruption(QStringLiteral("a catalog page reference points at offset %1, which holds no catalog block").arg(ref.blockOffset));
+    if (it == m_segments.end()) {
+        // The committed tree's page in a block this change drained.
+        it = m_retired.find(ref.blockOffset);
+        if (it == m_retired.end())
+            return Status::corruption(QStringLiteral("a catalog page reference points at offset %1, which holds no catalog block").arg(ref.blockOffset));
+    }
     if (uint64_t(ref.slot.offset) + ref.slot.storedLength > it->second.writtenEnd)
         return Status::corruption(QStringLiteral("a catalog page reference points past the written end of its block"));
     VD_TRY_ASSIGN(const QByteArray stored, m_idvd->read(ref.blockOffset + ref.slot.offset, ref.slot.storedLength));
@@ -173,12 +176,10 @@ void CatalogStore::recount(const std::map<uint64_t, uint64_t> &liveBytesByBlock)
     for (auto it = m_segments.begin(); it != m_segments.end();) {
         const auto found = liveBytesByBlock.find(it->first);
         it->second.liveBytes = found == liveBytesByBlock.end() ? 0 : found->second;
-        if (it->second.liveBytes == 0 && it->first != openSegmentOffset()) {
-            m_space->freeLater(it->second.extent);
-            it = m_segments.erase(it);
-        } else {
+        if (it->second.liveBytes == 0 && it->first != openSegmentOffset())
+            retire(it++);
+        else
             ++it;
-        }
     }
 }
 
@@ -189,10 +190,15 @@ void CatalogStore::releaseUnpinned(const PageRef &ref)
         return; // cannot happen for a page that was read through this store
     SegmentInfo &s = it->second;
     s.liveBytes -= std::min<uint64_t>(s.liveBytes, ref.slot.storedLength);
-    if (s.liveBytes == 0 && ref.blockOffset != openSegmentOffset()) {
-        m_space->freeLater(s.extent);
-        m_segments.erase(it);
-    }
+    if (s.liveBytes == 0 && ref.blockOffset != openSegmentOffset())
+        retire(it);
+}
+
+void CatalogStore::retire(std::map<uint64_t, SegmentInfo>::iterator it)
+{
+    m_space->freeLater(it->second.extent);
+    m_retired[it->first] = it->second;
+    m_segments.erase(it);
 }
 
 Status CatalogStore::finishCommit(RootRecord *root)

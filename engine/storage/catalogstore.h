@@ -7,6 +7,13 @@
 // segment table) is itself stored as a slot of the open block at every
 // commit; the root record points at it.
 //
+// A block drained by a change stays readable until that change commits: the
+// committed tree (CommittedCatalog, what the change feed compares against
+// at commit) still reaches its pages, and its bytes stay on disk until the
+// commit frees it (Space::freeLater). So a drained block leaves the table
+// but stays in a list of retired blocks that readPage() also looks in,
+// cleared by committed() and by load().
+//
 // When the dead share of sealed blocks grows large, compact() asks the
 // catalog to rewrite the pages still living in the emptiest blocks, which
 // drains and frees them. Not thread-safe.
@@ -39,6 +46,9 @@ public:
     // does not decode or does not agree with the root record.
     Status load(const RootRecord &root);
     void setGeneration(uint64_t generation) { m_generation = generation; }
+    // The change that drained the retired blocks committed: nothing reaches
+    // their pages any more.
+    void committed() { m_retired.clear(); }
     // Pages born at or before this generation belong to a snapshot too:
     // releasing them from the live tree leaves them counted as live.
     void setPinnedThrough(uint64_t generation) { m_pinnedThrough = generation; }
@@ -77,6 +87,9 @@ private:
     Status openNewSegment();
     void syncOpenInfo();
     void releaseUnpinned(const PageRef &ref);
+    // Drops a drained block from the table (freed at the next commit),
+    // keeping it readable until then.
+    void retire(std::map<uint64_t, SegmentInfo>::iterator it);
 
     IdvdFile *m_idvd;
     Space *m_space;
@@ -84,6 +97,7 @@ private:
     uint64_t m_generation = 0;
     uint64_t m_pinnedThrough = 0;
     std::map<uint64_t, SegmentInfo> m_segments; // by block offset
+    std::map<uint64_t, SegmentInfo> m_retired; // drained since the last commit, by block offset
     std::unique_ptr<SmallBlockLog> m_open;
     PageRef m_tableRef;
 };

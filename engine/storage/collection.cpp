@@ -910,6 +910,7 @@ Status Collection::commit()
     m_dirty = false;
     m_space->setReserveAllowed(false);
     m_catalogStore->setGeneration(generation + 1);
+    m_catalogStore->committed();
     m_catalog->trimCache(4096);
     // The space of the blocks this commit freed goes back to the file
     // system: holes where they lie, and free units at the tail cut off.

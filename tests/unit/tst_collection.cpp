@@ -360,6 +360,87 @@ private Q_SLOTS:
         VD_VERIFY_OK(last);
     }
 
+    // A change that rewrites every page of a sealed catalog block drains
+    // it, and the block leaves the segment table at once. The committed
+    // tree still reaches those pages until the change commits: the change
+    // feed reads it at commit to describe what changed. Before the fix that
+    // read failed ("a catalog page reference points at offset …, which
+    // holds no catalog block") and the whole change was rolled back — a
+    // 1 TiB drive's puts hit it every few commits.
+    void theCommittedTreeStaysReadableWhileAChangeDrainsItsBlocks()
+    {
+        auto c = createFresh(QStringLiteral("drained"));
+        auto key = [](int i) { return QStringLiteral("key-%1").arg(i, 6, 10, QLatin1Char('0')); };
+        constexpr int kKeys = 20000;
+        // Two commits: the pages the first one wrote last (in the block it
+        // left open) are sealed in by the second, and the committed tree
+        // lies in that sealed block and in the open one.
+        for (int i = 0; i < kKeys; ++i)
+            VD_VERIFY_OK(c->putObjectBytes(key(i), test::randomBytes(40, quint32(i))));
+        VD_VERIFY_OK(c->commit());
+        for (int i = 0; i < kKeys / 2; ++i)
+            VD_VERIFY_OK(c->putObjectBytes(key(i), test::randomBytes(40, quint32(2 * kKeys + i))));
+        VD_VERIFY_OK(c->commit());
+        auto before = c->info();
+        VD_VERIFY_OK(before);
+        QVERIFY2(before->catalogBlocks >= 2, "the catalog must span a sealed block for this test");
+        std::set<uint64_t> committedCatalogBlocks;
+        {
+            auto map = c->allocationMap();
+            VD_VERIFY_OK(map);
+            for (const MapBlock &b : map->blocks)
+                if (b.use == BlockUse::Catalog)
+                    committedCatalogBlocks.insert(b.offset);
+        }
+        std::map<int, QByteArray> records; // as committed
+        {
+            auto committed = c->committedCatalog();
+            VD_VERIFY_OK(committed);
+            for (int i = 0; i < kKeys; i += 97) {
+                auto r = (*committed)->get(keys::object(key(i)));
+                VD_VERIFY_OK(r);
+                QVERIFY(r->has_value());
+                records[i] = **r;
+            }
+        }
+        // Every record rewritten: every page of the sealed block released.
+        for (int i = 0; i < kKeys; ++i)
+            VD_VERIFY_OK(c->putObjectBytes(key(i), test::randomBytes(40, quint32(kKeys + i))));
+        // (The test's premise: a block of the committed catalog is drained.)
+        auto catalogBlocks = [&c]() {
+            std::set<uint64_t> out;
+            auto map = c->allocationMap();
+            if (map)
+                for (const MapBlock &b : map->blocks)
+                    if (b.use == BlockUse::Catalog)
+                        out.insert(b.offset);
+            return out;
+        };
+        const std::set<uint64_t> nowCatalog = catalogBlocks();
+        QVERIFY(std::any_of(committedCatalogBlocks.begin(), committedCatalogBlocks.end(), [&](uint64_t o) { return !nowCatalog.count(o); }));
+        // The committed tree reads as it was, page by page and whole.
+        auto committed = c->committedCatalog();
+        VD_VERIFY_OK(committed);
+        for (const auto &[i, record] : records) {
+            auto r = (*committed)->get(keys::object(key(i)));
+            VD_VERIFY_OK(r);
+            QVERIFY(r->has_value());
+            QCOMPARE(**r, record);
+        }
+        uint64_t scanned = 0;
+        VD_VERIFY_OK((*committed)->scan(QByteArray(1, keys::kObject), QByteArray(1, keys::kObject + 1), [&](QByteArrayView, QByteArrayView) {
+            ++scanned;
+            return true;
+        }));
+        QCOMPARE(scanned, uint64_t(kKeys));
+        committed->reset();
+        VD_VERIFY_OK(c->commit());
+        verifyClean(*c);
+        c = reopen(c);
+        QCOMPARE(readAll(*c, key(4242)), test::randomBytes(40, quint32(kKeys + 4242)));
+        verifyClean(*c);
+    }
+
     void uncommittedWorkVanishes()
     {
         auto c = createFresh(QStringLiteral("uncommitted"));
