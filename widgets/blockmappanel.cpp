@@ -12,6 +12,7 @@
 #include <QLocale>
 #include <QPainter>
 #include <QToolBar>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QVBoxLayout>
 
 namespace vd::widgets {
@@ -231,26 +232,45 @@ void BlockMapPanel::request()
             m_status->setText(tr("The map could not be read: %1").arg(map.status().message()));
             return;
         }
-        auto picture = std::make_shared<BlockMapData>();
-        picture->setMap(std::move(map).value());
-        display(picture);
-        Q_EMIT mapShown();
-        m_status->setText(tr("Finding the files that use each block…"));
-        m_owners = m_api->blockOwners(m_collection);
-        whenReady(this, m_owners, [this, serial](Result<tree::BlockOwners> owners) {
+        // The picture's values (health, cell lookup) are made on the pool:
+        // on a 1 TiB drive that is a million cells and as many blocks.
+        whenComputed(this, QtConcurrent::run([map = std::move(map).value()]() mutable {
+            auto picture = std::make_shared<BlockMapData>();
+            picture->setMap(std::move(map));
+            return std::shared_ptr<const BlockMapData>(std::move(picture));
+        }), [this, serial](std::shared_ptr<const BlockMapData> picture) {
             if (serial != m_serial)
                 return;
-            if (!owners) {
-                m_status->setText(owners.status().code() == ErrorCode::Cancelled
-                        ? QString()
-                        : tr("The files could not be found: %1").arg(owners.status().message()));
+            display(std::move(picture));
+            Q_EMIT mapShown();
+            requestOwners(serial);
+        });
+    });
+}
+
+void BlockMapPanel::requestOwners(uint64_t serial)
+{
+    m_status->setText(tr("Finding the files that use each block…"));
+    m_owners = m_api->blockOwners(m_collection);
+    whenReady(this, m_owners, [this, serial](Result<tree::BlockOwners> owners) {
+        if (serial != m_serial)
+            return;
+        if (!owners) {
+            m_status->setText(owners.status().code() == ErrorCode::Cancelled
+                    ? QString()
+                    : tr("The files could not be found: %1").arg(owners.status().message()));
+            return;
+        }
+        whenComputed(this, QtConcurrent::run([shown = m_data, owners = std::move(owners).value()]() mutable {
+            auto complete = std::make_shared<BlockMapData>(*shown);
+            complete->setOwners(std::move(owners));
+            return std::shared_ptr<const BlockMapData>(std::move(complete));
+        }), [this, serial](std::shared_ptr<const BlockMapData> complete) {
+            if (serial != m_serial)
                 return;
-            }
-            auto complete = std::make_shared<BlockMapData>(*m_data);
-            complete->setOwners(std::move(owners).value());
             m_ownersDone = true;
-            display(complete);
             m_status->setText(tr("Generation %1").arg(complete->map().generation));
+            display(std::move(complete));
             Q_EMIT ownersShown();
         });
     });
@@ -273,7 +293,19 @@ void BlockMapPanel::setSelection(const std::set<Ruid> &ids, const QStringList &f
 
 void BlockMapPanel::updateHighlight()
 {
-    m_view->setHighlighted(m_data ? m_data->blocksUsedBy(m_selectedIds, m_selectedFolders) : std::vector<int> {});
+    const uint64_t serial = ++m_highlightSerial;
+    if (!m_data || !m_data->hasOwners() || (m_selectedIds.empty() && m_selectedFolders.isEmpty())) {
+        m_view->setHighlighted({});
+        return;
+    }
+    // A folder's blocks are every block's owners matched against it: on
+    // the pool, the last selection's answer only.
+    whenComputed(this, QtConcurrent::run([shown = m_data, ids = m_selectedIds, folders = m_selectedFolders] {
+        return std::make_pair(shown, shown->blocksUsedBy(ids, folders));
+    }), [this, serial](std::pair<std::shared_ptr<const BlockMapData>, std::vector<int>> found) {
+        if (serial == m_highlightSerial && found.first == m_data)
+            m_view->setHighlighted(std::move(found.second));
+    });
 }
 
 void BlockMapPanel::updateHealth()

@@ -6,7 +6,9 @@
 // every tree) and fills them in. It asks only while the panel is visible:
 // change records of its collection mark the map stale and, while shown,
 // refresh it once a second at most (coalesced); hidden, it refreshes when
-// shown again, and an owners walk in flight is cancelled.
+// shown again, and an owners walk in flight is cancelled. The pictures'
+// values (the cell lookup, the health, the owners matched to the blocks,
+// the blocks a selection highlights) are made on the thread pool.
 //
 // Lifetime: the api must outlive the panel (it is held by QPointer).
 // Thread safety: the GUI thread only.
@@ -64,6 +66,7 @@ protected:
 
 private:
     void request();
+    void requestOwners(uint64_t serial);
     void display(std::shared_ptr<const BlockMapData> picture);
     void updateHealth();
     void updateHighlight();
@@ -77,6 +80,7 @@ private:
     QLabel *m_health = nullptr;
     std::shared_ptr<const BlockMapData> m_data;
     uint64_t m_serial = 0; // of the last request: older answers are dropped
+    uint64_t m_highlightSerial = 0; // of the last highlight asked for
     bool m_stale = true;
     bool m_ownersDone = false;
     QFuture<Result<tree::BlockOwners>> m_owners; // in flight, cancelled when no longer wanted

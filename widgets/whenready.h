@@ -3,7 +3,11 @@
 // thread once the future has its result (a future that ends without one,
 // cancelled, gives Cancelled), and never if receiver is gone by then.
 //
-// Thread safety: call it on receiver's thread.
+// whenComputed: the same for work of the explorer's own on the thread pool
+// (a QtConcurrent::run whose value is not a Result): done(value) runs on
+// receiver's thread, and never when the future ends without a value.
+//
+// Thread safety: call them on receiver's thread.
 #pragma once
 
 #include "core/status.h"
@@ -23,6 +27,18 @@ void whenReady(QObject *receiver, QFuture<Result<T>> future, Done done)
         if (watcher->future().resultCount() == 0)
             done(Result<T>(Status::cancelled(QObject::tr("cancelled"))));
         else
+            done(watcher->result());
+    });
+    watcher->setFuture(std::move(future));
+}
+
+template<typename T, typename Done>
+void whenComputed(QObject *receiver, QFuture<T> future, Done done)
+{
+    auto *watcher = new QFutureWatcher<T>(receiver);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
+        watcher->deleteLater();
+        if (watcher->future().resultCount() > 0)
             done(watcher->result());
     });
     watcher->setFuture(std::move(future));
