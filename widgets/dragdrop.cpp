@@ -11,13 +11,18 @@ namespace vd::widgets {
 QMimeData *mimeDataForNodes(const NodesPayload &nodes)
 {
     auto *data = new QMimeData;
+    setNodes(data, nodes);
+    return data;
+}
+
+void setNodes(QMimeData *data, const NodesPayload &nodes)
+{
     QCborArray paths;
     for (const QString &p : nodes.paths)
         paths.append(p);
     const QCborMap map{{QStringLiteral("collection"), nodes.collection.toString()}, {QStringLiteral("at"), nodes.at}, {QStringLiteral("paths"), paths}};
     data->setData(QString::fromLatin1(kNodesMimeType), map.toCborValue().toCbor());
     data->setText(nodes.paths.join(QLatin1Char('\n')));
-    return data;
 }
 
 std::optional<NodesPayload> nodesIn(const QMimeData *data)
@@ -40,17 +45,6 @@ std::optional<NodesPayload> nodesIn(const QMimeData *data)
         out.paths.append(p.toString());
     }
     return out;
-}
-
-QMimeData *mimeDataForDragOut(const NodesPayload &nodes, const QStringList &localFiles)
-{
-    QMimeData *data = mimeDataForNodes(nodes);
-    QList<QUrl> urls;
-    for (const QString &f : localFiles)
-        urls.append(QUrl::fromLocalFile(f));
-    data->setUrls(urls);
-    data->setText(nodes.paths.join(QLatin1Char('\n'))); // (setUrls replaces the text)
-    return data;
 }
 
 QStringList localFilesIn(const QMimeData *data)

@@ -4,7 +4,8 @@
 // A drag out of the contents view carries the nodes as
 // "application/x-vdrive-nodes" (the collection, the snapshot if any, the
 // paths: CBOR) — what a drop within the explorer moves or copies — and
-// their paths as text. A drop from a file manager or the desktop carries
+// their paths as text, and the files exported for it (DragOutData,
+// dragout.h). A drop from a file manager or the desktop carries
 // "text/uri-list": local files to import.
 //
 // Everything here reads untrusted data (a drop may come from any program):
@@ -36,10 +37,8 @@ struct NodesPayload
 };
 
 QMimeData *mimeDataForNodes(const NodesPayload &nodes);
-// A drag out of the explorer: the nodes (for a drop within), their paths as
-// text, and localFiles — their temporary export — as text/uri-list, what a
-// file manager or the desktop takes.
-QMimeData *mimeDataForDragOut(const NodesPayload &nodes, const QStringList &localFiles);
+// Puts the nodes and their paths as text into data.
+void setNodes(QMimeData *data, const NodesPayload &nodes);
 std::optional<NodesPayload> nodesIn(const QMimeData *data);
 // The local files of a drop (file: URLs only), or nothing.
 QStringList localFilesIn(const QMimeData *data);

@@ -42,6 +42,7 @@ namespace vd::widgets {
 class AddressBar;
 class ClusterView;
 class BlockMapPanel;
+class DragOutData;
 class FolderModel;
 class FolderSortProxy;
 class FolderTreeModel;
@@ -181,10 +182,10 @@ private:
     // open with the default application and drag out, both through a
     // temporary export kept until the application quits. ----
 public:
-    // Exports paths (of the folder shown) into a fresh temporary folder off
-    // the GUI thread, then hands ready() a drag's data: the nodes and the
-    // exported files as text/uri-list (dragdrop.h); null if it failed.
-    void exportForDrag(const QStringList &paths, std::function<void(QMimeData *)> ready);
+    // A drag's data for paths (of the folder shown): the nodes, and the
+    // files exported on demand into a fresh temporary folder (dragout.h),
+    // its messages on the status bar. The caller owns it (a QDrag does).
+    DragOutData *dragOutData(const QStringList &paths);
     // Exports the file at path to a temporary folder (with the transfer
     // dialog when it is big) and opens it with QDesktopServices::openUrl.
     void openExternally(const QString &path);

@@ -7,6 +7,7 @@
 
 #include "displaytext.h"
 #include "dragdrop.h"
+#include "dragout.h"
 #include "errorbox.h"
 #include "foldermodel.h"
 #include "foldersortproxy.h"
@@ -89,19 +90,6 @@ QString copyName(const QString &name, const QSet<QString> &taken)
         candidate = QObject::tr("%1 (copy %2)%3").arg(base).arg(n).arg(ext);
     return candidate;
 }
-
-// A drag out is exported first, off the GUI thread, while the button is
-// held: only for what exports in a blink. Bigger selections, and folders
-// (whose size is not known when the drag starts), drag only within the
-// explorer; Export To Folder copies them out with progress and a cancel.
-// Why: X11's and Wayland's drag protocols hand the target the URLs, and the
-// target reads the files at once after the drop, so the files must exist
-// before the drag begins; holding a drag open (or the drop) while an export
-// of unknown length runs would freeze the pointer, and a drag that starts
-// seconds after the press no longer follows the hand. This is what file
-// managers do with remote files they cannot stream through the drag.
-constexpr qsizetype kMaxDragOutItems = 200;
-constexpr uint64_t kMaxDragOutBytes = 64ull << 20;
 
 } // namespace
 
@@ -276,25 +264,16 @@ void MainWindow::openExternally(const QString &path)
     });
 }
 
-void MainWindow::exportForDrag(const QStringList &paths, std::function<void(QMimeData *)> ready)
+DragOutData *MainWindow::dragOutData(const QStringList &paths)
 {
-    if (!m_api || m_collection.isNull() || paths.isEmpty())
-        return ready(nullptr);
-    const QString folder = exportArea().freshFolder();
-    if (folder.isEmpty())
-        return ready(nullptr);
-    const NodesPayload nodes{m_collection, m_model->snapshot(), paths};
-    const client::Transfer t = m_api->exportLocal(m_collection, paths, folder, nodes.at, false);
-    whenReady(this, t.done, [this, nodes, folder, ready](const Result<client::TransferReport> &r) {
-        if (!r) {
-            statusBar()->showMessage(tr("Could not export the items dragged: %1").arg(r.status().message()), 6000);
-            return ready(nullptr);
-        }
-        QStringList files;
-        for (const QString &p : nodes.paths)
-            files.append(folder + QLatin1Char('/') + p.section(QLatin1Char('/'), -1));
-        ready(mimeDataForDragOut(nodes, files));
+    auto *out = new DragOutData(m_api, {m_collection, m_model->snapshot(), paths}, exportArea().freshFolder(), this);
+    connect(out, &DragOutData::message, this, [this](const QString &text, int timeoutMs) {
+        if (text.isEmpty())
+            statusBar()->clearMessage();
+        else
+            statusBar()->showMessage(text, timeoutMs);
     });
+    return out;
 }
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
@@ -339,39 +318,24 @@ bool MainWindow::dragOutFilter(QObject *watched, QEvent *event)
 void MainWindow::startDragOut()
 {
     const QStringList paths = selectedPaths();
-    if (paths.isEmpty() || m_collection.isNull())
+    if (paths.isEmpty() || m_collection.isNull() || !m_api)
         return;
-    uint64_t bytes = 0;
-    bool small = paths.size() <= kMaxDragOutItems;
-    for (int r = 0; r < m_model->entryCount() && small; ++r) {
-        const tree::VNode &n = m_model->node(r);
-        if (!paths.contains(childOf(m_path, n.name)))
-            continue;
-        bytes += n.size;
-        small = n.kind == tree::Kind::File && bytes <= kMaxDragOutBytes;
-    }
     const bool readOnly = m_model->isReadOnly();
-    auto start = [this, readOnly](QMimeData *mime) {
-        if (!mime)
-            return;
-        auto *drag = new QDrag(this);
-        drag->setMimeData(mime);
-        // Within the window a drop moves (Ctrl: copies); out of a snapshot only copies.
-        drag->exec(readOnly ? Qt::CopyAction : Qt::CopyAction | Qt::MoveAction, readOnly ? Qt::CopyAction : Qt::MoveAction);
-    };
-    if (!small) {
-        statusBar()->showMessage(tr("Large selections and folders drag only within vdrive; Export To Folder (Ctrl+E) copies them out."), 6000);
-        start(mimeDataForNodes({m_collection, m_model->snapshot(), paths}));
-        return;
-    }
-    exportForDrag(paths, [start](QMimeData *mime) {
-        // The hand let go while the files were written: no drag then.
-        if (mime && !(QApplication::mouseButtons() & Qt::LeftButton)) {
-            delete mime;
-            return;
-        }
-        start(mime);
+    QPointer<DragOutData> out = dragOutData(paths);
+    QPointer<QDrag> drag = new QDrag(this);
+    drag->setMimeData(out);
+    // Over another program's window: the files will be wanted, export them now.
+    connect(drag, &QDrag::targetChanged, out, [out](QObject *target) {
+        if (!target && out)
+            out->startExport();
     });
+    // Within the window a drop moves (Ctrl: copies); out of a snapshot only copies.
+    const Qt::DropAction action = drag->exec(readOnly ? Qt::CopyAction : Qt::CopyAction | Qt::MoveAction, readOnly ? Qt::CopyAction : Qt::MoveAction);
+    // Dropped within the explorer, or nowhere: no one wants the files. (A
+    // drop on another program may ask for them after exec returns; the
+    // platform keeps the drag, and its data, until then.)
+    if (out && !out->filesAsked() && (action == Qt::IgnoreAction || (drag && drag->target())))
+        out->cancelExport();
 }
 
 } // namespace vd::widgets

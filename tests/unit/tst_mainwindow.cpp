@@ -6,6 +6,7 @@
 #include "control/nodelock.h"
 #include "displaytext.h"
 #include "dragdrop.h"
+#include "dragout.h"
 #include "foldermodel.h"
 #include "foldertreemodel.h"
 #include "jsoneditor.h"
@@ -32,6 +33,8 @@
 #include <QInputDialog>
 #include <QLineEdit>
 #include <QListView>
+#include <QStatusBar>
+#include <QScopeGuard>
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
@@ -735,6 +738,17 @@ private Q_SLOTS:
         VD_VERIFY_OK(await(m_api->importLocal(m_col, paths, folder).done));
     }
 
+    // A file of these bytes, named name, imported into the drive's folder.
+    void importBytes(const QString &folder, const QString &name, const QByteArray &bytes)
+    {
+        QTemporaryDir local;
+        QFile f(local.filePath(name));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QCOMPARE(f.write(bytes), bytes.size());
+        f.close();
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, {f.fileName()}, folder).done));
+    }
+
     static void selectNames(MainWindow &w, const QStringList &names)
     {
         QTreeView *view = w.detailsView();
@@ -864,7 +878,8 @@ private Q_SLOTS:
         QCOMPARE(w.currentPath(), QStringLiteral("/open")); // a file opens, it is not navigated into
     }
 
-    // A drag out carries the nodes and the files exported for it.
+    // A drag out carries the nodes and, when a target asks, the files
+    // exported for it; dropped within the window it exports nothing.
     void dragOutCarriesExportedFiles()
     {
         makeClipFolder(QStringLiteral("/dragout"));
@@ -873,15 +888,25 @@ private Q_SLOTS:
         w.openCollection(QStringLiteral("win"), QStringLiteral("/dragout"));
         QVERIFY(waitReady(w, QStringLiteral("/dragout")));
         const QStringList paths{QStringLiteral("/dragout/with spaces.txt"), QStringLiteral("/dragout/日本語 の 名前.txt")};
-        std::unique_ptr<QMimeData> mime;
-        bool called = false;
-        w.exportForDrag(paths, [&](QMimeData *m) {
-            mime.reset(m);
-            called = true;
-        });
-        QTRY_VERIFY_WITH_TIMEOUT(called, 10000);
-        QVERIFY(mime);
+        std::unique_ptr<widgets::DragOutData> mime(w.dragOutData(paths));
+        QVERIFY(mime->formats().contains(QStringLiteral("text/uri-list"))); // what a file manager looks for
+        auto nodes = widgets::nodesIn(mime.get());
+        QVERIFY(nodes);
+        QCOMPARE(nodes->paths, paths);
+        QCOMPARE(nodes->collection, m_col);
+        QCOMPARE(mime->text(), paths.join(QLatin1Char('\n')));
+        // Dropped back onto the window, the nodes win: a copy within, not an
+        // import, and nothing exported.
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/dragout/back"))));
+        w.navigate(QStringLiteral("/dragout/back"));
+        QVERIFY(waitReady(w, QStringLiteral("/dragout/back")));
+        QVERIFY(drop(w, mime.get(), emptySpot(w), Qt::CopyAction));
+        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), (QStringList{QStringLiteral("with spaces.txt"), QStringLiteral("日本語 の 名前.txt")}), 10000);
+        QVERIFY(!mime->exportStarted());
+        QVERIFY(!mime->filesAsked());
+        // A file manager asks for the files: they are exported, then named.
         const QList<QUrl> urls = mime->urls();
+        QVERIFY(mime->filesAsked());
         QCOMPARE(urls.size(), 2);
         for (int i = 0; i < 2; ++i) {
             QVERIFY(urls[i].isLocalFile());
@@ -889,17 +914,65 @@ private Q_SLOTS:
             QCOMPARE(QFileInfo(urls[i].toLocalFile()).fileName(), name);
             QCOMPARE(readLocal(urls[i].toLocalFile()), name.toUtf8());
         }
-        auto nodes = widgets::nodesIn(mime.get());
-        QVERIFY(nodes);
-        QCOMPARE(nodes->paths, paths);
-        QCOMPARE(nodes->collection, m_col);
-        QCOMPARE(mime->text(), paths.join(QLatin1Char('\n')));
-        // Dropped back onto the window, the nodes win: a copy within, not an import.
-        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/dragout/back"))));
-        w.navigate(QStringLiteral("/dragout/back"));
-        QVERIFY(waitReady(w, QStringLiteral("/dragout/back")));
-        QVERIFY(drop(w, mime.get(), emptySpot(w), Qt::CopyAction));
-        QTRY_COMPARE_WITH_TIMEOUT(namesOf(*w.folderModel()), (QStringList{QStringLiteral("with spaces.txt"), QStringLiteral("日本語 の 名前.txt")}), 10000);
+        QCOMPARE(QString::fromUtf8(mime->data(QStringLiteral("text/uri-list"))).split(QStringLiteral("\r\n"), Qt::SkipEmptyParts).size(), 2);
+    }
+
+    // A folder drags out whole, whatever is in it; the drag starts at once
+    // and the export runs while the hand moves (startExport, as when the
+    // drag leaves the window).
+    void dragOutOfAFolderExportsItWhole()
+    {
+        const QString top = QStringLiteral("/dragfolder/写真 2024");
+        for (const QString &dir : {QStringLiteral("/dragfolder"), top, top + QStringLiteral("/深い"), top + QStringLiteral("/深い/deeper")})
+            VD_VERIFY_OK(await(m_api->mkdir(m_col, dir)));
+        QByteArray big = test::randomBytes(qsizetype(3 << 20), 77);
+        importBytes(top + QStringLiteral("/深い/deeper"), QStringLiteral("big.bin"), big);
+        importBytes(top, QStringLiteral("a file.txt"), "top");
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/dragfolder"));
+        QVERIFY(waitReady(w, QStringLiteral("/dragfolder")));
+        std::unique_ptr<widgets::DragOutData> mime(w.dragOutData({top}));
+        mime->startExport();
+        QVERIFY(mime->exportStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(mime->isExported(), 20000); // in the background: the window went on
+        const QList<QUrl> urls = mime->urls();
+        QCOMPARE(urls.size(), 1);
+        const QString local = urls[0].toLocalFile();
+        QCOMPARE(QFileInfo(local).fileName(), QStringLiteral("写真 2024"));
+        QVERIFY(QFileInfo(local).isDir());
+        QCOMPARE(readLocal(local + QStringLiteral("/a file.txt")), QByteArray("top"));
+        QCOMPARE(readLocal(local + QStringLiteral("/深い/deeper/big.bin")), big);
+    }
+
+    // A target that asks before a large export is done waits a bounded
+    // time, then gets no files (a half-written file never), and the status
+    // bar says why and what to use instead.
+    void aDropThatComesTooEarlyGetsNoFilesAndSaysWhy()
+    {
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/early"))));
+        importBytes(QStringLiteral("/early"), QStringLiteral("large.bin"), test::randomBytes(qsizetype(96 << 20), 78));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/early"));
+        QVERIFY(waitReady(w, QStringLiteral("/early")));
+        const int bound = widgets::DragOutData::waitBound();
+        widgets::DragOutData::setWaitBound(1);
+        auto restore = qScopeGuard([bound] { widgets::DragOutData::setWaitBound(bound); });
+        std::unique_ptr<widgets::DragOutData> mime(w.dragOutData({QStringLiteral("/early/large.bin")}));
+        const QString expected = mime->localFiles().value(0);
+        QSignalSpy ended(mime.get(), &widgets::DragOutData::exportEnded);
+        QVERIFY(mime->urls().isEmpty());
+        QVERIFY(!mime->isExported());
+        QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("Export To Folder")), qPrintable(w.statusBar()->currentMessage()));
+        QVERIFY(mime->urls().isEmpty()); // asked again: still none, no second wait
+        // The export stopped, and left nothing behind: no file under the
+        // name, no half-written one beside it.
+        QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, 20000);
+        QVERIFY(!mime->isExported());
+        QVERIFY(!QFileInfo::exists(expected));
+        QCOMPARE(QDir(QFileInfo(expected).path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden), QStringList());
+        QVERIFY(!w.statusBar()->currentMessage().startsWith(QStringLiteral("Preparing")));
     }
 
     // Garbage under the nodes type, dropped or pasted: refused, nothing changes.
