@@ -189,16 +189,21 @@ std::vector<int> BlockMapData::blocksUsedBy(const std::set<Ruid> &ids, const QSt
                 return true;
         return false;
     };
-    for (int i = 0; i < blockCount(); ++i) {
-        const tree::BlockUsers *u = usersOf(i);
-        if (!u)
+    // Each live file names every block it uses (a block lists only a few
+    // of its files); the owners may be of another generation than the
+    // map, so a block the map does not have is left out.
+    for (const tree::BlockOwner &f : m_owners.files) {
+        if (f.blocks.empty() || !matches(f))
             continue;
-        for (const uint32_t f : u->files)
-            if (matches(m_owners.files[f])) {
-                out.push_back(i);
-                break;
-            }
+        for (const uint64_t offset : f.blocks) {
+            const auto it = std::lower_bound(
+                m_map.blocks.begin(), m_map.blocks.end(), offset, [](const storage::MapBlock &b, uint64_t off) { return b.offset < off; });
+            if (it != m_map.blocks.end() && it->offset == offset)
+                out.push_back(int(it - m_map.blocks.begin()));
+        }
     }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 

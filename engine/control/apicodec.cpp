@@ -1,5 +1,7 @@
 #include "apicodec.h"
 
+#include <algorithm>
+
 #include "core/bytes.h"
 
 namespace vd::control::codec {
@@ -491,8 +493,12 @@ Result<storage::AllocationMap> toBlockMap(const QCborArray &items, uint64_t gene
 QCborArray fromBlockOwners(const tree::BlockOwners &owners)
 {
     QCborArray items;
-    for (const tree::BlockOwner &f : owners.files)
-        items.append(QCborArray{QStringLiteral("f"), fromRuid(f.id), f.path, f.snapshot});
+    for (const tree::BlockOwner &f : owners.files) {
+        QCborArray blocks;
+        for (const uint64_t offset : f.blocks)
+            blocks.append(qint64(offset));
+        items.append(QCborArray{QStringLiteral("f"), fromRuid(f.id), f.path, f.snapshot, blocks});
+    }
     for (const tree::BlockUsers &b : owners.blocks) {
         QCborArray files;
         for (const uint32_t i : b.files)
@@ -507,6 +513,10 @@ Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t genera
     // At most one block per MiB of the largest idvd, and kMaxListed files each.
     constexpr uint64_t kMaxBlocks = uint64_t(storage::kMaxUnits) * storage::kSlotsPerUnit;
     constexpr uint64_t kMaxFiles = kMaxBlocks * tree::BlockOwners::kMaxListed;
+    // A file's blocks: one entry per file and block, as many as a file per
+    // MiB could use.
+    constexpr uint64_t kMaxFileBlocks = kMaxFiles;
+    uint64_t fileBlocks = 0;
     tree::BlockOwners out;
     out.generation = generation;
     auto uintOf = [](const QCborValue &v, const char *field) -> Result<uint64_t> {
@@ -523,13 +533,23 @@ Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t genera
         const QCborArray a = v.toArray();
         if (!v.isArray() || a.isEmpty() || !a.at(0).isString())
             return bad("block owners item", QStringLiteral("not a tagged list"));
-        if (a.at(0).toString() == QLatin1String("f") && a.size() == 4) {
+        if (a.at(0).toString() == QLatin1String("f") && a.size() == 5) {
             if (!out.blocks.empty() || out.files.size() >= kMaxFiles)
                 return bad("file", QStringLiteral("after the blocks, or too many"));
             tree::BlockOwner f;
             VD_TRY_ASSIGN(f.id, toRuid(a.at(1), "file.id"));
             VD_TRY_ASSIGN(f.path, pathOf(a.at(2), "file.path"));
             VD_TRY_ASSIGN(f.snapshot, pathOf(a.at(3), "file.snapshot"));
+            const QCborArray blocks = a.at(4).toArray();
+            if (!a.at(4).isArray() || uint64_t(blocks.size()) > kMaxFileBlocks - fileBlocks || (!f.snapshot.isEmpty() && !blocks.isEmpty()))
+                return bad("file.blocks", QStringLiteral("not a list of blocks, too many, or a snapshot's"));
+            fileBlocks += uint64_t(blocks.size());
+            for (const QCborValue &bv : blocks) {
+                VD_TRY_ASSIGN(const uint64_t offset, uintOf(bv, "file.blocks"));
+                if ((!f.blocks.empty() && offset <= f.blocks.back()) || offset % storage::kSlotSize != 0)
+                    return bad("file.blocks", QStringLiteral("offsets not increasing, or not of a block"));
+                f.blocks.push_back(offset);
+            }
             out.files.push_back(std::move(f));
         } else if (a.at(0).toString() == QLatin1String("b") && a.size() == 6) {
             if (out.blocks.size() >= kMaxBlocks)
@@ -560,6 +580,16 @@ Result<tree::BlockOwners> toBlockOwners(const QCborArray &items, uint64_t genera
             return bad("block owners item", QStringLiteral("unknown"));
         }
     }
+    // Every block a file names is one of the blocks listed.
+    auto listed = [&out](uint64_t offset) {
+        const auto it = std::lower_bound(
+            out.blocks.begin(), out.blocks.end(), offset, [](const tree::BlockUsers &b, uint64_t off) { return b.offset < off; });
+        return it != out.blocks.end() && it->offset == offset;
+    };
+    for (const tree::BlockOwner &f : out.files)
+        for (const uint64_t offset : f.blocks)
+            if (!listed(offset))
+                return bad("file.blocks", QStringLiteral("block %1 is not listed").arg(offset));
     return out;
 }
 

@@ -53,6 +53,8 @@ public:
         out.files = std::move(m_files);
         for (BlockOwner &f : out.files) {
             VD_TRY(tick(m_ticker));
+            std::sort(f.blocks.begin(), f.blocks.end()); // a file's clusters come in order; its blocks nearly so
+            f.blocks.erase(std::unique(f.blocks.begin(), f.blocks.end()), f.blocks.end());
             VD_TRY_ASSIGN(TreeView * v, views.view(f.snapshot));
             auto node = v->nodeById(f.id);
             if (!node && node.status().code() == ErrorCode::NotFound)
@@ -104,6 +106,11 @@ private:
                     continue; // a live block lists the live files
             }
             const uint32_t file = fileIndex(owner, tree);
+            if (isLive) {
+                std::vector<uint64_t> &used = m_files[file].blocks;
+                if (used.empty() || used.back() != *offset)
+                    used.push_back(*offset);
+            }
             if (file == acc.lastFile)
                 continue;
             acc.lastFile = file;
@@ -122,7 +129,7 @@ private:
         if (it != index.end())
             return it->second;
         const uint32_t i = uint32_t(m_files.size());
-        m_files.push_back(BlockOwner { id, QString(), tree });
+        m_files.push_back(BlockOwner { id, QString(), tree, {} });
         index.emplace(id, i);
         return i;
     }

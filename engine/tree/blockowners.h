@@ -16,7 +16,8 @@
 //
 // Bounded for a large drive: a block lists at most kMaxListed files (a
 // SmallBlock may hold thousands) and counts the rest, so the list is at
-// most that many entries per block however many files there are.
+// most that many entries per block however many files there are. Each live
+// file lists the blocks it uses instead (one entry per file and block).
 //
 // Thread-safety: plain values; the walk runs on the thread of the Drive
 // that makes it (a reader's Drive on the node's reader pool).
@@ -43,6 +44,10 @@ struct BlockOwner
     // no tree (in the trash, or an object of the flat namespace).
     QString path;
     QString snapshot; // empty: the live tree
+    // A live file: the offsets of every block it uses, increasing — what a
+    // selection highlights (a block lists at most kMaxListed files; a
+    // SmallBlock may hold thousands). Empty for a snapshot's file.
+    std::vector<uint64_t> blocks;
 };
 
 struct BlockUsers

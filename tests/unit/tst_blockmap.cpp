@@ -63,8 +63,8 @@ BlockMapData sample()
     tree::BlockOwners o;
     o.generation = 9;
     const Ruid a = Ruid::generate(), b = Ruid::generate(), c = Ruid::generate();
-    o.files = { { a, QStringLiteral("/docs/a.bin"), QString() }, { b, QStringLiteral("/docs/b.txt"), QString() },
-        { c, QStringLiteral("/old.iso"), QStringLiteral("monday") } };
+    o.files = { { a, QStringLiteral("/docs/a.bin"), QString(), { 2 * MiB, 4 * MiB } }, { b, QStringLiteral("/docs/b.txt"), QString(), { 4 * MiB } },
+        { c, QStringLiteral("/old.iso"), QStringLiteral("monday"), {} } };
     o.blocks = { { 2 * MiB, true, false, 5, 1, { 0 } }, { 4 * MiB, true, true, 7, 2, { 0, 1 } }, { 16 * MiB, false, true, 3, 1, { 2 } } };
     BlockMapData d;
     d.setMap(m);
@@ -212,7 +212,7 @@ private Q_SLOTS:
     {
         BlockMapData d = sample();
         tree::BlockOwners o;
-        o.files = { { Ruid::generate(), QStringLiteral("/x"), QString() } };
+        o.files = { { Ruid::generate(), QStringLiteral("/x"), QString(), { 8 * MiB, 16 * MiB } } };
         o.blocks = { { 8 * MiB, true, false, 12, 1, { 0 } }, { 16 * MiB, true, false, 12, 1, { 0 } } };
         d.setOwners(o);
         QVERIFY(!d.usersOf(2));
@@ -331,6 +331,59 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(panel->isComplete() && view->isPictureCurrent(), 10000);
         QCOMPARE(view->data()->map().corrupt, std::vector<uint64_t> { offset });
         QCOMPARE(view->data()->map().checkedMs, lastChecked);
+    }
+
+    // A SmallBlock packs many files but lists only kMaxListed of them: a
+    // file beyond those is still highlighted when selected (its own list
+    // of blocks says where it is).
+    void aFileAmongManyPackedIsHighlighted()
+    {
+        QTemporaryDir src;
+        const QString crowd = src.filePath(QStringLiteral("crowd"));
+        QVERIFY(QDir().mkpath(crowd));
+        for (int i = 0; i < 40; ++i) {
+            QFile f(crowd + QStringLiteral("/f-%1.txt").arg(i));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(test::randomBytes(3000, quint32(100 + i)));
+        }
+        VD_VERIFY_OK(await(m_api->importLocal(m_col, { crowd }, QStringLiteral("/")).done));
+        auto map = await(m_api->blockMap(m_col));
+        VD_VERIFY_OK(map);
+        auto owners = await(m_api->blockOwners(m_col));
+        VD_VERIFY_OK(owners);
+        BlockMapData d;
+        d.setMap(std::move(map).value());
+        d.setOwners(std::move(owners).value());
+        // The SmallBlock of /crowd, and a file of it that it does not list.
+        int packed = -1;
+        for (int b = 0; b < d.blockCount() && packed < 0; ++b)
+            for (const tree::BlockOwner &f : d.filesOf(b))
+                if (f.path.startsWith(QStringLiteral("/crowd/")) && d.usersOf(b)->fileCount > tree::BlockOwners::kMaxListed)
+                    packed = b;
+        QVERIFY(packed >= 0);
+        QCOMPARE(d.stateOf(packed), CellState::Small);
+        std::set<Ruid> listed;
+        int listedHere = 0; // (the block may pack files of other folders too)
+        for (const tree::BlockOwner &f : d.filesOf(packed)) {
+            listed.insert(f.id);
+            listedHere += f.path.startsWith(QStringLiteral("/crowd/")) ? 1 : 0;
+        }
+        QCOMPARE(listed.size(), size_t(tree::BlockOwners::kMaxListed));
+        auto ls = await(m_api->list(m_col, QStringLiteral("/crowd"), QString()));
+        VD_VERIFY_OK(ls);
+        int unlisted = 0;
+        for (const tree::VNode &n : ls->entries) {
+            if (listed.count(n.id))
+                continue;
+            ++unlisted;
+            const std::vector<int> lit = d.blocksUsedBy({ n.id }, {});
+            QVERIFY2(std::find(lit.begin(), lit.end(), packed) != lit.end(), qPrintable(n.name));
+        }
+        QCOMPARE(unlisted, 40 - listedHere);
+        QVERIFY(unlisted >= 40 - int(tree::BlockOwners::kMaxListed));
+        // The folder: its SmallBlock, once.
+        const std::vector<int> folder = d.blocksUsedBy({}, { QStringLiteral("/crowd") });
+        QCOMPARE(std::count(folder.begin(), folder.end(), packed), 1);
     }
 
     // The window: the map dock (F7) over the collection; a selected file's

@@ -462,12 +462,26 @@ private Q_SLOTS:
         VD_VERIFY_CODE(toBlockMap(QCborArray{7}, 1), ErrorCode::ProtocolError);
 
         tree::BlockOwners o;
-        o.files = {{Ruid::generate(), QStringLiteral("/x"), QString()}};
+        o.files = {{Ruid::generate(), QStringLiteral("/x"), QString(), {storage::kSlotSize}}};
         o.blocks = {{storage::kSlotSize, true, false, 3, 1, {0}}};
         VD_VERIFY_OK(toBlockOwners(fromBlockOwners(o), 1));
         const QCborValue id = fromRuid(Ruid::generate());
-        auto owners = [&](QCborArray block) { return toBlockOwners(QCborArray{QCborArray{QStringLiteral("f"), id, QStringLiteral("/x"), QString()}, block}, 1); };
+        auto ownersOf = [&](QCborArray fileBlocks, QCborArray block) {
+            return toBlockOwners(QCborArray{QCborArray{QStringLiteral("f"), id, QStringLiteral("/x"), QString(), fileBlocks}, block}, 1);
+        };
+        auto owners = [&](QCborArray block) { return ownersOf(QCborArray{}, block); };
         VD_VERIFY_OK(owners(QCborArray{QStringLiteral("b"), 0, 1, 1, 1, QCborArray{0}}));
+        // A file's own list of blocks: increasing, each one of those listed.
+        const QCborArray block0{QStringLiteral("b"), 0, 1, 1, 1, QCborArray{0}};
+        VD_VERIFY_OK(ownersOf(QCborArray{0}, block0));
+        VD_VERIFY_CODE(ownersOf(QCborArray{qint64(storage::kSlotSize)}, block0), ErrorCode::ProtocolError); // not a block listed
+        VD_VERIFY_CODE(ownersOf(QCborArray{0, 0}, block0), ErrorCode::ProtocolError);                       // not increasing
+        VD_VERIFY_CODE(ownersOf(QCborArray{7}, block0), ErrorCode::ProtocolError);                          // not a MiB
+        VD_VERIFY_CODE(ownersOf(QCborArray{-1}, block0), ErrorCode::ProtocolError);
+        VD_VERIFY_CODE(toBlockOwners(QCborArray{QCborArray{QStringLiteral("f"), id, QStringLiteral("/x"), QString()}, block0}, 1),
+                       ErrorCode::ProtocolError); // no list at all
+        VD_VERIFY_CODE(toBlockOwners(QCborArray{QCborArray{QStringLiteral("f"), id, QStringLiteral("/x"), QStringLiteral("monday"), QCborArray{0}}, block0}, 1),
+                       ErrorCode::ProtocolError); // a snapshot's file names none
         VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 0, 1, 1, 1, QCborArray{1}}), ErrorCode::ProtocolError);       // no file 1
         VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 5, 1, 1, 1, QCborArray{0}}), ErrorCode::ProtocolError);       // not a MiB
         VD_VERIFY_CODE(owners(QCborArray{QStringLiteral("b"), 0, 4, 1, 1, QCborArray{0}}), ErrorCode::ProtocolError);       // flags
