@@ -12,6 +12,7 @@
 #include <QLocale>
 #include <QPainter>
 #include <QToolBar>
+#include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
 #include <QVBoxLayout>
 
@@ -225,7 +226,7 @@ void BlockMapPanel::request()
     m_owners.cancel();
     const uint64_t serial = ++m_serial;
     m_status->setText(tr("Reading the allocation map…"));
-    whenReady(this, m_api->blockMap(m_collection), [this, serial](Result<storage::AllocationMap> map) {
+    whenTaken(this, m_api->blockMap(m_collection), [this, serial](Result<storage::AllocationMap> map) {
         if (serial != m_serial)
             return;
         if (!map) {
@@ -252,7 +253,7 @@ void BlockMapPanel::requestOwners(uint64_t serial)
 {
     m_status->setText(tr("Finding the files that use each block…"));
     m_owners = m_api->blockOwners(m_collection);
-    whenReady(this, m_owners, [this, serial](Result<tree::BlockOwners> owners) {
+    whenTaken(this, m_owners, [this, serial](Result<tree::BlockOwners> owners) {
         if (serial != m_serial)
             return;
         if (!owners) {
@@ -278,8 +279,11 @@ void BlockMapPanel::requestOwners(uint64_t serial)
 
 void BlockMapPanel::display(std::shared_ptr<const BlockMapData> picture)
 {
+    std::shared_ptr<const BlockMapData> old = std::move(m_data);
     m_data = std::move(picture);
     m_view->setData(m_data);
+    // A million cells' worth of values: freed on the pool, not here.
+    QThreadPool::globalInstance()->start([old = std::move(old)]() mutable { old.reset(); });
     updateHighlight();
     updateHealth();
 }

@@ -32,6 +32,24 @@ void whenReady(QObject *receiver, QFuture<Result<T>> future, Done done)
     watcher->setFuture(std::move(future));
 }
 
+// whenTaken: whenReady for a large answer — the result is moved out of the
+// future (QFuture::takeResult), not copied on the GUI thread; the future
+// (and its copies) then hold no result.
+template<typename T, typename Done>
+void whenTaken(QObject *receiver, QFuture<Result<T>> future, Done done)
+{
+    auto *watcher = new QFutureWatcher<Result<T>>(receiver);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
+        watcher->deleteLater();
+        QFuture<Result<T>> f = watcher->future();
+        if (f.resultCount() == 0)
+            done(Result<T>(Status::cancelled(QObject::tr("cancelled"))));
+        else
+            done(f.takeResult());
+    });
+    watcher->setFuture(std::move(future));
+}
+
 template<typename T, typename Done>
 void whenComputed(QObject *receiver, QFuture<T> future, Done done)
 {
