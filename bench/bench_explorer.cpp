@@ -48,23 +48,40 @@
 //                         directory (no node there: the command opens the
 //                         collection itself). VD_BENCH_ROUNDS rounds (default
 //                         3), the order alternating; medians.
-//   bench_explorer all    make, start, scroll, drop.
+//   bench_explorer map    the block map of `tera` (1 TiB of blocks, made once
+//                         in $VD_BENCH_DATA/tera, its own data directory:
+//                         VD_BENCH_MAP_GIB, default 1024) in a MainWindow over
+//                         a Node: the dock shown to the first picture painted
+//                         (the target: under 1 s) and to the owners painted in,
+//                         with the GUI thread's longest gap. Baseline:
+//                         `vdrive info` of the same collection, which reads
+//                         the same records. The drive holds records only: its
+//                         data blocks are allocated and recorded, their bytes
+//                         never written (RecordsOnlyEnv), so it takes 9 GB of
+//                         disk, not 1 TiB; nothing the map reads is missing.
+//   bench_explorer all    make, start, scroll, drop, map.
 //
 // Environment: VD_BENCH_DATA (default build/bench-data/explorer),
 // VD_BENCH_DIR (scratch, default /var/tmp), VD_EXPLORER and VD_VDRIVE (the
-// binaries), VD_BENCH_SMALL, VD_BENCH_ROUNDS, and the sizes above. The
+// binaries), VD_BENCH_SMALL, VD_BENCH_ROUNDS, VD_BENCH_MAP_SCALE (file sizes
+// of `tera` divided by it, for a quick check), and the sizes above. The
 // display is Qt's (QT_QPA_PLATFORM; explorer.sh uses Xvfb when it can).
 #include "benchutil.h"
 
 #include "client/localdriveapi.h"
+#include "blockmappanel.h"
+#include "blockmapview.h"
 #include "foldermodel.h"
+#include "displaytext.h"
 #include "mainwindow.h"
 #include "node/identity.h"
 #include "node/node.h"
+#include "storage/blockheader.h"
 #include "storage/datadir.h"
 
 #include <QApplication>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QElapsedTimer>
@@ -82,7 +99,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
+#include <random>
+#include <span>
 #include <vector>
 
 using namespace vd;
@@ -264,6 +284,200 @@ void make()
     if (!params.open(QIODevice::WriteOnly) || params.write(s.params()) < 0 || !params.flush())
         die(QStringLiteral("cannot write %1").arg(params.fileName()));
     std::printf("data: %s made in %.0f s\n", qPrintable(root), msSince(t) / 1000);
+}
+
+// ---- make: the 1 TiB collection of `map` ----
+
+// An io::Env over the real file system that stores a drive's records, not
+// its file bytes: the payload writes of data blocks to idvd are dropped
+// (written after the block's 128-byte header, in pieces of up to 1 MiB:
+// at 128 past a MiB boundary, outside the head block; headers, head slots
+// and the catalog's and SmallBlocks' appends — gathered writes — are
+// kept), growing idvd only extends it (no disk space taken), and the disk
+// reports room to spare. So a
+// drive of 1 TiB of blocks fits in a few GB of disk: idvd is sparse where
+// the bytes would be. Only `make` uses it; the figure reads the drive
+// through the real Env, and the block map reads no data block.
+class RecordsOnlyEnv final : public io::Env
+{
+public:
+    class File final : public io::File
+    {
+    public:
+        explicit File(std::unique_ptr<io::File> base) : m_base(std::move(base)) {}
+        Status read(uint64_t offset, char *out, size_t len) override { return m_base->read(offset, out, len); }
+        Status write(uint64_t offset, QByteArrayView data) override
+        {
+            if (offset >= (1 << 20) && offset % (1 << 20) == storage::BlockHeader::kSize && data.size() > 4096)
+                return {};
+            return m_base->write(offset, data);
+        }
+        Status writeGather(uint64_t offset, std::span<const QByteArrayView> parts) override { return m_base->writeGather(offset, parts); }
+        Status sync() override { return m_base->sync(); }
+        Status truncate(uint64_t size) override { return m_base->truncate(size); }
+        Status punchHole(uint64_t offset, uint64_t len) override { return m_base->punchHole(offset, len); }
+        Status allocate(uint64_t offset, uint64_t len) override
+        {
+            VD_TRY_ASSIGN(const uint64_t size, m_base->size());
+            return size < offset + len ? m_base->truncate(offset + len) : Status();
+        }
+        Result<uint64_t> size() override { return m_base->size(); }
+        QString path() const override { return m_base->path(); }
+
+    private:
+        std::unique_ptr<io::File> m_base;
+    };
+
+    Result<std::unique_ptr<io::File>> open(const QString &path, io::OpenMode mode) override
+    {
+        VD_TRY_ASSIGN(std::unique_ptr<io::File> f, m_base->open(path, mode));
+        if (!path.endsWith(QLatin1String("/idvd")))
+            return f;
+        return std::unique_ptr<io::File>(std::make_unique<File>(std::move(f)));
+    }
+    Result<bool> exists(const QString &path) override { return m_base->exists(path); }
+    Result<bool> isDirectory(const QString &path) override { return m_base->isDirectory(path); }
+    Result<QStringList> listDir(const QString &dir) override { return m_base->listDir(dir); }
+    Status makeDirs(const QString &dir) override { return m_base->makeDirs(dir); }
+    Status syncDir(const QString &dir) override { return m_base->syncDir(dir); }
+    Status remove(const QString &path) override { return m_base->remove(path); }
+    Status rename(const QString &from, const QString &to) override { return m_base->rename(from, to); }
+    Result<std::unique_ptr<io::FileLock>> lock(const QString &path, io::LockMode mode) override { return m_base->lock(path, mode); }
+    Result<uint64_t> availableBytes(const QString &) override { return uint64_t(1) << 50; }
+
+private:
+    io::Env *m_base = io::Env::posix();
+};
+
+// size bytes that no other file shares (content-named blocks would
+// otherwise be stored once): a random MiB, each MiB of each file stamped
+// with the file's number and the MiB's.
+class PatternDevice final : public QIODevice
+{
+public:
+    PatternDevice(const QByteArray &mib, uint64_t file, qint64 size) : m_mib(mib), m_file(file), m_size(size) { open(QIODevice::ReadOnly); }
+    qint64 size() const override { return m_size; }
+    bool isSequential() const override { return false; }
+
+protected:
+    qint64 readData(char *data, qint64 max) override
+    {
+        const qint64 n = std::min(max, m_size - pos());
+        for (qint64 done = 0; done < n;) {
+            const qint64 at = pos() + done;
+            const qint64 inMib = at % m_mib.size();
+            const qint64 len = std::min<qint64>(n - done, m_mib.size() - inMib);
+            std::memcpy(data + done, m_mib.constData() + inMib, size_t(len));
+            // The stamp: the first 16 bytes of each MiB.
+            for (qint64 b = 0; b < 16; ++b) {
+                if (inMib + b >= 16 || b >= len)
+                    break;
+                const uint64_t stamp[2] = {m_file, uint64_t(at / m_mib.size())};
+                data[done + b] = reinterpret_cast<const char *>(stamp)[inMib + b];
+            }
+            done += len;
+        }
+        return n;
+    }
+    qint64 writeData(const char *, qint64) override { return -1; }
+
+private:
+    QByteArray m_mib;
+    uint64_t m_file;
+    qint64 m_size;
+};
+
+QString teraRoot()
+{
+    return dataRoot() + QStringLiteral("/tera");
+}
+
+uint64_t teraBytes()
+{
+    return uint64_t(envInt("VD_BENCH_MAP_GIB", 1024)) << 30;
+}
+
+// The collection `tera` in $VD_BENCH_DATA/tera (a data directory of its
+// own, so that the other figures' nodes never open it): files of every
+// size until their bytes reach VD_BENCH_MAP_GIB GiB (1024) — a tenth small
+// (packed into SmallBlocks), the rest 1 MiB to 512 MiB (data blocks of
+// every size class) — in 64 folders; a snapshot half way, after which a
+// twentieth of the files then there are deleted (blocks only the snapshot
+// holds). Seeded: the same drive every time.
+void makeTera()
+{
+    const uint64_t target = teraBytes();
+    const QString root = teraRoot();
+    const QByteArray params = QStringLiteral("bytes=%1 v1\n").arg(target).toUtf8();
+    QFile stamp(root + QStringLiteral(".params"));
+    if (stamp.open(QIODevice::ReadOnly) && stamp.readAll() == params && QFileInfo::exists(root)) {
+        std::printf("data: %s (cached)\n", qPrintable(root));
+        return;
+    }
+    stamp.close();
+    QFile::remove(stamp.fileName());
+    QDir(root).removeRecursively();
+    QElapsedTimer t;
+    t.start();
+    const auto identity = bench::take(node::NodeIdentity::open(root), QStringLiteral("node identity"));
+    RecordsOnlyEnv env;
+    auto col = bench::take(storage::createCollection(env, root, QStringLiteral("tera")), QStringLiteral("create tera"));
+    tree::DriveOptions options;
+    options.nodeShortId = identity.id().shortId();
+    auto d = bench::take(tree::Drive::attach(std::move(col), options), QStringLiteral("open tera"));
+    std::mt19937_64 random(20261206);
+    QByteArray mib(1 << 20, Qt::Uninitialized);
+    for (char &c : mib)
+        c = char(random() | 1); // never a zero run (zeros would be holes)
+    constexpr int kFolders = 64;
+    for (int f = 0; f < kFolders; ++f)
+        bench::take(d->mkdir(QStringLiteral("/set-%1").arg(f, 2, 10, QLatin1Char('0')), false), QStringLiteral("mkdir"));
+    auto sizeOf = [&random](uint64_t n) -> qint64 {
+        auto between = [&random](qint64 lo, qint64 hi) { return lo + qint64(random() % uint64_t(hi - lo)); };
+        if (n % 10 == 9)
+            return between(1 << 10, 200 << 10);
+        const uint64_t pick = random() % 20;
+        if (pick < 6)
+            return between(1 << 20, 4 << 20);
+        if (pick < 12)
+            return between(4 << 20, 16 << 20);
+        if (pick < 17)
+            return between(16 << 20, 64 << 20);
+        return between(64 << 20, 512 << 20);
+    };
+    uint64_t stored = 0, sinceCommit = 0, files = 0;
+    bool snapshotTaken = false;
+    std::vector<QString> firstHalf;
+    const uint64_t scale = uint64_t(envInt("VD_BENCH_MAP_SCALE", 1));
+    while (stored < target) {
+        const qint64 size = qint64(std::min<uint64_t>(uint64_t(sizeOf(files)) / scale, std::max<uint64_t>(target - stored, 1024)));
+        const QString path = QStringLiteral("/set-%1/file-%2.bin").arg(files % kFolders, 2, 10, QLatin1Char('0')).arg(files, 6, 10, QLatin1Char('0'));
+        PatternDevice in(mib, files, size);
+        bench::take(d->putFile(path, in), QStringLiteral("put %1").arg(path));
+        stored += uint64_t(size), sinceCommit += uint64_t(size), ++files;
+        if (!snapshotTaken)
+            firstHalf.push_back(path);
+        if (sinceCommit >= (16ull << 30) / scale) {
+            bench::check(d->commit(), QStringLiteral("commit"));
+            sinceCommit = 0;
+            std::printf("  tera: %llu GiB in %llu files, %.0f s\n", static_cast<unsigned long long>(stored >> 30), static_cast<unsigned long long>(files), msSince(t) / 1000);
+            std::fflush(stdout);
+        }
+        if (!snapshotTaken && stored >= target / 2) {
+            bench::check(d->commit(), QStringLiteral("commit"));
+            bench::take(d->createSnapshot(QStringLiteral("half-way")), QStringLiteral("snapshot"));
+            snapshotTaken = true;
+        }
+    }
+    for (size_t i = 0; i < firstHalf.size(); i += 20)
+        bench::check(d->remove(firstHalf[i], false, false), QStringLiteral("remove %1").arg(firstHalf[i]));
+    bench::check(d->commit(), QStringLiteral("commit"));
+    d.reset();
+    ::sync();
+    if (!stamp.open(QIODevice::WriteOnly) || stamp.write(params) < 0 || !stamp.flush())
+        die(QStringLiteral("cannot write %1").arg(stamp.fileName()));
+    std::printf("data: %s made in %.0f s (%llu files, %llu GiB)\n", qPrintable(root), msSince(t) / 1000, static_cast<unsigned long long>(files),
+                static_cast<unsigned long long>(stored >> 30));
 }
 
 // ---- start ----
@@ -580,6 +794,81 @@ void drop(const QString &scratch)
                 median(gapMs), maxOf(gapMs), *std::max_element(over50.begin(), over50.end()), maxOf(gapMs) <= 50 ? "met" : "MISSED");
 }
 
+// ---- map ----
+
+// The block map of `tera` in a MainWindow over a Node on its data
+// directory, as the explorer embeds it: the dock shown (with its map marked
+// stale) to the first picture painted, then to the owners painted in;
+// meanwhile a 10 ms timer measures the GUI thread's longest gap. Baseline:
+// `vdrive info` of the same collection, the whole process, which reads the
+// same records (block, location, catalog) as the map's first half.
+void map(const QString &scratch)
+{
+    makeTera();
+    const QString vdrive = binary("VD_VDRIVE");
+    const int rounds = envInt("VD_BENCH_ROUNDS", 3);
+    const QString data = teraRoot();
+    std::vector<double> first, complete, gapMs, info;
+    const QStringList infoArgs{QStringLiteral("--data-dir"), data, QStringLiteral("-c"), QStringLiteral("tera"), QStringLiteral("info")};
+    processTime(vdrive, infoArgs, scratch); // untimed: the page cache holds what it reads
+    for (int r = 0; r < rounds; ++r)
+        info.push_back(processTime(vdrive, infoArgs, scratch));
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch + QStringLiteral("/settings"));
+    node::NodeOptions o;
+    o.dataDir = data;
+    node::Node node(o);
+    client::LocalDriveApi api(node);
+    widgets::MainWindow w(&api);
+    w.resize(1280, 900);
+    w.show();
+    w.openCollection(QStringLiteral("tera"), QStringLiteral("/"));
+    spinUntil([&] { return w.currentPath() == QLatin1String("/") && w.folderModel()->state() == widgets::FolderModel::State::Ready; }, 60000,
+              "the collection tera");
+    widgets::BlockMapPanel *panel = w.blockMapPanel();
+    widgets::BlockMapView *view = panel->view();
+    // A picture of the map asked for this round (the last round's stays
+    // on the screen until the new one is made): shown by the panel since
+    // the round began, and painted.
+    bool mapShown = false, ownersShown = false;
+    QObject::connect(panel, &widgets::BlockMapPanel::mapShown, [&] { mapShown = true; });
+    QObject::connect(panel, &widgets::BlockMapPanel::ownersShown, [&] { ownersShown = true; });
+    PaintWatch firstPaint(view->viewport(), [&] { return mapShown && view->isPictureCurrent(); });
+    PaintWatch ownersPaint(view->viewport(), [&] { return ownersShown && view->isPictureCurrent(); });
+    GapMeter gaps;
+    uint64_t cells = 0, blocks = 0;
+    for (int r = 0; r <= rounds; ++r) { // round 0 untimed
+        w.blockMapDock()->hide();
+        QCoreApplication::processEvents();
+        panel->refresh(); // stale: asked again when shown
+        mapShown = ownersShown = false;
+        QElapsedTimer t;
+        t.start();
+        firstPaint.arm(&t);
+        ownersPaint.arm(&t);
+        gaps.start();
+        w.blockMapDock()->show();
+        spinUntil([&] { return firstPaint.at() >= 0; }, 60000, "the first picture");
+        spinUntil([&] { return ownersPaint.at() >= 0; }, 600000, "the owners");
+        gaps.stop();
+        cells = view->data()->map().words.size() * 16;
+        blocks = view->data()->map().blocks.size();
+        if (r == 0)
+            continue;
+        first.push_back(firstPaint.at()), complete.push_back(ownersPaint.at()), gapMs.push_back(gaps.longest());
+        std::printf("  round %d: first picture %.0f ms, owners %.0f ms, longest GUI gap %.0f ms\n", r, firstPaint.at(), ownersPaint.at(), gaps.longest());
+        std::fflush(stdout);
+    }
+    std::printf("the block map of %s: %llu cells of 1 MiB, %llu blocks (median of %d)\n", qPrintable(widgets::formatBytes(cells << 20)), static_cast<unsigned long long>(cells),
+                static_cast<unsigned long long>(blocks), rounds);
+    std::printf("  dock shown -> first picture painted %7.0f ms   (spread %.0f-%.0f)   target < 1 s: %s\n", median(first), quantile(first, 0), maxOf(first),
+                maxOf(first) < 1000 ? "met" : "MISSED");
+    std::printf("  dock shown -> owners painted in     %7.0f ms   (spread %.0f-%.0f)\n", median(complete), quantile(complete, 0), maxOf(complete));
+    std::printf("  baseline: vdrive info               %7.0f ms   (spread %.0f-%.0f; the whole process)   ratio (first picture) %.2f\n", median(info),
+                quantile(info, 0), maxOf(info), median(first) / median(info));
+    std::printf("  longest GUI gap (10 ms timer): median %.0f ms, max %.0f ms   target none over 50 ms: %s\n", median(gapMs), maxOf(gapMs),
+                maxOf(gapMs) <= 50 ? "met" : "MISSED");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -596,8 +885,10 @@ int main(int argc, char **argv)
         scroll(scratch.path());
     if (what == QLatin1String("drop") || what == QLatin1String("all"))
         drop(scratch.path());
+    if (what == QLatin1String("map") || what == QLatin1String("all"))
+        map(scratch.path());
     if (what != QLatin1String("make") && what != QLatin1String("start") && what != QLatin1String("scroll") && what != QLatin1String("drop")
-        && what != QLatin1String("all"))
-        die(QStringLiteral("usage: bench_explorer [make|start|scroll|drop|all]"));
+        && what != QLatin1String("map") && what != QLatin1String("all"))
+        die(QStringLiteral("usage: bench_explorer [make|start|scroll|drop|map|all]"));
     return 0;
 }

@@ -7,16 +7,21 @@
 #   scroll  listing and scrolling a folder of 100,000 entries, frame by frame;
 #           beside QFileSystemModel + QTreeView on a plain folder as large
 #   drop    a drop of 10,000 small files on the window; beside `vdrive put -r`
+#   map     the block map of a 1 TiB drive: its first picture and its owners
+#           painted; beside `vdrive info` of the same drive
 # The data (the collections, ~2 minutes to make; the plain folder; the small
-# files, bench/smallfiles.sh) is made once and kept in VD_BENCH_DATA (default
-# build/bench-data/explorer); scratch goes in VD_BENCH_DIR (default /var/tmp).
+# files, bench/smallfiles.sh; the 1 TiB drive, ~22 minutes and 9 GB of disk:
+# its records only, see bench_explorer.cpp) is made once and kept in
+# VD_BENCH_DATA (default build/bench-data/explorer); scratch goes in
+# VD_BENCH_DIR (default /var/tmp).
 # The windows are real X11 windows under Xvfb (xvfb-run), or Qt's offscreen
 # platform with VD_BENCH_OFFSCREEN=1 or without Xvfb.
 #
-# Usage: bench/explorer.sh [VDRIVE_BINARY [start|scroll|drop|all]]
+# Usage: bench/explorer.sh [VDRIVE_BINARY [start|scroll|drop|map|all]]
 #        (default build/dev/app/vdrive/vdrive all; vdrive-explorer and
 #        bench_explorer are taken from the same build)
-# Environment: VD_BENCH_ROUNDS (start 5, drop 3), VD_BENCH_DROP_FILES (10000),
+# Environment: VD_BENCH_ROUNDS (start 5, drop 3, map 3), VD_BENCH_DROP_FILES (10000),
+# VD_BENCH_MAP_GIB (1024) and VD_BENCH_MAP_SCALE (1: file sizes divided by it),
 # VD_BENCH_FOLDERS, VD_BENCH_FOLDER_FILES (1000 × 1000), VD_BENCH_ENTRIES
 # (100000): smaller for a quick check.
 set -euo pipefail
