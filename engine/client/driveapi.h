@@ -285,8 +285,9 @@ public:
     // allocated block of idvd with its kind and fill, read off the
     // allocator (4 bytes per 16 MiB unit) and the block, location and
     // catalog records, no tree walked (storage/allocationmap.h; healthOf()
-    // reads the allocator's health off it). It is the writer's state, so it
-    // runs on the writer between its requests (as usage does).
+    // reads the allocator's health off it). It is the last commit's picture,
+    // made on a reader: it never waits for the writer (an import holding it
+    // for minutes included).
     virtual QFuture<Result<storage::AllocationMap>> blockMap(const Ruid &collection) = 0;
     // Which files use each block, live and in snapshots (tree/blockowners.h):
     // walks every tree's cluster records on a reader, which takes time on

@@ -158,20 +158,19 @@ QFuture<Result<Usage>> LocalDriveApi::usage(const Ruid &collection)
 QFuture<Result<storage::AllocationMap>> LocalDriveApi::blockMap(const Ruid &collection)
 {
     return onHost<storage::AllocationMap>(collection, [](DriveHost &h) {
-        // The allocator is the writer's: a short request that changes nothing.
-        return h.write<storage::AllocationMap>(
-            [&h](Drive &d, OpContext &) -> Result<storage::AllocationMap> {
-                VD_TRY_ASSIGN(storage::AllocationMap map, d.collection().allocationMap());
-                if (const auto check = h.lastCheck()) {
-                    map.checkedMs = check->finishedMs;
-                    map.checkedGeneration = check->generation;
-                    map.checkFaults = check->faults.size();
-                    map.corrupt = check->corruptOffsets;
-                    map.corruptNotListed = check->corruptNotListed;
-                }
-                return map;
-            },
-            DriveHost::Grouping::Replayable);
+        // On a reader: the last commit's picture, at once, even while an
+        // import holds the writer for minutes.
+        return h.read<storage::AllocationMap>([&h](Drive &d, OpContext &) -> Result<storage::AllocationMap> {
+            VD_TRY_ASSIGN(storage::AllocationMap map, d.allocationMap());
+            if (const auto check = h.lastCheck()) {
+                map.checkedMs = check->finishedMs;
+                map.checkedGeneration = check->generation;
+                map.checkFaults = check->faults.size();
+                map.corrupt = check->corruptOffsets;
+                map.corruptNotListed = check->corruptNotListed;
+            }
+            return map;
+        });
     });
 }
 

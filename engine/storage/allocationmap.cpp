@@ -5,11 +5,15 @@
 #include "catalog.h"
 #include "catalogstore.h"
 #include "collection.h"
+#include "readertable.h"
+#include "records.h"
 #include "smallblock.h"
 #include "space.h"
 
 #include <algorithm>
 #include <bit>
+#include <functional>
+#include <map>
 
 namespace vd::storage {
 
@@ -86,13 +90,21 @@ AllocatorHealth healthOf(const AllocationMap &map)
     return h;
 }
 
-Result<AllocationMap> Collection::allocationMap()
+namespace {
+
+// The picture from its parts, the same for the writer's working state and
+// for a pinned generation: every allocated block of the allocator's words,
+// then what the head, the reserve, the catalog's segment table and the
+// block and location records say of each. smallLive: a SmallBlock's live
+// bytes, given its record's state.
+Result<AllocationMap> buildMap(uint64_t generation, std::vector<uint32_t> words, const std::vector<Extent> &reserve,
+                               const std::map<uint64_t, SegmentInfo> &segments, CatalogReader &catalog,
+                               const std::function<uint64_t(const Ruid &, const SmallBlockState &)> &smallLive)
 {
-    VD_TRY(checkUsable());
+    VD_TRY_ASSIGN(const BlockAllocator alloc, BlockAllocator::fromWords(words));
     AllocationMap map;
-    map.generation = m_meta.generation;
-    const BlockAllocator &alloc = m_space->allocator();
-    map.words = alloc.words();
+    map.generation = generation;
+    map.words = std::move(words);
     for (const Extent &e : alloc.blocks())
         map.blocks.push_back(MapBlock { e.offset, e.sizeClass, BlockUse::Unrecorded, 0 });
     auto mark = [&](const Extent &e, BlockUse use, uint64_t used) {
@@ -104,24 +116,69 @@ Result<AllocationMap> Collection::allocationMap()
         }
     };
     mark(Extent { 0, 0 }, BlockUse::Head, 0);
-    for (const Extent &e : m_space->reserve())
+    for (const Extent &e : reserve)
         mark(e, BlockUse::Reserve, 0);
-    for (const auto &[offset, seg] : m_catalogStore->segments())
+    for (const auto &[offset, seg] : segments)
         mark(seg.extent, BlockUse::Catalog, seg.liveBytes);
-    VD_TRY_ASSIGN(const auto records, blockRecords());
-    for (const BlockEntry &b : records) {
-        if (b.record.kind == BlockKind::Data) {
-            mark(b.record.extent, BlockUse::Data, b.record.length);
-            continue;
+    Status inner;
+    VD_TRY(catalog.scan(QByteArray(1, keys::kBlock), QByteArray(1, keys::kBlock + 1), [&](QByteArrayView key, QByteArrayView value) {
+        Ruid id;
+        uint64_t version = 0;
+        auto rec = BlockRecord::decode(value);
+        if (!rec || !keys::parseBlockKey(key, &id, &version)) {
+            inner = rec ? Status::corruption(QStringLiteral("malformed block key")) : rec.status();
+            return false;
         }
-        const SmallBlockLog *log = openSmallLog(b.id);
-        mark(b.record.extent, BlockUse::Small, (log ? log->state() : b.record.small).liveBytes);
-    }
-    VD_TRY_ASSIGN(const auto locations, locationRecords());
-    for (const auto &[name, loc] : locations)
-        if (loc.placement == LocationRecord::Placement::Block)
-            mark(loc.extent, BlockUse::Data, loc.length);
+        if (rec->kind == BlockKind::Data)
+            mark(rec->extent, BlockUse::Data, rec->length);
+        else
+            mark(rec->extent, BlockUse::Small, smallLive(id, rec->small));
+        return true;
+    }));
+    VD_TRY(inner);
+    VD_TRY(catalog.scan(QByteArray(1, keys::kLocation), QByteArray(1, keys::kLocation + 1), [&](QByteArrayView, QByteArrayView value) {
+        auto loc = LocationRecord::decode(value);
+        if (!loc) {
+            inner = loc.status();
+            return false;
+        }
+        if (loc->placement == LocationRecord::Placement::Block)
+            mark(loc->extent, BlockUse::Data, loc->length);
+        return true;
+    }));
+    VD_TRY(inner);
     return map;
+}
+
+} // namespace
+
+Result<AllocationMap> Collection::allocationMap()
+{
+    VD_TRY(checkUsable());
+    // The working state: allocations not committed yet included, an open
+    // SmallBlock's live bytes as its log has them now.
+    return buildMap(m_meta.generation, m_space->allocator().words(), m_space->reserve(), m_catalogStore->segments(), catalog(),
+                    [this](const Ruid &id, const SmallBlockState &recorded) {
+                        const SmallBlockLog *log = openSmallLog(id);
+                        return (log ? log->state() : recorded).liveBytes;
+                    });
+}
+
+Result<AllocationMap> GenerationReader::allocationMap()
+{
+    if (!m_words)
+        return Status::internal(QStringLiteral("no allocator state was published with generation %1").arg(m_generation));
+    std::map<uint64_t, SegmentInfo> segments;
+    if (!m_root.segmentTable.isNull()) {
+        VD_TRY_ASSIGN(const QByteArray table, m_pages->readPage(m_root.segmentTable));
+        VD_TRY_ASSIGN(segments, CatalogStore::decodeTable(table));
+        auto it = segments.find(m_root.segmentTable.blockOffset);
+        if (it == segments.end())
+            return Status::corruption(QStringLiteral("catalog segment table lies in a block it does not list"));
+        it->second.liveBytes += m_root.segmentTable.slot.storedLength; // the table does not count itself
+    }
+    return buildMap(m_generation, *m_words, m_root.reserve, segments, *m_catalog,
+                    [](const Ruid &, const SmallBlockState &recorded) { return recorded.liveBytes; });
 }
 
 bool AllocationMap::isCorrupt(uint64_t offset) const

@@ -476,6 +476,7 @@ Status Collection::loadState(const Meta &meta, BitmapSource source, bool *bitmap
     VD_TRY(checkIdvdLength());
     m_broken = Status();
     m_readers->publish(m_meta.generation, m_meta.root);
+    m_readers->publishWords(std::make_shared<const std::vector<uint32_t>>(m_space->allocator().words()));
     return {};
 }
 
@@ -920,6 +921,10 @@ Status Collection::commit()
     // Failing here loses nothing but disk space (gc punches every free part
     // again; the next open trims the tail).
     (void)m_space->settleFrees(generation, m_readers->oldestPin());
+    // The block map's readers picture the allocator as it is now (a pin
+    // taken in between pairs this generation with the previous words: its
+    // new blocks are left out of that one picture).
+    m_readers->publishWords(std::make_shared<const std::vector<uint32_t>>(m_space->allocator().words()));
     (void)m_readers->reportOverdue();
     (void)m_idvd->resizeToUnits(m_space->allocator().unitCount());
     return {};

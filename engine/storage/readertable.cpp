@@ -110,6 +110,12 @@ void ReaderTable::publish(uint64_t generation, const RootRecord &root)
     m_root = root;
 }
 
+void ReaderTable::publishWords(std::shared_ptr<const std::vector<uint32_t>> words)
+{
+    std::lock_guard lock(m_mutex);
+    m_words = std::move(words);
+}
+
 uint64_t ReaderTable::published() const
 {
     std::lock_guard lock(m_mutex);
@@ -129,6 +135,7 @@ Result<std::unique_ptr<GenerationReader>> ReaderTable::pin(const QString &label)
         m_pins.emplace(id, Entry{m_generation, label, std::chrono::steady_clock::now(), false});
         parts.generation = m_generation;
         parts.root = m_root;
+        parts.words = m_words;
     }
     // The pin goes when the last thing made for this reader does (its
     // snapshots' catalogs share it): a shared handle whose deleter unpins.
@@ -216,6 +223,7 @@ GenerationReader::GenerationReader(Parts parts)
     , m_idvd(std::move(parts.idvd))
     , m_payloads(std::move(parts.payloads))
     , m_pages(std::move(parts.pages))
+    , m_words(std::move(parts.words))
     , m_pin(std::move(parts.pin))
     , m_catalog(std::make_unique<PinnedCatalog>(m_pages, m_root.catalogRoot))
 {

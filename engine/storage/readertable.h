@@ -88,6 +88,10 @@ public:
     // The writer, after a commit point (and when a state is loaded): what
     // pin() hands out from now on.
     void publish(uint64_t generation, const RootRecord &root);
+    // The writer, after a commit (once its frees are settled) and when a
+    // state is loaded: the allocator's words, handed to every pin from now
+    // on (what GenerationReader::allocationMap() pictures).
+    void publishWords(std::shared_ptr<const std::vector<uint32_t>> words);
     // The generation published last (0: none yet).
     uint64_t published() const;
 
@@ -126,6 +130,7 @@ private:
     mutable std::mutex m_mutex;
     uint64_t m_generation = 0; // guarded by m_mutex, as everything below
     RootRecord m_root;
+    std::shared_ptr<const std::vector<uint32_t>> m_words;
     std::map<uint64_t, Entry> m_pins; // by pin id
     uint64_t m_nextId = 1;
     uint64_t m_taken = 0;
@@ -154,6 +159,13 @@ public:
     // reader returned must not outlive this one.
     Result<std::unique_ptr<CatalogReader>> snapshotCatalog(const QString &name);
 
+    // The allocation picture of idvd (allocationmap.h) as of this
+    // generation's commit: the allocator's words the writer published after
+    // it, the reserve and the catalog's blocks of its root record, the
+    // block and location records of its catalog. Never waits for the
+    // writer, whatever it is doing.
+    Result<AllocationMap> allocationMap();
+
     // An owner's bytes out of catalog (this generation's or one of its
     // snapshots'), every block verified; block records are this
     // generation's. As Collection::streamData and readData.
@@ -169,6 +181,7 @@ public:
         std::shared_ptr<IdvdFile> idvd;
         std::shared_ptr<ReadCache> payloads;
         std::shared_ptr<PageStore> pages;
+        std::shared_ptr<const std::vector<uint32_t>> words; // the allocator's, as published
         std::shared_ptr<void> pin; // releases the pin when the last holder goes
     };
     explicit GenerationReader(Parts parts);
@@ -185,6 +198,7 @@ private:
     std::shared_ptr<IdvdFile> m_idvd;
     std::shared_ptr<ReadCache> m_payloads;
     std::shared_ptr<PageStore> m_pages;
+    std::shared_ptr<const std::vector<uint32_t>> m_words;
     std::shared_ptr<void> m_pin;
     std::unique_ptr<CatalogReader> m_catalog;
 };

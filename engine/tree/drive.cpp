@@ -172,6 +172,11 @@ Result<DuInfo> Drive::du(const QString &path, const QString &at, const storage::
     return ticker.finished(v->du(path, &ticker));
 }
 
+Result<storage::AllocationMap> Drive::allocationMap()
+{
+    return m_reader ? m_reader->allocationMap() : m_col->allocationMap();
+}
+
 Result<BlockOwners> Drive::blockOwners(const storage::ProgressFn &progress)
 {
     VD_TRY_ASSIGN(const auto recs, m_reader ? m_reader->snapshotRecords() : m_col->snapshotRecords());

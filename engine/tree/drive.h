@@ -190,6 +190,10 @@ public:
     // snapshots (blockowners.h): walks every tree's cluster records. A
     // reader's Drive answers for its generation.
     Result<BlockOwners> blockOwners(const storage::ProgressFn &progress = {});
+    // The allocation picture of idvd (storage/allocationmap.h): a reader's
+    // is its pinned generation's (it never waits for the writer); the
+    // writer's is its working state.
+    Result<storage::AllocationMap> allocationMap();
     Result<storage::GcReport> gc(const storage::ProgressFn &progress = {});
     // The collection's checks plus the tree's: entries and index agree,
     // every node leads to the root (no cycles, no orphans) within the depth

@@ -28,7 +28,11 @@
 #include <QTextDocument>
 #include <QTreeView>
 
+#include <QScopeGuard>
+
+#include <algorithm>
 #include <atomic>
+#include <future>
 #include <thread>
 
 using namespace vd;
@@ -331,6 +335,48 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(panel->isComplete() && view->isPictureCurrent(), 10000);
         QCOMPARE(view->data()->map().corrupt, std::vector<uint64_t> { offset });
         QCOMPARE(view->data()->map().checkedMs, lastChecked);
+    }
+
+    // The map is the last commit's, made on a reader: it answers while a
+    // long change holds the writer (an import of hours would otherwise keep
+    // the map blank), and it is the picture the writer has at rest.
+    void theMapDoesNotWaitForTheWriter()
+    {
+        auto host = m_node->host(m_col.toString());
+        VD_VERIFY_OK(host);
+        std::promise<void> release;
+        std::shared_future<void> released = release.get_future().share();
+        std::atomic<bool> holding { false };
+        QFuture<Result<storage::AllocationMap>> atRest = (*host)->write<storage::AllocationMap>(
+            [&](tree::Drive &d, node::OpContext &) -> Result<storage::AllocationMap> {
+                holding = true;
+                released.wait();
+                return d.allocationMap(); // the writer's own picture, nothing changed
+            },
+            node::DriveHost::Grouping::Alone);
+        auto letGo = qScopeGuard([&] { release.set_value(); });
+        QTRY_VERIFY_WITH_TIMEOUT(holding.load(), 10000);
+        QFuture<Result<storage::AllocationMap>> map = m_api->blockMap(m_col);
+        QTRY_VERIFY_WITH_TIMEOUT(map.isFinished(), 10000); // the writer is still held
+        QVERIFY(holding.load() && !atRest.isFinished());
+        VD_VERIFY_OK(map.result());
+        letGo.dismiss();
+        release.set_value();
+        auto writers = await(atRest);
+        VD_VERIFY_OK(writers);
+        const Result<storage::AllocationMap> answer = map.result();
+        const storage::AllocationMap &r = *answer;
+        QCOMPARE(r.generation, writers->generation);
+        QCOMPARE(r.words, writers->words);
+        QCOMPARE(r.blocks.size(), writers->blocks.size());
+        for (size_t i = 0; i < r.blocks.size(); ++i) {
+            QCOMPARE(r.blocks[i].offset, writers->blocks[i].offset);
+            QCOMPARE(int(r.blocks[i].use), int(writers->blocks[i].use));
+            QCOMPARE(r.blocks[i].used, writers->blocks[i].used);
+        }
+        QVERIFY(std::any_of(r.blocks.begin(), r.blocks.end(), [](const storage::MapBlock &b) { return b.use == storage::BlockUse::Catalog; }));
+        QVERIFY(std::any_of(r.blocks.begin(), r.blocks.end(), [](const storage::MapBlock &b) { return b.use == storage::BlockUse::Small; }));
+        QVERIFY(std::any_of(r.blocks.begin(), r.blocks.end(), [](const storage::MapBlock &b) { return b.use == storage::BlockUse::Data; }));
     }
 
     // A SmallBlock packs many files but lists only kMaxListed of them: a
