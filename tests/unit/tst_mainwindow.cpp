@@ -945,6 +945,31 @@ private Q_SLOTS:
         QCOMPARE(readLocal(local + QStringLiteral("/深い/deeper/big.bin")), big);
     }
 
+    // Out of a snapshot's view, a drag carries the snapshot: the file a
+    // file manager gets is the version the snapshot holds, not today's.
+    void dragOutOfASnapshotExportsItsVersion()
+    {
+        VD_VERIFY_OK(await(m_api->mkdir(m_col, QStringLiteral("/snapdrag"))));
+        importBytes(QStringLiteral("/snapdrag"), QStringLiteral("version.txt"), "as it was");
+        VD_VERIFY_OK(await(m_api->createSnapshot(m_col, QStringLiteral("drag-snap"))));
+        importBytes(QStringLiteral("/snapdrag"), QStringLiteral("version.txt"), "as it is now");
+        QCOMPARE(bytesAt(QStringLiteral("/snapdrag/version.txt")), QByteArray("as it is now"));
+        MainWindow w(m_api.get());
+        w.show();
+        w.openCollection(QStringLiteral("win"), QStringLiteral("/snapdrag"));
+        QVERIFY(waitReady(w, QStringLiteral("/snapdrag")));
+        w.openSnapshot(QStringLiteral("drag-snap"), QStringLiteral("/snapdrag"));
+        QVERIFY(QTest::qWaitFor([&] { return w.folderModel()->snapshot() == QLatin1String("drag-snap") && w.folderModel()->state() == FolderModel::State::Ready; }, 10000));
+        std::unique_ptr<widgets::DragOutData> mime(w.dragOutData({QStringLiteral("/snapdrag/version.txt")}));
+        auto nodes = widgets::nodesIn(mime.get());
+        QVERIFY(nodes);
+        QCOMPARE(nodes->at, QStringLiteral("drag-snap"));
+        const QList<QUrl> urls = mime->urls();
+        QCOMPARE(urls.size(), 1);
+        QCOMPARE(QFileInfo(urls[0].toLocalFile()).fileName(), QStringLiteral("version.txt"));
+        QCOMPARE(readLocal(urls[0].toLocalFile()), QByteArray("as it was"));
+    }
+
     // A target that asks before a large export is done waits a bounded
     // time, then gets no files (a half-written file never), and the status
     // bar says why and what to use instead.
