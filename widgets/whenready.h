@@ -42,7 +42,9 @@ void whenTaken(QObject *receiver, QFuture<Result<T>> future, Done done)
     QObject::connect(watcher, &QFutureWatcherBase::finished, receiver, [watcher, done] {
         watcher->deleteLater();
         QFuture<Result<T>> f = watcher->future();
-        if (f.resultCount() == 0)
+        // Cancelled by its caller, even after its result came (Qt then no
+        // longer lets it be taken): no longer wanted.
+        if (f.isCanceled() || !f.isValid() || f.resultCount() == 0)
             done(Result<T>(Status::cancelled(QObject::tr("cancelled"))));
         else
             done(f.takeResult());
